@@ -1,0 +1,41 @@
+/**
+ * tfjs-node-gpu 4.x links libtensorflow 2.x built for CUDA 11 and cuDNN 8. When those libraries are missing it
+ * quietly computes on the CPU, so we check first: each library is dlopen'ed through Node. A library that loads
+ * fails only with "did not self-register" (it is no Node addon); one that cannot load says so.
+ */
+export const requiredCudaLibraries = ['libcudart.so.11.0', 'libcublas.so.11', 'libcudnn.so.8'] as const;
+
+export interface CudaPreflight {
+  ok: boolean;
+  missing: string[];
+  summary: string;
+}
+
+export function canLoadSharedLibrary(name: string): boolean {
+  try {
+    process.dlopen({ exports: {} } as NodeJS.Module, name);
+    return true;
+  } catch (error) {
+    return /did not self-register/i.test(error instanceof Error ? error.message : String(error));
+  }
+}
+
+let cached: CudaPreflight | null = null;
+
+export function cudaPreflight(libraries: readonly string[] = requiredCudaLibraries): CudaPreflight {
+  if (cached && libraries === requiredCudaLibraries) return cached;
+  if (process.platform !== 'linux') {
+    return { ok: false, missing: [...libraries], summary: `CUDA preflight supports Linux only (this is ${process.platform})` };
+  }
+  const missing = libraries.filter((lib) => !canLoadSharedLibrary(lib));
+  const result: CudaPreflight = {
+    ok: missing.length === 0,
+    missing,
+    summary:
+      missing.length === 0
+        ? `CUDA libraries found: ${libraries.join(', ')}`
+        : `cannot load ${missing.join(', ')}: install CUDA 11 and cuDNN 8 and put them on LD_LIBRARY_PATH, or the GPU build would silently compute on the CPU`,
+  };
+  if (libraries === requiredCudaLibraries) cached = result;
+  return result;
+}
