@@ -1,0 +1,179 @@
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { readMeta } from '../readers/index.ts';
+import { labelSchemaSchema, type LabelSchema } from '../../labels/schema.ts';
+import { groupBy, type OrderCheck, type Patient } from '../patients.ts';
+import type { RegistryEntry } from '../../core/registry.ts';
+import { readCsv, requireColumns, type CsvRow } from './csv.ts';
+import { aggregateSliceTargets, parseRowTargets, requireLabelColumns } from './targets.ts';
+import { defaultCacheDir, scanHeaders, slicesOf, statFiles, type ScannedSlice } from './scan.ts';
+import { orderScanned, sliceRef, sortPatients } from './assemble.ts';
+import { BadInput, onBadFileSchema, type Dataset, type DatasetContext } from './types.ts';
+
+export const manifestConfigSchema = z.object({
+  /** The manifest: one row per slice. Slice paths are relative to the CSV's folder. */
+  csv: z.string().min(1),
+  patientColumn: z.string().default('patient_id'),
+  pathColumn: z.string().default('path'),
+  /** A numeric column ordering each patient's slices; without it slices are ordered from their headers. */
+  orderColumn: z.string().optional(),
+  /** The labels and so the label columns (see targets.ts); none for an unlabelled manifest. */
+  labels: labelSchemaSchema.optional(),
+  /** `patient`: every row of a patient carries the patient's labels (they must agree); `slice`: labels per slice. */
+  labelLevel: z.enum(['patient', 'slice']).default('patient'),
+  onBadFile: onBadFileSchema,
+  cacheDir: z.string().nullable().optional(),
+});
+export type ManifestConfig = z.output<typeof manifestConfigSchema>;
+
+/** A slice with the manifest row it came from (a volume's row gives several slices). */
+interface ManifestSlice extends ScannedSlice {
+  row: CsvRow;
+  orderKey: number;
+  targets?: Float32Array;
+}
+
+async function loadManifest(config: ManifestConfig, context: DatasetContext): Promise<Dataset> {
+  const csvFile = resolve(config.csv);
+  const table = await readCsv(csvFile);
+  const bad = new BadInput(config.onBadFile, 'manifest dataset');
+  const schema: LabelSchema | undefined = config.labels;
+  requireColumns(table, [config.patientColumn, config.pathColumn, ...(config.orderColumn ? [config.orderColumn] : [])]);
+  if (schema) requireLabelColumns(table, schema);
+
+  // Row checks first: id, path, duplicates, order key, label cells.
+  const firstLineOfPath = new Map<string, number>();
+  const rows: Array<{ row: CsvRow; path: string; orderKey: number; targets?: Float32Array }> = [];
+  for (const row of table.rows) {
+    const report = (reason: string) => bad.report({ file: csvFile, line: row.line, reason });
+    const patient = row.cells[config.patientColumn];
+    const relative = row.cells[config.pathColumn];
+    if (patient === '') {
+      report(`empty '${config.patientColumn}'`);
+      continue;
+    }
+    if (relative === '') {
+      report(`empty '${config.pathColumn}'`);
+      continue;
+    }
+    const path = resolve(dirname(csvFile), relative);
+    const earlier = firstLineOfPath.get(path);
+    if (earlier !== undefined) {
+      report(`duplicate slice ${relative} (first at line ${earlier})`);
+      continue;
+    }
+    firstLineOfPath.set(path, row.line);
+    const orderKey = config.orderColumn ? Number(row.cells[config.orderColumn]) : 0;
+    if (config.orderColumn && (row.cells[config.orderColumn] === '' || !Number.isFinite(orderKey))) {
+      report(`'${config.orderColumn}' must be a number, got '${row.cells[config.orderColumn]}'`);
+      continue;
+    }
+    const targets = schema ? parseRowTargets(schema, row, csvFile, bad) : undefined;
+    if (schema && !targets) continue;
+    rows.push({ row, path, orderKey, targets });
+  }
+
+  // Then the files: present and readable.
+  const stats = await statFiles(rows.map((r) => r.path));
+  const present = rows.flatMap((r, i) => {
+    if (stats[i].error === undefined) return [{ ...r, entry: stats[i] }];
+    bad.report({ file: csvFile, line: r.row.line, reason: `${r.path}: ${stats[i].error}` });
+    return [];
+  });
+  const cacheDir = config.cacheDir === null ? null : (config.cacheDir ?? context.cacheDir ?? defaultCacheDir());
+  const scan = await scanHeaders(
+    present.map((r) => r.entry),
+    { readMeta: context.readMeta ?? readMeta, cacheDir, scope: csvFile },
+  );
+  const slices: ManifestSlice[] = [];
+  scan.files.forEach((file, i) => {
+    const { row, orderKey, targets } = present[i];
+    if (file.error !== undefined) bad.report({ file: csvFile, line: row.line, reason: `${file.path} is unreadable: ${file.error}` });
+    else for (const slice of slicesOf(file)) slices.push({ ...slice, row, orderKey, targets });
+  });
+
+  const byPatient = groupBy(table.rows, (row) => row.cells[config.patientColumn]);
+  const readableByPatient = groupBy(slices, (slice) => slice.row.cells[config.patientColumn]);
+  const patients: Patient[] = [];
+  const orderChecks: Dataset['orderChecks'] = {};
+  for (const [id, patientRows] of byPatient) {
+    if (id === '') continue;
+    const readable = readableByPatient.get(id) ?? [];
+    if (readable.length === 0) {
+      // Only reachable under 'skip': each of its rows was reported already; say what that means for the patient.
+      bad.report({ file: csvFile, line: patientRows[0].line, reason: `patient '${id}' has no readable slices: none of its ${patientRows.length} row(s) is usable` });
+      continue;
+    }
+    const { ordered, check } = orderManifestSlices(readable, config.orderColumn, csvFile, bad);
+    if (!ordered) continue;
+    if (check) orderChecks[id] = check;
+    const patient: Patient = { id, slices: ordered.map(sliceRef) };
+    if (schema && !assignTargets(patient, ordered, schema, config.labelLevel, csvFile, bad)) continue;
+    patients.push(patient);
+  }
+  bad.warnSummary();
+  return {
+    kind: 'manifest',
+    source: csvFile,
+    labelSchema: schema,
+    patients: sortPatients(patients),
+    labelled: schema !== undefined,
+    sliceLabelled: schema !== undefined && config.labelLevel === 'slice',
+    orderChecks,
+    skipped: bad.skipped,
+  };
+}
+
+/** By the order column (keys unique within a patient), else by the header rule (with its check). No `ordered` when the patient is dropped. */
+function orderManifestSlices(
+  slices: ManifestSlice[],
+  orderColumn: string | undefined,
+  file: string,
+  bad: BadInput,
+): { ordered?: ManifestSlice[]; check?: OrderCheck } {
+  if (!orderColumn) return orderScanned(slices);
+  const sorted = [...slices].sort((a, b) => a.orderKey - b.orderKey || (a.frame ?? 0) - (b.frame ?? 0));
+  const clash = sorted.findIndex((slice, i) => i > 0 && slice.orderKey === sorted[i - 1].orderKey && slice.row !== sorted[i - 1].row);
+  if (clash > 0) {
+    bad.report({ file, line: sorted[clash].row.line, reason: `'${orderColumn}' ${sorted[clash].orderKey} repeats line ${sorted[clash - 1].row.line} of the same patient` });
+    return {};
+  }
+  return { ordered: sorted };
+}
+
+/** Patient-level rows must agree; slice-level rows become slice targets and an aggregated patient row. */
+function assignTargets(
+  patient: Patient,
+  ordered: ManifestSlice[],
+  schema: LabelSchema,
+  level: 'patient' | 'slice',
+  file: string,
+  bad: BadInput,
+): boolean {
+  const rows = ordered.map((slice) => slice.targets!);
+  if (level === 'patient') {
+    const byLine = [...ordered].sort((a, b) => a.row.line - b.row.line);
+    const differing = byLine.find((slice) => slice.targets!.some((value, i) => value !== byLine[0].targets![i]));
+    if (differing) {
+      bad.report({ file, line: differing.row.line, reason: `labels differ from line ${byLine[0].row.line} of patient '${patient.id}' (labelLevel is 'patient')` });
+      return false;
+    }
+    patient.targets = rows[0];
+    return true;
+  }
+  try {
+    patient.targets = aggregateSliceTargets(schema, rows);
+  } catch (error) {
+    bad.report({ file, line: ordered[0].row.line, reason: `patient '${patient.id}': ${(error as Error).message}` });
+    return false;
+  }
+  patient.sliceTargets = rows;
+  return true;
+}
+
+export const manifestDataset: RegistryEntry<typeof manifestConfigSchema, DatasetContext, Promise<Dataset>> = {
+  name: 'manifest',
+  description: 'a CSV with one row per slice: patient id, slice path (relative to the CSV), optional order key, label columns',
+  schema: manifestConfigSchema,
+  create: loadManifest,
+};

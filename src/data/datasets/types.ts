@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import type { LabelSchema } from '../../labels/schema.ts';
+import type { SliceMeta } from '../types.ts';
+import type { OrderCheck, Patient } from '../patients.ts';
+import { log } from '../../core/log.ts';
+
+/** `error`: the first bad file or row stops loading with an error naming it. `skip`: it is left out, with a warning and a record in `Dataset.skipped`. */
+export const onBadFileSchema = z.enum(['error', 'skip']).default('error');
+export type OnBadFile = z.output<typeof onBadFileSchema>;
+
+/** Something left out of a dataset, and why (for the run's output). */
+export interface SkippedItem {
+  file: string;
+  /** 1-based CSV line, where the problem is a row. */
+  line?: number;
+  reason: string;
+}
+
+/** A loaded dataset: what the loader, splits and inspect work from. */
+export interface Dataset {
+  /** The registered dataset name (`rsna-ich`, `manifest`, `folders`). */
+  kind: string;
+  /** Where it was read from (folder or CSV). */
+  source: string;
+  /** What the labels are; absent for a dataset without labels (an unlabelled manifest or folder). */
+  labelSchema?: LabelSchema;
+  /** Patients in a stable order (sorted by id). */
+  patients: Patient[];
+  /** Whether patients carry targets (false for an unlabelled test split). */
+  labelled: boolean;
+  /** Whether patients carry per-slice targets. */
+  sliceLabelled: boolean;
+  /** Order check per patient id, where slices were ordered from their headers. */
+  orderChecks: Record<string, OrderCheck>;
+  skipped: SkippedItem[];
+}
+
+/** Reads one file's headers, one per slice it holds (readers/index.ts `readMeta`). */
+export type MetaReader = (path: string) => Promise<SliceMeta[]>;
+
+/** What a dataset factory gets besides its config: injectable readers (tests) and where caches go. */
+export interface DatasetContext {
+  readMeta?: MetaReader;
+  /** Default cache folder for header-scan indexes, when the config names none. */
+  cacheDir?: string;
+}
+
+/** Collects bad input: throws under `error`, records and warns under `skip`. */
+export class BadInput {
+  readonly skipped: SkippedItem[] = [];
+
+  constructor(
+    readonly mode: OnBadFile,
+    private readonly what: string,
+  ) {}
+
+  /** Reports a problem; returns only in `skip` mode (the caller then leaves the item out). */
+  report(item: SkippedItem): void {
+    const where = `${item.file}${item.line !== undefined ? ` line ${item.line}` : ''}`;
+    if (this.mode === 'error') {
+      throw new Error(`${where}: ${item.reason} (set onBadFile: 'skip' in the ${this.what} config to leave such items out)`);
+    }
+    this.skipped.push(item);
+  }
+
+  /** Records a harmless problem (e.g. an identical duplicate row) in both modes: left out, listed, never fatal. */
+  tolerate(item: SkippedItem): void {
+    this.skipped.push(item);
+  }
+
+  /** One warning summarising what was skipped (a 750k-file dataset must not print one line per file). */
+  warnSummary(): void {
+    if (this.skipped.length === 0) return;
+    const shown = this.skipped.slice(0, 5).map((item) => `  ${item.file}${item.line !== undefined ? ` line ${item.line}` : ''}: ${item.reason}`);
+    const more = this.skipped.length > shown.length ? `\n  … and ${this.skipped.length - shown.length} more` : '';
+    log.warn(`${this.what}: skipped ${this.skipped.length} bad item(s):\n${shown.join('\n')}${more}`);
+  }
+}

@@ -1,0 +1,417 @@
+import * as tf from '@tensorflow/tfjs';
+import { stat } from 'node:fs/promises';
+import { z } from 'zod';
+import { Rng } from '../core/rng.ts';
+import { parseOrThrow } from '../core/validate.ts';
+import { totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
+import { readSlices as readSlicesFromFile } from './readers/index.ts';
+import { SliceCache, type CacheSource } from './cache.ts';
+import { limitPatientSlices, makeBatches, type Patient } from './patients.ts';
+import { mapLimit } from './map-limit.ts';
+import type { Slice } from './types.ts';
+
+export const loaderConfigSchema = z
+  .object({
+    batchSize: z.number().int().positive(),
+    seed: z.number().int().min(0),
+    /** Shuffle patients each epoch (Rng.derive(seed, 'order', epoch)). */
+    shuffle: z.boolean().default(true),
+    /** Run the pipeline's random augmentation (Rng.derive(seed, 'augment', epoch, patientId)). */
+    augment: z.boolean().default(false),
+    /** Draw augmentation parameters per slice instead of once per patient (the volume moving as one). */
+    augmentPerSlice: z.boolean().default(false),
+    /** Decoded batches queued ahead of the consumer; memory holds at most prefetch + 2 batches. */
+    prefetch: z.number().int().min(1).default(2),
+    /** Patients of one batch decoded at once. */
+    concurrency: z.number().int().min(1).default(4),
+    maxSlices: z.number().int().positive().optional(),
+    /** How to fit more than maxSlices slices (see patients.ts): centre `crop` or evenly spaced `resample`. */
+    sliceLimit: z.enum(['crop', 'resample']).default('resample'),
+    /** Pad each batch to its longest patient (`batch`) or always to maxSlices (`maxSlices`: fixed shapes). */
+    padTo: z.enum(['batch', 'maxSlices']).default('batch'),
+    /** Batch patients of similar slice counts together, sorting within windows of this many batches. */
+    bucketWindow: z.number().int().min(1).optional(),
+    dropLast: z.boolean().default(false),
+    /** Emit per-slice targets (needs a dataset with slice labels). */
+    sliceTargets: z.boolean().default(false),
+    /** Folder for the decoded-slice cache; none when absent. */
+    cacheDir: z.string().optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.padTo === 'maxSlices' && config.maxSlices === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['padTo'], message: "padTo 'maxSlices' needs maxSlices" });
+    }
+  });
+export type LoaderConfig = z.input<typeof loaderConfigSchema>;
+type ResolvedLoaderConfig = z.output<typeof loaderConfigSchema>;
+
+/**
+ * Preprocessing as the loader runs it (preprocess.ts `Preprocess` fits): `prepare` runs the deterministic leading
+ * steps (its output is cached under `fingerprint()`), then `augment` (training, with the patient's own seeded
+ * stream) or `finish` (evaluation) runs the rest. Each takes and returns a patient's slices in order and must
+ * keep their number (slice labels follow slices).
+ */
+export interface LoaderPipeline {
+  fingerprint(): string;
+  prepare(slices: Slice[]): Promise<Slice[]>;
+  augment(slices: Slice[], rng: Rng, perSlice?: boolean): Promise<Slice[]>;
+  finish(slices: Slice[]): Promise<Slice[]>;
+}
+
+/** Reads the slices of one file (one for 2-D images, several for a volume). */
+export type SliceFileReader = (path: string) => Promise<Slice[]>;
+
+export type LoaderEvent =
+  | { type: 'decode-start'; epoch: number; batch: number }
+  | { type: 'decode-end'; epoch: number; batch: number }
+  | { type: 'yield'; epoch: number; batch: number }
+  | { type: 'dispose'; epoch: number; batch: number }
+  | { type: 'cache'; patientId: string; hit: boolean };
+
+export interface LoaderRuntime {
+  pipeline?: LoaderPipeline;
+  readSlices?: SliceFileReader;
+  /** Observes the loader (prefetch overlap, cache hits); must not throw. */
+  onEvent?: (event: LoaderEvent) => void;
+}
+
+/** What the loader reads: a dataset, or any patient list with its label schema. */
+export interface LoaderSource {
+  patients: readonly Patient[];
+  labelSchema?: LabelSchema;
+}
+
+/**
+ * One batch. The consumer owns its tensors and must call `dispose()` (or use `forEachBatch`) when done;
+ * padded slices are zeros with mask 0 (and zero slice targets).
+ */
+export interface Batch {
+  epoch: number;
+  index: number;
+  patientIds: string[];
+  /** Real slices per patient (the mask's row sums). */
+  sliceCounts: number[];
+  /** [patients, slices, rows, cols, channels] */
+  images: tf.Tensor5D;
+  /** [patients, slices]: 1 real slice, 0 padding. */
+  mask: tf.Tensor2D;
+  /** [patients, targetWidth]; absent for unlabelled patients. */
+  targets?: tf.Tensor2D;
+  /** [patients, slices, targetWidth], when `sliceTargets` is on. */
+  sliceTargets?: tf.Tensor3D;
+  dispose(): void;
+}
+
+/** A batch still in host memory (typed arrays), as it waits in the prefetch queue. */
+interface HostBatch {
+  index: number;
+  patientIds: string[];
+  sliceCounts: number[];
+  shape: [number, number, number, number, number];
+  images: Float32Array;
+  mask: Float32Array;
+  targets?: Float32Array;
+  sliceTargets?: Float32Array;
+}
+
+/** A bounded FIFO between one producer and one consumer: `push` waits while full, `shift` while empty. */
+class BoundedQueue<T> {
+  private readonly items: T[] = [];
+  private waiter: (() => void) | undefined;
+  private closed = false;
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly capacity: number) {}
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  private wait(): Promise<void> {
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  /** Resolves false when the consumer has gone (stop producing). */
+  async push(item: T): Promise<boolean> {
+    while (this.items.length >= this.capacity && !this.closed) await this.wait();
+    if (this.closed) return false;
+    this.items.push(item);
+    this.wake();
+    return true;
+  }
+
+  /** The next item, or undefined at the end; rethrows the producer's error in order. */
+  async shift(): Promise<T | undefined> {
+    while (this.items.length === 0 && !this.closed && !this.failure) await this.wait();
+    if (this.items.length > 0) {
+      const item = this.items.shift()!;
+      this.wake();
+      return item;
+    }
+    if (this.failure) throw this.failure.error;
+    return undefined;
+  }
+
+  end(): void {
+    this.closed = true;
+    this.wake();
+  }
+
+  fail(error: unknown): void {
+    this.failure = { error };
+    this.wake();
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+}
+
+/**
+ * Streams batches of patients: a producer decodes (reads, preprocesses, augments) batches ahead into a bounded
+ * queue while the consumer trains on the current one. Memory is bounded by the queue, never by the dataset.
+ * Order (Rng.derive(seed, 'order', epoch)) and augmentation (Rng.derive(seed, 'augment', epoch, patientId)) are
+ * fixed by the seed alone, whatever the prefetch timing.
+ */
+export class PatientLoader {
+  readonly config: ResolvedLoaderConfig;
+  private readonly patients: Patient[];
+  private readonly targetWidth: number;
+  private readonly cache: SliceCache | undefined;
+  private readonly readSlices: SliceFileReader;
+
+  constructor(
+    source: LoaderSource,
+    config: LoaderConfig,
+    private readonly runtime: LoaderRuntime = {},
+  ) {
+    this.config = parseOrThrow(loaderConfigSchema, config, 'loader config');
+    if (source.patients.length === 0) throw new Error('the loader needs at least one patient');
+    this.patients = source.patients.map((p) => limitPatientSlices(p, this.config.maxSlices, this.config.sliceLimit));
+    this.targetWidth = source.labelSchema ? totalTargetWidth(source.labelSchema) : 0;
+    if (this.config.sliceTargets) {
+      const missing = this.patients.find((p) => !p.sliceTargets);
+      if (missing) throw new Error(`sliceTargets is on but patient '${missing.id}' has no slice labels`);
+    }
+    for (const p of this.patients) {
+      if (p.slices.length === 0) throw new Error(`patient '${p.id}' has no slices`);
+      if (p.targets && p.targets.length !== this.targetWidth) {
+        throw new Error(`patient '${p.id}' has ${p.targets.length} targets, the label schema ${this.targetWidth}`);
+      }
+    }
+    this.cache = this.config.cacheDir ? new SliceCache(this.config.cacheDir) : undefined;
+    this.readSlices = runtime.readSlices ?? ((path) => readSlicesFromFile(path));
+  }
+
+  /** Patient indices per batch for `epoch` (seeded; the same for every call). */
+  plan(epoch: number): number[][] {
+    const order = this.patients.map((_, i) => i);
+    if (this.config.shuffle) Rng.derive(this.config.seed, 'order', epoch).shuffle(order);
+    const { batchSize, dropLast, bucketWindow } = this.config;
+    return makeBatches(
+      order,
+      this.patients.map((p) => p.slices.length),
+      { batchSize, dropLast, ...(bucketWindow ? { bucketing: { window: bucketWindow, rng: Rng.derive(this.config.seed, 'bucket', epoch) } } : {}) },
+    );
+  }
+
+  batchesPerEpoch(): number {
+    return this.plan(0).length;
+  }
+
+  /** Cache statistics (hits / misses of the decoded-slice cache) so far. */
+  cacheStats(): { hits: number; misses: number } | undefined {
+    return this.cache ? { hits: this.cache.hits, misses: this.cache.misses } : undefined;
+  }
+
+  /** The batches of one epoch, decoded ahead with prefetch. Leaving the loop early stops the producer. */
+  async *epoch(epoch: number): AsyncGenerator<Batch> {
+    const queue = new BoundedQueue<HostBatch>(this.config.prefetch);
+    const plan = this.plan(epoch);
+    const emit = (event: LoaderEvent) => this.runtime.onEvent?.(event);
+    let stopped = false;
+    const produce = async () => {
+      for (let index = 0; index < plan.length && !stopped; index++) {
+        emit({ type: 'decode-start', epoch, batch: index });
+        const host = await this.decodeBatch(plan[index].map((i) => this.patients[i]), epoch, index, () => stopped);
+        if (!host) return;
+        emit({ type: 'decode-end', epoch, batch: index });
+        if (!(await queue.push(host))) return;
+      }
+      queue.end();
+    };
+    const producer = produce().catch((error) => queue.fail(error));
+    try {
+      for (;;) {
+        const host = await queue.shift();
+        if (!host) break;
+        const batch = this.toTensors(host, epoch, emit);
+        emit({ type: 'yield', epoch, batch: host.index });
+        yield batch;
+      }
+    } finally {
+      stopped = true;
+      queue.end();
+      await producer;
+    }
+  }
+
+  /** Undefined when the consumer left meanwhile. */
+  private async decodeBatch(patients: Patient[], epoch: number, index: number, isStopped: () => boolean): Promise<HostBatch | undefined> {
+    const decoded = await mapLimit(patients, this.config.concurrency, async (patient) =>
+      isStopped() ? [] : this.decodePatient(patient, epoch),
+    );
+    if (isStopped()) return undefined;
+    const first = decoded[0][0];
+    const [rows, cols, channels] = [first.rows, first.cols, first.channels];
+    decoded.forEach((slices, p) =>
+      slices.forEach((slice) => {
+        if (slice.rows !== rows || slice.cols !== cols || slice.channels !== channels) {
+          throw new Error(
+            `slices differ in shape within batch ${index}: ${slice.meta.source} of patient '${patients[p].id}' is ` +
+              `${slice.rows}×${slice.cols}×${slice.channels}, ${first.meta.source} is ${rows}×${cols}×${channels}; add a resize transform`,
+          );
+        }
+      }),
+    );
+    const slicesPerPatient = this.config.padTo === 'maxSlices' ? this.config.maxSlices! : Math.max(...decoded.map((s) => s.length));
+    const sliceSize = rows * cols * channels;
+    const count = patients.length;
+    const host: HostBatch = {
+      index,
+      patientIds: patients.map((p) => p.id),
+      sliceCounts: decoded.map((s) => s.length),
+      shape: [count, slicesPerPatient, rows, cols, channels],
+      images: new Float32Array(count * slicesPerPatient * sliceSize),
+      mask: new Float32Array(count * slicesPerPatient),
+    };
+    decoded.forEach((slices, p) =>
+      slices.forEach((slice, s) => {
+        host.images.set(slice.data, (p * slicesPerPatient + s) * sliceSize);
+        host.mask[p * slicesPerPatient + s] = 1;
+      }),
+    );
+    if (this.targetWidth > 0 && patients.every((p) => p.targets)) {
+      host.targets = new Float32Array(count * this.targetWidth);
+      patients.forEach((p, i) => host.targets!.set(p.targets!, i * this.targetWidth));
+    }
+    if (this.config.sliceTargets) {
+      host.sliceTargets = new Float32Array(count * slicesPerPatient * this.targetWidth);
+      patients.forEach((p, i) =>
+        p.sliceTargets!.forEach((row, s) => host.sliceTargets!.set(row, (i * slicesPerPatient + s) * this.targetWidth)),
+      );
+    }
+    return host;
+  }
+
+  /** A patient's slices: from the cache or decoded and prepared (then cached), then augmented when on. */
+  private async decodePatient(patient: Patient, epoch: number): Promise<Slice[]> {
+    const pipeline = this.runtime.pipeline;
+    let slices: Slice[] | undefined;
+    let key: string | undefined;
+    if (this.cache) {
+      key = this.cache.key(pipeline?.fingerprint() ?? 'none', await this.cacheSources(patient));
+      slices = await this.cache.get(key);
+      this.runtime.onEvent?.({ type: 'cache', patientId: patient.id, hit: slices !== undefined });
+    }
+    if (!slices) {
+      slices = await this.readPatient(patient);
+      if (pipeline) slices = this.checkCount(patient, await pipeline.prepare(slices), 'preprocessing');
+      if (this.cache && key) this.cache.put(key, slices);
+    }
+    if (pipeline) {
+      const rest = this.config.augment
+        ? await pipeline.augment(slices, Rng.derive(this.config.seed, 'augment', epoch, patient.id), this.config.augmentPerSlice)
+        : await pipeline.finish(slices);
+      slices = this.checkCount(patient, rest, this.config.augment ? 'augmentation' : 'preprocessing');
+    }
+    return slices;
+  }
+
+  private async cacheSources(patient: Patient): Promise<CacheSource[]> {
+    return Promise.all(
+      patient.slices.map(async ({ path, frame }) => {
+        const info = await stat(path).catch((error: Error) => {
+          throw new Error(`patient '${patient.id}': cannot read ${path}: ${error.message}`);
+        });
+        return { path, frame, size: info.size, mtimeMs: info.mtimeMs };
+      }),
+    );
+  }
+
+  /** Reads each file once (a volume serves all its frames), in slice order. */
+  private async readPatient(patient: Patient): Promise<Slice[]> {
+    const files = new Map<string, Promise<Slice[]>>();
+    const read = (path: string) => {
+      let slices = files.get(path);
+      if (!slices) {
+        slices = this.readSlices(path).catch((error: Error) => {
+          throw new Error(`patient '${patient.id}': ${error.message}`);
+        });
+        files.set(path, slices);
+      }
+      return slices;
+    };
+    return Promise.all(
+      patient.slices.map(async ({ path, frame }) => {
+        const slices = await read(path);
+        if (frame === undefined && slices.length !== 1) {
+          throw new Error(`patient '${patient.id}': ${path} holds ${slices.length} slices; list each as a frame`);
+        }
+        const slice = slices[frame ?? 0];
+        if (!slice) throw new Error(`patient '${patient.id}': ${path} has no frame ${frame} (it has ${slices.length})`);
+        return slice;
+      }),
+    );
+  }
+
+  private checkCount(patient: Patient, slices: Slice[], stage: string): Slice[] {
+    if (slices.length !== patient.slices.length) {
+      throw new Error(`${stage} changed the slice count of patient '${patient.id}' from ${patient.slices.length} to ${slices.length}`);
+    }
+    return slices;
+  }
+
+  private toTensors(host: HostBatch, epoch: number, emit: (event: LoaderEvent) => void): Batch {
+    const [count, slices] = host.shape;
+    const tensors = {
+      images: tf.tensor5d(host.images, host.shape),
+      mask: tf.tensor2d(host.mask, [count, slices]),
+      ...(host.targets ? { targets: tf.tensor2d(host.targets, [count, this.targetWidth]) } : {}),
+      ...(host.sliceTargets ? { sliceTargets: tf.tensor3d(host.sliceTargets, [count, slices, this.targetWidth]) } : {}),
+    };
+    let disposed = false;
+    return {
+      epoch,
+      index: host.index,
+      patientIds: host.patientIds,
+      sliceCounts: host.sliceCounts,
+      ...tensors,
+      dispose() {
+        if (disposed) return;
+        disposed = true;
+        tf.dispose(Object.values(tensors));
+        emit({ type: 'dispose', epoch, batch: host.index });
+      },
+    };
+  }
+}
+
+/** Disposes a batch's tensors (same as `batch.dispose()`). */
+export function disposeBatch(batch: Batch): void {
+  batch.dispose();
+}
+
+/** Runs `fn` on each batch and disposes the batch afterwards, also when `fn` throws. */
+export async function forEachBatch(batches: AsyncIterable<Batch>, fn: (batch: Batch) => void | Promise<void>): Promise<void> {
+  for await (const batch of batches) {
+    try {
+      await fn(batch);
+    } finally {
+      batch.dispose();
+    }
+  }
+}

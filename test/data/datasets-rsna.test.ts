@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { loadDataset } from '../../src/data/datasets/registry.ts';
+import { readDicomMeta } from '../../src/data/readers/dicom.ts';
+import type { Patient } from '../../src/data/patients.ts';
+
+const fixture = join(import.meta.dirname, '../fixtures/datasets/rsna-mini');
+const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as {
+  studies: Record<string, string[]>;
+  series: Record<string, string[]>;
+  test: Record<string, string[]>;
+};
+const csvLines = readFileSync(join(fixture, 'stage_2_train.csv'), 'utf8').trim().split('\n');
+const subtypes = ['epidural', 'intraparenchymal', 'intraventricular', 'subarachnoid', 'subdural', 'any'];
+
+let work: string;
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'sliceseq-rsna-'));
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const imageIds = (patient: Patient) => patient.slices.map((s) => basename(s.path, '.dcm'));
+
+/** Label value of image `id`, subtype `subtype`, from the fixture CSV. */
+function csvLabel(id: string, subtype: string): number {
+  return Number(csvLines.find((line) => line.startsWith(`${id}_${subtype},`))!.split(',')[1]);
+}
+
+/** Writes a label CSV (header + rows) and returns its path. */
+function writeCsv(name: string, rows: string[], header = 'ID,Label'): string {
+  const path = join(work, name);
+  writeFileSync(path, `${header}\n${rows.join('\n')}\n`);
+  return path;
+}
+
+const rsna = (options: Record<string, unknown> = {}) =>
+  loadDataset({ name: 'rsna-ich', root: fixture, cacheDir: null, ...options });
+
+describe('rsna-ich dataset', () => {
+  it('groups slices by study, orders them along the normal, and reads slice and patient labels', async () => {
+    const dataset = await rsna();
+    expect(dataset.labelled && dataset.sliceLabelled).toBe(true);
+    expect(dataset.labelSchema!.groups[0].classes).toEqual(subtypes);
+    expect(dataset.patients.map((p) => p.id).sort()).toEqual(Object.keys(expected.studies).sort());
+    for (const patient of dataset.patients) {
+      expect(imageIds(patient)).toEqual(expected.studies[patient.id]);
+      imageIds(patient).forEach((id, s) =>
+        expect(Array.from(patient.sliceTargets![s])).toEqual(subtypes.map((t) => csvLabel(id, t))),
+      );
+      const anyPositive = subtypes.map((_, c) => Math.max(...patient.sliceTargets!.map((row) => row[c])));
+      expect(Array.from(patient.targets!)).toEqual(anyPositive);
+    }
+    expect(Object.values(dataset.orderChecks).every((check) => check.rule === 'position')).toBe(true);
+  });
+
+  it('groups by series when asked, and can leave out the any label', async () => {
+    const dataset = await rsna({ groupBy: 'series', includeAny: false });
+    expect(dataset.patients).toHaveLength(4);
+    for (const patient of dataset.patients) expect(imageIds(patient)).toEqual(expected.series[patient.id]);
+    expect(dataset.patients[0].targets).toHaveLength(5);
+  });
+
+  it('reads the test split without labels', async () => {
+    const dataset = await rsna({ split: 'test' });
+    expect(dataset.labelled).toBe(false);
+    expect(dataset.patients.map((p) => [p.id, imageIds(p)])).toEqual(Object.entries(expected.test));
+    expect(dataset.patients[0].targets).toBeUndefined();
+  });
+
+  it('caches the header scan and re-reads only changed files', async () => {
+    const root = join(work, 'scan-copy');
+    cpSync(fixture, root, { recursive: true });
+    const cacheDir = join(work, 'scan-cache');
+    const read: string[] = [];
+    const readMeta = async (path: string) => {
+      read.push(basename(path));
+      return [await readDicomMeta(path)];
+    };
+    const load = () => loadDataset({ name: 'rsna-ich', root, cacheDir }, { readMeta });
+    const first = await load();
+    expect(read).toHaveLength(14);
+    read.length = 0;
+    const second = await load();
+    expect(read).toHaveLength(0);
+    expect(second.patients).toEqual(first.patients);
+    const touched = join(root, 'stage_2_train', `${expected.studies[Object.keys(expected.studies)[0]][0]}.dcm`);
+    utimesSync(touched, new Date(), new Date(Date.now() + 5000));
+    await load();
+    expect(read).toEqual([basename(touched)]);
+  });
+
+  describe('bad label CSVs name the file and line', () => {
+    const ids = Object.values(expected.studies).flat();
+    const rowsFor = (id: string, values: number[] = [0, 0, 0, 0, 0, 0]) => subtypes.map((t, i) => `${id}_${t},${values[i]}`);
+    const allRows = () => ids.flatMap((id) => rowsFor(id));
+
+    it('a value other than 0/1', async () => {
+      const rows = allRows();
+      rows[7] = rows[7].replace(/,0$/, ',2');
+      const labelsCsv = writeCsv('bad-value.csv', rows);
+      await expect(rsna({ labelsCsv })).rejects.toThrow(new RegExp(`bad-value.csv line 9: Label must be 0 or 1, got '2'`));
+    });
+
+    it('an id with no image, and an image with no label rows', async () => {
+      const withUnknown = writeCsv('unknown.csv', [...allRows(), ...rowsFor('ID_0000000aa')]);
+      await expect(rsna({ labelsCsv: withUnknown })).rejects.toThrow(/unknown.csv line 86: no image .*ID_0000000aa.dcm/);
+      const missingImage = writeCsv('missing.csv', allRows().slice(6));
+      await expect(rsna({ labelsCsv: missingImage })).rejects.toThrow(new RegExp(`${ids[0]}.dcm: no label rows in .*missing.csv`));
+    });
+
+    it('duplicate rows, missing subtype rows, an inconsistent any, a wrong header', async () => {
+      const rows = allRows();
+      const conflicting = rows[3].replace(/,0$/, ',1');
+      await expect(rsna({ labelsCsv: writeCsv('dup.csv', [...rows, conflicting]) })).rejects.toThrow(
+        /dup.csv line 86: duplicate row for .* with a different Label than line 5/,
+      );
+      // Identical repeats (the real stage_2_train.csv has some) are listed, not fatal.
+      const repeated = await rsna({ labelsCsv: writeCsv('same.csv', [...rows, rows[3]]) });
+      expect(repeated.skipped).toEqual([{ file: join(work, 'same.csv'), line: 86, reason: expect.stringMatching(/same Label as line 5; ignored/) }]);
+      expect(repeated.patients.flatMap((p) => p.slices)).toHaveLength(14);
+      await expect(rsna({ labelsCsv: writeCsv('partial.csv', rows.filter((r) => r !== rows[2])) })).rejects.toThrow(
+        new RegExp(`partial.csv line 2: ${ids[0]} has no row for intraventricular`),
+      );
+      const anyWrong = [...rowsFor(ids[0], [1, 0, 0, 0, 0, 0]), ...allRows().slice(6)];
+      await expect(rsna({ labelsCsv: writeCsv('any.csv', anyWrong) })).rejects.toThrow(/any.csv line 7: .*_any is 0 but its subtypes say 1/);
+      await expect(rsna({ labelsCsv: writeCsv('header.csv', rows, 'Image,Value') })).rejects.toThrow(/header.csv line 1: expected the header 'ID,Label'/);
+      await expect(rsna({ labelsCsv: writeCsv('subtype.csv', [...rows, `${ids[0]}_bleed,1`]) })).rejects.toThrow(/subtype.csv line 86: unknown subtype 'bleed'/);
+    });
+
+    it("onBadFile 'skip' leaves bad items out and lists them", async () => {
+      const rows = allRows();
+      const conflicting = `${rows[0].slice(0, -1)}1`;
+      const labelsCsv = writeCsv('skip.csv', [...rows, conflicting, ...rowsFor('ID_0000000bb')]);
+      const dataset = await rsna({ labelsCsv, onBadFile: 'skip' });
+      expect(dataset.skipped.map((item) => [item.line, item.reason.split(' (')[0]])).toEqual([
+        [86, `duplicate row for ${ids[0]}_epidural with a different Label than line 2`],
+        [2, `conflicting duplicate rows for ${ids[0]}`],
+        [87, `no image ${join(fixture, 'stage_2_train', 'ID_0000000bb.dcm')} for ID_0000000bb`],
+      ]);
+      const slices = dataset.patients.flatMap(imageIds);
+      expect(slices).toHaveLength(13);
+      expect(slices).not.toContain(ids[0]);
+    });
+  });
+
+  it('an unreadable DICOM is an error naming it, or skipped with its reason', async () => {
+    const root = join(work, 'corrupt');
+    cpSync(fixture, root, { recursive: true });
+    const victim = join(root, 'stage_2_train', `${Object.values(expected.studies)[1][2]}.dcm`);
+    writeFileSync(victim, 'not a dicom file');
+    await expect(loadDataset({ name: 'rsna-ich', root, cacheDir: null })).rejects.toThrow(new RegExp(`${victim}: unreadable`));
+    const dataset = await loadDataset({ name: 'rsna-ich', root, cacheDir: null, onBadFile: 'skip' });
+    expect(dataset.skipped).toHaveLength(1);
+    expect(dataset.skipped[0]).toMatchObject({ file: victim, reason: expect.stringMatching(/^unreadable: /) });
+    expect(dataset.patients.flatMap((p) => p.slices)).toHaveLength(13);
+  });
+
+  it('`sliceseq inspect PATH --dataset rsna-ich` summarises the folder', () => {
+    const cli = join(import.meta.dirname, '../../bin/sliceseq.js');
+    const run = spawnSync(process.execPath, [cli, 'inspect', fixture, '--dataset', 'rsna-ich', '--dataset-options', '{"cacheDir":null}', '--json'], {
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report).toMatchObject({ kind: 'rsna-ich', patients: 3, slices: { total: 14, min: 4, median: 5, max: 5 }, skipped: [] });
+    expect(report.order.byRule).toEqual({ position: 3, instance: 0, name: 0 });
+  });
+
+  it('rejects unknown config keys, naming them', async () => {
+    await expect(loadDataset({ name: 'rsna-ich', root: fixture, grouping: 'study' })).rejects.toThrow(/grouping/);
+    await expect(loadDataset({ name: 'rsna', root: fixture })).rejects.toThrow(/unknown dataset 'rsna'; registered: rsna-ich, manifest, folders/);
+  });
+});
