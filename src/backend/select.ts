@@ -31,6 +31,10 @@ export interface BackendChoice {
 
 const require = createRequire(import.meta.url);
 
+// tfjs's console banners (e.g. "looks like you are running TensorFlow.js in Node.js", printed the first time any
+// module touches the default cpu backend) would drown our log; PROD silences them.
+tf.env().set('PROD', true);
+
 const installHints: Record<BackendKind, string> = {
   'tensorflow-gpu':
     'install it with `npm install @tensorflow/tfjs-node-gpu` on a machine that can reach storage.googleapis.com ' +

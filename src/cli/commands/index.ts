@@ -1,7 +1,19 @@
 import type { Command } from 'commander';
 import { registerEnv } from './env.ts';
+import { registerDemoData } from './demo-data.ts';
+import { registerInspect } from './inspect.ts';
+import { registerScore } from './score.ts';
+import { registerLeaderboard } from './leaderboard.ts';
+import { registerCheckGradients } from './check-gradients.ts';
+import { registerRun } from './run.ts';
 
 /** Every CLI command registers itself on the program; one line each. */
 export const commands: Array<(program: Command) => void> = [
   registerEnv,
+  registerDemoData,
+  registerInspect,
+  registerScore,
+  registerLeaderboard,
+  registerCheckGradients,
+  registerRun,
 ];

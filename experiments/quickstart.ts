@@ -1,0 +1,32 @@
+import { defineExperiment } from '../src/experiments/config.ts';
+
+/**
+ * The reference design on the built-in demo data: a small per-slice CNN (VGG-style, 16/32/64) over each
+ * patient's CT slices (brain/subdural/bone windows as 3 channels), a GRU over the slices, and the bidirectional
+ * LSTM label decoder seeded with the patient feature; asymmetric loss; the best epoch picked by mean F2.
+ */
+export default defineExperiment({
+  name: 'quickstart',
+  description: 'CNN → GRU → LSTM label decoder with ASL on the demo head-CT phantom (patient-level labels)',
+  seed: 0,
+  data: {
+    dataset: { name: 'rsna-ich', root: 'demo-data' },
+    level: 'patient',
+    preprocess: [
+      { name: 'window', windows: ['brain', 'subdural', 'bone'] },
+      { name: 'flip', horizontal: 0.5 },
+    ],
+    maxSlices: 16,
+  },
+  split: { test: 0.2, folds: 5, fold: 0 },
+  model: {
+    backbone: { name: 'small-vgg', channels: [16, 32, 64], convsPerBlock: 1 },
+    encoder: { name: 'gru', hidden: 64, bidirectional: false, pooling: 'last' },
+    decoder: { name: 'lstm', hidden: 32, bidirectional: true, inputs: 'zeros' },
+  },
+  loss: { groups: { labels: { loss: { name: 'asl', gamma_neg: 4, gamma_pos: 1, clip: 0.05 }, weight: 1 } } },
+  optimizer: { name: 'adam', lr: 2e-3 },
+  schedule: { name: 'cosine', warmupEpochs: 1 },
+  train: { epochs: 12, batchSize: 4, gradientClip: 5, monitor: 'f2_samples' },
+  quick: { train: { epochs: 2 }, data: { maxSlices: 8 } },
+});

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { backendPreferences } from '../../backend/select.ts';
+import { loadExperimentFile } from '../../experiments/load.ts';
+import { runExperiment, type RunResult } from '../../experiments/run.ts';
+
+export interface RunCommandOptions {
+  data?: string;
+  out: string;
+  set: string[];
+  backend?: (typeof backendPreferences)[number];
+  seed?: string;
+  quick?: boolean;
+  resume?: boolean;
+  force?: boolean;
+}
+
+function fmt(value: unknown): string {
+  return typeof value === 'number' ? value.toFixed(4) : 'n/a';
+}
+
+/** The lines a researcher reads at the end of a run. */
+export function summarizeRun(result: RunResult): string {
+  const { val, test, baseline } = result.metrics;
+  const block = test ?? val;
+  const fKey = Object.keys(block).find((key) => /^f[\d.]+$/.test(key));
+  const lines = [`run: ${result.runDir}`, `backend: ${result.backend.kind} (${result.backend.device})`];
+  if (result.state.stopped) lines.push(`stopped: ${result.state.stopped}`);
+  if (fKey) {
+    const at = (key: string) => (block[key] ?? {}) as Record<string, unknown>;
+    const split = test ? 'test' : 'val';
+    lines.push(`${split} ${fKey.toUpperCase()} at 0.5     samples ${fmt(at(fKey).samples)}  micro ${fmt(at(fKey).micro)}  macro ${fmt(at(fKey).macro)}`);
+    if (block[`${fKey}_tuned`]) lines.push(`${split} ${fKey.toUpperCase()} tuned     samples ${fmt(at(`${fKey}_tuned`).samples)}  micro ${fmt(at(`${fKey}_tuned`).micro)}  macro ${fmt(at(`${fKey}_tuned`).macro)}`);
+    if (baseline) lines.push(`all-positive ${fKey.toUpperCase()} samples ${fmt(baseline.samples)}  micro ${fmt(baseline.micro)}  macro ${fmt(baseline.macro)}`);
+    lines.push(`${split} AUC macro ${fmt(at('auc').macro)}`);
+  }
+  return lines.join('\n');
+}
+
+export async function runCommand(file: string, options: RunCommandOptions): Promise<RunResult> {
+  const experiment = await loadExperimentFile(file);
+  const seed = options.seed === undefined ? undefined : Number(options.seed);
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new Error(`--seed must be a non-negative integer, got '${options.seed}'`);
+  const result = await runExperiment(experiment, {
+    out: options.out,
+    data: options.data,
+    sets: options.set,
+    backend: options.backend,
+    seed,
+    quick: options.quick,
+    resume: options.resume,
+    force: options.force,
+  });
+  process.stdout.write(`${summarizeRun(result)}\n`);
+  return result;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('train and evaluate one experiment file; writes a run directory')
+    .argument('<experiment>', 'experiment file, e.g. experiments/quickstart.ts')
+    .option('--data <dir>', "dataset folder (overrides data.dataset.root)")
+    .option('--out <dir>', 'parent folder of run directories', 'runs')
+    .option('--set <key=value>', 'override a config field, e.g. --set train.epochs=3 (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--backend <name>', `backend: ${backendPreferences.join('|')}`)
+    .option('--seed <n>', 'experiment seed')
+    .option('--quick', "apply the experiment's quick overrides (small, fast)")
+    .option('--resume', 'continue from the last checkpoint in the run directory')
+    .option('--force', 'delete an existing run directory of the same name first')
+    .action(async (file: string, options: RunCommandOptions) => {
+      await runCommand(file, options);
+    });
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { backendPreferences } from '../backend/select.ts';
+import { parseOrThrow } from '../core/validate.ts';
+import { criterionConfigSchema } from '../losses/criterion.ts';
+import { modelConfigSchema } from '../models/build.ts';
+import { preprocessConfigSchema } from '../data/preprocess.ts';
+
+/**
+ * An experiment is one plain, typed object: data and label schema, preprocessing and augmentation, model,
+ * losses, optimizer, schedule, training length, split, seed and the metric that picks the best epoch.
+ * Experiment files in experiments/ `export default defineExperiment({...})`.
+ */
+const component = z.looseObject({ name: z.string().min(1) });
+
+export const monitorChoices = ['f2_samples', 'f2_micro', 'f2_macro', 'auc_macro', 'loss'] as const;
+
+export const experimentSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only'),
+    description: z.string().default(''),
+    seed: z.number().int().min(0).default(0),
+    backend: z.enum(backendPreferences).default('auto'),
+    data: z
+      .object({
+        /** A registered dataset (`rsna-ich`, `manifest`, `folders`) with its options, e.g. `{ name: 'rsna-ich', root: 'demo-data' }`. */
+        dataset: component,
+        /** Predict one label row per patient, or one per slice (the slice-level RSNA setting). */
+        level: z.enum(['patient', 'slice']).default('patient'),
+        /** Deterministic steps then random augmentations; augmentations run in training only. */
+        preprocess: preprocessConfigSchema.default([]),
+        augmentPerSlice: z.boolean().default(false),
+        maxSlices: z.number().int().positive().optional(),
+        sliceLimit: z.enum(['crop', 'resample']).default('resample'),
+        /** Folder for decoded slices (keyed by file and preprocessing); none when absent. */
+        cacheDir: z.string().optional(),
+        prefetch: z.number().int().min(1).default(2),
+      })
+      .strict(),
+    split: z
+      .object({
+        /** Fraction of patients held out as the test set (stratified, seeded). */
+        test: z.number().min(0).max(0.9).default(0.2),
+        /** The rest is split into k folds by patient; the run validates on `fold`. */
+        folds: z.number().int().min(2).default(5),
+        fold: z.number().int().min(0).default(0),
+      })
+      .strict()
+      .refine((s) => s.fold < s.folds, { message: 'fold must be smaller than folds', path: ['fold'] })
+      .default({ test: 0.2, folds: 5, fold: 0 }),
+    model: modelConfigSchema,
+    loss: criterionConfigSchema.default({ groups: {} }),
+    optimizer: component.default({ name: 'adam' }),
+    schedule: component.default({ name: 'constant' }),
+    train: z
+      .object({
+        epochs: z.number().int().positive(),
+        batchSize: z.number().int().positive(),
+        /** Clip the global gradient norm to this value; none when absent. */
+        gradientClip: z.number().positive().optional(),
+        /** Stop after this many epochs without improvement of the monitored metric; none when absent. */
+        earlyStopping: z.number().int().positive().optional(),
+        /** The validation metric that selects the best epoch (loss: lower is better; others: higher). */
+        monitor: z.enum(monitorChoices).default('f2_samples'),
+      })
+      .strict(),
+    evaluation: z
+      .object({
+        /** Tune one threshold per binary class, or one for all, on validation predictions. */
+        thresholds: z.enum(['per-class', 'global']).default('per-class'),
+        beta: z.number().positive().default(2),
+      })
+      .strict()
+      .default({ thresholds: 'per-class', beta: 2 }),
+    /** Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top. */
+    quick: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+export type ExperimentInput = z.input<typeof experimentSchema>;
+export type Experiment = z.output<typeof experimentSchema>;
+
+/** Typed identity for experiment files: the editor checks the fields, `parseExperiment` validates them. */
+export function defineExperiment(experiment: ExperimentInput): ExperimentInput {
+  return experiment;
+}
+
+export function parseExperiment(value: unknown, where = 'experiment'): Experiment {
+  return parseOrThrow(experimentSchema, value, where);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; anything else (arrays included) replaces. */
+export function deepMerge(base: unknown, patch: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) merged[key] = key in base ? deepMerge(base[key], value) : structuredClone(value);
+  return merged;
+}
+
+/** `--set a.b.c=value`: the value is parsed as JSON when it parses (numbers, booleans, arrays), else kept as text. */
+export function applySet(target: Record<string, unknown>, assignment: string): Record<string, unknown> {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new Error(`--set expects key=value, got '${assignment}'`);
+  const path = assignment.slice(0, eq).split('.');
+  const text = assignment.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = text;
+  }
+  const patch = path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
+  return deepMerge(target, patch) as Record<string, unknown>;
+}

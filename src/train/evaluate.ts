@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs';
+import { decodeLogits } from '../labels/decode.ts';
+import { binaryClassNames, targetColumns, totalOutputWidth, totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
+import type { Criterion } from '../losses/criterion.ts';
+import type { Batch, PatientLoader } from '../data/loader.ts';
+import { createMetric, metricContext, type MetricValue } from '../metrics/registry.ts';
+import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
+import { matrix, selectColumns, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
+import type { ZeroDivision } from '../metrics/policy.ts';
+
+/**
+ * Model outputs over a whole split: one row per patient (patient-level labels) or per real slice (slice-level,
+ * ids `patient:k`), with the raw logits, the targets when labelled, and the mean loss.
+ */
+export interface Predictions {
+  ids: string[];
+  rows: number;
+  /** [rows, totalOutputWidth(schema)] */
+  logits: Float32Array;
+  /** [rows, totalTargetWidth(schema)] */
+  targets?: Float32Array;
+  loss?: number;
+}
+
+/** Appends one batch's real rows (padded slices dropped) to the running arrays. */
+function collectRows(batch: Batch, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): void {
+  batch.patientIds.forEach((id, p) => {
+    const slots = sliceLevel ? batch.sliceCounts[p] : 1;
+    const stride = sliceLevel ? (batch.mask.shape[1] as number) : 1;
+    for (let k = 0; k < slots; k++) {
+      const row = p * stride + k;
+      sink.ids.push(sliceLevel ? `${id}:${k}` : id);
+      sink.logits.push(Array.from(logits.subarray(row * outWidth, (row + 1) * outWidth)));
+      if (targets) sink.targets.push(Array.from(targets.subarray(row * targetWidth, (row + 1) * targetWidth)));
+    }
+  });
+}
+
+/** Runs the model over every batch of `loader` (epoch 0, no augmentation) in inference mode. */
+export async function predict(model: tf.LayersModel, loader: PatientLoader, schema: LabelSchema, options: { level: 'patient' | 'slice'; criterion?: Criterion }): Promise<Predictions> {
+  const outWidth = totalOutputWidth(schema);
+  const targetWidth = totalTargetWidth(schema);
+  const sliceLevel = options.level === 'slice';
+  const sink = { ids: [] as string[], logits: [] as number[][], targets: [] as number[][] };
+  let lossSum = 0;
+  let lossBatches = 0;
+  for await (const batch of loader.epoch(0)) {
+    try {
+      const targetTensor = sliceLevel ? batch.sliceTargets : batch.targets;
+      const [logits, loss] = tf.tidy(() => {
+        const out = model.apply([batch.images, batch.mask], { training: false }) as tf.Tensor;
+        const lossValue = options.criterion && targetTensor ? options.criterion(out, targetTensor, sliceLevel ? batch.mask : undefined).total : undefined;
+        return [out, lossValue] as const;
+      });
+      const logitValues = (await logits.data()) as Float32Array;
+      const targetValues = targetTensor ? ((await targetTensor.data()) as Float32Array) : undefined;
+      if (loss) {
+        lossSum += (await loss.data())[0];
+        lossBatches += 1;
+      }
+      tf.dispose([logits, loss]);
+      collectRows(batch, logitValues, targetValues, outWidth, targetWidth, sink, sliceLevel);
+    } finally {
+      batch.dispose();
+    }
+  }
+  const rows = sink.ids.length;
+  return {
+    ids: sink.ids,
+    rows,
+    logits: Float32Array.from(sink.logits.flat()),
+    ...(sink.targets.length === rows && targetWidth > 0 ? { targets: Float32Array.from(sink.targets.flat()) } : {}),
+    ...(lossBatches > 0 ? { loss: lossSum / lossBatches } : {}),
+  };
+}
+
+/** Probabilities (and ordinal scores) in the target layout, so every metric reads predictions like targets. */
+export function targetLayoutScores(schema: LabelSchema, logits: Float32Array): ScoreMatrix {
+  const decoded = decodeLogits(schema, logits);
+  const wanted = targetColumns(schema);
+  const indices = wanted.map((name) => decoded.columns.indexOf(name));
+  return selectColumns(matrix(decoded.values, decoded.rows, decoded.columns.length), indices);
+}
+
+export interface EvaluationOptions {
+  beta: number;
+  zeroDivision: ZeroDivision;
+  /** Tuned thresholds to score with (fitted on validation predictions, never on these when they are test). */
+  thresholds?: ThresholdSet;
+}
+
+export type ScoreBlock = Record<string, MetricValue | ThresholdSet | number[] | string>;
+
+/**
+ * The numbers a run reports for one split: F-beta (samples = Kaggle mean, micro, macro) at 0.5 and at the tuned
+ * thresholds, ROC-AUC (macro and per class), the mean loss, and group metrics for categorical/ordinal groups.
+ */
+export function scorePredictions(schema: LabelSchema, predictions: Predictions, options: EvaluationOptions): ScoreBlock {
+  if (!predictions.targets) throw new Error('scorePredictions: these predictions have no targets');
+  const scores = targetLayoutScores(schema, predictions.logits);
+  const targets: LabelMatrix = matrix(predictions.targets, predictions.rows, totalTargetWidth(schema));
+  const context = metricContext(schema);
+  const metric = (config: { name: string } & Record<string, unknown>) => createMetric(config, context).compute(scores, targets);
+  const fname = `f${options.beta}`;
+  const hasBinary = binaryClassNames(schema).length > 0;
+  const block: ScoreBlock = {
+    rows: predictions.rows,
+    ...(predictions.loss !== undefined ? { loss: predictions.loss } : {}),
+    policy: `zero division scores ${options.zeroDivision}; samples = mean over rows (Kaggle mean F${options.beta})`,
+  };
+  if (hasBinary) {
+    const fAt = (threshold: number | number[]) =>
+      Object.fromEntries(
+        (['samples', 'micro', 'macro'] as const).map((average) => [average, metric({ name: 'fbeta', beta: options.beta, average, threshold, zeroDivision: options.zeroDivision })]),
+      );
+    block[fname] = fAt(0.5);
+    if (options.thresholds) {
+      block[`${fname}_tuned`] = fAt(options.thresholds.thresholds);
+      block.thresholds = options.thresholds.thresholds;
+    }
+    block.auc = { macro: metric({ name: 'auc', average: 'macro' }), per_class: metric({ name: 'auc', average: 'none' }) };
+  }
+  const categorical = schema.groups.filter((g) => g.kind === 'categorical').map((g) => g.name);
+  if (categorical.length > 0) block.categorical_auc = metric({ name: 'auc', average: 'macro', groups: categorical });
+  if (schema.groups.some((g) => g.kind === 'ordinal')) {
+    block.ordinal_accuracy = metric({ name: 'ordinal_accuracy' });
+    block.qwk = metric({ name: 'qwk' });
+  }
+  return block;
+}
+
+/** Per-class F-beta thresholds fitted on validation (or out-of-fold) predictions of the binary labels. */
+export function tuneThresholds(schema: LabelSchema, predictions: Predictions, options: { beta: number; kind: 'per-class' | 'global'; zeroDivision: ZeroDivision; source: 'validation' | 'out-of-fold' }): ThresholdSet | undefined {
+  const classes = binaryClassNames(schema);
+  if (classes.length === 0 || !predictions.targets) return undefined;
+  const columns = targetColumns(schema);
+  const indices = classes.map((name) => columns.indexOf(name));
+  const scores = selectColumns(targetLayoutScores(schema, predictions.logits), indices);
+  const targets = selectColumns(matrix(predictions.targets, predictions.rows, columns.length), indices);
+  return fitThresholds(scores, targets, { source: options.source, classes, kind: options.kind, beta: options.beta, average: 'samples', zeroDivision: options.zeroDivision });
+}

@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Criterion } from '../losses/criterion.ts';
+import type { TrainingOptimizer } from './optimizers.ts';
+
+/** What one optimisation step needs from a batch. */
+export interface StepInputs {
+  images: tf.Tensor;
+  mask: tf.Tensor2D;
+  /** [b, width] for patient-level labels, [b, s, width] for slice-level (where the mask also weighs the loss). */
+  targets: tf.Tensor;
+}
+
+export interface StepResult {
+  loss: number;
+  perGroup: Record<string, number>;
+  gradientNorm: number;
+  /** False when the loss or a gradient was NaN/Inf: nothing was applied. */
+  finite: boolean;
+}
+
+/** Global L2 norm of all gradients. */
+function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+}
+
+/**
+ * One step: loss and gradients, a NaN/Inf guard (a non-finite step changes no weight), optional clipping of the
+ * global gradient norm, the optimizer update, then decoupled weight decay (w ← w − lr·wd·w).
+ */
+export function trainStep(
+  model: tf.LayersModel,
+  criterion: Criterion,
+  optimizer: TrainingOptimizer,
+  batch: StepInputs,
+  options: { gradientClip?: number; learningRate: number },
+): StepResult {
+  const variables = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  let perGroupTensors: Record<string, tf.Scalar> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = model.apply([batch.images, batch.mask], { training: true }) as tf.Tensor;
+    const result = criterion(logits, batch.targets, logits.rank === 3 ? batch.mask : undefined);
+    // The per-group scalars would be freed with the closure's scope: keep them for logging.
+    perGroupTensors = Object.fromEntries(Object.entries(result.perGroup).map(([k, v]) => [k, tf.keep(v)]));
+    return result.total;
+  }, variables);
+  const gradList = variables.map((v) => grads[v.name]);
+  try {
+    const normTensor = globalNorm(gradList);
+    const [loss, gradientNorm] = [value.dataSync()[0], normTensor.dataSync()[0]];
+    normTensor.dispose();
+    const perGroup = Object.fromEntries(Object.entries(perGroupTensors).map(([k, v]) => [k, v.dataSync()[0]]));
+    const finite = Number.isFinite(loss) && Number.isFinite(gradientNorm);
+    if (!finite) return { loss, perGroup, gradientNorm, finite };
+    const scale = options.gradientClip && gradientNorm > options.gradientClip ? options.gradientClip / gradientNorm : 1;
+    tf.tidy(() => {
+      const named = variables.map((v, i) => ({ name: v.name, tensor: scale === 1 ? gradList[i] : tf.mul(gradList[i], scale) }));
+      optimizer.optimizer.applyGradients(named);
+      if (optimizer.weightDecay > 0) {
+        const factor = 1 - options.learningRate * optimizer.weightDecay;
+        for (const v of variables) v.assign(tf.mul(v, factor));
+      }
+    });
+    return { loss, perGroup, gradientNorm, finite };
+  } finally {
+    value.dispose();
+    tf.dispose(gradList);
+    tf.dispose(Object.values(perGroupTensors));
+  }
+}
