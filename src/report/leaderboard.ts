@@ -1,0 +1,154 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import fg from 'fast-glob';
+import { std } from 'mathjs';
+
+/**
+ * Ranks experiment runs: every directory below the runs folder holding both `config.json` (the resolved config,
+ * with `seed` and `name`) and `metrics.json` (`{ val: {…}, test: {…} }`) is a run; runs whose configs are equal
+ * apart from the seed are one entry, scored by the mean ± standard deviation over its seeds. The table shows
+ * the config fields in which the entries differ, so an ablation reads as what changed and what it gave.
+ */
+export interface Run {
+  dir: string;
+  config: Record<string, unknown>;
+  metrics: unknown;
+}
+
+export interface LeaderboardEntry {
+  rank: number;
+  name: string;
+  mean: number | null;
+  /** Sample standard deviation over seeds; null with fewer than two. */
+  std: number | null;
+  values: number[];
+  seeds: unknown[];
+  runs: string[];
+  /** Runs of this entry whose metrics.json lacks the metric. */
+  missing: string[];
+  /** This entry's values of the fields that differ between entries. */
+  differing: Record<string, unknown>;
+}
+
+export interface Leaderboard {
+  metric: string;
+  order: 'higher' | 'lower';
+  differingFields: string[];
+  entries: LeaderboardEntry[];
+}
+
+export interface LeaderboardOptions {
+  /** Dot path into metrics.json, e.g. `test.f2.samples` (default) or `val.auc.macro`. */
+  metric?: string;
+  /** Whether higher values rank first; by default lower for losses and errors (`loss`, `mae` in the path). */
+  order?: 'higher' | 'lower';
+  /** More config fields (dot paths) to ignore when grouping, besides `seed`. */
+  ignore?: readonly string[];
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: invalid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Every run below `root` (directories with both config.json and metrics.json), sorted by path. */
+export function findRuns(root: string): Run[] {
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`runs directory '${root}' does not exist`);
+  const metricFiles = fg.sync('**/metrics.json', { cwd: root, absolute: true, ignore: ['**/node_modules/**'] }).sort();
+  return metricFiles
+    .filter((file) => existsSync(join(dirname(file), 'config.json')))
+    .map((file) => {
+      const dir = dirname(file);
+      const configPath = join(dir, 'config.json');
+      const config = readJson(configPath);
+      if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`${configPath}: expected a JSON object`);
+      return { dir, config: config as Record<string, unknown>, metrics: readJson(file) };
+    });
+}
+
+/** Leaf values by dot path; arrays are leaves (compared whole). */
+export function flattenConfig(value: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, child] of Object.entries(value)) flattenConfig(child, prefix ? `${prefix}.${key}` : key, out);
+  } else out[prefix] = value;
+  return out;
+}
+
+/** The number at a dot path, or undefined where there is none. */
+export function valueAt(root: unknown, path: string): number | undefined {
+  let node = root;
+  for (const key of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return typeof node === 'number' && Number.isFinite(node) ? node : undefined;
+}
+
+const stable = (value: unknown) => JSON.stringify(value) ?? 'undefined';
+
+export function buildLeaderboard(runs: readonly Run[], options: LeaderboardOptions = {}): Leaderboard {
+  const metric = options.metric ?? 'test.f2.samples';
+  const order = options.order ?? (/loss|mae/i.test(metric) ? 'lower' : 'higher');
+  const ignored = new Set(['seed', ...(options.ignore ?? [])]);
+  const groups = new Map<string, { fields: Record<string, unknown>; runs: Run[] }>();
+  for (const run of runs) {
+    const fields = Object.fromEntries(Object.entries(flattenConfig(run.config)).filter(([path]) => !ignored.has(path)));
+    const key = stable(Object.entries(fields).sort(([a], [b]) => a.localeCompare(b)));
+    const group = groups.get(key) ?? { fields, runs: [] };
+    group.runs.push(run);
+    groups.set(key, group);
+  }
+  const all = [...groups.values()];
+  const paths = [...new Set(all.flatMap((g) => Object.keys(g.fields)))].sort();
+  const differingFields = paths.filter((path) => new Set(all.map((g) => stable(g.fields[path]))).size > 1);
+  const entries = all.map((group): LeaderboardEntry => {
+    const scored = group.runs.map((run) => ({ run, value: valueAt(run.metrics, metric) }));
+    const values = scored.flatMap((s) => (s.value === undefined ? [] : [s.value]));
+    return {
+      rank: 0,
+      name: String(group.fields.name ?? basename(group.runs[0].dir)),
+      mean: values.length > 0 ? values.reduce((s, v) => s + v, 0) / values.length : null,
+      std: values.length > 1 ? (std(values) as unknown as number) : null,
+      values,
+      seeds: scored.filter((s) => s.value !== undefined).map((s) => s.run.config.seed),
+      runs: group.runs.map((run) => run.dir),
+      missing: scored.filter((s) => s.value === undefined).map((s) => s.run.dir),
+      differing: Object.fromEntries(differingFields.map((path) => [path, group.fields[path]])),
+    };
+  });
+  const sign = order === 'higher' ? -1 : 1;
+  entries.sort((a, b) => {
+    if (a.mean === null || b.mean === null) return a.mean === null ? (b.mean === null ? a.name.localeCompare(b.name) : 1) : -1;
+    return sign * (a.mean - b.mean) || a.name.localeCompare(b.name);
+  });
+  entries.forEach((entry, i) => (entry.rank = i + 1));
+  return { metric, order, differingFields, entries };
+}
+
+const show = (value: unknown) => (value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value));
+
+/** A fixed-width table: rank, name, mean ± std, seeds, then the differing config fields. */
+export function formatLeaderboard(board: Leaderboard, digits = 4): string {
+  const titles = ['rank', 'name', `${board.metric} (${board.order} is better)`, 'n', 'seeds', ...board.differingFields.filter((f) => f !== 'name')];
+  const rows = board.entries.map((entry) => [
+    String(entry.rank),
+    entry.name,
+    entry.mean === null ? '—' : `${entry.mean.toFixed(digits)} ± ${entry.std === null ? '—' : entry.std.toFixed(digits)}`,
+    String(entry.values.length),
+    entry.seeds.map(show).join(','),
+    ...board.differingFields.filter((f) => f !== 'name').map((field) => show(entry.differing[field])),
+  ]);
+  const widths = titles.map((title, c) => Math.max(title.length, ...rows.map((row) => row[c].length)));
+  const line = (row: string[]) => row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd();
+  const notes = board.entries.flatMap((entry) => entry.missing.map((dir) => `note: ${dir} has no ${board.metric} in metrics.json`));
+  return [line(titles), ...rows.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
+}
