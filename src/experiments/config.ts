@@ -92,9 +92,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Objects merge key by key; anything else (arrays included) replaces. */
+/**
+ * Objects merge key by key; anything else (arrays included) replaces. A component (`{ name, ...options }`) given
+ * another name is replaced whole: the old component's options mean nothing to the new one.
+ */
 export function deepMerge(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
+  if (typeof patch.name === 'string' && typeof base.name === 'string' && patch.name !== base.name) return structuredClone(patch);
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(patch)) merged[key] = key in base ? deepMerge(base[key], value) : structuredClone(value);
   return merged;

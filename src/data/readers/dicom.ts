@@ -1,0 +1,375 @@
+import dicomParser, { type DataSet, type Element } from 'dicom-parser';
+import { open, readFile } from 'node:fs/promises';
+import { log } from '../../core/log.ts';
+import type { Slice, SliceMeta } from '../types.ts';
+import { decodeNativePixels, storedValueRange, type PixelFormat } from './dicom-pixels.ts';
+import { DataFileError, describeThrown } from './errors.ts';
+import {
+  EXPLICIT_VR_BIG_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  transferSyntax,
+  type TransferSyntax,
+} from './transfer-syntax.ts';
+
+export interface DicomReadOptions {
+  /**
+   * Repair the RSNA intracranial-hemorrhage quirk (default true): 12-bit unsigned images whose
+   * RescaleIntercept is above −100 store HU modulo 4096 with a wrong intercept.
+   */
+  rsnaInterceptFix?: boolean;
+}
+
+/** Everything the header says, without decoding pixels. */
+export interface DicomHeader {
+  meta: SliceMeta;
+  transferSyntax: TransferSyntax;
+  rows?: number;
+  cols?: number;
+  samplesPerPixel?: number;
+  bitsAllocated?: number;
+  planarConfiguration: number;
+  numberOfFrames: number;
+  hasPixelData: boolean;
+  /** True when the RSNA intercept quirk was detected (and, unless disabled, repaired). */
+  rsnaQuirk: boolean;
+}
+
+const TAG = {
+  transferSyntaxUid: 'x00020010',
+  sopInstanceUid: 'x00080018',
+  modality: 'x00080060',
+  studyInstanceUid: 'x0020000d',
+  seriesInstanceUid: 'x0020000e',
+  instanceNumber: 'x00200013',
+  imagePosition: 'x00200032',
+  imageOrientation: 'x00200037',
+  samplesPerPixel: 'x00280002',
+  photometricInterpretation: 'x00280004',
+  planarConfiguration: 'x00280006',
+  numberOfFrames: 'x00280008',
+  rows: 'x00280010',
+  cols: 'x00280011',
+  pixelSpacing: 'x00280030',
+  bitsAllocated: 'x00280100',
+  bitsStored: 'x00280101',
+  pixelRepresentation: 'x00280103',
+  windowCenter: 'x00281050',
+  windowWidth: 'x00281051',
+  rescaleIntercept: 'x00281052',
+  rescaleSlope: 'x00281053',
+  pixelData: 'x7fe00010',
+} as const;
+
+const PREAMBLE_LENGTH = 128;
+/** Enough for the header of nearly every CT slice; larger headers fall back to reading the whole file. */
+const HEADER_PROBE_BYTES = 16 * 1024;
+const RSNA_FIXED_INTERCEPT = -1000;
+
+/** True when the bytes carry the Part-10 "DICM" magic after the 128-byte preamble. */
+export function hasDicomMagic(bytes: Uint8Array): boolean {
+  return (
+    bytes.length >= PREAMBLE_LENGTH + 4 &&
+    bytes[PREAMBLE_LENGTH] === 0x44 &&
+    bytes[PREAMBLE_LENGTH + 1] === 0x49 &&
+    bytes[PREAMBLE_LENGTH + 2] === 0x43 &&
+    bytes[PREAMBLE_LENGTH + 3] === 0x4d
+  );
+}
+
+/**
+ * RSNA quirk test (header only): a CT image (or one with no Modality) stored as 12-bit unsigned with an
+ * intercept above −100. CT needs negative HU, so such an intercept cannot be right for CT; MR and radiographs
+ * are often 12-bit unsigned with intercept 0 legitimately, hence the modality check.
+ */
+export function hasRsnaInterceptQuirk(
+  modality: string | undefined,
+  bitsStored: number | undefined,
+  pixelRepresentation: number | undefined,
+  intercept: number,
+): boolean {
+  return (modality === undefined || modality === 'CT') && bitsStored === 12 && pixelRepresentation === 0 && Math.trunc(intercept) > -100;
+}
+
+/** Reads a DICOM file, decodes its pixels and returns Hounsfield units (stored × slope + intercept). */
+export async function readDicom(path: string, options: DicomReadOptions = {}): Promise<Slice> {
+  const bytes = await readWhole(path);
+  const dataSet = parseDataSet(path, bytes, false);
+  const header = headerFromDataSet(path, dataSet, options);
+  const data = decodeModalityValues(path, dataSet, header, options);
+  return { rows: header.rows!, cols: header.cols!, channels: header.samplesPerPixel!, data, meta: header.meta };
+}
+
+/** Header only (no pixel decoding; reads the first few KB of the file when that holds the whole header). */
+export async function readDicomMeta(path: string, options: DicomReadOptions = {}): Promise<SliceMeta> {
+  return (await readDicomHeader(path, options)).meta;
+}
+
+export async function readDicomHeader(path: string, options: DicomReadOptions = {}): Promise<DicomHeader> {
+  const { bytes, complete } = await readHead(path, HEADER_PROBE_BYTES);
+  if (!complete) {
+    try {
+      const dataSet = parseDataSet(path, bytes, true);
+      if (dataSet.elements[TAG.pixelData]) return headerFromDataSet(path, dataSet, options);
+    } catch {
+      // The probe may end inside an element; the whole file decides.
+    }
+  }
+  const whole = complete ? bytes : await readWhole(path);
+  return headerFromDataSet(path, parseDataSet(path, whole, true), options);
+}
+
+async function readWhole(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new DataFileError(path, `cannot read file (${describeThrown(error)})`, { cause: error });
+  }
+}
+
+async function readHead(path: string, length: number): Promise<{ bytes: Uint8Array; complete: boolean }> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    const size = (await handle.stat()).size;
+    const buffer = Buffer.alloc(Math.min(size, length));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return { bytes: buffer.subarray(0, bytesRead), complete: bytesRead >= size };
+  } catch (error) {
+    throw new DataFileError(path, `cannot read file (${describeThrown(error)})`, { cause: error });
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Parses a Part-10 file, or, without the DICM preamble, a bare dataset in the default transfer syntax
+ * (Implicit VR Little Endian), which older archives still hold.
+ */
+function parseDataSet(path: string, bytes: Uint8Array, headerOnly: boolean): DataSet {
+  const untilTag = headerOnly ? TAG.pixelData : undefined;
+  if (!hasDicomMagic(bytes)) {
+    const bare = parseBareDataSet(bytes, untilTag);
+    if (!bare) throw new DataFileError(path, 'not a DICOM file (no DICM preamble and no parsable dataset)');
+    return bare;
+  }
+  try {
+    return dicomParser.parseDicom(bytes, untilTag ? { untilTag } : {});
+  } catch (thrown) {
+    const reason = describeThrown(thrown);
+    if (/overrun|past end|end of buffer|beyond/i.test(reason)) {
+      throw new DataFileError(path, `truncated DICOM file (${bytes.length} bytes; ${reason})`);
+    }
+    throw new DataFileError(path, `corrupt DICOM file (${reason})`);
+  }
+}
+
+/** A bare dataset must start at a low group (0002–0008) and parse to the end; anything else is not DICOM. */
+function parseBareDataSet(bytes: Uint8Array, untilTag: string | undefined): DataSet | undefined {
+  if (bytes.length < 8) return undefined;
+  const firstGroup = bytes[0] | (bytes[1] << 8);
+  if (firstGroup < 0x0002 || firstGroup > 0x0008) return undefined;
+  try {
+    const dataSet = dicomParser.parseDicom(bytes, { TransferSyntaxUID: IMPLICIT_VR_LITTLE_ENDIAN, ...(untilTag ? { untilTag } : {}) });
+    return Object.keys(dataSet.elements).length > 1 ? dataSet : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function headerFromDataSet(path: string, dataSet: DataSet, options: DicomReadOptions): DicomHeader {
+  const read = new TagReader(path, dataSet);
+  const syntaxUid = read.string(TAG.transferSyntaxUid) ?? IMPLICIT_VR_LITTLE_ENDIAN;
+  const bitsAllocated = read.uint16(TAG.bitsAllocated);
+  const bitsStored = read.uint16(TAG.bitsStored) ?? bitsAllocated;
+  const pixelRepresentation = read.uint16(TAG.pixelRepresentation);
+  const photometric = read.string(TAG.photometricInterpretation);
+  const slope = read.number(TAG.rescaleSlope) ?? 1;
+  const storedIntercept = read.number(TAG.rescaleIntercept) ?? 0;
+  const rsnaQuirk = hasRsnaInterceptQuirk(read.string(TAG.modality), bitsStored, pixelRepresentation, storedIntercept);
+  const intercept = rsnaQuirk && options.rsnaInterceptFix !== false ? RSNA_FIXED_INTERCEPT : storedIntercept;
+
+  let windowCenter = read.numbers(TAG.windowCenter);
+  const windowWidth = read.numbers(TAG.windowWidth);
+  const mirror = monochrome1Mirror(photometric, bitsStored, pixelRepresentation, slope, intercept);
+  if (mirror !== undefined && windowCenter) windowCenter = windowCenter.map((center) => mirror - center);
+
+  const meta: SliceMeta = {
+    source: path,
+    format: 'dicom',
+    studyInstanceUid: read.string(TAG.studyInstanceUid),
+    seriesInstanceUid: read.string(TAG.seriesInstanceUid),
+    sopInstanceUid: read.string(TAG.sopInstanceUid),
+    instanceNumber: read.integer(TAG.instanceNumber),
+    imagePosition: read.tuple(TAG.imagePosition, 3) as SliceMeta['imagePosition'],
+    imageOrientation: read.tuple(TAG.imageOrientation, 6) as SliceMeta['imageOrientation'],
+    pixelSpacing: read.tuple(TAG.pixelSpacing, 2) as SliceMeta['pixelSpacing'],
+    rescaleSlope: slope,
+    rescaleIntercept: intercept,
+    windowCenter,
+    windowWidth,
+    transferSyntaxUid: syntaxUid,
+    photometricInterpretation: photometric,
+    bitsStored,
+    pixelRepresentation,
+  };
+  for (const key of Object.keys(meta) as Array<keyof SliceMeta>) if (meta[key] === undefined) delete meta[key];
+
+  return {
+    meta,
+    transferSyntax: transferSyntax(syntaxUid),
+    rows: read.uint16(TAG.rows),
+    cols: read.uint16(TAG.cols),
+    samplesPerPixel: read.uint16(TAG.samplesPerPixel) ?? 1,
+    bitsAllocated,
+    planarConfiguration: read.uint16(TAG.planarConfiguration) ?? 0,
+    numberOfFrames: read.integer(TAG.numberOfFrames) ?? 1,
+    hasPixelData: dataSet.elements[TAG.pixelData] !== undefined,
+    rsnaQuirk,
+  };
+}
+
+/**
+ * MONOCHROME1 shows low values bright. We return MONOCHROME2-sense values: v' = (lo + hi) − v over the
+ * rescaled representable range, and mirror the file's window centres the same way, so its windows still apply.
+ */
+function monochrome1Mirror(
+  photometric: string | undefined,
+  bitsStored: number | undefined,
+  pixelRepresentation: number | undefined,
+  slope: number,
+  intercept: number,
+): number | undefined {
+  if (photometric !== 'MONOCHROME1' || bitsStored === undefined) return undefined;
+  const [low, high] = storedValueRange(bitsStored, pixelRepresentation ?? 0);
+  return low * slope + intercept + (high * slope + intercept);
+}
+
+const rsnaQuirkFiles = new Set<string>();
+
+/**
+ * Says once per file that the quirk was met. Real RSNA data holds thousands of such files, so the first one
+ * is an info line (naming it) and the rest are debug lines (each naming its file): visible with SLICESEQ_LOG=debug.
+ */
+function logRsnaQuirk(path: string, repaired: boolean): void {
+  if (rsnaQuirkFiles.has(path)) return;
+  rsnaQuirkFiles.add(path);
+  const what = repaired
+    ? 'RSNA 12-bit intercept quirk repaired (stored + 1000, wrapped at 4096; intercept −1000)'
+    : 'RSNA 12-bit intercept quirk detected and NOT repaired (rsnaInterceptFix: false)';
+  if (rsnaQuirkFiles.size === 1) {
+    (repaired ? log.info : log.warn)(`${path}: ${what}; further files: debug log (SLICESEQ_LOG=debug)`);
+  } else {
+    log.debug(`${path}: ${what}`);
+  }
+}
+
+function decodeModalityValues(path: string, dataSet: DataSet, header: DicomHeader, options: DicomReadOptions): Float32Array {
+  const syntax = header.transferSyntax;
+  const element: Element | undefined = dataSet.elements[TAG.pixelData];
+  if (!element) throw new DataFileError(path, 'DICOM file has no pixel data (7FE0,0010)');
+  if (!syntax.decodable || element.encapsulatedPixelData) {
+    throw new DataFileError(
+      path,
+      `compressed transfer syntax ${syntax.name} (${syntax.uid}) is not supported; decompress first (e.g. dcmdjpeg, gdcmconv --raw)`,
+    );
+  }
+  if (header.numberOfFrames > 1) {
+    throw new DataFileError(path, `multi-frame DICOM (${header.numberOfFrames} frames) is not supported; one slice per file`);
+  }
+  const { meta } = header;
+  const format = pixelFormat(path, header);
+  if (element.dataOffset + element.length > dataSet.byteArray.length) {
+    throw new DataFileError(path, 'truncated DICOM file (pixel data runs past the end of the file)');
+  }
+  let stored: Float32Array;
+  try {
+    stored = decodeNativePixels(dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length), format);
+  } catch (error) {
+    throw new DataFileError(path, describeThrown(error), { cause: error });
+  }
+
+  const slope = meta.rescaleSlope ?? 1;
+  const intercept = meta.rescaleIntercept ?? 0;
+  const repair = header.rsnaQuirk && options.rsnaInterceptFix !== false;
+  if (header.rsnaQuirk) logRsnaQuirk(path, repair);
+  if (repair) {
+    for (let i = 0; i < stored.length; i++) {
+      const shifted = stored[i] + 1000;
+      stored[i] = shifted >= 4096 ? shifted - 4096 : shifted;
+    }
+  }
+  const mirror = monochrome1Mirror(meta.photometricInterpretation, format.bitsStored, format.pixelRepresentation, slope, intercept);
+  for (let i = 0; i < stored.length; i++) {
+    const value = stored[i] * slope + intercept;
+    stored[i] = mirror === undefined ? value : mirror - value;
+  }
+  return stored;
+}
+
+function pixelFormat(path: string, header: DicomHeader): PixelFormat {
+  const { meta } = header;
+  const missing = (['rows', 'cols', 'bitsAllocated'] as const).filter((key) => header[key] === undefined);
+  if (missing.length) throw new DataFileError(path, `DICOM pixel description incomplete: missing ${missing.join(', ')}`);
+  return {
+    rows: header.rows!,
+    cols: header.cols!,
+    samplesPerPixel: header.samplesPerPixel ?? 1,
+    bitsAllocated: header.bitsAllocated!,
+    bitsStored: meta.bitsStored ?? header.bitsAllocated!,
+    pixelRepresentation: meta.pixelRepresentation ?? 0,
+    planarConfiguration: header.planarConfiguration,
+    littleEndian: meta.transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN,
+  };
+}
+
+/** Typed tag access; a present but malformed value is an error naming the file and the tag. */
+class TagReader {
+  constructor(
+    private readonly path: string,
+    private readonly dataSet: DataSet,
+  ) {}
+
+  private present(tag: string): boolean {
+    const element = this.dataSet.elements[tag];
+    return element !== undefined && element.length > 0;
+  }
+
+  string(tag: string): string | undefined {
+    if (!this.present(tag)) return undefined;
+    const value = this.dataSet.string(tag);
+    return value ? value.replace(/\0+$/, '').trim() : undefined;
+  }
+
+  uint16(tag: string): number | undefined {
+    return this.present(tag) ? this.dataSet.uint16(tag) : undefined;
+  }
+
+  /** All values of a multi-valued DS/IS tag (backslash-separated). */
+  numbers(tag: string): number[] | undefined {
+    if (!this.present(tag)) return undefined;
+    const text = this.string(tag);
+    if (!text) return undefined;
+    const values = text.split('\\').map((part) => Number(part.trim()));
+    if (values.some((value) => !Number.isFinite(value))) {
+      throw new DataFileError(this.path, `malformed numeric value '${text}' in tag (${tag.slice(1, 5)},${tag.slice(5)})`);
+    }
+    return values;
+  }
+
+  number(tag: string): number | undefined {
+    return this.numbers(tag)?.[0];
+  }
+
+  integer(tag: string): number | undefined {
+    const value = this.number(tag);
+    return value === undefined ? undefined : Math.round(value);
+  }
+
+  tuple(tag: string, length: number): number[] | undefined {
+    const values = this.numbers(tag);
+    if (values && values.length !== length) {
+      throw new DataFileError(this.path, `tag (${tag.slice(1, 5)},${tag.slice(5)}) holds ${values.length} values, expected ${length}`);
+    }
+    return values;
+  }
+}
