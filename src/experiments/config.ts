@@ -67,10 +67,11 @@ export const experimentSchema = z
       .object({
         /** Tune one threshold per binary class, or one for all, on validation predictions. */
         thresholds: z.enum(['per-class', 'global']).default('per-class'),
-        beta: z.number().positive().default(2),
+        /** F2 of a row or class with no true and no predicted positive (scikit-learn's zero_division). */
+        zeroDivision: z.union([z.literal(0), z.literal(1)]).default(1),
       })
       .strict()
-      .default({ thresholds: 'per-class', beta: 2 }),
+      .default({ thresholds: 'per-class', zeroDivision: 1 }),
     /** Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top. */
     quick: z.record(z.string(), z.unknown()).default({}),
   })

@@ -19,9 +19,10 @@ import { buildCriterion } from '../losses/criterion.ts';
 import { buildModel } from '../models/build.ts';
 import { saveModel } from '../models/io.ts';
 import { fbetaScore } from '../metrics/fbeta.ts';
-import { matrix, selectColumns } from '../metrics/matrix.ts';
+import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
+import { matrix } from '../metrics/matrix.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
-import { predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
+import { binaryView, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
 import { fit } from '../train/trainer.ts';
@@ -111,13 +112,11 @@ export function predictionsCsv(schema: LabelSchema, predictions: Predictions): s
   return `${lines.join('\n')}\n`;
 }
 
-/** F-beta of predicting every binary label positive: the floor a model must clearly beat. */
-function allPositiveBaseline(schema: LabelSchema, predictions: Predictions, beta: number, zeroDivision: 0 | 1): Record<string, number> {
-  const columns = targetColumns(schema);
-  const indices = binaryClassNames(schema).map((name) => columns.indexOf(name));
-  const targets = selectColumns(matrix(predictions.targets!, predictions.rows, totalTargetWidth(schema)), indices);
+/** F2 of predicting every binary label positive: the floor a model must clearly beat. */
+function allPositiveBaseline(schema: LabelSchema, predictions: Predictions, zeroDivision: 0 | 1): Record<string, number> {
+  const targets = binaryView(schema, predictions).targets!;
   const ones = matrix(new Float32Array(targets.rows * targets.cols).fill(1), targets.rows, targets.cols);
-  return Object.fromEntries((['samples', 'micro', 'macro'] as const).map((average) => [average, fbetaScore(ones, targets, average, { beta, zeroDivision })]));
+  return Object.fromEntries((['samples', 'micro', 'macro'] as const).map((average) => [average, fbetaScore(ones, targets, average, { beta: 2, zeroDivision })]));
 }
 
 /**
@@ -195,7 +194,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     log.warn('Ctrl-C: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)');
   };
   process.on('SIGINT', onSigint);
-  const settings = { epochs: experiment.train.epochs, level, monitor: experiment.train.monitor, gradientClip: experiment.train.gradientClip, earlyStopping: experiment.train.earlyStopping, beta: experiment.evaluation.beta, zeroDivision: 1 as const };
+  const settings = { epochs: experiment.train.epochs, level, monitor: experiment.train.monitor, gradientClip: experiment.train.gradientClip, earlyStopping: experiment.train.earlyStopping, zeroDivision: experiment.evaluation.zeroDivision };
   let state: TrainingState;
   try {
     state = await fit(
@@ -218,13 +217,18 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   // Evaluate the best epoch: thresholds are fitted on validation (out-of-fold) predictions only, then applied to test.
   checkpoints.loadWeights(model, 'best');
   const valPredictions = await predict(model, valLoader, schema, { level, criterion });
-  const thresholds = tuneThresholds(schema, valPredictions, { beta: settings.beta, kind: experiment.evaluation.thresholds, zeroDivision: settings.zeroDivision, source: 'validation' });
+  const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision: settings.zeroDivision, source: 'validation' });
   const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { ...settings, thresholds }) };
   writeFileAtomic(join(runDir, 'predictions-oof.csv'), predictionsCsv(schema, valPredictions));
   if (split.test.length > 0) {
     const testPredictions = await predict(model, loaderFor(split.test, false), schema, { level, criterion });
     metrics.test = scorePredictions(schema, testPredictions, { ...settings, thresholds });
-    if (binaryClassNames(schema).length > 0) metrics.baseline = allPositiveBaseline(schema, testPredictions, settings.beta, settings.zeroDivision);
+    const binary = binaryView(schema, testPredictions);
+    if (binary.classes.length > 0) {
+      metrics.baseline = allPositiveBaseline(schema, testPredictions, settings.zeroDivision);
+      const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision: settings.zeroDivision });
+      writeClassificationReport(report, join(runDir, 'classification-report'));
+    }
     writeFileAtomic(join(runDir, 'predictions-test.csv'), predictionsCsv(schema, testPredictions));
   }
   if (thresholds) writeJsonAtomic(join(runDir, 'thresholds.json'), thresholds);

@@ -3,7 +3,8 @@ import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, totalOutputWidth, totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
 import type { Criterion } from '../losses/criterion.ts';
 import type { Batch, PatientLoader } from '../data/loader.ts';
-import { createMetric, metricContext, type MetricValue } from '../metrics/registry.ts';
+import { createMetric, metricContext } from '../metrics/registry.ts';
+import { summarizeSplit } from '../metrics/summary.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { matrix, selectColumns, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
 import type { ZeroDivision } from '../metrics/policy.ts';
@@ -83,43 +84,46 @@ export function targetLayoutScores(schema: LabelSchema, logits: Float32Array): S
 }
 
 export interface EvaluationOptions {
-  beta: number;
   zeroDivision: ZeroDivision;
   /** Tuned thresholds to score with (fitted on validation predictions, never on these when they are test). */
   thresholds?: ThresholdSet;
 }
 
-export type ScoreBlock = Record<string, MetricValue | ThresholdSet | number[] | string>;
+export type ScoreBlock = Record<string, unknown>;
+
+/** The binary columns of a target-layout matrix. */
+function binaryColumns<T extends ScoreMatrix | LabelMatrix>(schema: LabelSchema, m: T): T {
+  const columns = targetColumns(schema);
+  return selectColumns(m, binaryClassNames(schema).map((name) => columns.indexOf(name))) as T;
+}
+
+/** The binary labels' probabilities and targets: what F2, AUC, thresholds and the classification report read. */
+export function binaryView(schema: LabelSchema, predictions: Predictions): { classes: string[]; scores: ScoreMatrix; targets?: LabelMatrix } {
+  const classes = binaryClassNames(schema);
+  const scores = binaryColumns(schema, targetLayoutScores(schema, predictions.logits));
+  if (!predictions.targets) return { classes, scores };
+  return { classes, scores, targets: binaryColumns(schema, matrix(predictions.targets, predictions.rows, totalTargetWidth(schema)) as LabelMatrix) };
+}
 
 /**
- * The numbers a run reports for one split: F-beta (samples = Kaggle mean, micro, macro) at 0.5 and at the tuned
- * thresholds, ROC-AUC (macro and per class), the mean loss, and group metrics for categorical/ordinal groups.
+ * The numbers a run reports for one split: the binary labels' summary (F2 samples = Kaggle mean, micro, macro,
+ * weighted, at 0.5 and at the tuned thresholds; ROC-AUC; average precision; log loss), the mean loss, and
+ * group metrics for categorical and ordinal groups.
  */
 export function scorePredictions(schema: LabelSchema, predictions: Predictions, options: EvaluationOptions): ScoreBlock {
   if (!predictions.targets) throw new Error('scorePredictions: these predictions have no targets');
   const scores = targetLayoutScores(schema, predictions.logits);
   const targets: LabelMatrix = matrix(predictions.targets, predictions.rows, totalTargetWidth(schema));
-  const context = metricContext(schema);
-  const metric = (config: { name: string } & Record<string, unknown>) => createMetric(config, context).compute(scores, targets);
-  const fname = `f${options.beta}`;
-  const hasBinary = binaryClassNames(schema).length > 0;
   const block: ScoreBlock = {
     rows: predictions.rows,
     ...(predictions.loss !== undefined ? { loss: predictions.loss } : {}),
-    policy: `zero division scores ${options.zeroDivision}; samples = mean over rows (Kaggle mean F${options.beta})`,
+    policy: `zero division scores ${options.zeroDivision}; samples = mean F2 over rows (Kaggle); thresholds fitted on validation predictions only`,
   };
-  if (hasBinary) {
-    const fAt = (threshold: number | number[]) =>
-      Object.fromEntries(
-        (['samples', 'micro', 'macro'] as const).map((average) => [average, metric({ name: 'fbeta', beta: options.beta, average, threshold, zeroDivision: options.zeroDivision })]),
-      );
-    block[fname] = fAt(0.5);
-    if (options.thresholds) {
-      block[`${fname}_tuned`] = fAt(options.thresholds.thresholds);
-      block.thresholds = options.thresholds.thresholds;
-    }
-    block.auc = { macro: metric({ name: 'auc', average: 'macro' }), per_class: metric({ name: 'auc', average: 'none' }) };
+  const binary = binaryView(schema, predictions);
+  if (binary.classes.length > 0) {
+    Object.assign(block, summarizeSplit(binary.scores, binary.targets!, { classes: binary.classes, thresholds: options.thresholds, zeroDivision: options.zeroDivision }));
   }
+  const metric = (config: { name: string } & Record<string, unknown>) => createMetric(config, metricContext(schema)).compute(scores, targets);
   const categorical = schema.groups.filter((g) => g.kind === 'categorical').map((g) => g.name);
   if (categorical.length > 0) block.categorical_auc = metric({ name: 'auc', average: 'macro', groups: categorical });
   if (schema.groups.some((g) => g.kind === 'ordinal')) {
@@ -129,13 +133,9 @@ export function scorePredictions(schema: LabelSchema, predictions: Predictions, 
   return block;
 }
 
-/** Per-class F-beta thresholds fitted on validation (or out-of-fold) predictions of the binary labels. */
-export function tuneThresholds(schema: LabelSchema, predictions: Predictions, options: { beta: number; kind: 'per-class' | 'global'; zeroDivision: ZeroDivision; source: 'validation' | 'out-of-fold' }): ThresholdSet | undefined {
-  const classes = binaryClassNames(schema);
-  if (classes.length === 0 || !predictions.targets) return undefined;
-  const columns = targetColumns(schema);
-  const indices = classes.map((name) => columns.indexOf(name));
-  const scores = selectColumns(targetLayoutScores(schema, predictions.logits), indices);
-  const targets = selectColumns(matrix(predictions.targets, predictions.rows, columns.length), indices);
-  return fitThresholds(scores, targets, { source: options.source, classes, kind: options.kind, beta: options.beta, average: 'samples', zeroDivision: options.zeroDivision });
+/** Per-class F2 thresholds (maximising mean F2) fitted on validation (or out-of-fold) predictions of the binary labels. */
+export function tuneThresholds(schema: LabelSchema, predictions: Predictions, options: { kind: 'per-class' | 'global'; zeroDivision: ZeroDivision; source: 'validation' | 'out-of-fold' }): ThresholdSet | undefined {
+  const { classes, scores, targets } = binaryView(schema, predictions);
+  if (classes.length === 0 || !targets) return undefined;
+  return fitThresholds(scores, targets, { source: options.source, classes, kind: options.kind, beta: 2, average: 'samples', zeroDivision: options.zeroDivision });
 }

@@ -18,7 +18,6 @@ export interface FitSettings {
   monitor: 'f2_samples' | 'f2_micro' | 'f2_macro' | 'auc_macro' | 'loss';
   gradientClip?: number;
   earlyStopping?: number;
-  beta: number;
   zeroDivision: ZeroDivision;
 }
 
@@ -47,8 +46,7 @@ export function monitoredValue(block: ScoreBlock, monitor: FitSettings['monitor'
       return pick('auc', 'macro');
     default: {
       const [, average] = monitor.split('_');
-      const fKey = Object.keys(block).find((key) => /^f[\d.]+$/.test(key))!;
-      return pick(fKey, average);
+      return pick('f2', average);
     }
   }
 }
@@ -110,7 +108,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
 
     // 2. Validate on the held-out fold.
     const predictions = await predict(model, valLoader, schema, { level: settings.level, criterion });
-    const val = scorePredictions(schema, predictions, { beta: settings.beta, zeroDivision: settings.zeroDivision });
+    const val = scorePredictions(schema, predictions, { zeroDivision: settings.zeroDivision });
     const value = monitoredValue(val, settings.monitor);
 
     // 3. Record, checkpoint, early stopping.

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import { backendPreferences } from '../../backend/select.ts';
 import { loadExperimentFile } from '../../experiments/load.ts';
 import { runExperiment, type RunResult } from '../../experiments/run.ts';
@@ -21,18 +22,16 @@ function fmt(value: unknown): string {
 /** The lines a researcher reads at the end of a run. */
 export function summarizeRun(result: RunResult): string {
   const { val, test, baseline } = result.metrics;
-  const block = test ?? val;
-  const fKey = Object.keys(block).find((key) => /^f[\d.]+$/.test(key));
+  const split = test ? 'test' : 'val';
+  const block = (test ?? val) as { f2?: Record<string, number>; f2_tuned?: Record<string, number>; auc?: { macro: number | null } };
   const lines = [`run: ${result.runDir}`, `backend: ${result.backend.kind} (${result.backend.device})`];
   if (result.state.stopped) lines.push(`stopped: ${result.state.stopped}`);
-  if (fKey) {
-    const at = (key: string) => (block[key] ?? {}) as Record<string, unknown>;
-    const split = test ? 'test' : 'val';
-    lines.push(`${split} ${fKey.toUpperCase()} at 0.5     samples ${fmt(at(fKey).samples)}  micro ${fmt(at(fKey).micro)}  macro ${fmt(at(fKey).macro)}`);
-    if (block[`${fKey}_tuned`]) lines.push(`${split} ${fKey.toUpperCase()} tuned     samples ${fmt(at(`${fKey}_tuned`).samples)}  micro ${fmt(at(`${fKey}_tuned`).micro)}  macro ${fmt(at(`${fKey}_tuned`).macro)}`);
-    if (baseline) lines.push(`all-positive ${fKey.toUpperCase()} samples ${fmt(baseline.samples)}  micro ${fmt(baseline.micro)}  macro ${fmt(baseline.macro)}`);
-    lines.push(`${split} AUC macro ${fmt(at('auc').macro)}`);
-  }
+  const row = (label: string, f?: Record<string, number>) => f && lines.push(`${label.padEnd(22)} samples ${fmt(f.samples)}  micro ${fmt(f.micro)}  macro ${fmt(f.macro)}`);
+  row(`${split} F2 at 0.5`, block.f2);
+  row(`${split} F2 tuned thresholds`, block.f2_tuned);
+  row('all-positive F2', baseline);
+  if (block.auc) lines.push(`${split} AUC macro ${fmt(block.auc.macro)}`);
+  if (test) lines.push(`report: ${join(result.runDir, 'classification-report.md')}`);
   return lines.join('\n');
 }
 

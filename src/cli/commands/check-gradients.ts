@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import { checkGradientParity, type GradientParityReport, type ParityResult } from '../../backend/gradient-parity.ts';
+
+function formatError(value: number): string {
+  return Number.isFinite(value) ? value.toExponential(2) : String(value);
+}
+
+function verdict(result: ParityResult): string {
+  return result.pass ? 'ok' : 'FAIL';
+}
+
+/** One line per convolution case (input and filter gradients), then one per weight of the tiny model. */
+export function formatParityReport(report: GradientParityReport): string {
+  const width = Math.max(28, ...report.cases.map((c) => c.name.length + 2));
+  const lines = [
+    `gradient parity: ${report.candidate} vs ${report.reference}, relative error ‖${report.candidate} − ${report.reference}‖ / ‖${report.reference}‖, passes below ${report.tolerance}`,
+    `${'case'.padEnd(width)}${'d input'.padStart(10)}${'d filter'.padStart(10)}  result`,
+  ];
+  for (const result of report.cases) {
+    const error = (gradient: string) => formatError(result.errors.find((e) => e.gradient === gradient)?.relativeError ?? Number.NaN);
+    lines.push(`${result.name.padEnd(width)}${error('input').padStart(10)}${error('filter').padStart(10)}  ${verdict(result)}`);
+  }
+  if (report.model) {
+    lines.push(`${report.model.name} (weight gradients)`);
+    for (const e of report.model.errors) {
+      lines.push(`  ${e.gradient.padEnd(width - 2)}${formatError(e.relativeError).padStart(10)}${''.padStart(10)}  ${e.relativeError < report.tolerance ? 'ok' : 'FAIL'}`);
+    }
+  }
+  const failed = [...report.cases, ...(report.model ? [report.model] : [])].filter((r) => !r.pass).map((r) => r.name);
+  lines.push(failed.length === 0 ? `PASS: all ${report.cases.length} cases${report.model ? ' and the model' : ''} agree` : `FAIL: ${failed.join(', ')}`);
+  return lines.join('\n');
+}
+
+function positiveNumber(value: string, flag: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${flag} must be a positive number, got '${value}'`);
+  return parsed;
+}
+
+export function registerCheckGradients(program: Command): void {
+  program
+    .command('check-gradients')
+    .description('One-step gradient parity of convolutions (and a tiny conv model) on the wasm backend against the cpu backend')
+    .option('--tolerance <relative>', 'largest relative error that passes', (v) => positiveNumber(v, '--tolerance'), 1e-4)
+    .option('--seed <n>', 'seed of the random inputs', (v) => Math.trunc(positiveNumber(v, '--seed')), 7)
+    .option('--no-model', 'skip the tiny layers model')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { tolerance: number; seed: number; model: boolean; json?: boolean }) => {
+      const report = await checkGradientParity({ tolerance: options.tolerance, seed: options.seed, includeModel: options.model });
+      process.stdout.write(`${options.json ? JSON.stringify(report, null, 2) : formatParityReport(report)}\n`);
+      if (!report.pass) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,73 @@
+/**
+ * sliceseq's public API: registries and factories of every family (backbones, slice encoders, label decoders,
+ * heads, losses, metrics, datasets, transforms, optimizers, schedules), the data pipeline, the training loop
+ * and the experiment runner. `import { ... } from 'sliceseq'`.
+ */
+
+// Foundation
+export { initBackend, probeBackends, activeBackend, backendPreferences, type BackendChoice, type BackendPreference } from './backend/select.ts';
+export { checkGradientParity } from './backend/gradient-parity.ts';
+export { Registry } from './core/registry.ts';
+export { Rng, hashSeed, type RngState } from './core/rng.ts';
+export { writeFileAtomic, writeJsonAtomic } from './core/atomic.ts';
+export { Progress } from './core/progress.ts';
+export { log, setLogLevel } from './core/log.ts';
+
+// Labels
+export * from './labels/schema.ts';
+export { decodeLogits, decodedColumns, type DecodedScores } from './labels/decode.ts';
+
+// Data
+export { readSlices, readMeta, readDicom, readDicomMeta, readImage, readNifti, DataFileError } from './data/readers/index.ts';
+export { inspectFile, formatFileReport } from './data/readers/inspect.ts';
+export { transforms, namedWindows, applyWindows } from './data/transforms/index.ts';
+export { buildPreprocess, Preprocess, type TransformConfig } from './data/preprocess.ts';
+export { datasets, loadDataset, type DatasetConfig } from './data/datasets/registry.ts';
+export type { Dataset } from './data/datasets/types.ts';
+export { orderSlices, limitPatientSlices, type Patient, type SliceRef } from './data/patients.ts';
+export { PatientLoader, forEachBatch, type Batch, type LoaderConfig } from './data/loader.ts';
+export { kFold, holdout, splitItems } from './data/splits.ts';
+export { inspectDataset, formatDatasetReport } from './data/inspect-dataset.ts';
+export { writeDemoDataset, DEMO_LABELS } from './data/demo/dataset.ts';
+export type { Slice, SliceMeta } from './data/types.ts';
+
+// Models
+export { backbones } from './models/backbones/index.ts';
+export { encoders } from './models/encoders/index.ts';
+export { decoders } from './models/decoders/index.ts';
+export { heads } from './models/heads/index.ts';
+export { buildModel, buildBackbone, modelMetadata, type ModelConfigInput } from './models/build.ts';
+export { saveModel, loadModel, diskIOHandler } from './models/io.ts';
+export { buildReferenceBenchModel, referenceBenchConfig } from './models/reference.ts';
+
+// Losses
+export { losses, createLoss } from './losses/registry.ts';
+export { buildCriterion, type Criterion, type CriterionConfig } from './losses/criterion.ts';
+
+// Metrics and evaluation
+export { matrix, fromRows, type Matrix, type ScoreMatrix, type LabelMatrix } from './metrics/matrix.ts';
+export { fbetaScore, precisionScore, recallScore, precisionRecallFbetaPerClass } from './metrics/fbeta.ts';
+export { rocAucScore, rocAucPerClass } from './metrics/roc-auc.ts';
+export { averagePrecisionScore } from './metrics/average-precision.ts';
+export { logLoss, rsnaWeightedLogLoss } from './metrics/log-loss.ts';
+export { ordinalAccuracy, ordinalMae, quadraticWeightedKappa } from './metrics/ordinal.ts';
+export { confusionMatrix, multilabelConfusion, categoricalConfusion } from './metrics/confusion.ts';
+export { metrics, createMetric, metricContext } from './metrics/registry.ts';
+export { MetricAccumulator } from './metrics/accumulate.ts';
+export { fitThresholds, applyThresholds, saveThresholds, loadThresholds, type ThresholdSet } from './metrics/thresholds.ts';
+export { bootstrapInterval, pairedBootstrap } from './metrics/bootstrap.ts';
+export { classificationReport, formatClassificationReport, writeClassificationReport } from './report/classification-report.ts';
+export { findRuns, buildLeaderboard, formatLeaderboard } from './report/leaderboard.ts';
+export { writeSubmission, longSubmission, wideSubmission, tagsSubmission } from './metrics/submission/write.ts';
+export { scoreSubmission } from './metrics/submission/score.ts';
+
+// Training and experiments
+export { optimizers, createOptimizer } from './train/optimizers.ts';
+export { schedules, createSchedule } from './train/schedules.ts';
+export { trainStep } from './train/step.ts';
+export { fit } from './train/trainer.ts';
+export { predict, scorePredictions, tuneThresholds } from './train/evaluate.ts';
+export { Checkpoints } from './train/checkpoint.ts';
+export { defineExperiment, parseExperiment, experimentSchema, type Experiment, type ExperimentInput } from './experiments/config.ts';
+export { loadExperimentFile } from './experiments/load.ts';
+export { runExperiment, resolveExperiment, type RunOptions, type RunResult } from './experiments/run.ts';
