@@ -1,0 +1,27 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { z } from 'zod';
+import type { RegistryEntry } from '../../core/registry.ts';
+import type { Rng } from '../../core/rng.ts';
+import type { LabelGroup } from '../../labels/schema.ts';
+
+export interface HeadContext {
+  /** The label group this head predicts; the head's registry name is the group's kind. */
+  group: LabelGroup;
+  rng: Rng;
+  /** The model's label decoder config (`{ name, ...options }`), used by heads that score classes through it. */
+  decoder: { name: string } & Record<string, unknown>;
+}
+
+/** A head: features [n, features] → the group's logits [n, outputWidth(group)], in the group's output layout. */
+export type Head = (features: tf.SymbolicTensor) => tf.SymbolicTensor;
+
+export type HeadEntry<S extends z.ZodObject<z.ZodRawShape>> = RegistryEntry<S, HeadContext, Head>;
+
+export function defineHead<S extends z.ZodObject<z.ZodRawShape>>(entry: HeadEntry<S>): HeadEntry<S> {
+  return entry;
+}
+
+/** Layer-name prefix of a group's head. */
+export function headName(group: LabelGroup): string {
+  return `head_${group.name}`;
+}

@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../../core/rng.ts';
+import { glorotUniform } from './initializers.ts';
+import { OptionsLayer, type LayerNaming } from './options-layer.ts';
+import { addDirectionCells, projectInputs, recurrentOptionKeys, runDirection, zeroState, type AddWeight, type CellVariables, type RecurrentOptions } from './recurrent-cells.ts';
+
+export const decoderInputKinds = ['zeros', 'embedding'] as const;
+export type DecoderInputKind = (typeof decoderInputKinds)[number];
+
+export interface LabelDecoderOptions extends RecurrentOptions {
+  numClasses: number;
+  /** What each class step reads: nothing (the reference design) or a learned embedding of that class. */
+  inputs: DecoderInputKind;
+  embeddingSize: number;
+}
+
+export type LabelDecoderArgs = LabelDecoderOptions & LayerNaming;
+
+/**
+ * The recurrent label decoder: features [n, features] → one score per class [n, classes]. The initial hidden
+ * state of each direction is a linear map of the features (LSTM cell state zero); the cell then takes one step per
+ * class, in class order (backward direction: reverse order), and one Linear(directions·units → 1) shared by all
+ * steps turns each step's hidden state into that class's score. With zero inputs the cell has no input kernel
+ * (it would only ever multiply zeros); its input bias is the constant input.
+ */
+export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
+  static readonly className = 'SliceseqLabelDecoder';
+  private cells: CellVariables[] = [];
+  private initialKernel!: tf.LayerVariable;
+  private initialBias!: tf.LayerVariable;
+  private embedding: tf.LayerVariable | null = null;
+  private outputKernel!: tf.LayerVariable;
+  private outputBias!: tf.LayerVariable;
+
+  constructor(args: LabelDecoderArgs) {
+    super(args, [...recurrentOptionKeys, 'numClasses', 'inputs', 'embeddingSize']);
+  }
+
+  private get directions(): number {
+    return this.options.bidirectional ? 2 : 1;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const features = (inputShape as tf.Shape)[1];
+    if (features == null) throw new Error(`${this.name}: the feature size must be known, got shape [${(inputShape as tf.Shape).join(', ')}]`);
+    const { units, numClasses, inputs, embeddingSize, seed } = this.options;
+    const add: AddWeight = (name, shape, initializer) => this.addWeight(name, shape, 'float32', initializer);
+    const seedOf = (name: string) => Rng.derive(seed, name).seed();
+    const stateWidth = this.directions * units;
+    this.initialKernel = add('initial_kernel', [features, stateWidth], glorotUniform(seedOf('initial_kernel')));
+    this.initialBias = add('initial_bias', [stateWidth], tf.initializers.zeros());
+    const inputSize = inputs === 'embedding' ? embeddingSize : null;
+    if (inputSize !== null) {
+      this.embedding = add('class_embedding', [numClasses, inputSize], tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seedOf('class_embedding') }));
+    }
+    this.cells = addDirectionCells(add, this.options, inputSize);
+    this.outputKernel = add('output_kernel', [stateWidth, 1], glorotUniform(seedOf('output_kernel')));
+    this.outputBias = add('output_bias', [1], tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    return [(inputShape as tf.Shape)[0], this.options.numClasses];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const features = Array.isArray(inputs) ? inputs[0] : inputs;
+      const { cell: kind, units, numClasses } = this.options;
+      const initialStates = tf.split(tf.add(tf.matMul(features, this.initialKernel.read()), this.initialBias.read()), this.directions, 1);
+      const classInputs = this.embedding ? (this.embedding.read() as tf.Tensor2D) : null;
+      const runs = this.cells.map((cell, direction) => {
+        const projected = projectInputs(cell, classInputs);
+        const perStep = classInputs ? tf.split(projected, numClasses, 0) : new Array<tf.Tensor>(numClasses).fill(projected);
+        return runDirection(kind, cell, perStep, zeroState(kind, initialStates[direction]), { reverse: direction === 1 });
+      });
+      const hidden = Array.from({ length: numClasses }, (_, step) => tf.concat(runs.map((run) => run.outputs[step]), 1));
+      const batch = features.shape[0];
+      const rows = tf.stack(hidden, 0).reshape([numClasses * batch, this.directions * units]);
+      const scores = tf.add(tf.matMul(rows, this.outputKernel.read()), this.outputBias.read());
+      return tf.transpose(scores.reshape([numClasses, batch]));
+    });
+  }
+}
+
+tf.serialization.registerClass(LabelDecoder);

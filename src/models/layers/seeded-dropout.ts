@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../../core/rng.ts';
+import { OptionsLayer, type LayerNaming } from './options-layer.ts';
+
+export interface SeededDropoutOptions {
+  rate: number;
+  seed: number;
+}
+
+/**
+ * Dropout whose masks come from a seeded stream: a new mask every training call, the same sequence of masks on
+ * every run with the same seed. (tf.layers.dropout with a seed draws the identical mask on every call.)
+ */
+export class SeededDropout extends OptionsLayer<SeededDropoutOptions> {
+  static readonly className = 'SliceseqSeededDropout';
+  private readonly rng: Rng;
+
+  constructor(args: SeededDropoutOptions & LayerNaming) {
+    super(args, ['rate', 'seed']);
+    if (!(args.rate >= 0 && args.rate < 1)) throw new Error(`${this.name}: dropout rate must be in [0, 1), got ${args.rate}`);
+    this.rng = new Rng(args.seed);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
+    const input = Array.isArray(inputs) ? inputs[0] : inputs;
+    if (kwargs.training !== true || this.options.rate === 0) return input.clone();
+    return tf.dropout(input, this.options.rate, undefined, this.rng.seed());
+  }
+}
+
+tf.serialization.registerClass(SeededDropout);
