@@ -20,13 +20,14 @@ export default defineExperiment({
   },
   split: { test: 0.2, folds: 5, fold: 0 },
   model: {
-    backbone: { name: 'small-vgg', channels: [16, 32, 64], convsPerBlock: 1 },
-    encoder: { name: 'gru', hidden: 64, bidirectional: false, pooling: 'last' },
+    backbone: { name: 'small-vgg', channels: [16, 32, 64], convsPerBlock: 1, batchNorm: true },
+    // Max over the GRU's outputs: a lesion seen on any slice reaches the patient feature directly.
+    encoder: { name: 'gru', hidden: 64, bidirectional: true, pooling: 'max' },
     decoder: { name: 'lstm', hidden: 32, bidirectional: true, inputs: 'zeros' },
   },
   loss: { groups: { labels: { loss: { name: 'asl', gamma_neg: 4, gamma_pos: 1, clip: 0.05 }, weight: 1 } } },
   optimizer: { name: 'adam', lr: 2e-3 },
   schedule: { name: 'cosine', warmupEpochs: 1 },
-  train: { epochs: 12, batchSize: 4, gradientClip: 5, monitor: 'f2_samples' },
+  train: { epochs: 10, batchSize: 4, gradientClip: 5, monitor: 'f2_samples' },
   quick: { train: { epochs: 2 }, data: { maxSlices: 8 } },
 });

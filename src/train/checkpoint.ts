@@ -33,6 +33,18 @@ export interface CheckpointIndex {
 
 const INDEX = 'index.json';
 
+/**
+ * Running products that Adam-family optimizers keep outside `getWeights()` (β1ᵗ, β2ᵗ). `setWeights` recomputes
+ * them with pow(), which rounds differently in float32 than the step-by-step product, so a resumed run would
+ * drift by an ulp; saving them makes resume exact.
+ */
+const hiddenOptimizerScalars = ['accBeta1', 'accBeta2'] as const;
+
+function hiddenScalars(optimizer: tf.Optimizer): Record<string, tf.Variable> {
+  const fields = optimizer as unknown as Record<string, unknown>;
+  return Object.fromEntries(hiddenOptimizerScalars.filter((name) => fields[name] instanceof tf.Variable).map((name) => [name, fields[name] as tf.Variable]));
+}
+
 /** Encodes tensors (in order) to a weights blob and its manifest. */
 async function encodeTensors(tensors: readonly tf.Tensor[]): Promise<{ data: Uint8Array; specs: tf.io.WeightsManifestEntry[] }> {
   const named = tensors.map((tensor, i) => ({ name: `t${i}`, tensor }));
@@ -70,6 +82,10 @@ export class Checkpoints {
     await writeTensors(folder, 'weights', model.getWeights());
     const optimizerWeights = await optimizer.getWeights();
     await writeTensors(folder, 'optimizer', optimizerWeights.map((w) => w.tensor));
+    // The first entry is the step count, a fresh scalar on every call; the rest are the optimizer's own variables.
+    optimizerWeights[0]?.tensor.dispose();
+    const hidden = Object.fromEntries(Object.entries(hiddenScalars(optimizer)).map(([name, variable]) => [name, variable.dataSync()[0]]));
+    writeJsonAtomic(join(folder, 'optimizer-scalars.json'), hidden);
     writeJsonAtomic(join(folder, 'state.json'), state);
     const previous = this.index();
     const index: CheckpointIndex = { last: name, best: isBest ? name : (previous?.best ?? null) };
@@ -97,6 +113,10 @@ export class Checkpoints {
       await optimizer.setWeights(optimizerTensors.map((tensor, i) => ({ name: i === 0 ? 'iter' : `slot${i}`, tensor })));
     }
     tf.dispose(optimizerTensors);
+    const saved = JSON.parse(readFileSync(join(folder, 'optimizer-scalars.json'), 'utf8')) as Record<string, number>;
+    for (const [name, variable] of Object.entries(hiddenScalars(optimizer))) {
+      if (saved[name] !== undefined) tf.tidy(() => variable.assign(tf.scalar(saved[name])));
+    }
     return JSON.parse(readFileSync(join(folder, 'state.json'), 'utf8')) as TrainingState;
   }
 

@@ -117,7 +117,8 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
       ...state,
       epoch: epoch + 1,
       batchInEpoch: 0,
-      history: [...state.history, { epoch: epoch + 1, step: state.step, learning_rate: learningRate, train_loss: batches ? lossSum / batches : null, val }],
+      // `tensors` lets anyone check that nothing leaks: it must stay flat from epoch to epoch.
+      history: [...state.history, { epoch: epoch + 1, step: state.step, learning_rate: learningRate, train_loss: batches ? lossSum / batches : null, val, tensors: tf.memory().numTensors }],
       monitorHistory: [...state.monitorHistory, value],
       best: improved ? { epoch: epoch + 1, value } : state.best,
       epochsWithoutImprovement: improved ? 0 : state.epochsWithoutImprovement + 1,

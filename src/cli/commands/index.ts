@@ -6,6 +6,7 @@ import { registerScore } from './score.ts';
 import { registerLeaderboard } from './leaderboard.ts';
 import { registerCheckGradients } from './check-gradients.ts';
 import { registerRun } from './run.ts';
+import { registerQuickstart } from './quickstart.ts';
 
 /** Every CLI command registers itself on the program; one line each. */
 export const commands: Array<(program: Command) => void> = [
@@ -16,4 +17,5 @@ export const commands: Array<(program: Command) => void> = [
   registerLeaderboard,
   registerCheckGradients,
   registerRun,
+  registerQuickstart,
 ];

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../../core/rng.ts';
+import { Rng, type RngState } from '../../core/rng.ts';
 import { OptionsLayer, type LayerNaming } from './options-layer.ts';
 
 export interface SeededDropoutOptions {
@@ -29,6 +29,15 @@ export class SeededDropout extends OptionsLayer<SeededDropoutOptions> {
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
     if (kwargs.training !== true || this.options.rate === 0) return input.clone();
     return tf.dropout(input, this.options.rate, undefined, this.rng.seed());
+  }
+
+  /** Where the mask stream stands: checkpoints save it so a resumed run draws the masks the original would. */
+  rngState(): RngState {
+    return this.rng.state();
+  }
+
+  setRngState(state: RngState): void {
+    this.rng.setState(state);
   }
 }
 
