@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { createSchedule } from '../../src/train/schedules.ts';
 import { createOptimizer } from '../../src/train/optimizers.ts';
+import { useBackend } from '../helpers/backend.ts';
 
 const at = (name: string, options: Record<string, unknown>, epoch: number, history: number[] = []) =>
   createSchedule({ name, ...options })({ epoch, epochs: 10, baseLearningRate: 0.1, history });
@@ -32,6 +33,8 @@ describe('learning-rate schedules', () => {
 });
 
 describe('optimizers', () => {
+  beforeAll(() => useBackend('wasm'));
+
   it('set the learning rate each step for Adam and SGD alike', () => {
     for (const name of ['adam', 'sgd']) {
       const training = createOptimizer({ name, lr: 0.1 });
