@@ -66,7 +66,7 @@ function pythonJson(args: string[]): Record<string, number | string> | null {
   } catch {
     return null;
   }
-  return JSON.parse(execFileSync(python, args, { encoding: 'utf8', cwd: projectRoot }).trim().split('\n').pop()!) as Record<string, number | string>;
+  return JSON.parse(execFileSync(python, args, { encoding: 'utf8', cwd: projectRoot })) as Record<string, number | string>;
 }
 
 const steps = option('steps', 10);
@@ -104,7 +104,8 @@ if (wasm && timeDistributed) ratios.push(`folded / timeDistributed (wasm): ${fmt
 if (wasm && torch) ratios.push(`ours (wasm) / PyTorch training: ${fmt(wasm.slicesPerSecond / Number(torch.slices_per_second), 3)}`);
 if (preprocess) ratios.push(`preprocessing (decode + HU + 3 windows + CLAHE + resize 224): ours ${fmt(preprocess.slicesPerSecond)} slices/s`);
 if (preprocess && preprocessPython) {
-  ratios.push(`preprocessing, pydicom + OpenCV: ${fmt(Number(preprocessPython.slicesPerSecond ?? preprocessPython.slices_per_second))} slices/s; ours / Python ${fmt(preprocess.slicesPerSecond / Number(preprocessPython.slicesPerSecond ?? preprocessPython.slices_per_second), 3)}`);
+  const pythonRate = Number(preprocessPython.slicesPerSecond);
+  ratios.push(`preprocessing, pydicom + OpenCV (${preprocessPython.threads} threads): ${fmt(pythonRate)} slices/s; ours / Python ${fmt(preprocess.slicesPerSecond / pythonRate, 3)}`);
 }
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, tfjs ${tf.version.tfjs}`;
 const leak = results.some((r) => r.tensorsAfter > r.tensorsBefore);
