@@ -10,6 +10,8 @@ export interface BinaryCurve {
   /** Positives ranked at or above each distinct score, highest score first. */
   truePositives: Float64Array;
   falsePositives: Float64Array;
+  /** The distinct score of each step (the curve's thresholds: `score >= threshold` is positive). */
+  thresholds: Float64Array;
   positives: number;
   negatives: number;
 }
@@ -19,6 +21,7 @@ export function binaryCurve(scores: ArrayLike<number>, labels: ArrayLike<number>
   const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
   const tps: number[] = [];
   const fps: number[] = [];
+  const thresholds: number[] = [];
   let tp = 0;
   let fp = 0;
   for (let i = 0; i < order.length; i++) {
@@ -28,9 +31,16 @@ export function binaryCurve(scores: ArrayLike<number>, labels: ArrayLike<number>
     if (last) {
       tps.push(tp);
       fps.push(fp);
+      thresholds.push(scores[order[i]]);
     }
   }
-  return { truePositives: Float64Array.from(tps), falsePositives: Float64Array.from(fps), positives: tp, negatives: fp };
+  return {
+    truePositives: Float64Array.from(tps),
+    falsePositives: Float64Array.from(fps),
+    thresholds: Float64Array.from(thresholds),
+    positives: tp,
+    negatives: fp,
+  };
 }
 
 /** A metric of one column; null where it is undefined for these labels. */

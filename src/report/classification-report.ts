@@ -140,32 +140,34 @@ function columns(report: ClassificationReport): Column[] {
   ];
 }
 
-function cells(report: ClassificationReport): { titles: string[]; body: string[][]; split: number } {
+/** The report as table cells: column titles, one row per class then per average (`split` = first average row). */
+export function classificationReportCells(report: ClassificationReport): { titles: string[]; body: string[][]; split: number } {
   const cols = columns(report);
   const rows = [...report.classes, ...report.averages];
   return { titles: cols.map((c) => c.title), body: rows.map((row) => cols.map((c) => c.value(row))), split: report.classes.length };
 }
 
-function caption(report: ClassificationReport): string {
+/** One line saying what the table was computed with: rows, thresholds and zero-division policy. */
+export function classificationReportCaption(report: ClassificationReport): string {
   const tuned = report.tunedThresholds ? `, tuned ${report.tunedThresholds.kind} thresholds fitted on ${report.tunedThresholds.source} predictions` : '';
   return `${report.rows} rows; untuned threshold ${report.untunedThreshold}${tuned}; zero division: ${report.zeroDivision}`;
 }
 
 /** A fixed-width table for the terminal. */
 export function formatClassificationReport(report: ClassificationReport): string {
-  const { titles, body, split } = cells(report);
+  const { titles, body, split } = classificationReportCells(report);
   const widths = titles.map((title, c) => Math.max(title.length, ...body.map((row) => row[c].length)));
   const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const rule = '-'.repeat(widths.reduce((s, w) => s + w, 0) + 2 * (widths.length - 1));
-  return [line(titles), rule, ...body.slice(0, split).map(line), rule, ...body.slice(split).map(line), '', caption(report)].join('\n');
+  return [line(titles), rule, ...body.slice(0, split).map(line), rule, ...body.slice(split).map(line), '', classificationReportCaption(report)].join('\n');
 }
 
 /** A Markdown table (labels escaped so a `|` in a name cannot break it). */
 export function classificationReportMarkdown(report: ClassificationReport): string {
-  const { titles, body } = cells(report);
+  const { titles, body } = classificationReportCells(report);
   const row = (values: string[]) => `| ${values.map((v) => v.replace(/\|/g, '\\|')).join(' | ')} |`;
   const align = `|${titles.map((_, c) => (c === 0 ? ' :--- ' : ' ---: ')).join('|')}|`;
-  return [row(titles), align, ...body.map(row), '', `_${caption(report)}_`, ''].join('\n');
+  return [row(titles), align, ...body.map(row), '', `_${classificationReportCaption(report)}_`, ''].join('\n');
 }
 
 /** Writes `<basePath>.json` and `<basePath>.md` atomically; returns their paths. */

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { log } from '../../core/log.ts';
+import { ABLATION_SUMMARY_FILE, writeAblationReport } from '../../report/ablation-report.ts';
+import { writeRunReport } from '../../report/run-report.ts';
+
+interface ReportFlags {
+  data?: string;
+  slices: boolean;
+  patient?: string;
+  stripSlices?: string;
+}
+
+function positiveInteger(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got '${text}'`);
+  return value;
+}
+
+/** Writes the report of a run directory, or of an ablation directory (one holding ablation-summary.json). */
+export async function reportCommand(dir: string, flags: ReportFlags): Promise<string> {
+  if (existsSync(join(dir, ABLATION_SUMMARY_FILE))) return (await writeAblationReport(dir)).html;
+  const stripSlices = positiveInteger(flags.stripSlices, '--strip-slices');
+  const result = await writeRunReport(dir, {
+    slices: flags.slices,
+    ...(flags.data !== undefined ? { data: flags.data } : {}),
+    ...(flags.patient !== undefined ? { patient: flags.patient } : {}),
+    ...(stripSlices !== undefined ? { stripSlices } : {}),
+  });
+  for (const note of result.notes) log.info(`note: ${note}`);
+  return result.html;
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description('(re)write report.html and figures/ (SVG + PNG) of a run directory, or of an ablation directory holding ablation-summary.json')
+    .argument('<dir>', 'run directory (config.json, history.jsonl, metrics.json, predictions …) or ablation directory')
+    .option('--data <dir>', "the dataset's root, when it has moved since the run (for the strip of preprocessed slices)")
+    .option('--no-slices', 'leave out the strip of preprocessed slices (does not read the dataset)')
+    .option('--patient <id>', 'the patient the slice strip shows (default: the first validation patient with a positive label)')
+    .option('--strip-slices <n>', 'how many slices the strip shows, evenly spaced (default 6)')
+    .action(async (dir: string, flags: ReportFlags) => {
+      process.stdout.write(`${await reportCommand(dir, flags)}\n`);
+    });
+}

@@ -1,0 +1,278 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../core/atomic.ts';
+import { parseOrThrow } from '../core/validate.ts';
+import { packageVersion } from '../core/version.ts';
+import { meanConfidenceInterval } from '../metrics/student-t.ts';
+import { ablationDifferencesSpec, ablationValuesSpec, type VariantDifference, type VariantValues } from './charts/ablation.ts';
+import { figureHtml, formatNumber, html, htmlPage, htmlTable } from './html.ts';
+import { FigureSet } from './render.ts';
+
+/**
+ * The report of an ablation: `<dir>/report.html` and `<dir>/figures/*.{svg,png}` from `<dir>/ablation-summary.json`.
+ * Per metric, each variant's mean with its interval and every trial as a dot; each variant's difference from the
+ * reference with its paired-bootstrap interval; and the significance table.
+ */
+
+const nullableNumber = z.number().nullable();
+
+/** A two-sided interval; null ends where it is undefined. */
+const intervalSchema = z.object({ lower: nullableNumber, upper: nullableNumber });
+
+const metricSummarySchema = z.object({
+  /** Mean and standard deviation over the variant's trials. */
+  mean: nullableNumber,
+  std: nullableNumber,
+  /** Interval of the variant's mean (the bar around it); without one, the t interval over the trials is drawn. */
+  ci: intervalSchema.optional(),
+  /** Paired bootstrap of variant − reference on the same patients; absent on the reference itself. */
+  vsReference: intervalSchema.extend({ difference: nullableNumber, pValue: z.number().min(0).max(1).nullable() }).optional(),
+});
+
+const trialSchema = z.object({
+  seed: z.number().int(),
+  fold: z.number().int().optional(),
+  runDir: z.string().optional(),
+  /** Metric values of this trial by metric key (`f2.samples`, `f2.micro`, `f2.macro`, `auc.macro`). */
+  values: z.record(z.string(), nullableNumber),
+});
+
+const variantSchema = z.object({
+  name: z.string().min(1),
+  /** The experiment overrides that make this variant, by dot path (`model.encoder.name`: 'lstm'). */
+  overrides: z.record(z.string(), z.unknown()),
+  /** Finished trials (none yet is allowed: the variant is then listed as waiting). */
+  trials: z.array(trialSchema),
+  /** Planned trials not finished yet. */
+  missing: z.array(z.string()).optional(),
+  /** Summaries by metric key, the same keys as the trials' values. */
+  metrics: z.record(z.string(), metricSummarySchema),
+  /** What the paired comparison pooled: the seed/fold pairs, test rows and patients. */
+  pairing: z
+    .object({ against: z.string(), pairs: z.array(z.object({ seed: z.number().int(), fold: z.number().int() })), rows: z.number().int(), patients: z.number().int() })
+    .nullable()
+    .optional(),
+});
+
+export const ablationSummarySchema = z
+  .object({
+    name: z.string().optional(),
+    description: z.string().optional(),
+    /** The variant the others are compared with. */
+    reference: z.string().min(1),
+    /** Which split the values come from (`test`, `val`); shown in titles. */
+    split: z.string().optional(),
+    /** F2 at tuned thresholds or at 0.5 (`fixed`). */
+    thresholds: z.enum(['tuned', 'fixed']).optional(),
+    /** Metric keys in display order (default: the usual ones first, then the rest as they appear). */
+    metrics: z.array(z.string()).optional(),
+    /** Level of every interval, and 1 − the significance level of the p-values (0.95 by default). */
+    confidence: z.number().gt(0).lt(1).default(0.95),
+    seeds: z.array(z.number().int()).optional(),
+    folds: z.number().int().optional(),
+    bootstrap: z.object({ resamples: z.number().int(), seed: z.number().int() }).optional(),
+    trials: z.object({ planned: z.number().int(), finished: z.number().int() }).optional(),
+    variants: z.array(variantSchema).min(1),
+  })
+  .superRefine((summary, ctx) => {
+    const names = summary.variants.map((v) => v.name);
+    names.forEach((name, i) => {
+      if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['variants', i, 'name'], message: `variant name '${name}' appears twice` });
+    });
+    if (!names.includes(summary.reference)) {
+      ctx.addIssue({ code: 'custom', path: ['reference'], message: `'${summary.reference}' is not one of the variants (${names.join(', ')})` });
+    }
+  });
+
+export type AblationReportSummary = z.output<typeof ablationSummarySchema>;
+export type AblationReportSummaryInput = z.input<typeof ablationSummarySchema>;
+export type AblationReportVariant = AblationReportSummary['variants'][number];
+
+export const ABLATION_SUMMARY_FILE = 'ablation-summary.json';
+
+/** Display names of the usual metric keys; other keys show as they are. */
+const metricNames: Record<string, string> = {
+  'f2.samples': 'F2 samples',
+  'f2.micro': 'F2 micro',
+  'f2.macro': 'F2 macro',
+  'f2_tuned.samples': 'F2 samples (tuned)',
+  'f2_tuned.micro': 'F2 micro (tuned)',
+  'f2_tuned.macro': 'F2 macro (tuned)',
+  'auc.macro': 'AUC macro',
+};
+
+const metricName = (key: string) => metricNames[key] ?? key;
+
+/** Metric keys in display order: the summary's own order, else the usual ones first, then the rest as they appear. */
+function metricKeys(summary: AblationReportSummary): string[] {
+  const seen = [...new Set(summary.variants.flatMap((v) => Object.keys(v.metrics)))];
+  if (summary.metrics) return [...summary.metrics, ...seen.filter((key) => !summary.metrics!.includes(key))];
+  const known = Object.keys(metricNames).filter((key) => seen.includes(key));
+  return [...known, ...seen.filter((key) => !known.includes(key))];
+}
+
+export function readAblationSummary(file: string): AblationReportSummary {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  return parseOrThrow(ablationSummarySchema, value, file);
+}
+
+const interval = (lower: number | null | undefined, upper: number | null | undefined, sign = false) =>
+  lower === null || lower === undefined || upper === null || upper === undefined ? '—' : `[${formatNumber(lower, 4, { sign })}, ${formatNumber(upper, 4, { sign })}]`;
+
+const variantLabel = (summary: AblationReportSummary, name: string) => (name === summary.reference ? `${name} (reference)` : name);
+
+const trialLabel = (trial: AblationReportVariant['trials'][number]) => `seed ${trial.seed}${trial.fold !== undefined ? ` fold ${trial.fold}` : ''}`;
+
+/** The trials' defined values of one metric. */
+const trialValues = (variant: AblationReportVariant, metric: string) =>
+  variant.trials.flatMap((trial) => {
+    const value = trial.values[metric];
+    return value === null || value === undefined ? [] : [{ label: trialLabel(trial), value }];
+  });
+
+/** The interval around a variant's mean: the summary's own, else the t interval over its trials (none for one trial). */
+function meanInterval(summary: AblationReportSummary, variant: AblationReportVariant, metric: string): { lower: number | null; upper: number | null } {
+  const given = variant.metrics[metric]?.ci;
+  if (given) return given;
+  const t = meanConfidenceInterval(trialValues(variant, metric).map((trial) => trial.value), summary.confidence);
+  return { lower: t?.lower ?? null, upper: t?.upper ?? null };
+}
+
+function chartValues(summary: AblationReportSummary, metrics: readonly string[]): VariantValues[] {
+  return summary.variants.flatMap((variant) =>
+    metrics
+      .filter((metric) => variant.metrics[metric])
+      .map((metric) => {
+        return {
+          metric: metricName(metric),
+          variant: variantLabel(summary, variant.name),
+          trials: trialValues(variant, metric),
+          mean: variant.metrics[metric].mean,
+          ...meanInterval(summary, variant, metric),
+        };
+      }),
+  );
+}
+
+function chartDifferences(summary: AblationReportSummary, metrics: readonly string[], alpha: number): VariantDifference[] {
+  return summary.variants.flatMap((variant) =>
+    metrics.flatMap((metric) => {
+      const comparison = variant.metrics[metric]?.vsReference;
+      if (variant.name === summary.reference || !comparison || comparison.difference === null) return [];
+      return [
+        {
+          metric: metricName(metric),
+          variant: variant.name,
+          difference: comparison.difference,
+          lower: comparison.lower,
+          upper: comparison.upper,
+          significant: comparison.pValue !== null && comparison.pValue < alpha,
+        },
+      ];
+    }),
+  );
+}
+
+function variantsTable(summary: AblationReportSummary) {
+  return htmlTable(
+    ['variant', 'overrides', 'finished trials', 'missing trials', 'paired with the reference'],
+    summary.variants.map((variant) => [
+      variantLabel(summary, variant.name),
+      Object.entries(variant.overrides)
+        .map(([path, value]) => `${path} = ${JSON.stringify(value)}`)
+        .join('; ') || '—',
+      variant.trials.map(trialLabel).join(', ') || '—',
+      variant.missing?.join(', ') || '—',
+      variant.pairing ? `${variant.pairing.pairs.length} seed/fold pair(s), ${variant.pairing.rows} rows of ${variant.pairing.patients} patients` : '—',
+    ]),
+  );
+}
+
+/** One line of what the summary is: split, thresholds, seeds and folds, bootstrap, progress. */
+function describeSummary(summary: AblationReportSummary): string {
+  const parts = [
+    summary.description ?? '',
+    summary.split ? `${summary.split} split` : '',
+    summary.thresholds ? `F2 at ${summary.thresholds === 'tuned' ? 'thresholds tuned on each run’s validation split' : 'threshold 0.5'}` : '',
+    summary.seeds ? `seeds ${summary.seeds.join(', ')}${summary.folds && summary.folds > 1 ? ` × ${summary.folds} folds` : ''}` : '',
+    summary.bootstrap ? `paired bootstrap: ${summary.bootstrap.resamples} resamples of patients (seed ${summary.bootstrap.seed})` : '',
+    summary.trials ? `${summary.trials.finished} of ${summary.trials.planned} trials finished` : '',
+  ];
+  return parts.filter(Boolean).join('; ');
+}
+
+function significanceTable(summary: AblationReportSummary, metrics: readonly string[], alpha: number) {
+  const level = `${Math.round(summary.confidence * 100)}%`;
+  const rows = summary.variants.flatMap((variant) =>
+    metrics
+      .filter((metric) => variant.metrics[metric])
+      .map((metric) => {
+        const stats = variant.metrics[metric];
+        const comparison = variant.name === summary.reference ? undefined : stats.vsReference;
+        const pValue = comparison?.pValue ?? null;
+        return [
+          variantLabel(summary, variant.name),
+          metricName(metric),
+          `${formatNumber(stats.mean)} ± ${formatNumber(stats.std)}`,
+          interval(meanInterval(summary, variant, metric).lower, meanInterval(summary, variant, metric).upper),
+          formatNumber(comparison?.difference, 4, { sign: true }),
+          interval(comparison?.lower, comparison?.upper, true),
+          formatNumber(pValue),
+          pValue === null ? '—' : pValue < alpha ? 'yes' : 'no',
+        ];
+      }),
+  );
+  return htmlTable(['variant', 'metric', 'mean ± std', `${level} interval`, 'Δ vs reference', `${level} paired-bootstrap interval of Δ`, 'p-value', `p < ${alpha}`], rows, {
+    caption: `Mean and standard deviation over each variant's trials, the interval of the mean (t over trials unless the summary gives one); Δ = variant − ${summary.reference}, paired bootstrap over patients.`,
+  });
+}
+
+/** Writes `<dir>/report.html` and `<dir>/figures/ablation-*.{svg,png}` from `<dir>/ablation-summary.json`. */
+export async function writeAblationReport(dir: string): Promise<{ html: string; figures: string[] }> {
+  const root = resolve(dir);
+  const summary = readAblationSummary(join(root, ABLATION_SUMMARY_FILE));
+  const metrics = metricKeys(summary);
+  const alpha = Number((1 - summary.confidence).toFixed(6));
+  const order = { metrics: metrics.map(metricName), variants: summary.variants.map((v) => variantLabel(summary, v.name)) };
+  const split = summary.split ? ` (${summary.split})` : '';
+  const figures = new FigureSet();
+  const values = await figures.add(
+    'ablation-values',
+    ablationValuesSpec(chartValues(summary, metrics), order, `Metrics per variant${split}`),
+    `Each variant's mean (diamond) with the ${Math.round(summary.confidence * 100)}% interval of its mean (bar), and every trial (seed/fold) as a dot.`,
+  );
+  const differences = chartDifferences(summary, metrics, alpha);
+  const differenceFigure =
+    differences.length > 0
+      ? await figures.add(
+          'ablation-differences',
+          ablationDifferencesSpec(differences, { ...order, variants: summary.variants.filter((v) => v.name !== summary.reference).map((v) => v.name) }, `Difference from ${summary.reference}${split}`, `p < ${alpha}`),
+          `Each variant minus the reference (${summary.reference}) with its paired-bootstrap interval; red where p < ${alpha}.`,
+        )
+      : undefined;
+  const notes = [
+    ...(differenceFigure ? [] : ['no variant has a comparison with the reference (vsReference) yet, so there is no difference chart']),
+    ...summary.variants.filter((v) => v.missing && v.missing.length > 0).map((v) => `${v.name}: ${v.missing!.length} trial(s) not finished (${v.missing!.join(', ')})`),
+  ];
+  const page = htmlPage({
+    title: `Ablation ${summary.name ?? root}`,
+    subtitle: `${summary.variants.length} variants against the reference ${summary.reference}. ${describeSummary(summary)}`,
+    sections: [
+      { id: 'variants', title: 'Variants', body: variantsTable(summary) },
+      { id: 'values', title: 'Metrics per variant', body: figureHtml(values) },
+      { id: 'differences', title: 'Difference from the reference', body: html`${differenceFigure ? figureHtml(differenceFigure) : ''}${significanceTable(summary, metrics, alpha)}` },
+    ],
+    notes,
+    footer: `Generated by sliceseq ${packageVersion()} from ${join(root, ABLATION_SUMMARY_FILE)}.`,
+  });
+  const written = await figures.writeAll(join(root, 'figures'));
+  const htmlPath = join(root, 'report.html');
+  writeFileAtomic(htmlPath, page);
+  return { html: htmlPath, figures: written };
+}

@@ -1,0 +1,48 @@
+import type { TopLevelSpec } from 'vega-lite';
+import { chartBase } from './common.ts';
+
+/** One value of one series at one epoch, e.g. { epoch: 3, series: 'validation loss', value: 0.41 }. */
+export interface EpochPoint {
+  epoch: number;
+  series: string;
+  value: number;
+}
+
+export interface EpochCurvesOptions {
+  title: string;
+  yTitle: string;
+  /** Marked with a dashed rule: the epoch whose weights were kept. */
+  bestEpoch?: number | null;
+  /** Keep the y axis within [0, 1] (scores) instead of fitting the data (losses). */
+  unitRange?: boolean;
+}
+
+/** Per-epoch curves, one line per series, with the best epoch marked. */
+export function epochCurvesSpec(points: readonly EpochPoint[], options: EpochCurvesOptions): TopLevelSpec {
+  const line = {
+    data: { values: points.map((p) => ({ ...p })) },
+    mark: { type: 'line' as const, point: true, strokeWidth: 1.5 },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative' as const, title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+      y: {
+        field: 'value',
+        type: 'quantitative' as const,
+        title: options.yTitle,
+        scale: options.unitRange ? { domain: [0, 1], nice: false } : { zero: false },
+      },
+      color: { field: 'series', type: 'nominal' as const, title: null },
+      tooltip: [{ field: 'series' }, { field: 'epoch' }, { field: 'value', format: '.4f' }],
+    },
+  };
+  const best =
+    options.bestEpoch !== undefined && options.bestEpoch !== null
+      ? [{ data: { values: [{}] }, mark: { type: 'rule' as const, strokeDash: [4, 4], color: '#777' }, encoding: { x: { datum: options.bestEpoch, type: 'quantitative' as const } } }]
+      : [];
+  const bestNote = best.length > 0 ? `; dashed rule: best epoch ${options.bestEpoch}` : '';
+  return {
+    ...chartBase(options.title, `${options.title}: ${options.yTitle} per epoch${bestNote}`),
+    width: 320,
+    height: 200,
+    layer: [line, ...best],
+  } satisfies TopLevelSpec;
+}

@@ -1,0 +1,369 @@
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic.ts';
+import { packageVersion } from '../core/version.ts';
+import { loadDataset, type DatasetConfig } from '../data/datasets/registry.ts';
+import type { Dataset } from '../data/datasets/types.ts';
+import type { TransformConfig } from '../data/preprocess.ts';
+import { binaryAveragePrecision } from '../metrics/average-precision.ts';
+import { multilabelConfusion } from '../metrics/confusion.ts';
+import { fbetaThresholdCurve, objectiveThresholdCurve, precisionRecallCurve, rocCurve, thresholdGrid } from '../metrics/curves.ts';
+import { column } from '../metrics/matrix.ts';
+import { binaryRocAuc } from '../metrics/roc-auc.ts';
+import type { ThresholdSet } from '../metrics/thresholds.ts';
+import { confusionSpec, type ConfusionPanel } from './charts/confusion.ts';
+import { precisionRecallCurvesSpec, rocCurvesSpec, type CurveSeries } from './charts/curves.ts';
+import { epochCurvesSpec, type EpochPoint } from './charts/history.ts';
+import { sliceStripSpec } from './charts/slices.ts';
+import { thresholdCurvesSpec, type ThresholdPanel } from './charts/thresholds.ts';
+import { classificationReportCaption, classificationReportCells } from './classification-report.ts';
+import { figureHtml, formatNumber as format, html, htmlPage, htmlTable, type PageSection, type SafeHtml } from './html.ts';
+import { FigureSet, type RenderedFigure } from './render.ts';
+import { fieldAt, numberAt, readRunFiles, type JsonObject, type PredictionFile, type RunFiles } from './run-files.ts';
+import { buildSliceStages, type SliceStages } from './slice-stages.ts';
+
+/**
+ * A run's report: `<run>/report.html`, one self-contained page (inline SVG figures, images as data: URIs, no
+ * scripts, nothing fetched), and every figure as SVG and PNG in `<run>/figures/`. It reads only the run
+ * directory, so it can be regenerated for old runs, plus the run's dataset for the strip of preprocessed slices.
+ */
+export interface RunReportOptions {
+  /** The dataset's root when it has moved since the run (as `sliceseq run --data`). */
+  data?: string;
+  /** Draw the strip of preprocessed slices (default true; it reads the dataset). */
+  slices?: boolean;
+  /** The patient the strip shows (default: the first validation patient with a positive label). */
+  patient?: string;
+  /** Slices in the strip (default 6, evenly spaced). */
+  stripSlices?: number;
+  /** Resolution of the F2-against-threshold curves (grid steps over [0, 1], default 100). */
+  thresholdSteps?: number;
+}
+
+export interface RunReportResult {
+  html: string;
+  /** Paths of the SVG and PNG files written. */
+  figures: string[];
+  /** What was left out and why (also listed in the page). */
+  notes: string[];
+}
+
+/** Strip tiles are drawn 96 px wide; their PNGs keep up to twice that (downscaled, never enlarged) for sharpness. */
+const STRIP_TILE = 96;
+
+// ---- training history -------------------------------------------------------------------------------------------
+
+const historyMetrics: ReadonlyArray<[path: string, label: string]> = [
+  ['f2.samples', 'F2 samples'],
+  ['f2.micro', 'F2 micro'],
+  ['f2.macro', 'F2 macro'],
+  ['auc.macro', 'AUC macro'],
+  ['average_precision.macro', 'AP macro'],
+];
+const historySplits: ReadonlyArray<[key: string, label: string]> = [
+  ['train', 'train'],
+  ['val', 'validation'],
+];
+
+function historyPoints(files: RunFiles): { losses: EpochPoint[]; metrics: EpochPoint[] } {
+  const losses: EpochPoint[] = [];
+  const metrics: EpochPoint[] = [];
+  for (const record of files.history) {
+    const epoch = record.epoch as number;
+    const where = `history.jsonl epoch ${epoch}`;
+    const push = (into: EpochPoint[], series: string, value: number | undefined) => value !== undefined && into.push({ epoch, series, value });
+    push(losses, 'train loss', numberAt(record, 'train_loss', where));
+    for (const [key, label] of historySplits) {
+      if (!record[key] || typeof record[key] !== 'object') continue;
+      // The training loss is `train_loss`; a `train` block adds training metrics only.
+      if (key !== 'train') push(losses, `${label} loss`, numberAt(record, `${key}.loss`, where));
+      for (const [path, name] of historyMetrics) push(metrics, `${name} (${label})`, numberAt(record, `${key}.${path}`, where));
+    }
+  }
+  return { losses, metrics };
+}
+
+async function historyFigures(files: RunFiles, figures: FigureSet, notes: string[]): Promise<SafeHtml> {
+  if (files.history.length === 0) {
+    notes.push('training curves: history.jsonl is missing or empty');
+    return html`<p>No training history.</p>`;
+  }
+  const best = numberAt(files.metrics, 'best_epoch', 'metrics.json') ?? null;
+  const { losses, metrics } = historyPoints(files);
+  const bestText = best !== null ? ` The dashed rule marks the best epoch (${best}), whose weights were evaluated.` : '';
+  const parts: RenderedFigure[] = [];
+  if (losses.length > 0) {
+    parts.push(await figures.add('loss', epochCurvesSpec(losses, { title: 'Loss per epoch', yTitle: 'mean loss', bestEpoch: best }), `Training and validation loss per epoch.${bestText}`));
+  }
+  if (metrics.length > 0) {
+    parts.push(
+      await figures.add(
+        'metrics',
+        epochCurvesSpec(metrics, { title: 'Metrics per epoch', yTitle: 'score', bestEpoch: best, unitRange: true }),
+        `F2 (threshold 0.5), ROC-AUC and average precision per epoch.${bestText}`,
+      ),
+    );
+  }
+  return html`${parts.map(figureHtml)}`;
+}
+
+// ---- ranking curves, thresholds, confusion ------------------------------------------------------------------------
+
+/** The split the held-out figures use: test when the run has one, else validation (said in the captions). */
+function heldOut(files: RunFiles): { predictions: PredictionFile; split: string } | undefined {
+  if (files.test) return { predictions: files.test, split: 'test' };
+  if (files.validation) return { predictions: files.validation, split: 'validation' };
+  return undefined;
+}
+
+async function rankingFigures(files: RunFiles, figures: FigureSet, notes: string[]): Promise<SafeHtml> {
+  const chosen = heldOut(files);
+  if (!chosen) {
+    notes.push('ROC and precision-recall curves: no predictions with targets (predictions-test.csv / predictions-oof.csv) for the binary classes');
+    return html`<p>No predictions to draw curves from.</p>`;
+  }
+  const { predictions, split } = chosen;
+  const roc: CurveSeries[] = [];
+  const pr: CurveSeries[] = [];
+  const undefinedRoc: string[] = [];
+  const undefinedPr: string[] = [];
+  predictions.classes.forEach((name, j) => {
+    const scores = column(predictions.scores, j);
+    const labels = column(predictions.targets, j);
+    const rocPoints = rocCurve(scores, labels);
+    if (rocPoints) {
+      const points = Array.from(rocPoints.falsePositiveRate, (x, i) => ({ x, y: rocPoints.truePositiveRate[i] }));
+      roc.push({ label: `${name} (AUC ${format(binaryRocAuc(scores, labels)!, 3)})`, points });
+    } else undefinedRoc.push(name);
+    const prPoints = precisionRecallCurve(scores, labels);
+    if (prPoints) {
+      const points = Array.from(prPoints.recall, (x, i) => ({ x, y: prPoints.precision[i] }));
+      pr.push({ label: `${name} (AP ${format(binaryAveragePrecision(scores, labels)!, 3)})`, points });
+    } else undefinedPr.push(name);
+  });
+  if (undefinedRoc.length > 0) notes.push(`ROC curve undefined on ${split} (one label value only) for: ${undefinedRoc.join(', ')}`);
+  if (undefinedPr.length > 0) notes.push(`precision-recall curve undefined on ${split} (no positive label) for: ${undefinedPr.join(', ')}`);
+  const rows = `${predictions.scores.rows} ${split} rows`;
+  const parts: RenderedFigure[] = [];
+  if (roc.length > 0) parts.push(await figures.add('roc', rocCurvesSpec(roc, `ROC curves (${split})`), `ROC curve per class on ${rows}; the legend gives each class's ROC-AUC.`));
+  if (pr.length > 0) {
+    parts.push(await figures.add('precision-recall', precisionRecallCurvesSpec(pr, `Precision-recall curves (${split})`), `Precision-recall curve per class on ${rows}; the legend gives each class's average precision.`));
+  }
+  return parts.length > 0 ? html`${parts.map(figureHtml)}` : html`<p>Every class's curves are undefined on this split.</p>`;
+}
+
+async function thresholdFigure(files: RunFiles, figures: FigureSet, notes: string[], steps: number): Promise<SafeHtml> {
+  const set = files.thresholds;
+  const predictions = files.validation;
+  if (!set || !predictions) {
+    notes.push(`F2 against threshold: needs ${!set ? 'thresholds.json' : 'predictions-oof.csv'}`);
+    return html`<p>No tuned thresholds or validation predictions.</p>`;
+  }
+  const { beta, average, zeroDivision } = set.objective;
+  const metric = `F${beta}`;
+  const panels: ThresholdPanel[] = set.classes.map((className, j) => {
+    const grid = thresholdGrid(steps, [set.thresholds[j], 0.5]);
+    return {
+      className,
+      curves: [
+        { series: `${metric} of the class`, thresholds: grid, values: fbetaThresholdCurve(column(predictions.scores, j), column(predictions.targets, j), grid, { beta, zeroDivision }) },
+        { series: `${metric} ${average} (objective)`, thresholds: grid, values: objectiveThresholdCurve(predictions.scores, predictions.targets, set.thresholds, j, grid, { beta, average, zeroDivision }) },
+      ],
+      // The tuned rule last, so it is drawn over the 0.5 rule where they coincide.
+      markers: [
+        { series: 'threshold 0.5', threshold: 0.5 },
+        { series: 'tuned threshold', threshold: set.thresholds[j] },
+      ],
+    };
+  });
+  const figure = await figures.add(
+    'f2-threshold',
+    thresholdCurvesSpec(panels, `${metric} against threshold (validation)`, metric),
+    `${metric} against the decision threshold on ${predictions.scores.rows} validation rows (the predictions the ${set.kind} thresholds were fitted on). ` +
+      `The objective curve moves one class's threshold while the others stay at their tuned values; its maximum is the tuned threshold.`,
+  );
+  return figureHtml(figure);
+}
+
+function confusionPanels(predictions: PredictionFile, set: ThresholdSet | undefined): ConfusionPanel[] {
+  const settings: Array<{ label: string; thresholds: number | number[] }> = [
+    ...(set ? [{ label: 'tuned thresholds', thresholds: set.thresholds }] : []),
+    { label: 'threshold 0.5', thresholds: 0.5 },
+  ];
+  return settings.flatMap(({ label, thresholds }) =>
+    multilabelConfusion(predictions.scores, predictions.targets, thresholds).map((counts, j) => ({
+      className: set ? `${predictions.classes[j]}\nt = ${format(set.thresholds[j], 3)}` : predictions.classes[j],
+      setting: label,
+      counts,
+    })),
+  );
+}
+
+async function confusionFigure(files: RunFiles, figures: FigureSet, notes: string[]): Promise<SafeHtml> {
+  const chosen = heldOut(files);
+  if (!chosen) {
+    notes.push('confusion matrices: no predictions with targets');
+    return html`<p>No predictions.</p>`;
+  }
+  if (!files.thresholds) notes.push('confusion matrices: thresholds.json is missing, so only threshold 0.5 is shown');
+  const figure = await figures.add(
+    'confusion',
+    confusionSpec(confusionPanels(chosen.predictions, files.thresholds), `Confusion matrices (${chosen.split})`),
+    `Per-class confusion on ${chosen.predictions.scores.rows} ${chosen.split} rows at the tuned thresholds (column headers give each) and at 0.5; cells are shaded by the share of their true row.`,
+  );
+  return figureHtml(figure);
+}
+
+function classificationTable(files: RunFiles, notes: string[]): SafeHtml {
+  const report = files.classificationReport;
+  if (!report) {
+    notes.push('classification report: classification-report.json is missing (written when the run has test predictions)');
+    return html`<p>No classification report.</p>`;
+  }
+  const { titles, body } = classificationReportCells(report);
+  return htmlTable(titles, body, { caption: `Test split: ${classificationReportCaption(report)}` });
+}
+
+// ---- summary ------------------------------------------------------------------------------------------------------
+
+const summaryColumns: ReadonlyArray<[title: string, path: string]> = [
+  ['rows', 'rows'],
+  ['loss', 'loss'],
+  ['F2 samples @0.5', 'f2.samples'],
+  ['F2 samples tuned', 'f2_tuned.samples'],
+  ['F2 micro @0.5', 'f2.micro'],
+  ['F2 micro tuned', 'f2_tuned.micro'],
+  ['F2 macro @0.5', 'f2.macro'],
+  ['F2 macro tuned', 'f2_tuned.macro'],
+  ['AUC macro', 'auc.macro'],
+  ['AP macro', 'average_precision.macro'],
+  ['log loss', 'logloss'],
+  ['categorical AUC', 'categorical_auc'],
+  ['ordinal accuracy', 'ordinal_accuracy'],
+  ['QWK', 'qwk'],
+];
+
+function metricsTable(metrics: JsonObject): SafeHtml {
+  const blocks: Array<[label: string, key: string]> = [
+    ['validation', 'val'],
+    ['test', 'test'],
+    ['all-positive baseline (test)', 'baseline'],
+  ];
+  const present = blocks.filter(([, key]) => metrics[key] && typeof metrics[key] === 'object');
+  // The baseline block holds bare F2 averages: read them as the @0.5 columns.
+  const blockValue = (key: string, path: string) =>
+    key === 'baseline' ? (path.startsWith('f2.') ? numberAt(metrics, `baseline.${path.slice(3)}`, 'metrics.json') : undefined) : numberAt(metrics, `${key}.${path}`, 'metrics.json');
+  const columns = summaryColumns.filter(([, path]) => present.some(([, key]) => blockValue(key, path) !== undefined));
+  return htmlTable(
+    ['split', ...columns.map(([title]) => title)],
+    present.map(([label, key]) => [label, ...columns.map(([, path]) => (path === 'rows' ? format(blockValue(key, path), 0) : format(blockValue(key, path))))]),
+    { caption: 'From metrics.json: the best epoch evaluated; tuned = per-class thresholds fitted on validation predictions only.' },
+  );
+}
+
+function environmentTable(files: RunFiles): SafeHtml {
+  const env = files.environment ?? {};
+  const text = (path: string) => {
+    const value = fieldAt(env, path);
+    return value === undefined || value === null ? '—' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  };
+  const count = (path: string) => {
+    const value = fieldAt(env, path);
+    return Array.isArray(value) ? String(value.length) : '—';
+  };
+  const rows: Array<[string, string]> = [
+    ['sliceseq', text('sliceseq')],
+    ['node / tfjs', `${text('node')} / ${text('tfjs')}`],
+    ['backend', `${text('backend')} (${text('device')})`],
+    ['seed', text('seed')],
+    ['data', `${text('data.source')} (fingerprint ${text('data.fingerprint')}, ${text('data.patients')} patients)`],
+    ['split (patients)', `train ${count('split.train')}, validation ${count('split.val')}, test ${count('split.test')}`],
+  ];
+  return htmlTable([], rows, { alignNumbers: false });
+}
+
+function summarySection(files: RunFiles, notes: string[]): SafeHtml {
+  const stopped = fieldAt(files.metrics, 'stopped');
+  const best = fieldAt(files.metrics, 'best_epoch');
+  const lastEpoch = files.history.at(-1)?.epoch;
+  if (!files.metrics) notes.push('metrics.json is missing: the run did not finish (the report shows what it has)');
+  return html`
+${files.metrics ? html`<p>Best epoch ${String(best ?? '—')} of ${String(lastEpoch ?? '—')}${stopped ? html`; stopped early: ${String(stopped)}` : ''}.</p>${metricsTable(files.metrics)}` : html`<p>No metrics.json.</p>`}
+<h3>Environment</h3>
+${files.environment ? environmentTable(files) : html`<p>No environment.json.</p>`}
+${files.config ? html`<details><summary>config.json</summary><pre>${JSON.stringify(files.config, null, 2)}</pre></details>` : ''}`;
+}
+
+// ---- slices -------------------------------------------------------------------------------------------------------
+
+async function sliceFigure(files: RunFiles, figures: FigureSet, notes: string[], options: RunReportOptions): Promise<SafeHtml> {
+  const skip = (why: string) => {
+    notes.push(`slice strip skipped: ${why}`);
+    return html`<p>Slice strip not drawn: ${why}.</p>`;
+  };
+  if (options.slices === false) return skip('turned off for this report');
+  const dataset = fieldAt(files.config, 'data.dataset') as DatasetConfig | undefined;
+  if (!dataset || typeof dataset.name !== 'string') return skip('config.json names no dataset (data.dataset)');
+  const candidates = fieldAt(files.environment, 'split.val');
+  const cacheDir = fieldAt(files.config, 'data.cacheDir');
+  let loaded: Dataset;
+  try {
+    loaded = await loadDataset(options.data ? { ...dataset, root: options.data } : dataset, typeof cacheDir === 'string' ? { cacheDir } : {});
+  } catch (error) {
+    return skip(`the dataset is not available (${(error as Error).message}); pass its folder (sliceseq report --data DIR) if it has moved`);
+  }
+  let stages: SliceStages;
+  try {
+    stages = await buildSliceStages(loaded, {
+      preprocess: (fieldAt(files.config, 'data.preprocess') as TransformConfig[] | undefined) ?? [],
+      seed: numberAt(files.config, 'seed', 'config.json') ?? 0,
+      augmentPerSlice: fieldAt(files.config, 'data.augmentPerSlice') === true,
+      candidates: Array.isArray(candidates) ? candidates.map(String) : [],
+      ...(options.patient !== undefined ? { patient: options.patient } : {}),
+      ...(options.stripSlices !== undefined ? { maxSlices: options.stripSlices } : {}),
+      tileSize: 2 * STRIP_TILE,
+    });
+  } catch (error) {
+    return skip(`could not draw it (${(error as Error).message})`);
+  }
+  notes.push(...stages.notes.map((note) => `slice strip: ${note}`));
+  const columnLabels = stages.sliceIndices.map((i) => `slice ${i + 1}/${stages.sliceCount}`);
+  const rows = stages.rows.map((row) => ({ label: row.label, images: row.tiles.map((png) => `data:image/png;base64,${png.toString('base64')}`) }));
+  const figure = await figures.add(
+    'slices',
+    sliceStripSpec(rows, columnLabels, `Preprocessing of patient ${stages.patientId}`, STRIP_TILE),
+    `Validation patient ${stages.patientId}: ${stages.sliceIndices.length} of its ${stages.sliceCount} slices through this run's preprocessing, ` +
+      'one row per stage (each window channel on its own, CLAHE before and after, one seeded augmentation draw).',
+  );
+  return figureHtml(figure);
+}
+
+// ---- the page -----------------------------------------------------------------------------------------------------
+
+/** Writes `<runDir>/report.html` and `<runDir>/figures/*.{svg,png}` from the run directory's files. */
+export async function writeRunReport(runDir: string, options: RunReportOptions = {}): Promise<RunReportResult> {
+  const files = await readRunFiles(runDir);
+  const notes: string[] = [];
+  const figures = new FigureSet();
+  const sections: PageSection[] = [
+    { id: 'summary', title: 'Summary', body: summarySection(files, notes) },
+    { id: 'training', title: 'Training', body: await historyFigures(files, figures, notes) },
+    { id: 'ranking', title: 'ROC and precision-recall', body: await rankingFigures(files, figures, notes) },
+    { id: 'thresholds', title: 'Thresholds', body: await thresholdFigure(files, figures, notes, options.thresholdSteps ?? 100) },
+    { id: 'confusion', title: 'Confusion matrices', body: await confusionFigure(files, figures, notes) },
+    { id: 'classification-report', title: 'Classification report', body: classificationTable(files, notes) },
+    { id: 'slices', title: 'Slices after preprocessing', body: await sliceFigure(files, figures, notes, options) },
+  ];
+  const written = await figures.writeAll(join(files.dir, 'figures'));
+  const name = typeof files.config?.name === 'string' ? files.config.name : undefined;
+  const description = typeof files.config?.description === 'string' ? files.config.description : '';
+  const page = htmlPage({
+    title: `Run ${files.name}`,
+    subtitle: [name ? `experiment ${name}` : '', description].filter(Boolean).join(': '),
+    sections,
+    notes: [...files.missing.map((file) => `${file} is not in the run directory`), ...notes],
+    footer: `Generated by sliceseq ${packageVersion()} from ${files.dir}.`,
+  });
+  const htmlPath = join(files.dir, 'report.html');
+  writeFileAtomic(htmlPath, page);
+  return { html: htmlPath, figures: written, notes };
+}

@@ -1,0 +1,76 @@
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { AblationSummary as WrittenAblationSummary } from '../../src/experiments/summarize.ts';
+import { meanConfidenceInterval } from '../../src/metrics/student-t.ts';
+import { readAblationSummary, writeAblationReport, type AblationReportSummaryInput } from '../../src/report/ablation-report.ts';
+
+const fixture = new URL('../fixtures/report/ablation-summary.json', import.meta.url);
+
+/** A fresh ablation folder holding the fixture summary, edited by `change`. */
+function ablationDir(change: (summary: Record<string, any>) => void = () => {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ablation-report-'));
+  const summary = JSON.parse(readFileSync(fixture, 'utf8'));
+  change(summary);
+  writeFileSync(join(dir, 'ablation-summary.json'), JSON.stringify(summary));
+  return dir;
+}
+
+describe('ablation report', () => {
+  it('reads what the ablation runner writes (types agree at compile time)', () => {
+    expectTypeOf<WrittenAblationSummary>().toExtend<AblationReportSummaryInput>();
+    const summary = readAblationSummary(fileURLPath(fixture));
+    expect(summary.reference).toBe('gru-lstm');
+    expect(summary.variants).toHaveLength(4);
+  });
+
+  it('draws values and differences per variant, and the significance table', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ablation-report-'));
+    copyFileSync(fixture, join(dir, 'ablation-summary.json'));
+    const { html: htmlPath, figures } = await writeAblationReport(dir);
+    const page = readFileSync(htmlPath, 'utf8');
+    expect(figures.map((f) => f.slice(dir.length + 1)).sort()).toEqual(
+      ['ablation-differences.png', 'ablation-differences.svg', 'ablation-values.png', 'ablation-values.svg'].map((f) => join('figures', f)),
+    );
+    const summary = JSON.parse(readFileSync(fixture, 'utf8'));
+    const values = readFileSync(join(dir, 'figures', 'ablation-values.svg'), 'utf8');
+    // One dot per finished trial and metric; one diamond per variant and metric.
+    const trials = summary.variants.reduce((n: number, v: { trials: unknown[] }) => n + v.trials.length, 0);
+    expect(values.match(/aria-label="[^"]*trial: seed[^"]*" role="graphics-symbol" aria-roledescription="point"/g)).toHaveLength(trials * summary.metrics.length);
+    expect(values.match(/aria-label="value: [^"]*; mean: [^"]*" role="graphics-symbol" aria-roledescription="point"/g)).toHaveLength(summary.variants.length * summary.metrics.length);
+    // The interval of a mean is the t interval over the trials (the runner writes none of its own).
+    const noneDense = summary.variants.find((v: { name: string }) => v.name === 'none-dense');
+    const t = meanConfidenceInterval(noneDense.trials.map((trial: { values: Record<string, number> }) => trial.values['f2_tuned.samples']), 0.95)!;
+    expect(page).toContain(`<td>none-dense</td><td>F2 samples (tuned)</td><td class="num">${noneDense.metrics['f2_tuned.samples'].mean.toFixed(4)} ± ${noneDense.metrics['f2_tuned.samples'].std.toFixed(4)}</td><td class="num">[${t.lower.toFixed(4)}, ${t.upper.toFixed(4)}]</td>`);
+    const vs = noneDense.metrics['f2_tuned.samples'].vsReference;
+    expect(page).toContain(`<td class="num">${vs.difference.toFixed(4)}</td><td class="num">[${vs.lower.toFixed(4)}, ${vs.upper.toFixed(4)}]</td><td class="num">${vs.pValue.toFixed(4)}</td><td>yes</td>`);
+    // Three F2 averages compared for each of the three other variants; AUC has no paired comparison.
+    const differences = readFileSync(join(dir, 'figures', 'ablation-differences.svg'), 'utf8');
+    expect(differences.match(/aria-label="difference: [^"]*" role="graphics-symbol" aria-roledescription="point"/g)).toHaveLength(9);
+    expect(page).toContain('gru-gru: 1 trial(s) not finished (gru-gru-seed2-fold0)');
+  });
+
+  it('shows variant names as text', async () => {
+    const hostile = '<script>alert(1)</script>';
+    const dir = ablationDir((summary) => {
+      summary.variants[1].name = hostile;
+      summary.description = '<img src=x onerror=alert(2)>';
+    });
+    const page = readFileSync((await writeAblationReport(dir)).html, 'utf8');
+    expect(page).not.toMatch(/<script|<img/i);
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(readFileSync(join(dir, 'figures', 'ablation-values.svg'), 'utf8')).toContain('&lt;script&gt;');
+  });
+
+  it('rejects a summary that does not hold together, naming the field', async () => {
+    await expect(writeAblationReport(ablationDir((s) => (s.reference = 'transformer')))).rejects.toThrow(/reference.*'transformer' is not one of the variants/);
+    await expect(writeAblationReport(ablationDir((s) => (s.variants[2].name = s.variants[0].name)))).rejects.toThrow(/variants\.2\.name.*appears twice/);
+    await expect(writeAblationReport(ablationDir((s) => delete s.variants[0].trials))).rejects.toThrow(/variants\.0\.trials/);
+    await expect(writeAblationReport(mkdtempSync(join(tmpdir(), 'no-ablation-')))).rejects.toThrow(/cannot read .*ablation-summary\.json/);
+  });
+});
+
+function fileURLPath(url: URL): string {
+  return decodeURIComponent(url.pathname);
+}

@@ -1,0 +1,93 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../../src/core/rng.ts';
+import { matrix } from '../../src/metrics/matrix.ts';
+import { summarizeSplit } from '../../src/metrics/summary.ts';
+import { fitThresholds, saveThresholds } from '../../src/metrics/thresholds.ts';
+import { classificationReport, writeClassificationReport } from '../../src/report/classification-report.ts';
+
+/**
+ * A finished run directory written without training, through the same metric and report writers a run uses, for
+ * any class names (a label schema only allows [A-Za-z0-9_.-], but a run directory from elsewhere, or edited by
+ * hand, may hold anything, and the report must show it as text).
+ */
+export interface SyntheticRunOptions {
+  classes: string[];
+  description?: string;
+  dataSource?: string;
+  /** Rows of the validation and test predictions. */
+  rows?: number;
+  epochs?: number;
+  seed?: number;
+}
+
+const csvCell = (value: string | number) => {
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+/** Scores that rank positives higher than negatives most of the time, so every curve has a shape. */
+function split(rng: Rng, rows: number, classes: string[], prefix: string) {
+  const cols = classes.length;
+  const targets = new Uint8Array(rows * cols);
+  const scores = new Float64Array(rows * cols);
+  for (let i = 0; i < rows * cols; i++) {
+    targets[i] = rng.float() < 0.35 ? 1 : 0;
+    scores[i] = Number(Math.min(0.999, Math.max(0.001, 0.3 + 0.35 * targets[i] + 0.25 * rng.normal())).toPrecision(6));
+  }
+  const ids = Array.from({ length: rows }, (_, r) => `${prefix}-${r}`);
+  return { ids, scores: matrix(scores, rows, cols), targets: matrix(targets, rows, cols) };
+}
+
+function predictionsCsv(classes: string[], part: ReturnType<typeof split>): string {
+  const header = ['id', ...classes, ...classes.map((c) => `true_${c}`)];
+  const cols = classes.length;
+  const lines = part.ids.map((id, r) =>
+    [id, ...Array.from(part.scores.data.subarray(r * cols, (r + 1) * cols)), ...Array.from(part.targets.data.subarray(r * cols, (r + 1) * cols))].map(csvCell).join(','),
+  );
+  return `${[header.map(csvCell).join(','), ...lines].join('\n')}\n`;
+}
+
+export function writeSyntheticRun(options: SyntheticRunOptions): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'sliceseq-report-')), 'synthetic-seed0-fold0');
+  mkdirSync(dir, { recursive: true });
+  const rng = Rng.derive(options.seed ?? 0, 'synthetic-run');
+  const rows = options.rows ?? 40;
+  const { classes } = options;
+  const validation = split(rng, rows, classes, 'val');
+  const test = split(rng, rows, classes, 'test');
+  const quiet = { warn: () => {} };
+  const thresholds = fitThresholds(validation.scores, validation.targets, { source: 'validation', classes, zeroDivision: 1 });
+  const summary = (part: typeof validation) => ({ ...summarizeSplit(part.scores, part.targets, { classes, thresholds, zeroDivision: 1, ...quiet }), loss: 0.5 });
+  const epochs = options.epochs ?? 3;
+  const history = Array.from({ length: epochs }, (_, e) => ({
+    epoch: e + 1,
+    train_loss: 1 / (e + 1),
+    val: { loss: 1.2 / (e + 1), f2: { samples: 0.4 + 0.1 * e, micro: 0.45 + 0.1 * e, macro: 0.3 + 0.1 * e }, auc: { macro: 0.6 + 0.05 * e }, average_precision: { macro: 0.5 + 0.05 * e } },
+  }));
+  const write = (name: string, value: unknown) => writeFileSync(join(dir, name), typeof value === 'string' ? value : JSON.stringify(value, null, 2));
+  write('config.json', {
+    name: 'synthetic',
+    description: options.description ?? 'a run written without training',
+    seed: 0,
+    data: { dataset: { name: 'rsna-ich', root: join(dir, 'no-such-data') }, preprocess: [{ name: 'window', windows: ['brain'] }] },
+  });
+  write('environment.json', {
+    sliceseq: '0.1.0',
+    node: process.version,
+    tfjs: '4.22.0',
+    backend: 'cpu',
+    device: 'CPU',
+    seed: 0,
+    data: { source: options.dataSource ?? '/data/rsna', fingerprint: '0123456789abcdef', patients: 2 * rows },
+    split: { train: [], val: validation.ids, test: test.ids },
+  });
+  write('history.jsonl', `${history.map((h) => JSON.stringify(h)).join('\n')}\n`);
+  write('metrics.json', { best_epoch: epochs, stopped: null, val: summary(validation), test: summary(test) });
+  saveThresholds(join(dir, 'thresholds.json'), thresholds);
+  write('predictions-oof.csv', predictionsCsv(classes, validation));
+  write('predictions-test.csv', predictionsCsv(classes, test));
+  writeClassificationReport(classificationReport(test.scores, test.targets, { classes, thresholds, zeroDivision: 1, ...quiet }), join(dir, 'classification-report'));
+  return dir;
+}
