@@ -86,14 +86,14 @@ export interface LoaderSource {
  * One batch. The consumer owns its tensors and must call `dispose()` (or use `forEachBatch`) when done;
  * padded slices are zeros with mask 0 (and zero slice targets).
  */
-export interface Batch {
+export interface Batch<Images extends tf.Tensor = tf.Tensor5D> {
   epoch: number;
   index: number;
   patientIds: string[];
   /** Real slices per patient (the mask's row sums). */
   sliceCounts: number[];
-  /** [patients, slices, rows, cols, channels] */
-  images: tf.Tensor5D;
+  /** [patients, slices, rows, cols, channels]; [patients, slices, features] from an EmbeddingLoader. */
+  images: Images;
   /** [patients, slices]: 1 real slice, 0 padding. */
   mask: tf.Tensor2D;
   /** [patients, targetWidth]; absent for unlabelled patients. */
@@ -101,6 +101,12 @@ export interface Batch {
   /** [patients, slices, targetWidth], when `sliceTargets` is on. */
   sliceTargets?: tf.Tensor3D;
   dispose(): void;
+}
+
+/** What training and prediction read batches from: a PatientLoader (images) or an EmbeddingLoader (cached slice embeddings). */
+export interface BatchSource {
+  batchesPerEpoch(): number;
+  epoch(epoch: number): AsyncGenerator<Batch<tf.Tensor>>;
 }
 
 /** A batch still in host memory (typed arrays), as it waits in the prefetch queue. */
@@ -406,7 +412,7 @@ export function disposeBatch(batch: Batch): void {
 }
 
 /** Runs `fn` on each batch and disposes the batch afterwards, also when `fn` throws. */
-export async function forEachBatch(batches: AsyncIterable<Batch>, fn: (batch: Batch) => void | Promise<void>): Promise<void> {
+export async function forEachBatch<B extends Batch<tf.Tensor>>(batches: AsyncIterable<B>, fn: (batch: B) => void | Promise<void>): Promise<void> {
   for await (const batch of batches) {
     try {
       await fn(batch);

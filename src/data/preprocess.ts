@@ -117,7 +117,8 @@ async function runSteps(steps: readonly Step[], slices: readonly Slice[], option
   );
 }
 
-function canonicalJson(value: unknown): string {
+/** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)

@@ -4,6 +4,8 @@ import { parseOrThrow } from '../core/validate.ts';
 import { criterionConfigSchema } from '../losses/criterion.ts';
 import { modelConfigSchema } from '../models/build.ts';
 import { preprocessConfigSchema } from '../data/preprocess.ts';
+import { monitorChoices } from '../train/evaluate.ts';
+import { embeddingsInputSchema } from './embeddings-input.ts';
 
 /**
  * An experiment is one plain, typed object: data and label schema, preprocessing and augmentation, model,
@@ -12,7 +14,8 @@ import { preprocessConfigSchema } from '../data/preprocess.ts';
  */
 const component = z.looseObject({ name: z.string().min(1) });
 
-export const monitorChoices = ['f2_samples', 'f2_micro', 'f2_macro', 'auc_macro', 'loss'] as const;
+/** Re-exported: experiment files and the CLI read the choices from here. */
+export { monitorChoices };
 
 export const experimentSchema = z
   .object({
@@ -34,8 +37,14 @@ export const experimentSchema = z
         /** Folder for decoded slices (keyed by file and preprocessing); none when absent. */
         cacheDir: z.string().optional(),
         prefetch: z.number().int().min(1).default(2),
+        /** Two-stage mode: train on slice embeddings cached by `sliceseq extract` instead of images (embeddings-input.ts). */
+        embeddings: embeddingsInputSchema.optional(),
       })
-      .strict(),
+      .strict()
+      .refine((data) => !data.embeddings || data.preprocess.length === 0, {
+        message: 'must be empty with data.embeddings: slices were preprocessed when the embeddings were extracted',
+        path: ['preprocess'],
+      }),
     split: z
       .object({
         /** Fraction of patients held out as the test set (stratified, seeded). */

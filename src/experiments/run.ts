@@ -9,7 +9,8 @@ import { Rng } from '../core/rng.ts';
 import { packageVersion } from '../core/version.ts';
 import { datasets, loadDataset } from '../data/datasets/registry.ts';
 import type { Dataset } from '../data/datasets/types.ts';
-import { PatientLoader } from '../data/loader.ts';
+import { PatientLoader, type BatchSource } from '../data/loader.ts';
+import { EmbeddingLoader } from '../data/embedding-loader.ts';
 import { buildPreprocess } from '../data/preprocess.ts';
 import { holdout, kFold, splitItems } from '../data/splits.ts';
 import type { Patient } from '../data/patients.ts';
@@ -22,11 +23,12 @@ import { fbetaScore } from '../metrics/fbeta.ts';
 import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
 import { matrix } from '../metrics/matrix.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
-import { binaryView, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
+import { binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
 import { fit } from '../train/trainer.ts';
 import { applySet, deepMerge, parseExperiment, type Experiment, type ExperimentInput } from './config.ts';
+import { openEmbeddingsInput } from './embeddings-input.ts';
 
 export interface RunOptions {
   /** Parent folder of run directories. */
@@ -139,9 +141,14 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const schema = dataset.labelSchema;
   const level = experiment.data.level;
   if (level === 'slice' && !dataset.sliceLabelled) throw new Error(`data.level: 'slice' needs slice labels, which ${dataset.source} does not have`);
+  checkMonitor(schema, experiment.train.monitor, 'train.monitor');
   if (dataset.skipped.length > 0) writeJsonAtomic(join(runDir, 'skipped-files.json'), dataset.skipped);
   const split = splitPatients(dataset, experiment);
   log.info(`data: ${dataset.patients.length} patients (${split.train.length} train, ${split.val.length} val, ${split.test.length} test) from ${dataset.source}`);
+  // Two-stage mode: the model reads slice embeddings cached by `sliceseq extract`, refused unless they are the extraction the experiment names.
+  const embeddings = experiment.data.embeddings
+    ? await openEmbeddingsInput(experiment.data.embeddings, { patients: dataset.patients, heldOut: [...split.val, ...split.test], resolve: resolveExperiment })
+    : undefined;
 
   writeJsonAtomic(join(runDir, 'config.json'), experiment);
   writeJsonAtomic(join(runDir, 'environment.json'), {
@@ -153,36 +160,44 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     seed: experiment.seed,
     data: { source: dataset.source, fingerprint: dataFingerprint(dataset.patients), patients: dataset.patients.length },
     split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },
+    ...(embeddings ? { embeddings: embeddings.provenance } : {}),
   });
 
   const preprocess = buildPreprocess(experiment.data.preprocess);
-  const loaderFor = (patients: Patient[], train: boolean) =>
-    new PatientLoader(
-      { patients, labelSchema: schema },
-      {
-        batchSize: experiment.train.batchSize,
-        seed: experiment.seed,
-        shuffle: train,
-        augment: train,
-        augmentPerSlice: experiment.data.augmentPerSlice,
-        prefetch: experiment.data.prefetch,
-        maxSlices: experiment.data.maxSlices,
-        sliceLimit: experiment.data.sliceLimit,
-        sliceTargets: level === 'slice',
-        ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
-      },
-      { pipeline: preprocess },
-    );
+  const loaderFor = (patients: Patient[], train: boolean): BatchSource =>
+    embeddings
+      ? new EmbeddingLoader(
+          { patients, labelSchema: schema, cache: embeddings.cache },
+          { batchSize: experiment.train.batchSize, seed: experiment.seed, shuffle: train, maxSlices: experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit, sliceTargets: level === 'slice' },
+        )
+      : new PatientLoader(
+          { patients, labelSchema: schema },
+          {
+            batchSize: experiment.train.batchSize,
+            seed: experiment.seed,
+            shuffle: train,
+            augment: train,
+            augmentPerSlice: experiment.data.augmentPerSlice,
+            prefetch: experiment.data.prefetch,
+            maxSlices: experiment.data.maxSlices,
+            sliceLimit: experiment.data.sliceLimit,
+            sliceTargets: level === 'slice',
+            ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
+          },
+          { pipeline: preprocess },
+        );
   const trainLoader = loaderFor(split.train, true);
   const valLoader = loaderFor(split.val, false);
 
   // The input shape comes from the data as preprocessed: one patient through the evaluation pipeline.
   const probe = await valLoader.epoch(0).next();
   if (probe.done) throw new Error('the validation split is empty');
-  const [, , height, width, channels] = probe.value.images.shape;
+  const [, , ...sliceShape] = probe.value.images.shape;
   probe.value.dispose();
+  // Embeddings batches are [b, s, features]; image batches [b, s, height, width, channels].
+  const inputShape = sliceShape.length === 1 ? { features: sliceShape[0] } : { height: sliceShape[0], width: sliceShape[1], channels: sliceShape[2] };
 
-  const model = buildModel(experiment.model, { schema, rng: Rng.derive(experiment.seed, 'model'), inputShape: { height, width, channels }, level });
+  const model = buildModel(experiment.model, { schema, rng: Rng.derive(experiment.seed, 'model'), inputShape, level });
   const criterion = buildCriterion(schema, experiment.loss, 'loss');
   const optimizer = createOptimizer(experiment.optimizer);
   const schedule = createSchedule(experiment.schedule);
@@ -223,8 +238,8 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   if (split.test.length > 0) {
     const testPredictions = await predict(model, loaderFor(split.test, false), schema, { level, criterion });
     metrics.test = scorePredictions(schema, testPredictions, { ...settings, thresholds });
-    const binary = binaryView(schema, testPredictions);
-    if (binary.classes.length > 0) {
+    if (binaryClassNames(schema).length > 0) {
+      const binary = binaryView(schema, testPredictions);
       metrics.baseline = allPositiveBaseline(schema, testPredictions, settings.zeroDivision);
       const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision: settings.zeroDivision });
       writeClassificationReport(report, join(runDir, 'classification-report'));

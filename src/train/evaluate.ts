@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeLogits } from '../labels/decode.ts';
-import { binaryClassNames, targetColumns, totalOutputWidth, totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
+import { binaryClassNames, targetColumns, totalOutputWidth, totalTargetWidth, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
 import type { Criterion } from '../losses/criterion.ts';
-import type { Batch, PatientLoader } from '../data/loader.ts';
+import type { Batch, BatchSource } from '../data/loader.ts';
 import { createMetric, metricContext } from '../metrics/registry.ts';
 import { summarizeSplit } from '../metrics/summary.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
@@ -24,7 +24,7 @@ export interface Predictions {
 }
 
 /** Appends one batch's real rows (padded slices dropped) to the running arrays. */
-function collectRows(batch: Batch, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): void {
+function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): void {
   batch.patientIds.forEach((id, p) => {
     const slots = sliceLevel ? batch.sliceCounts[p] : 1;
     const stride = sliceLevel ? (batch.mask.shape[1] as number) : 1;
@@ -38,7 +38,7 @@ function collectRows(batch: Batch, logits: Float32Array, targets: Float32Array |
 }
 
 /** Runs the model over every batch of `loader` (epoch 0, no augmentation) in inference mode. */
-export async function predict(model: tf.LayersModel, loader: PatientLoader, schema: LabelSchema, options: { level: 'patient' | 'slice'; criterion?: Criterion }): Promise<Predictions> {
+export async function predict(model: tf.LayersModel, loader: BatchSource, schema: LabelSchema, options: { level: 'patient' | 'slice'; criterion?: Criterion }): Promise<Predictions> {
   const outWidth = totalOutputWidth(schema);
   const targetWidth = totalTargetWidth(schema);
   const sliceLevel = options.level === 'slice';
@@ -48,10 +48,10 @@ export async function predict(model: tf.LayersModel, loader: PatientLoader, sche
   for await (const batch of loader.epoch(0)) {
     try {
       const targetTensor = sliceLevel ? batch.sliceTargets : batch.targets;
-      const [logits, loss] = tf.tidy(() => {
+      const { logits, loss } = tf.tidy(() => {
         const out = model.apply([batch.images, batch.mask], { training: false }) as tf.Tensor;
         const lossValue = options.criterion && targetTensor ? options.criterion(out, targetTensor, sliceLevel ? batch.mask : undefined).total : undefined;
-        return [out, lossValue] as const;
+        return { logits: out, loss: lossValue };
       });
       const logitValues = (await logits.data()) as Float32Array;
       const targetValues = targetTensor ? ((await targetTensor.data()) as Float32Array) : undefined;
@@ -91,15 +91,65 @@ export interface EvaluationOptions {
 
 export type ScoreBlock = Record<string, unknown>;
 
+/**
+ * Validation values that can pick the best epoch (`train.monitor`): F2 and ROC-AUC of the binary labels,
+ * `categorical_auc` and `qwk` (means over the categorical / ordinal groups), or the loss (lower is better).
+ */
+export const monitorChoices = ['f2_samples', 'f2_micro', 'f2_macro', 'auc_macro', 'categorical_auc', 'qwk', 'loss'] as const;
+export type Monitor = (typeof monitorChoices)[number];
+
+/** The monitored value, oriented so that higher is better (NaN when the block lacks it). */
+export function monitoredValue(block: ScoreBlock, monitor: Monitor): number {
+  const pick = (group: string, key: string) => ((block[group] as Record<string, number | null> | undefined)?.[key] ?? NaN) as number;
+  switch (monitor) {
+    case 'loss':
+      return -(block.loss as number);
+    case 'auc_macro':
+      return pick('auc', 'macro');
+    case 'categorical_auc':
+    case 'qwk':
+      return (block[monitor] as number | null | undefined) ?? NaN;
+    default: {
+      const [, average] = monitor.split('_');
+      return pick('f2', average);
+    }
+  }
+}
+
+/** The kind of label group a monitor reads; none for the loss. */
+function monitoredKind(monitor: Monitor): LabelGroup['kind'] | undefined {
+  if (monitor.startsWith('f2_') || monitor === 'auc_macro') return 'binary';
+  if (monitor === 'categorical_auc') return 'categorical';
+  return monitor === 'qwk' ? 'ordinal' : undefined;
+}
+
+/** Fails (naming `where`) when the label schema has nothing the monitor reads, e.g. F2 without binary labels. */
+export function checkMonitor(schema: LabelSchema, monitor: Monitor, where: string): void {
+  const present = new Set(schema.groups.map((group) => group.kind));
+  const fits = (choice: Monitor) => {
+    const kind = monitoredKind(choice);
+    return kind === undefined || present.has(kind);
+  };
+  if (fits(monitor)) return;
+  throw new Error(
+    `${where}: '${monitor}' needs ${monitoredKind(monitor)} labels, and the label schema has only ${[...present].join(' and ')} groups; ` +
+      `use one of ${monitorChoices.filter(fits).join(', ')}`,
+  );
+}
+
 /** The binary columns of a target-layout matrix. */
 function binaryColumns<T extends ScoreMatrix | LabelMatrix>(schema: LabelSchema, m: T): T {
   const columns = targetColumns(schema);
   return selectColumns(m, binaryClassNames(schema).map((name) => columns.indexOf(name))) as T;
 }
 
-/** The binary labels' probabilities and targets: what F2, AUC, thresholds and the classification report read. */
+/**
+ * The binary labels' probabilities and targets: what F2, AUC, thresholds and the classification report read.
+ * Callers check `binaryClassNames(schema)` first: a schema without binary labels has no such view.
+ */
 export function binaryView(schema: LabelSchema, predictions: Predictions): { classes: string[]; scores: ScoreMatrix; targets?: LabelMatrix } {
   const classes = binaryClassNames(schema);
+  if (classes.length === 0) throw new Error('binaryView: the label schema has no binary labels');
   const scores = binaryColumns(schema, targetLayoutScores(schema, predictions.logits));
   if (!predictions.targets) return { classes, scores };
   return { classes, scores, targets: binaryColumns(schema, matrix(predictions.targets, predictions.rows, totalTargetWidth(schema)) as LabelMatrix) };
@@ -119,23 +169,54 @@ export function scorePredictions(schema: LabelSchema, predictions: Predictions, 
     ...(predictions.loss !== undefined ? { loss: predictions.loss } : {}),
     policy: `zero division scores ${options.zeroDivision}; samples = mean F2 over rows (Kaggle); thresholds fitted on validation predictions only`,
   };
-  const binary = binaryView(schema, predictions);
-  if (binary.classes.length > 0) {
+  if (binaryClassNames(schema).length > 0) {
+    const binary = binaryView(schema, predictions);
     Object.assign(block, summarizeSplit(binary.scores, binary.targets!, { classes: binary.classes, thresholds: options.thresholds, zeroDivision: options.zeroDivision }));
   }
+  Object.assign(block, groupScores(schema, scores, targets));
+  return block;
+}
+
+/** The mean of the defined values; null when none is. */
+function meanOfDefined(values: ReadonlyArray<number | null>): number | null {
+  const defined = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  return defined.length > 0 ? defined.reduce((sum, v) => sum + v, 0) / defined.length : null;
+}
+
+/**
+ * Categorical and ordinal groups: `groups.<name>` holds each group's numbers (categorical: one-vs-rest ROC-AUC
+ * macro and accuracy of the arg-max class; ordinal: exact grade accuracy, grade MAE and quadratic weighted kappa,
+ * each per class and their mean), and the top level their means across groups (`categorical_auc` macro over all
+ * categorical classes, `ordinal_accuracy`, `qwk`): the values a run can monitor.
+ */
+function groupScores(schema: LabelSchema, scores: ScoreMatrix, targets: LabelMatrix): ScoreBlock {
   const metric = (config: { name: string } & Record<string, unknown>) => createMetric(config, metricContext(schema)).compute(scores, targets);
+  const block: ScoreBlock = {};
+  const groups: Record<string, Record<string, unknown>> = {};
   const categorical = schema.groups.filter((g) => g.kind === 'categorical').map((g) => g.name);
-  if (categorical.length > 0) block.categorical_auc = metric({ name: 'auc', average: 'macro', groups: categorical });
-  if (schema.groups.some((g) => g.kind === 'ordinal')) {
-    block.ordinal_accuracy = metric({ name: 'ordinal_accuracy' });
-    block.qwk = metric({ name: 'qwk' });
+  for (const group of categorical) {
+    const confusion = metric({ name: 'confusion', group }) as number[][];
+    const total = confusion.flat().reduce((sum, n) => sum + n, 0);
+    groups[group] = { kind: 'categorical', auc_macro: metric({ name: 'auc', average: 'macro', groups: [group] }), accuracy: confusion.reduce((sum, row, k) => sum + row[k], 0) / total, confusion };
   }
+  if (categorical.length > 0) block.categorical_auc = metric({ name: 'auc', average: 'macro', groups: categorical });
+  const ordinal = schema.groups.filter((g) => g.kind === 'ordinal').map((g) => g.name);
+  for (const group of ordinal) {
+    groups[group] = { kind: 'ordinal', accuracy: metric({ name: 'ordinal_accuracy', group }), mae: metric({ name: 'ordinal_mae', group }), qwk: metric({ name: 'qwk', group }) };
+  }
+  if (ordinal.length > 0) {
+    const means = (key: string) => ordinal.map((group) => (groups[group][key] as { mean: number | null }).mean);
+    block.ordinal_accuracy = meanOfDefined(means('accuracy'));
+    block.qwk = meanOfDefined(means('qwk'));
+  }
+  if (Object.keys(groups).length > 0) block.groups = groups;
   return block;
 }
 
 /** Per-class F2 thresholds (maximising mean F2) fitted on validation (or out-of-fold) predictions of the binary labels. */
 export function tuneThresholds(schema: LabelSchema, predictions: Predictions, options: { kind: 'per-class' | 'global'; zeroDivision: ZeroDivision; source: 'validation' | 'out-of-fold' }): ThresholdSet | undefined {
+  if (binaryClassNames(schema).length === 0) return undefined;
   const { classes, scores, targets } = binaryView(schema, predictions);
-  if (classes.length === 0 || !targets) return undefined;
+  if (!targets) return undefined;
   return fitThresholds(scores, targets, { source: options.source, classes, kind: options.kind, beta: 2, average: 'samples', zeroDivision: options.zeroDivision });
 }

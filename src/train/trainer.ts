@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import type { PatientLoader } from '../data/loader.ts';
+import type { BatchSource } from '../data/loader.ts';
 import { log } from '../core/log.ts';
 import { Progress } from '../core/progress.ts';
 import type { LabelSchema } from '../labels/schema.ts';
 import type { Criterion } from '../losses/criterion.ts';
 import type { ZeroDivision } from '../metrics/policy.ts';
 import { Checkpoints, type TrainingState } from './checkpoint.ts';
-import { predict, scorePredictions, type ScoreBlock } from './evaluate.ts';
+import { monitoredValue, predict, scorePredictions, type Monitor } from './evaluate.ts';
 import type { TrainingOptimizer } from './optimizers.ts';
 import { restoreRngStates, rngStates } from './rng-state.ts';
 import type { Schedule } from './schedules.ts';
@@ -15,7 +15,7 @@ import { trainStep } from './step.ts';
 export interface FitSettings {
   epochs: number;
   level: 'patient' | 'slice';
-  monitor: 'f2_samples' | 'f2_micro' | 'f2_macro' | 'auc_macro' | 'loss';
+  monitor: Monitor;
   gradientClip?: number;
   earlyStopping?: number;
   zeroDivision: ZeroDivision;
@@ -27,28 +27,13 @@ export interface FitParts {
   criterion: Criterion;
   optimizer: TrainingOptimizer;
   schedule: Schedule;
-  trainLoader: PatientLoader;
-  valLoader: PatientLoader;
+  trainLoader: BatchSource;
+  valLoader: BatchSource;
   checkpoints: Checkpoints;
   /** Called after every epoch with the full state (the runner writes history.jsonl from it). */
   onEpoch?: (state: TrainingState) => void;
   /** Set by Ctrl-C: finish the current step, save a checkpoint, stop. */
   shouldStop?: () => boolean;
-}
-
-/** The monitored value, oriented so that higher is better. */
-export function monitoredValue(block: ScoreBlock, monitor: FitSettings['monitor']): number {
-  const pick = (group: string, key: string) => ((block[group] as Record<string, number | null> | undefined)?.[key] ?? NaN) as number;
-  switch (monitor) {
-    case 'loss':
-      return -(block.loss as number);
-    case 'auc_macro':
-      return pick('auc', 'macro');
-    default: {
-      const [, average] = monitor.split('_');
-      return pick('f2', average);
-    }
-  }
 }
 
 function freshState(model: tf.LayersModel): TrainingState {

@@ -1,30 +1,14 @@
-import { Command } from 'commander';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerDemoData } from '../../src/cli/commands/demo-data.ts';
 import { setLogLevel } from '../../src/core/log.ts';
+import { runCli } from '../helpers/cli.ts';
 
 let work: string;
 
-async function run(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerDemoData(program);
-  const chunks: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    chunks.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await program.parseAsync(['node', 'sliceseq', 'demo-data', ...args]);
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  return chunks.join('');
-}
+const run = (...args: string[]) => runCli(registerDemoData, 'demo-data', ...args);
 
 beforeAll(() => {
   setLogLevel('silent');
@@ -68,5 +52,39 @@ describe('sliceseq demo-data', () => {
     await expect(run(dir, '--patients', '2', '--slices', '9-3', '--force')).rejects.toThrow(/slices: min must not exceed max/);
     expect(readdirSync(join(dir, 'stage_2_train'))).toHaveLength(6);
     await expect(run(dir, '--patients', 'many')).rejects.toThrow("--patients needs an integer, got 'many'");
+  });
+});
+
+describe('sliceseq demo-data --kind', () => {
+  it.each([
+    ['organs', 'liver healthy:', 4],
+    ['ordinal', 'effusion 0:', 3],
+    ['chest', 'Cardiomegaly 0:', 1],
+  ])('%s writes a manifest dataset with the kind’s default slices and reports label counts', async (kind, count, slices) => {
+    const dir = join(work, kind);
+    const out = await run(dir, '--kind', kind, '--patients', '3', '--size', '16');
+    expect(out).toContain(`3 patients, ${3 * slices} slices`);
+    expect(out).toContain(count);
+    expect(readdirSync(dir).sort()).toEqual(['demo-manifest.json', 'images', 'manifest.csv']);
+    expect(readFileSync(join(dir, 'manifest.csv'), 'utf8').split('\n')[0]).toMatch(/^patient_id,path,slice,/);
+  });
+
+  it('replaces an earlier manifest dataset with --force, keeping unrelated files', async () => {
+    const dir = join(work, 'replace');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'notes.txt'), 'keep me');
+    await expect(run(dir, '--kind', 'ordinal', '--patients', '2', '--size', '16')).rejects.toThrow(`${dir} is not empty; pass --force`);
+    await run(dir, '--kind', 'ordinal', '--patients', '4', '--size', '16', '--slices', '1', '--force');
+    await run(dir, '--kind', 'ordinal', '--patients', '2', '--size', '16', '--slices', '1', '--force');
+    expect(readdirSync(join(dir, 'images'))).toEqual(['P0001', 'P0002']);
+    expect(existsSync(join(dir, 'notes.txt'))).toBe(true);
+  });
+
+  it('rejects an unknown kind, options that do not apply, and bad values before touching the folder', async () => {
+    const dir = join(work, 'organs');
+    await expect(run(dir, '--kind', 'mri')).rejects.toThrow("--kind must be one of rsna-ich, organs, ordinal, chest, got 'mri'");
+    await expect(run(dir, '--kind', 'chest', '--test-patients', '2', '--force')).rejects.toThrow(/--test-patients applies to --kind rsna-ich only/);
+    await expect(run(dir, '--kind', 'organs', '--slices', '5-2', '--force')).rejects.toThrow(/slices: min must not exceed max/);
+    expect(readdirSync(join(dir, 'images'))).toHaveLength(3);
   });
 });

@@ -3,6 +3,8 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Progress } from '../../core/progress.ts';
 import { DEMO_ENTRIES, resolveDemoOptions, writeDemoDataset, type DemoDatasetOptions } from '../../data/demo/dataset.ts';
+import { demoKindNames, manifestDemoKinds } from '../../data/demo/kinds.ts';
+import { MANIFEST_DEMO_ENTRIES, type ManifestDemoOptions } from '../../data/demo/manifest-demo.ts';
 
 function integer(name: string) {
   return (text: string): number => {
@@ -19,51 +21,88 @@ function sliceCount(text: string): number | [number, number] {
   return match[2] === undefined ? Number(match[1]) : [Number(match[1]), Number(match[2])];
 }
 
+function kindName(text: string): string {
+  if (!demoKindNames.includes(text)) throw new Error(`--kind must be one of ${demoKindNames.join(', ')}, got '${text}'`);
+  return text;
+}
+
 interface DemoDataOptions {
+  kind: string;
   patients: number;
   seed: number;
-  size: number;
+  size?: number;
   slices?: number | [number, number];
   testPatients?: number;
   force?: boolean;
 }
 
-/** `sliceseq demo-data DIR`: a seeded synthetic head-CT dataset in the Kaggle RSNA layout (real DICOM files). */
+/** Empties the demo entries an earlier run left in `dir` (only with --force); other files stay. */
+function prepareFolder(dir: string, entries: readonly string[], force: boolean | undefined): void {
+  const existing = existsSync(dir) ? readdirSync(dir) : [];
+  if (existing.length === 0) return;
+  if (!force) throw new Error(`${dir} is not empty; pass --force to replace the demo dataset there`);
+  for (const entry of entries) rmSync(join(dir, entry), { recursive: true, force: true });
+}
+
+/** The head-CT phantom in the Kaggle RSNA layout (real DICOM files). */
+function writeRsnaDemo(dir: string, options: DemoDataOptions): string[] {
+  const config: DemoDatasetOptions = { patients: options.patients, seed: options.seed };
+  if (options.size !== undefined) config.size = options.size;
+  if (options.slices !== undefined) config.slices = options.slices;
+  if (options.testPatients !== undefined) config.testPatients = options.testPatients;
+  const resolved = resolveDemoOptions(config);
+  prepareFolder(dir, DEMO_ENTRIES, options.force);
+  const progress = new Progress({ label: 'demo-data', total: resolved.patients + resolved.testPatients, unit: 'patient' });
+  const summary = writeDemoDataset(dir, config, () => progress.tick());
+  progress.finish();
+  const positives = Object.entries(summary.positiveSlices)
+    .map(([label, count]) => `${label} ${count}`)
+    .join(', ');
+  return [
+    `wrote ${dir}`,
+    `  train: ${summary.trainPatients} patients (${summary.abnormalPatients} with hemorrhage), ${summary.trainImages} slices`,
+    `  test:  ${summary.testPatients} patients, ${summary.testImages} slices (unlabelled)`,
+    `  positive slices: ${positives}`,
+  ];
+}
+
+/** One of the manifest kinds (PNG slices and manifest.csv). */
+async function writeManifestKind(dir: string, options: DemoDataOptions): Promise<string[]> {
+  const writer = manifestDemoKinds[options.kind];
+  if (options.testPatients !== undefined) throw new Error(`--test-patients applies to --kind rsna-ich only (the ${options.kind} demo has no unlabelled test set)`);
+  const config: ManifestDemoOptions = { patients: options.patients, seed: options.seed };
+  if (options.size !== undefined) config.size = options.size;
+  if (options.slices !== undefined) config.slices = options.slices;
+  writer.resolve(config); // bad options fail before the folder is touched
+  prepareFolder(dir, MANIFEST_DEMO_ENTRIES, options.force);
+  const progress = new Progress({ label: `demo-data ${options.kind}`, total: options.patients, unit: 'patient' });
+  const summary = await writer.write(dir, config, () => progress.tick());
+  progress.finish();
+  const counts = Object.entries(summary.counts).map(
+    ([column, values]) => `${column} ${Object.entries(values).map(([value, n]) => `${value}:${n}`).join(' ')}`,
+  );
+  return [`wrote ${dir} (${writer.description})`, `  ${summary.patients} patients, ${summary.images} slices`, `  patients per label value: ${counts.join(', ')}`];
+}
+
+/** `sliceseq demo-data DIR [--kind rsna-ich|organs|ordinal|chest]`: seeded synthetic datasets to try every label kind on. */
 export function registerDemoData(program: Command): void {
   program
     .command('demo-data')
-    .description('write a synthetic head-CT phantom dataset (RSNA hemorrhage layout, real DICOM) to DIR')
+    .description(
+      'write a seeded synthetic dataset to DIR: rsna-ich (default; head-CT phantom, RSNA hemorrhage layout, real DICOM), ' +
+        'organs (abdominal CT: binary signs + healthy/low/high organ injury), ordinal (4 damage types graded 0-3), ' +
+        'chest (X-rays with the 14 ChestX-ray14 findings); the last three as PNG slices with a manifest.csv',
+    )
     .argument('<dir>', 'output folder (must be empty or absent unless --force)')
+    .option('--kind <kind>', `which dataset: ${demoKindNames.join(', ')}`, kindName, 'rsna-ich')
     .option('--patients <n>', 'labelled patients', integer('patients'), 100)
     .option('--seed <n>', 'random seed', integer('seed'), 0)
-    .option('--size <px>', 'pixels per side', integer('size'), 64)
-    .option('--slices <n|min-max>', 'slices per patient (default 8-24)', sliceCount)
-    .option('--test-patients <n>', 'unlabelled patients in stage_2_test (default: patients / 10, at least 2)', integer('test-patients'))
+    .option('--size <px>', 'pixels per side (default: 64 for rsna-ich and chest, 48 for organs and ordinal)', integer('size'))
+    .option('--slices <n|min-max>', 'slices per patient (default: 8-24 rsna-ich, 4 organs, 3 ordinal, 1 chest)', sliceCount)
+    .option('--test-patients <n>', 'rsna-ich only: unlabelled patients in stage_2_test (default: patients / 10, at least 2)', integer('test-patients'))
     .option('--force', 'replace a demo dataset already in DIR')
-    .action((dir: string, options: DemoDataOptions) => {
-      const config: DemoDatasetOptions = { patients: options.patients, seed: options.seed, size: options.size };
-      if (options.slices !== undefined) config.slices = options.slices;
-      if (options.testPatients !== undefined) config.testPatients = options.testPatients;
-      const resolved = resolveDemoOptions(config);
-      const existing = existsSync(dir) ? readdirSync(dir) : [];
-      if (existing.length > 0) {
-        if (!options.force) throw new Error(`${dir} is not empty; pass --force to replace the demo dataset there`);
-        for (const entry of DEMO_ENTRIES) rmSync(join(dir, entry), { recursive: true, force: true });
-      }
-      const total = resolved.patients + resolved.testPatients;
-      const progress = new Progress({ label: 'demo-data', total, unit: 'patient' });
-      const summary = writeDemoDataset(dir, config, () => progress.tick());
-      progress.finish();
-      const positives = Object.entries(summary.positiveSlices)
-        .map(([label, count]) => `${label} ${count}`)
-        .join(', ');
-      process.stdout.write(
-        [
-          `wrote ${dir}`,
-          `  train: ${summary.trainPatients} patients (${summary.abnormalPatients} with hemorrhage), ${summary.trainImages} slices`,
-          `  test:  ${summary.testPatients} patients, ${summary.testImages} slices (unlabelled)`,
-          `  positive slices: ${positives}`,
-        ].join('\n') + '\n',
-      );
+    .action(async (dir: string, options: DemoDataOptions) => {
+      const lines = options.kind === 'rsna-ich' ? writeRsnaDemo(dir, options) : await writeManifestKind(dir, options);
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

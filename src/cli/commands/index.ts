@@ -7,6 +7,9 @@ import { registerLeaderboard } from './leaderboard.ts';
 import { registerCheckGradients } from './check-gradients.ts';
 import { registerRun } from './run.ts';
 import { registerQuickstart } from './quickstart.ts';
+import { registerAblate } from './ablate.ts';
+import { registerExtract } from './extract.ts';
+import { registerReport } from './report.ts';
 
 /** Every CLI command registers itself on the program; one line each. */
 export const commands: Array<(program: Command) => void> = [
@@ -18,4 +21,7 @@ export const commands: Array<(program: Command) => void> = [
   registerCheckGradients,
   registerRun,
   registerQuickstart,
+  registerAblate,
+  registerExtract,
+  registerReport,
 ];

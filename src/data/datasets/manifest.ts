@@ -11,6 +11,8 @@ import { orderScanned, sliceRef, sortPatients } from './assemble.ts';
 import { BadInput, onBadFileSchema, type Dataset, type DatasetContext } from './types.ts';
 
 export const manifestConfigSchema = z.object({
+  /** The folder a relative `csv` is read from (default: the working folder); `sliceseq run --data` sets it. */
+  root: z.string().min(1).optional(),
   /** The manifest: one row per slice. Slice paths are relative to the CSV's folder. */
   csv: z.string().min(1),
   patientColumn: z.string().default('patient_id'),
@@ -34,7 +36,7 @@ interface ManifestSlice extends ScannedSlice {
 }
 
 async function loadManifest(config: ManifestConfig, context: DatasetContext): Promise<Dataset> {
-  const csvFile = resolve(config.csv);
+  const csvFile = resolve(config.root ?? '.', config.csv);
   const table = await readCsv(csvFile);
   const bad = new BadInput(config.onBadFile, 'manifest dataset');
   const schema: LabelSchema | undefined = config.labels;

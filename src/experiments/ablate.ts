@@ -1,0 +1,275 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { BackendPreference } from '../backend/select.ts';
+import { writeJsonAtomic } from '../core/atomic.ts';
+import { log } from '../core/log.ts';
+import { projectRoot } from '../core/version.ts';
+import { mapLimit } from '../data/map-limit.ts';
+import {
+  checkPlan,
+  formatShard,
+  parseAblation,
+  planAblation,
+  shardTrials,
+  trialExperiment,
+  type Ablation,
+  type AblationPlan,
+  type AblationTrial,
+  type PlanOptions,
+  type Shard,
+} from './ablation.ts';
+import { runExperiment } from './run.ts';
+
+/**
+ * Runs an ablation's trials: in this process one after another, or `jobs` child processes at a time (each
+ * `sliceseq ablate <file> --trial <name>`). A trial whose run directory holds metrics.json is finished and never
+ * runs again; one with a directory but no metrics.json resumes from its last checkpoint. Each trial records
+ * who ran it and when in `trial.json`, so a shared folder written by many machines says what happened where.
+ */
+export const PLAN_FILE = 'ablation.json';
+export const TRIAL_FILE = 'trial.json';
+export const TRIAL_LOG = 'trial.log';
+
+/** Imports an ablation file (a TypeScript module whose default export is the ablation); named after the file. */
+export async function loadAblationFile(path: string): Promise<Ablation & { name: string }> {
+  const absolute = resolve(path);
+  if (!existsSync(absolute)) throw new Error(`ablation file not found: ${path}`);
+  const module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
+  if (!module.default || typeof module.default !== 'object') throw new Error(`${path}: expected \`export default defineAblation({...})\``);
+  return parseAblation(module.default, `ablation ${path}`, basename(absolute, extname(absolute)));
+}
+
+export interface AblateOptions extends PlanOptions {
+  /** Parent folder; trials go to `<out>/<ablation name>/<trial>/`. */
+  out: string;
+  /** Overrides the dataset's `root` in every trial. */
+  data?: string;
+  backend?: BackendPreference;
+  /** Trials at once, each in its own process (1: in this process). */
+  jobs?: number;
+  shard?: Shard;
+  /** The ablation file: child processes (`jobs > 1`) load it themselves. */
+  file?: string;
+}
+
+export type TrialStatus = 'finished' | 'skipped' | 'failed' | 'interrupted' | 'not-started';
+
+export interface TrialOutcome {
+  trial: AblationTrial;
+  status: TrialStatus;
+  /** Continued from a run directory an earlier invocation left unfinished. */
+  resumed: boolean;
+  seconds: number;
+  error?: string;
+}
+
+export interface AblationRun {
+  plan: AblationPlan;
+  dir: string;
+  shard?: Shard;
+  outcomes: TrialOutcome[];
+  /** Whether every trial of the plan (all shards) has finished. */
+  complete: boolean;
+}
+
+/** One attempt at a trial, appended to its trial.json. */
+interface TrialAttempt {
+  pid: number;
+  host: string;
+  started: string;
+  ended?: string;
+  status: 'running' | 'finished' | 'failed' | 'interrupted';
+  resumed: boolean;
+  error?: string;
+}
+
+export function ablationDir(out: string, plan: AblationPlan): string {
+  return resolve(out, plan.name);
+}
+
+export function isTrialFinished(dir: string, trial: AblationTrial): boolean {
+  return existsSync(join(dir, trial.name, 'metrics.json'));
+}
+
+/** Where a trial runs, whether it has finished, and whether a run began there before (it wrote its config). */
+function trialState(plan: AblationPlan, trial: AblationTrial, out: string): { trialDir: string; finished: boolean; started: boolean } {
+  const dir = ablationDir(out, plan);
+  const trialDir = join(dir, trial.name);
+  return { trialDir, finished: isTrialFinished(dir, trial), started: existsSync(join(trialDir, 'config.json')) };
+}
+
+/**
+ * Saves the plan, or checks it against the one already there: every shard of a job array must run the same grid,
+ * or their trials would not compare. The data folder is left out (each machine may mount it elsewhere).
+ */
+export function savePlan(dir: string, plan: AblationPlan): void {
+  const path = join(dir, PLAN_FILE);
+  if (existsSync(path)) {
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    const differing = Object.keys({ ...saved, ...plan }).filter(
+      (key) => JSON.stringify(saved[key]) !== JSON.stringify((plan as unknown as Record<string, unknown>)[key]),
+    );
+    if (differing.length > 0) {
+      throw new Error(
+        `${path} holds another plan for this ablation (differs in: ${differing.join(', ')}); ` +
+          'run every shard with the same file and --seeds/--folds/--quick, or use another --out',
+      );
+    }
+    return;
+  }
+  writeJsonAtomic(path, plan);
+}
+
+export function readPlan(dir: string): AblationPlan {
+  const path = join(dir, PLAN_FILE);
+  if (!existsSync(path)) throw new Error(`${dir} is not an ablation folder: it has no ${PLAN_FILE} (written by \`sliceseq ablate\`)`);
+  const plan = JSON.parse(readFileSync(path, 'utf8')) as AblationPlan;
+  if (plan.format !== 'sliceseq.ablation-plan/1') throw new Error(`${path}: unknown format '${String(plan.format)}'`);
+  return plan;
+}
+
+function readAttempts(trialDir: string): TrialAttempt[] {
+  const path = join(trialDir, TRIAL_FILE);
+  if (!existsSync(path)) return [];
+  return (JSON.parse(readFileSync(path, 'utf8')) as { attempts: TrialAttempt[] }).attempts;
+}
+
+function writeTrialRecord(trialDir: string, plan: AblationPlan, trial: AblationTrial, attempts: TrialAttempt[]): void {
+  writeJsonAtomic(join(trialDir, TRIAL_FILE), { ablation: plan.name, ...trial, attempts });
+}
+
+/**
+ * Runs one trial in this process (a finished one is skipped), recording the attempt in trial.json. A run
+ * stopped by Ctrl-C has saved a checkpoint and reports `interrupted`.
+ */
+export async function runTrial(plan: AblationPlan, trial: AblationTrial, options: Pick<AblateOptions, 'out' | 'data' | 'backend'>): Promise<TrialOutcome> {
+  const { trialDir, finished, started: resumed } = trialState(plan, trial, options.out);
+  if (finished) return { trial, status: 'skipped', resumed: false, seconds: 0 };
+  mkdirSync(trialDir, { recursive: true });
+  const attempts = readAttempts(trialDir);
+  const attempt: TrialAttempt = { pid: process.pid, host: hostname(), started: new Date().toISOString(), status: 'running', resumed };
+  writeTrialRecord(trialDir, plan, trial, [...attempts, attempt]);
+  const started = performance.now();
+  const finish = (status: 'finished' | 'failed' | 'interrupted', error?: string): TrialOutcome => {
+    writeTrialRecord(trialDir, plan, trial, [...attempts, { ...attempt, status, ended: new Date().toISOString(), ...(error ? { error } : {}) }]);
+    return { trial, status, resumed, seconds: (performance.now() - started) / 1000, ...(error ? { error } : {}) };
+  };
+  try {
+    // resume: an unfinished directory continues from its last checkpoint; a fresh one starts at epoch 0.
+    const result = await runExperiment(trialExperiment(plan, trial), {
+      out: ablationDir(options.out, plan),
+      runName: trial.name,
+      data: options.data,
+      backend: options.backend,
+      resume: true,
+    });
+    return finish(result.state.stopped === 'interrupted' ? 'interrupted' : 'finished');
+  } catch (error) {
+    return finish('failed', (error as Error).message);
+  }
+}
+
+/** The command line that runs one trial in a child process: the same plan options, plus `--trial`. */
+export function trialCommand(file: string, trial: AblationTrial, options: AblateOptions): string[] {
+  return [
+    join(projectRoot, 'bin', 'sliceseq.js'),
+    'ablate',
+    resolve(file),
+    '--trial',
+    trial.name,
+    '--out',
+    resolve(options.out),
+    ...(options.quick ? ['--quick'] : []),
+    ...(options.seeds !== undefined ? ['--seeds', String(options.seeds)] : []),
+    ...(options.folds !== undefined ? ['--folds', String(options.folds)] : []),
+    ...(options.data ? ['--data', resolve(options.data)] : []),
+    ...(options.backend ? ['--backend', options.backend] : []),
+  ];
+}
+
+/** Exit status of a child whose trial was interrupted (Ctrl-C) after saving its checkpoint. */
+export const INTERRUPTED_EXIT = 130;
+
+/** Runs one trial in a child process; its output goes to the trial's trial.log. */
+async function runTrialProcess(file: string, plan: AblationPlan, trial: AblationTrial, options: AblateOptions): Promise<TrialOutcome> {
+  const { trialDir, finished, started: resumed } = trialState(plan, trial, options.out);
+  if (finished) return { trial, status: 'skipped', resumed: false, seconds: 0 };
+  mkdirSync(trialDir, { recursive: true });
+  const logPath = join(trialDir, TRIAL_LOG);
+  const logFd = openSync(logPath, 'a');
+  const started = performance.now();
+  try {
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
+      const child = spawn(process.execPath, trialCommand(file, trial, options), { stdio: ['ignore', logFd, logFd] });
+      child.on('error', fail);
+      child.on('exit', (code, signal) => done({ code, signal }));
+      log.info(`${trial.name}: started in process ${child.pid} (output: ${logPath})`);
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (exit.code === 0) return { trial, status: 'finished', resumed, seconds };
+    // Ctrl-C reaches the children too: during training they save a checkpoint first, before it they just stop.
+    if (exit.code === INTERRUPTED_EXIT || exit.signal === 'SIGINT') return { trial, status: 'interrupted', resumed, seconds };
+    const tail = readFileSync(logPath, 'utf8').trim().split('\n').slice(-5).join('\n');
+    return { trial, status: 'failed', resumed, seconds, error: `child process exited with ${exit.signal ?? `status ${exit.code}`}; ${logPath} ends:\n${tail}` };
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function describeOutcome(outcome: TrialOutcome): string {
+  const { trial, status, seconds } = outcome;
+  const what = status === 'finished' && outcome.resumed ? 'finished (resumed)' : status;
+  return `${trial.name}: ${what}${status === 'finished' ? ` in ${seconds.toFixed(1)} s` : ''}${outcome.error ? `\n  ${outcome.error.replace(/\n/g, '\n  ')}` : ''}`;
+}
+
+/**
+ * Plans the ablation, saves (or checks) the plan in `<out>/<name>/ablation.json`, and runs this machine's share
+ * of the trials. Trials that fail are reported and the others still run; Ctrl-C stops starting new ones.
+ */
+export async function runAblation(ablation: Ablation & { name: string }, options: AblateOptions): Promise<AblationRun> {
+  const jobs = options.jobs ?? 1;
+  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs must be a positive integer, got ${jobs}`);
+  if (jobs > 1 && !options.file) throw new Error('--jobs > 1 runs trials in child processes, which need the ablation file');
+  const plan = planAblation(ablation, options);
+  checkPlan(plan, { data: options.data });
+  const dir = ablationDir(options.out, plan);
+  mkdirSync(dir, { recursive: true });
+  savePlan(dir, plan);
+
+  const mine = shardTrials(plan.trials, options.shard);
+  const waiting = mine.filter((trial) => !isTrialFinished(dir, trial));
+  const shardText = options.shard ? ` (shard ${formatShard(options.shard)})` : '';
+  log.info(
+    `ablation ${plan.name}: ${plan.trials.length} trials (${plural(plan.variants.length, 'variant')} × ${plural(plan.seeds.length, 'seed')} × ${plural(plan.folds, 'fold')})${shardText}; ` +
+      `${mine.length - waiting.length} of ${mine.length} already finished; running ${waiting.length}${jobs > 1 ? `, ${jobs} at a time` : ''} in ${dir}`,
+  );
+
+  let stopping = false;
+  const onSigint = () => {
+    if (stopping) process.exit(INTERRUPTED_EXIT);
+    stopping = true;
+    log.warn('Ctrl-C: no new trials start; running ones save a checkpoint (Ctrl-C again to quit at once)');
+  };
+  // In this process a trial's own handler saves its checkpoint; children get the terminal's Ctrl-C themselves.
+  if (jobs > 1) process.on('SIGINT', onSigint);
+  let done = 0;
+  try {
+    const outcomes = await mapLimit(mine, jobs, async (trial) => {
+      if (stopping) return { trial, status: 'not-started', resumed: false, seconds: 0 } satisfies TrialOutcome;
+      const outcome = jobs > 1 ? await runTrialProcess(options.file!, plan, trial, options) : await runTrial(plan, trial, options);
+      if (outcome.status === 'interrupted') stopping = true;
+      if (outcome.status !== 'skipped') log.info(`[${++done}/${waiting.length}] ${describeOutcome(outcome)}`);
+      return outcome;
+    });
+    return { plan, dir, shard: options.shard, outcomes, complete: plan.trials.every((trial) => isTrialFinished(dir, trial)) };
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
