@@ -25,10 +25,13 @@ export { buildPreprocess, Preprocess, type TransformConfig } from './data/prepro
 export { datasets, loadDataset, type DatasetConfig } from './data/datasets/registry.ts';
 export type { Dataset } from './data/datasets/types.ts';
 export { orderSlices, limitPatientSlices, type Patient, type SliceRef } from './data/patients.ts';
-export { PatientLoader, forEachBatch, type Batch, type LoaderConfig } from './data/loader.ts';
+export { PatientLoader, forEachBatch, type Batch, type BatchSource, type LoaderConfig } from './data/loader.ts';
+export { EmbeddingLoader, EmbeddingCache } from './data/embedding-loader.ts';
+export { readNpy, writeNpy, encodeNpy, decodeNpy } from './data/npy.ts';
 export { kFold, holdout, splitItems } from './data/splits.ts';
 export { inspectDataset, formatDatasetReport } from './data/inspect-dataset.ts';
 export { writeDemoDataset, DEMO_LABELS } from './data/demo/dataset.ts';
+export { manifestDemoKinds, demoKindNames } from './data/demo/kinds.ts';
 export type { Slice, SliceMeta } from './data/types.ts';
 
 // Models
@@ -56,10 +59,17 @@ export { metrics, createMetric, metricContext } from './metrics/registry.ts';
 export { MetricAccumulator } from './metrics/accumulate.ts';
 export { fitThresholds, applyThresholds, saveThresholds, loadThresholds, type ThresholdSet } from './metrics/thresholds.ts';
 export { bootstrapInterval, pairedBootstrap } from './metrics/bootstrap.ts';
+export { rocCurve, precisionRecallCurve, fbetaThresholdCurve } from './metrics/curves.ts';
+export { meanConfidenceInterval } from './metrics/student-t.ts';
 export { classificationReport, formatClassificationReport, writeClassificationReport } from './report/classification-report.ts';
 export { findRuns, buildLeaderboard, formatLeaderboard } from './report/leaderboard.ts';
 export { writeSubmission, longSubmission, wideSubmission, tagsSubmission } from './metrics/submission/write.ts';
 export { scoreSubmission } from './metrics/submission/score.ts';
+
+// Reports
+export { writeRunReport } from './report/run-report.ts';
+export { writeAblationReport } from './report/ablation-report.ts';
+export { renderSvg, svgToPng } from './report/render.ts';
 
 // Training and experiments
 export { optimizers, createOptimizer } from './train/optimizers.ts';
@@ -71,3 +81,7 @@ export { Checkpoints } from './train/checkpoint.ts';
 export { defineExperiment, parseExperiment, experimentSchema, type Experiment, type ExperimentInput } from './experiments/config.ts';
 export { loadExperimentFile } from './experiments/load.ts';
 export { runExperiment, resolveExperiment, type RunOptions, type RunResult } from './experiments/run.ts';
+export { extractEmbeddings } from './experiments/extract.ts';
+export { defineAblation, parseAblation, planAblation, parseShard, shardTrials, type Ablation, type AblationInput, type AblationPlan } from './experiments/ablation.ts';
+export { loadAblationFile, runAblation, type AblationRun } from './experiments/ablate.ts';
+export { summarizeAblation, writeAblationSummary, formatAblationSummary, type AblationSummary } from './experiments/summarize.ts';

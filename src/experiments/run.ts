@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
+import { formatCsv } from '../core/csv.ts';
 import { log } from '../core/log.ts';
 import { Rng } from '../core/rng.ts';
 import { packageVersion } from '../core/version.ts';
@@ -21,6 +22,7 @@ import { buildModel } from '../models/build.ts';
 import { saveModel } from '../models/io.ts';
 import { fbetaScore } from '../metrics/fbeta.ts';
 import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
+import { writeRunReport } from '../report/run-report.ts';
 import { matrix } from '../metrics/matrix.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
 import { binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
@@ -45,6 +47,8 @@ export interface RunOptions {
   force?: boolean;
   /** Override the run directory name (default `<name>-seed<seed>-fold<fold>`). */
   runName?: string;
+  /** Write report.html and figures/ at the end (default true; `sliceseq report` can write it later). */
+  report?: boolean;
 }
 
 export interface RunResult {
@@ -95,23 +99,18 @@ function splitPatients(dataset: Dataset, experiment: Experiment): { train: Patie
   return { train: pick(chosen.train), val: pick(chosen.val), test: pick(held.test) };
 }
 
-function csvCell(value: string | number): string {
-  const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /** Predictions as CSV: id, every decoded score column, and the true targets when known (`true_<column>`). */
 export function predictionsCsv(schema: LabelSchema, predictions: Predictions): string {
   const decoded = decodeLogits(schema, predictions.logits);
   const truthColumns = predictions.targets ? targetColumns(schema) : [];
   const header = ['id', ...decoded.columns, ...truthColumns.map((c) => `true_${c}`)];
-  const lines = [header.map(csvCell).join(',')];
+  const rows: Array<Array<string | number>> = [header];
   for (let r = 0; r < predictions.rows; r++) {
     const scores = Array.from(decoded.values.subarray(r * decoded.columns.length, (r + 1) * decoded.columns.length), (v) => Number(v.toPrecision(6)));
     const truth = predictions.targets ? Array.from(predictions.targets.subarray(r * truthColumns.length, (r + 1) * truthColumns.length)) : [];
-    lines.push([predictions.ids[r], ...scores, ...truth].map(csvCell).join(','));
+    rows.push([predictions.ids[r], ...scores, ...truth]);
   }
-  return `${lines.join('\n')}\n`;
+  return formatCsv(rows);
 }
 
 /** F2 of predicting every binary label positive: the floor a model must clearly beat. */
@@ -133,7 +132,6 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     if (options.force) rmSync(runDir, { recursive: true, force: true });
     else if (!options.resume) throw new Error(`run directory ${runDir} already exists: pass --resume to continue it or --force to start over`);
   }
-  mkdirSync(runDir, { recursive: true });
 
   const backend = await initBackend(experiment.backend);
   const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.cacheDir });
@@ -142,7 +140,6 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const level = experiment.data.level;
   if (level === 'slice' && !dataset.sliceLabelled) throw new Error(`data.level: 'slice' needs slice labels, which ${dataset.source} does not have`);
   checkMonitor(schema, experiment.train.monitor, 'train.monitor');
-  if (dataset.skipped.length > 0) writeJsonAtomic(join(runDir, 'skipped-files.json'), dataset.skipped);
   const split = splitPatients(dataset, experiment);
   log.info(`data: ${dataset.patients.length} patients (${split.train.length} train, ${split.val.length} val, ${split.test.length} test) from ${dataset.source}`);
   // Two-stage mode: the model reads slice embeddings cached by `sliceseq extract`, refused unless they are the extraction the experiment names.
@@ -150,6 +147,9 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     ? await openEmbeddingsInput(experiment.data.embeddings, { patients: dataset.patients, heldOut: [...split.val, ...split.test], resolve: resolveExperiment })
     : undefined;
 
+  // The run directory appears only once config, data and split have passed their checks.
+  mkdirSync(runDir, { recursive: true });
+  if (dataset.skipped.length > 0) writeJsonAtomic(join(runDir, 'skipped-files.json'), dataset.skipped);
   writeJsonAtomic(join(runDir, 'config.json'), experiment);
   writeJsonAtomic(join(runDir, 'environment.json'), {
     sliceseq: packageVersion(),
@@ -256,5 +256,16 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   renameSync(stagingDir, modelDir);
   model.dispose();
   optimizer.optimizer.dispose();
+  if (options.report !== false) await writeReport(runDir);
   return { runDir, metrics, state, backend };
+}
+
+/** The report reads only the finished run directory, so a failure here loses no result: say so and go on. */
+async function writeReport(runDir: string): Promise<void> {
+  try {
+    const report = await writeRunReport(runDir);
+    for (const note of report.notes) log.debug(`report: ${note}`);
+  } catch (error) {
+    log.warn(`report.html not written: ${(error as Error).message} (\`sliceseq report ${runDir}\` tries again)`);
+  }
 }

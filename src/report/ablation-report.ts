@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { packageVersion } from '../core/version.ts';
+import { SUMMARY_JSON as ABLATION_SUMMARY_FILE } from '../experiments/summarize.ts';
 import { meanConfidenceInterval } from '../metrics/student-t.ts';
 import { ablationDifferencesSpec, ablationValuesSpec, type VariantDifference, type VariantValues } from './charts/ablation.ts';
 import { figureHtml, formatNumber, html, htmlPage, htmlTable } from './html.ts';
@@ -89,7 +90,8 @@ export type AblationReportSummary = z.output<typeof ablationSummarySchema>;
 export type AblationReportSummaryInput = z.input<typeof ablationSummarySchema>;
 export type AblationReportVariant = AblationReportSummary['variants'][number];
 
-export const ABLATION_SUMMARY_FILE = 'ablation-summary.json';
+/** The file `sliceseq ablate` writes and this report reads. */
+export { ABLATION_SUMMARY_FILE };
 
 /** Display names of the usual metric keys; other keys show as they are. */
 const metricNames: Record<string, string> = {

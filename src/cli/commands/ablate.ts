@@ -4,6 +4,7 @@ import { backendPreferences, type BackendPreference } from '../../backend/select
 import { log } from '../../core/log.ts';
 import { formatShard, parseShard, planAblation, shardFromEnv } from '../../experiments/ablation.ts';
 import { INTERRUPTED_EXIT, loadAblationFile, runAblation, runTrial, type AblationRun } from '../../experiments/ablate.ts';
+import { writeAblationReport } from '../../report/ablation-report.ts';
 import { formatAblationSummary, SUMMARY_JSON, SUMMARY_MD, writeAblationSummary } from '../../experiments/summarize.ts';
 
 interface AblateFlags {
@@ -29,7 +30,8 @@ function positiveInteger(text: string | undefined, flag: string): number | undef
 async function summarize(dir: string): Promise<void> {
   const summary = await writeAblationSummary(dir);
   process.stdout.write(formatAblationSummary(summary));
-  log.info(`wrote ${join(dir, SUMMARY_JSON)} and ${join(dir, SUMMARY_MD)}`);
+  const report = await writeAblationReport(dir);
+  log.info(`wrote ${join(dir, SUMMARY_JSON)}, ${join(dir, SUMMARY_MD)} and ${report.html}`);
 }
 
 function report(run: AblationRun): void {

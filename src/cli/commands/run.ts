@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { backendPreferences } from '../../backend/select.ts';
@@ -33,7 +34,9 @@ export function summarizeRun(result: RunResult): string {
   if (block.auc) lines.push(`${split} AUC macro ${fmt(block.auc.macro)}`);
   if ('categorical_auc' in block) lines.push(`${split} categorical AUC macro ${fmt(block.categorical_auc)} (per group: metrics.json groups)`);
   if ('qwk' in block) lines.push(`${split} ordinal QWK ${fmt(block.qwk)}, exact grade accuracy ${fmt(block.ordinal_accuracy)} (per group: metrics.json groups)`);
-  if (test && block.f2) lines.push(`report: ${join(result.runDir, 'classification-report.md')}`);
+  const report = join(result.runDir, 'report.html');
+  if (existsSync(report)) lines.push(`report: ${report}`);
+  else if (test && block.f2) lines.push(`report: ${join(result.runDir, 'classification-report.md')}`);
   return lines.join('\n');
 }
 

@@ -1,5 +1,6 @@
 import { writeFileAtomic } from '../../core/atomic.ts';
 import type { SubmissionFormat } from './read.ts';
+import { formatCsv } from '../../core/csv.ts';
 
 /**
  * Writes predictions as a Kaggle submission: long (`ID,Label`, rows `ID_<id>_<class>`), wide (an id column
@@ -38,17 +39,8 @@ function check(predictions: SubmissionPredictions): void {
   }
 }
 
-/** RFC 4180 quoting where a field needs it. */
-function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 function formatProbability(value: number, digits: number): string {
   return String(Number(value.toPrecision(digits)));
-}
-
-function csv(rows: string[][]): string {
-  return `${rows.map((row) => row.map(csvField).join(',')).join('\n')}\n`;
 }
 
 export function longSubmission(predictions: SubmissionPredictions, options: SubmissionOptions = {}): string {
@@ -57,7 +49,7 @@ export function longSubmission(predictions: SubmissionPredictions, options: Subm
   const digits = options.digits ?? 6;
   const rows = [['ID', 'Label']];
   ids.forEach((id, r) => classes.forEach((name, j) => rows.push([`ID_${id}_${name}`, formatProbability(values[r * classes.length + j], digits)])));
-  return csv(rows);
+  return formatCsv(rows);
 }
 
 export function wideSubmission(predictions: SubmissionPredictions, options: SubmissionOptions = {}): string {
@@ -66,7 +58,7 @@ export function wideSubmission(predictions: SubmissionPredictions, options: Subm
   const digits = options.digits ?? 6;
   const rows = [[options.idColumn ?? 'id', ...classes]];
   ids.forEach((id, r) => rows.push([id, ...classes.map((_, j) => formatProbability(values[r * classes.length + j], digits))]));
-  return csv(rows);
+  return formatCsv(rows);
 }
 
 export function tagsSubmission(predictions: SubmissionPredictions, options: SubmissionOptions = {}): string {
@@ -81,7 +73,7 @@ export function tagsSubmission(predictions: SubmissionPredictions, options: Subm
   const thresholdOf = (j: number) => (typeof thresholds === 'number' ? thresholds : thresholds[j]);
   const rows = [[options.idColumn ?? 'Id', 'Predicted']];
   ids.forEach((id, r) => rows.push([id, classes.filter((_, j) => values[r * classes.length + j] >= thresholdOf(j)).join(' ')]));
-  return csv(rows);
+  return formatCsv(rows);
 }
 
 const writers: Record<SubmissionFormat, (predictions: SubmissionPredictions, options?: SubmissionOptions) => string> = {
