@@ -27,7 +27,7 @@ export function summarizeRun(result: RunResult): string {
   const block = (test ?? val) as { f2?: Record<string, number>; f2_tuned?: Record<string, number>; auc?: { macro: number | null }; categorical_auc?: number | null; qwk?: number | null; ordinal_accuracy?: number | null };
   const lines = [`run: ${result.runDir}`, `backend: ${result.backend.kind} (${result.backend.device})`];
   if (result.state.stopped) lines.push(`stopped: ${result.state.stopped}`);
-  const row = (label: string, f?: Record<string, number>) => f && lines.push(`${label.padEnd(22)} samples ${fmt(f.samples)}  micro ${fmt(f.micro)}  macro ${fmt(f.macro)}`);
+  const row = (label: string, f?: Record<string, number>) => f && lines.push(`${label.padEnd(26)} samples ${fmt(f.samples)}  micro ${fmt(f.micro)}  macro ${fmt(f.macro)}`);
   row(`${split} F2 at 0.5`, block.f2);
   row(`${split} F2 tuned thresholds`, block.f2_tuned);
   row('all-positive F2', baseline);
