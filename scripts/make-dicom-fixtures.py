@@ -122,54 +122,49 @@ def write(ds, name, **save):
     return path
 
 
+def record(expected, ds, name, bare=False):
+    """Writes `ds`, reads it back with pydicom and keeps what our reader must find. `bare`: no preamble or meta."""
+    path = write(ds, name, write_like_original=bare)
+    read, values = pydicom_values(path, force=True) if bare else pydicom_values(path)
+    expected[name] = describe(read, values)
+
+
 def good_dicom_fixtures(expected):
     # Explicit VR little endian, signed 16-bit, CT-style intercept; stored values include negatives.
     ds = base_dataset('explicit_le_int16', ExplicitVRLittleEndian, 1)
     set_pixels(ds, rng.integers(-1200, 3000, (ROWS, COLS)), 16, 16, True)
     ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
     ds.WindowCenter, ds.WindowWidth = 40, 80
-    path = write(ds, 'explicit_le_int16.dcm')
-    read, values = pydicom_values(path)
-    expected['explicit_le_int16.dcm'] = describe(read, values)
+    record(expected, ds, 'explicit_le_int16.dcm')
 
     # Implicit VR little endian, unsigned 16-bit, non-unit slope.
     ds = base_dataset('implicit_le_uint16', ImplicitVRLittleEndian, 2)
     set_pixels(ds, rng.integers(0, 65535, (ROWS, COLS)), 16, 16, False)
     ds.RescaleSlope, ds.RescaleIntercept = 0.5, -100
-    path = write(ds, 'implicit_le_uint16.dcm')
-    read, values = pydicom_values(path)
-    expected['implicit_le_uint16.dcm'] = describe(read, values)
+    record(expected, ds, 'implicit_le_uint16.dcm')
 
     # Explicit VR big endian, signed 16-bit: every multi-byte value is byte-swapped on disk.
     ds = base_dataset('explicit_be_int16', ExplicitVRBigEndian, 3)
     set_pixels(ds, rng.integers(-30000, 30000, (ROWS, COLS)), 16, 16, True)
     ds.RescaleSlope, ds.RescaleIntercept = 1, 0
     ds.WindowCenter, ds.WindowWidth = 300, 1500
-    path = write(ds, 'explicit_be_int16.dcm')
-    read, values = pydicom_values(path)
-    expected['explicit_be_int16.dcm'] = describe(read, values)
+    record(expected, ds, 'explicit_be_int16.dcm')
 
     # 8-bit unsigned and 8-bit signed.
     ds = base_dataset('explicit_le_uint8', ExplicitVRLittleEndian, 4)
     set_pixels(ds, rng.integers(0, 256, (ROWS, COLS)), 8, 8, False)
-    path = write(ds, 'explicit_le_uint8.dcm')
-    read, values = pydicom_values(path)
-    expected['explicit_le_uint8.dcm'] = describe(read, values)
+    record(expected, ds, 'explicit_le_uint8.dcm')
 
     ds = base_dataset('explicit_le_int8', ExplicitVRLittleEndian, 5)
     set_pixels(ds, rng.integers(-128, 128, (ROWS, COLS)), 8, 8, True)
     ds.RescaleSlope, ds.RescaleIntercept = 2, 10
-    path = write(ds, 'explicit_le_int8.dcm')
-    read, values = pydicom_values(path)
-    expected['explicit_le_int8.dcm'] = describe(read, values)
+    record(expected, ds, 'explicit_le_int8.dcm')
 
     # Signed 12-bit in 16 (negative values sign-extended to 16 bits, as writers do).
     ds = base_dataset('explicit_le_int12', ExplicitVRLittleEndian, 6)
     set_pixels(ds, rng.integers(-2048, 2048, (ROWS, COLS)), 16, 12, True)
     ds.RescaleSlope, ds.RescaleIntercept = 1, 0
-    path = write(ds, 'explicit_le_int12.dcm')
-    read, values = pydicom_values(path)
-    expected['explicit_le_int12.dcm'] = describe(read, values)
+    record(expected, ds, 'explicit_le_int12.dcm')
 
     # MONOCHROME1: we return MONOCHROME2-sense values, mirrored over the rescaled representable range.
     ds = base_dataset('monochrome1', ExplicitVRLittleEndian, 7)
@@ -191,9 +186,7 @@ def good_dicom_fixtures(expected):
     ds.RescaleSlope, ds.RescaleIntercept = 1, 0
     ds.WindowCenter = [40, 80]
     ds.WindowWidth = [80, 200]
-    path = write(ds, 'multi_window.dcm')
-    read, values = pydicom_values(path)
-    expected['multi_window.dcm'] = describe(read, values)
+    record(expected, ds, 'multi_window.dcm')
 
     # RSNA quirk: 12-bit unsigned storing HU modulo 4096, intercept 0 (> -100). The fix (the well-known one
     # from the RSNA 2019 competition): stored + 1000, values >= 4096 wrap back by 4096, intercept -1000.
@@ -217,9 +210,7 @@ def good_dicom_fixtures(expected):
     ds = base_dataset('rsna_normal_12bit', ExplicitVRLittleEndian, 10)
     set_pixels(ds, rng.integers(0, 4096, (ROWS, COLS)), 16, 12, False)
     ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
-    path = write(ds, 'rsna_normal_12bit.dcm')
-    read, values = pydicom_values(path)
-    expected['rsna_normal_12bit.dcm'] = describe(read, values)
+    record(expected, ds, 'rsna_normal_12bit.dcm')
 
     # A bare dataset (no preamble, no file meta; implicit VR little endian), as old archives hold.
     ds = base_dataset('bare_implicit', ImplicitVRLittleEndian, 11)
@@ -227,18 +218,14 @@ def good_dicom_fixtures(expected):
     ds.RescaleSlope, ds.RescaleIntercept = 1, 0
     ds.preamble = None
     ds.file_meta = FileMetaDataset()
-    path = write(ds, 'bare_implicit', write_like_original=True)
-    read, values = pydicom_values(path, force=True)
-    expected['bare_implicit'] = describe(read, values)
+    record(expected, ds, 'bare_implicit', bare=True)
 
     # MR stored as 12-bit unsigned with intercept 0 is normal: the RSNA (CT) repair must NOT fire.
     ds = base_dataset('mr_12bit', ExplicitVRLittleEndian, 12)
     ds.Modality = 'MR'
     set_pixels(ds, np.random.default_rng(12).integers(0, 4096, (ROWS, COLS)), 16, 12, False)
     ds.RescaleSlope, ds.RescaleIntercept = 1, 0
-    path = write(ds, 'mr_12bit.dcm')
-    read, values = pydicom_values(path)
-    expected['mr_12bit.dcm'] = describe(read, values)
+    record(expected, ds, 'mr_12bit.dcm')
 
 
 def bad_dicom_fixtures(expected_errors):
