@@ -1,7 +1,8 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, expectTypeOf, it } from 'vitest';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { log } from '../../src/core/log.ts';
 import type { AblationSummary as WrittenAblationSummary } from '../../src/experiments/summarize.ts';
 import { meanConfidenceInterval } from '../../src/metrics/student-t.ts';
 import { readAblationSummary, writeAblationReport, type AblationReportSummaryInput } from '../../src/report/ablation-report.ts';
@@ -49,6 +50,22 @@ describe('ablation report', () => {
     const differences = readFileSync(join(dir, 'figures', 'ablation-differences.svg'), 'utf8');
     expect(differences.match(/aria-label="difference: [^"]*" role="graphics-symbol" aria-roledescription="point"/g)).toHaveLength(9);
     expect(page).toContain('gru-gru: 1 trial(s) not finished (gru-gru-seed2-fold0)');
+  });
+
+  it('draws one trial per variant without intervals, and without vega warnings', async () => {
+    const dir = ablationDir((summary) => {
+      for (const variant of summary.variants) variant.trials = variant.trials.slice(0, 1);
+    });
+    const warn = vi.spyOn(log, 'warn');
+    try {
+      await writeAblationReport(dir);
+      expect(warn.mock.calls.filter(([message]) => String(message).startsWith('vega'))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
+    const values = readFileSync(join(dir, 'figures', 'ablation-values.svg'), 'utf8');
+    expect(values).not.toContain('aria-roledescription="rule"');
+    expect(values.match(/aria-roledescription="point"/g)!.length).toBeGreaterThan(0);
   });
 
   it('shows variant names as text', async () => {

@@ -52,11 +52,16 @@ export function ablationValuesSpec(values: readonly VariantValues[], order: { me
     rows,
     order,
     [
-      {
-        transform: [{ filter: "datum.kind === 'mean' && datum.lower !== null && datum.upper !== null" }],
-        mark: { type: 'rule', strokeWidth: 2, color: '#4c78a8' },
-        encoding: { y, x: { field: 'lower', type: 'quantitative', title: null }, x2: { field: 'upper' } },
-      },
+      // With one trial per variant there is no interval: leave the layer out rather than give vega an empty extent.
+      ...(values.some((v) => v.lower !== null && v.upper !== null)
+        ? [
+            {
+              transform: [{ filter: "datum.kind === 'mean' && datum.lower !== null && datum.upper !== null" }],
+              mark: { type: 'rule' as const, strokeWidth: 2, color: '#4c78a8' },
+              encoding: { y, x: { field: 'lower', type: 'quantitative' as const, title: null }, x2: { field: 'upper' } },
+            },
+          ]
+        : []),
       {
         transform: [{ filter: "datum.kind === 'trial'" }],
         mark: { type: 'point', filled: false, size: 30, color: '#777', opacity: 0.8 },
