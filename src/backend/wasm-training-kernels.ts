@@ -2,17 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterWasm } from './wasm-kernels/conv2d-backprop-filter.ts';
 import { conv2dBackpropInputWasm } from './wasm-kernels/conv2d-backprop-input.ts';
 import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './wasm-kernels/depthwise-backprop.ts';
+import { maxPoolGradWasm } from './wasm-kernels/max-pool-grad.ts';
 
 /**
  * Convolution gradients for the wasm backend, composed from its XNNPACK convolutions. tfjs-backend-wasm 4.22
  * lacks the filter gradients (training a conv net fails with "Kernel 'Conv2DBackpropFilter' not registered")
- * and ships Conv2DBackpropInput as a plain loop; these make training on wasm both possible and fast.
+ * and ships Conv2DBackpropInput and MaxPoolGrad as plain loops; these make training on wasm both possible and fast.
  */
 export const wasmTrainingKernels: ReadonlyArray<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2dBackpropFilterWasm },
   { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2dBackpropInputWasm },
   { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, kernelFunc: depthwiseBackpropFilterWasm },
   { kernelName: tf.DepthwiseConv2dNativeBackpropInput, kernelFunc: depthwiseBackpropInputWasm },
+  { kernelName: tf.MaxPoolGrad, kernelFunc: maxPoolGradWasm },
 ];
 
 /**

@@ -77,6 +77,29 @@ describe('wasm training kernels', () => {
 
   });
 
+  it('route max-pool gradients like the cpu backend: first maximum of each window, overlaps summed, padding, ties', async () => {
+    const cases: Array<{ shape: [number, number, number, number]; filterSize: [number, number]; strides: [number, number]; pad: 'valid' | 'same'; dimRoundingMode?: 'ceil' }> = [
+      { shape: [2, 8, 8, 3], filterSize: [2, 2], strides: [2, 2], pad: 'valid' },
+      { shape: [1, 9, 7, 2], filterSize: [3, 3], strides: [2, 2], pad: 'same' },
+      { shape: [3, 7, 10, 4], filterSize: [2, 3], strides: [1, 2], pad: 'valid' },
+      { shape: [1, 5, 5, 1], filterSize: [2, 2], strides: [2, 2], pad: 'valid', dimRoundingMode: 'ceil' },
+    ];
+    for (const { shape, ...attrs } of cases) {
+      const x = seeded(shape, `pool-${shape.join('x')}`);
+      // Half the values clamped to 0, as after a ReLU: many windows are all-zero ties.
+      for (let i = 0; i < x.values.length; i++) x.values[i] = Math.max(0, x.values[i]);
+      const output = tf.tidy(() => {
+        const pooled = tf.maxPool(tf.tensor4d(x.values, shape), attrs.filterSize, attrs.strides, attrs.dimRoundingMode ? 0 : attrs.pad, attrs.dimRoundingMode);
+        return { shape: pooled.shape as number[], values: pooled.dataSync() as Float32Array };
+      });
+      const dy = seeded(output.shape, `pool-dy-${shape.join('x')}`);
+      const kernelAttrs = { ...attrs, pad: attrs.dimRoundingMode ? 0 : attrs.pad };
+      const expected = await runKernelOn('cpu', tf.MaxPoolGrad, { dy, input: x, output }, kernelAttrs);
+      const actual = await runKernelOn('wasm', tf.MaxPoolGrad, { dy, input: x, output }, kernelAttrs);
+      expect(relativeError(actual, expected).relativeError, JSON.stringify(attrs)).toBeLessThan(1e-6);
+    }
+  });
+
   it('compute dilated depthwise gradients, which the cpu kernels get wrong (they ignore dilations)', async () => {
     const x = seeded([2, 9, 7, 3], 'dw-x');
     const filter = seeded([3, 2, 3, 2], 'dw-f');
