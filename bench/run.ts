@@ -3,11 +3,11 @@
  *
  * Workload: per-slice CNN (3 conv blocks 16/32/64 + global average pooling) over 16 slices of 64×64×3 → GRU(64)
  * over slices → bidirectional LSTM decoder(32) → 5 classes, batch 4, ASL loss, Adam. Steady-state training
- * slices/s after warm-up steps; tf.memory().numTensors before and after (must not grow); folded slices vs
+ * slices/s from the median step after warm-up steps; tf.memory().numTensors before and after (must not grow); folded slices vs
  * tf.layers.timeDistributed; the same model in PyTorch (Debian's python3-torch, same thread count) and the ratio
  * ours/PyTorch; preprocessing throughput beside the pydicom + OpenCV twin.
  *
- *   npm run bench [-- --steps 10 --warmup 2 --cpu-steps 1 --cpu-warmup 1 --skip-cpu --skip-preprocess --record]
+ *   npm run bench [-- --steps 20 --warmup 2 --cpu-steps 1 --cpu-warmup 1 --skip-cpu --skip-preprocess --record]
  *   --record rewrites docs/benchmarks.md with this run's table (date and machine included).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -41,6 +41,12 @@ interface TrainingResult {
   tensorsAfter: number;
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
 /** Times `steps` training steps after `warmup` untimed ones (kernel set-up, JIT) on the active backend. */
 function timeTraining(backend: string, stacking: StackingMode, warmup: number, steps: number): TrainingResult {
   const bench = buildReferenceBenchModel({ stacking });
@@ -50,14 +56,19 @@ function timeTraining(backend: string, stacking: StackingMode, warmup: number, s
   const step = () => trainStep(bench.model, criterion, optimizer, batch, { learningRate: 1e-3 });
   for (let i = 0; i < warmup; i++) step();
   const tensorsBefore = tf.memory().numTensors;
-  const start = performance.now();
-  for (let i = 0; i < steps; i++) step();
-  const seconds = (performance.now() - start) / 1000;
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    step();
+    times.push(performance.now() - start);
+  }
   const tensorsAfter = tf.memory().numTensors;
   bench.dispose();
   optimizer.optimizer.dispose();
-  const slices = referenceBenchShape.batch * referenceBenchShape.slices * steps;
-  return { backend, stacking, steps, slicesPerSecond: slices / seconds, msPerStep: (seconds * 1000) / steps, tensorsBefore, tensorsAfter };
+  // The median step: a shared machine's occasional stalls move the mean by tens of percent.
+  const msPerStep = median(times);
+  const slicesPerStep = referenceBenchShape.batch * referenceBenchShape.slices;
+  return { backend, stacking, steps, slicesPerSecond: (1000 * slicesPerStep) / msPerStep, msPerStep, tensorsBefore, tensorsAfter };
 }
 
 function pythonJson(args: string[]): Record<string, number | string> | null {
@@ -69,7 +80,7 @@ function pythonJson(args: string[]): Record<string, number | string> | null {
   return JSON.parse(execFileSync(python, args, { encoding: 'utf8', cwd: projectRoot })) as Record<string, number | string>;
 }
 
-const steps = option('steps', 10);
+const steps = option('steps', 20);
 const warmup = option('warmup', 2);
 const results: TrainingResult[] = [];
 const available = probeBackends().filter((probe) => probe.available).map((probe) => probe.kind);
@@ -92,11 +103,11 @@ const preprocessPython = flag('skip-preprocess') ? null : pythonJson(['bench/pre
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const lines = [
-  `| backend | stacking | steps | ms/step | slices/s | numTensors before → after |`,
+  `| backend | stacking | steps | median ms/step | slices/s | numTensors before → after |`,
   `|---|---|---|---|---|---|`,
   ...results.map((r) => `| ${r.backend} | ${r.stacking} | ${r.steps} | ${fmt(r.msPerStep, 0)} | ${fmt(r.slicesPerSecond)} | ${r.tensorsBefore} → ${r.tensorsAfter} |`),
 ];
-if (torch) lines.push(`| pytorch ${torch.version} (CPU, ${torch.threads} thread) | fold | ${torch.steps} | ${fmt((1000 * Number(torch.seconds)) / Number(torch.steps), 0)} | ${fmt(Number(torch.slices_per_second))} | |`);
+if (torch) lines.push(`| pytorch ${torch.version} (CPU, ${torch.threads} thread) | fold | ${torch.steps} | ${fmt(1000 * Number(torch.seconds_per_step), 0)} | ${fmt(Number(torch.slices_per_second))} | |`);
 const ratios: string[] = [];
 const cpu = results.find((r) => r.backend === 'cpu');
 if (wasm && cpu) ratios.push(`wasm / cpu training: ${fmt(wasm.slicesPerSecond / cpu.slicesPerSecond)}×`);
