@@ -3,7 +3,7 @@ import { Registry } from '../core/registry.ts';
 import { groupSpans, ordinalThresholds, targetColumns, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
 import { averagePrecisionPerClass, averagePrecisionScore } from './average-precision.ts';
 import type { ScoreFunction } from './bootstrap.ts';
-import { categoricalConfusion, multilabelConfusion } from './confusion.ts';
+import { categoricalConfusion, confusionMatrix, multilabelConfusion } from './confusion.ts';
 import { fbetaScore, precisionRecallFbetaPerClass, precisionScore, recallScore, type PrfQuantity } from './fbeta.ts';
 import { classWeightsByName, logLoss } from './log-loss.ts';
 import { checkSameShape, column, selectColumns, type LabelMatrix, type ScoreMatrix, type Warn } from './matrix.ts';
@@ -74,7 +74,7 @@ function groupNamed(context: MetricContext, name: string, where: string): { grou
 }
 
 /** Per-class values as a record keyed by class name. */
-function byName(names: readonly string[], values: readonly (number | null)[]): Record<string, number | null> {
+function byName<T>(names: readonly string[], values: readonly T[]): Record<string, T> {
   return Object.fromEntries(names.map((name, j) => [name, values[j]]));
 }
 
@@ -179,8 +179,9 @@ function registerLogLoss(name: string, description: string, defaultWeights: Reco
 registerLogLoss('logloss', 'multi-label log loss (mean binary cross-entropy; optional class weights)', {});
 registerLogLoss('wlogloss', 'RSNA weighted multi-label log loss: any weighs 2, the others 1', { any: 2 });
 
-type GradeMetric = (trueGrades: Float64Array, predictedGrades: Int32Array, levels: number, warn: Warn) => number | null;
+type GradeMetric = (trueGrades: Float64Array, predictedGrades: Int32Array, levels: number, warn: Warn) => number | null | number[][];
 
+/** An ordinal metric per class of the group (predicted grades from the group's thresholds); numbers also get their mean. */
 function registerOrdinal(name: string, description: string, better: 'higher' | 'lower', metric: GradeMetric): void {
   metrics.register({
     name,
@@ -193,16 +194,18 @@ function registerOrdinal(name: string, description: string, better: 'higher' | '
       const thresholds = ordinalThresholds(group);
       return {
         better,
-        compute: (predictions, targets, warn) => {
+        compute: (predictions, targets, warn): MetricValue => {
           checkSameShape(predictions, targets, where);
           const perClass = group.classes.map((_, j) => {
             const trueGrades = column(targets, offset + j);
             checkGrades(trueGrades, group.levels, `${where}: targets of '${group.classes[j]}'`);
             return metric(trueGrades, gradesFromValues(column(predictions, offset + j), thresholds), group.levels, warn);
           });
-          const defined = perClass.filter((v): v is number => v !== null);
+          const byClass: MetricValue = byName(group.classes, perClass);
+          if (perClass.some((v) => Array.isArray(v))) return { perClass: byClass };
+          const defined = perClass.filter((v): v is number => typeof v === 'number');
           const mean = defined.length > 0 ? defined.reduce((s, v) => s + v, 0) / defined.length : null;
-          return { mean, perClass: byName(group.classes, perClass) };
+          return { mean, perClass: byClass };
         },
       };
     },
@@ -213,6 +216,9 @@ registerOrdinal('ordinal_accuracy', 'exact grade accuracy per ordinal class and 
 registerOrdinal('ordinal_mae', 'mean absolute grade error per ordinal class and its mean', 'lower', (y, p) => ordinalMae(y, p));
 registerOrdinal('qwk', 'quadratic weighted kappa per ordinal class and its mean', 'higher', (y, p, levels, warn) =>
   quadraticWeightedKappa(y, p, levels, { warn }),
+);
+registerOrdinal('ordinal_confusion', 'grade confusion matrix per ordinal class (rows true grade, columns predicted)', 'higher', (y, p, levels) =>
+  confusionMatrix(y, p, levels, "metric 'ordinal_confusion'"),
 );
 
 metrics.register({

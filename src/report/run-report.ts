@@ -20,6 +20,7 @@ import { figureHtml, formatNumber as format, html, htmlPage, htmlTable, type Pag
 import { FigureSet, type RenderedFigure } from './render.ts';
 import { fieldAt, numberAt, readRunFiles, type JsonObject, type PredictionFile, type RunFiles } from './run-files.ts';
 import { buildSliceStages, type SliceStages } from './slice-stages.ts';
+import { labelGroupsSection } from './label-groups.ts';
 
 /**
  * A run's report: `<run>/report.html`, one self-contained page (inline SVG figures, images as data: URIs, no
@@ -344,13 +345,21 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
   const files = await readRunFiles(runDir);
   const notes: string[] = [];
   const figures = new FigureSet();
+  const groups = await labelGroupsSection(files, figures);
+  // A schema of only categorical/ordinal groups has no binary labels to draw curves, thresholds or a report for.
+  const binary = files.classes.length > 0 || !groups;
   const sections: PageSection[] = [
     { id: 'summary', title: 'Summary', body: summarySection(files, notes) },
     { id: 'training', title: 'Training', body: await historyFigures(files, figures, notes) },
-    { id: 'ranking', title: 'ROC and precision-recall', body: await rankingFigures(files, figures, notes) },
-    { id: 'thresholds', title: 'Thresholds', body: await thresholdFigure(files, figures, notes, options.thresholdSteps ?? 100) },
-    { id: 'confusion', title: 'Confusion matrices', body: await confusionFigure(files, figures, notes) },
-    { id: 'classification-report', title: 'Classification report', body: classificationTable(files, notes) },
+    ...(binary
+      ? [
+          { id: 'ranking', title: 'ROC and precision-recall', body: await rankingFigures(files, figures, notes) },
+          { id: 'thresholds', title: 'Thresholds', body: await thresholdFigure(files, figures, notes, options.thresholdSteps ?? 100) },
+          { id: 'confusion', title: 'Confusion matrices', body: await confusionFigure(files, figures, notes) },
+          { id: 'classification-report', title: 'Classification report', body: classificationTable(files, notes) },
+        ]
+      : []),
+    ...(groups ? [{ id: 'label-groups', title: 'Categorical and ordinal groups', body: groups }] : []),
     { id: 'slices', title: 'Slices after preprocessing', body: await sliceFigure(files, figures, notes, options) },
   ];
   const written = await figures.writeAll(join(files.dir, 'figures'));

@@ -184,25 +184,32 @@ function meanOfDefined(values: ReadonlyArray<number | null>): number | null {
 }
 
 /**
- * Categorical and ordinal groups: `groups.<name>` holds each group's numbers (categorical: one-vs-rest ROC-AUC
- * macro and accuracy of the arg-max class; ordinal: exact grade accuracy, grade MAE and quadratic weighted kappa,
- * each per class and their mean), and the top level their means across groups (`categorical_auc` macro over all
+ * Categorical and ordinal groups: `groups.<name>` holds each group's numbers (categorical: its classes, one-vs-rest
+ * ROC-AUC macro, accuracy and confusion matrix of the arg-max class; ordinal: exact grade accuracy, grade MAE and
+ * quadratic weighted kappa, each per class and their mean, and a grade confusion matrix per class), and the top level their means across groups (`categorical_auc` macro over all
  * categorical classes, `ordinal_accuracy`, `qwk`): the values a run can monitor.
  */
 function groupScores(schema: LabelSchema, scores: ScoreMatrix, targets: LabelMatrix): ScoreBlock {
   const metric = (config: { name: string } & Record<string, unknown>) => createMetric(config, metricContext(schema)).compute(scores, targets);
   const block: ScoreBlock = {};
   const groups: Record<string, Record<string, unknown>> = {};
-  const categorical = schema.groups.filter((g) => g.kind === 'categorical').map((g) => g.name);
-  for (const group of categorical) {
+  const categoricalGroups = schema.groups.filter((g) => g.kind === 'categorical');
+  const categorical = categoricalGroups.map((g) => g.name);
+  for (const { name: group, classes } of categoricalGroups) {
     const confusion = metric({ name: 'confusion', group }) as number[][];
     const total = confusion.flat().reduce((sum, n) => sum + n, 0);
-    groups[group] = { kind: 'categorical', auc_macro: metric({ name: 'auc', average: 'macro', groups: [group] }), accuracy: confusion.reduce((sum, row, k) => sum + row[k], 0) / total, confusion };
+    groups[group] = { kind: 'categorical', classes, auc_macro: metric({ name: 'auc', average: 'macro', groups: [group] }), accuracy: confusion.reduce((sum, row, k) => sum + row[k], 0) / total, confusion };
   }
   if (categorical.length > 0) block.categorical_auc = metric({ name: 'auc', average: 'macro', groups: categorical });
   const ordinal = schema.groups.filter((g) => g.kind === 'ordinal').map((g) => g.name);
   for (const group of ordinal) {
-    groups[group] = { kind: 'ordinal', accuracy: metric({ name: 'ordinal_accuracy', group }), mae: metric({ name: 'ordinal_mae', group }), qwk: metric({ name: 'qwk', group }) };
+    groups[group] = {
+      kind: 'ordinal',
+      accuracy: metric({ name: 'ordinal_accuracy', group }),
+      mae: metric({ name: 'ordinal_mae', group }),
+      qwk: metric({ name: 'qwk', group }),
+      confusion: (metric({ name: 'ordinal_confusion', group }) as { perClass: Record<string, number[][]> }).perClass,
+    };
   }
   if (ordinal.length > 0) {
     const means = (key: string) => ordinal.map((group) => (groups[group][key] as { mean: number | null }).mean);

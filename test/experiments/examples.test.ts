@@ -106,6 +106,12 @@ describe('example experiments', () => {
         expect(scores.mae.mean).toBeGreaterThanOrEqual(0);
       }
     }
+    // The report draws categorical groups' class confusions and ordinal types' grade confusions.
+    const report = readFileSync(join(result.runDir, 'report.html'), 'utf8');
+    expect(report.includes('Categorical and ordinal groups')).toBe(kinds.has('categorical') || kinds.has('ordinal'));
+    expect(existsSync(join(result.runDir, 'figures', 'group-confusion-categorical.svg'))).toBe(kinds.has('categorical'));
+    expect(existsSync(join(result.runDir, 'figures', 'group-confusion-ordinal.svg'))).toBe(kinds.has('ordinal'));
+    expect(report.includes('ROC and precision-recall')).toBe(kinds.has('binary'));
     expect('categorical_auc' in metrics.test).toBe(kinds.has('categorical'));
     expect('qwk' in metrics.test).toBe(kinds.has('ordinal'));
     if (schema.noFinding) expect(readFileSync(join(result.runDir, 'predictions-test.csv'), 'utf8').split('\n')[0]).toContain(schema.noFinding);

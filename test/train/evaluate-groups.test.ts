@@ -36,6 +36,7 @@ describe('scorePredictions without binary labels', () => {
       [1, 0, 1],
     ]);
     expect(block.groups.liver.auc_macro).toBeCloseTo(block.categorical_auc, 12);
+    expect(block.groups.liver.classes).toEqual(['healthy', 'low', 'high']);
   });
 
   it('scores each ordinal group per class (grades by the thresholds 0.5/1.5/2.5) and their means', () => {
@@ -45,6 +46,11 @@ describe('scorePredictions without binary labels', () => {
     expect(block.ordinal_accuracy).toBe(0.75);
     expect(block.qwk).toBeCloseTo((damage.qwk.perClass.edema + damage.qwk.perClass.erosion) / 2, 12);
     expect(block.qwk).toBeGreaterThan(0.8);
+    // Grade confusion per class, rows true grade, columns predicted grade.
+    expect(damage.confusion).toEqual({
+      edema: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0]],
+      erosion: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]],
+    });
   });
 
   it('leaves out F2, AUC of binary labels and thresholds cleanly', () => {
