@@ -122,6 +122,27 @@ describe('backbone options', () => {
     frozen.dispose();
   });
 
+  test('a frozen backbone keeps its batch norms in inference mode: training gives the same features and moves no averages', () => {
+    const build = (freeze: boolean) =>
+      backbones.create({ name: 'small-vgg', channels: [3, 4], batchNorm: true, freeze }, { rng: new Rng(2), imageShape: { height: 8, width: 8, channels: 1 } }).model;
+    const x = tf.randomNormal([4, 8, 8, 1], 3, 2, 'float32', 5);
+    const movingMeans = (model: tfType.LayersModel) => model.weights.filter((w) => w.originalName.includes('moving_mean')).map((w) => Array.from(w.read().dataSync()));
+    for (const freeze of [true, false]) {
+      const model = build(freeze);
+      const before = movingMeans(model);
+      expect(before.length).toBeGreaterThan(0);
+      const [training, inference] = tf.tidy(() => [
+        (model.apply(x, { training: true }) as tfType.Tensor).dataSync(),
+        (model.apply(x, { training: false }) as tfType.Tensor).dataSync(),
+      ]);
+      const same = Array.from(training).every((v, i) => Math.abs(v - inference[i]) < 1e-6);
+      expect(same, `freeze ${freeze}`).toBe(freeze);
+      expect(movingMeans(model)).toEqual(freeze ? before : expect.not.arrayContaining(before));
+      model.dispose();
+    }
+    x.dispose();
+  });
+
   test('input size and channels are configurable; the feature size follows the width', () => {
     for (const [name, options, features] of [
       ['small-vgg', { channels: [3, 5, 7] }, 7],

@@ -31,7 +31,7 @@ export function defineBackbone<S extends z.ZodObject<z.ZodRawShape>>(entry: Back
 
 /** Options every backbone accepts. */
 export const commonBackboneOptions = {
-  /** Fix the backbone's weights (trainable = false), e.g. around pretrained weights. */
+  /** Fix the backbone's weights (trainable = false, batch norms in inference mode), e.g. around pretrained weights. */
   freeze: z.boolean().default(false),
 };
 
@@ -50,6 +50,25 @@ export function imageInput(shape: ImageShape): tf.SymbolicTensor {
 export function finishBackbone(input: tf.SymbolicTensor, featureMap: tf.SymbolicTensor, options: { freeze: boolean }): Backbone {
   const features = tf.layers.globalAveragePooling2d({ name: 'global_pool' }).apply(featureMap) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: features, name: 'backbone' });
-  if (options.freeze) model.trainable = false;
+  if (options.freeze) freeze(model);
   return { model, featureSize: features.shape[1] as number };
+}
+
+/**
+ * No weight updates, and inference mode for every batch normalisation inside (as Keras does for a non-trainable
+ * layer): tfjs would otherwise normalise with batch statistics and keep moving its averages while training.
+ */
+function freeze(model: tf.LayersModel): void {
+  model.trainable = false;
+  const visit = (layers: readonly tf.layers.Layer[]) => {
+    for (const layer of layers) {
+      if (layer.getClassName() === 'BatchNormalization') {
+        const call = layer.call.bind(layer);
+        layer.call = (inputs, kwargs) => call(inputs, { ...kwargs, training: false });
+      }
+      const nested = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
+      if (nested) visit(nested);
+    }
+  };
+  visit(model.layers);
 }
