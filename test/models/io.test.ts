@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import { buildModel, modelMetadata } from '../../src/models/build.ts';
 import { loadModel, saveModel } from '../../src/models/io.ts';
@@ -27,6 +27,25 @@ describe.each(['wasm', 'cpu'] as const)('save and load on %s', (backend) => {
     expect(loaded.layers.map((layer) => layer.getClassName())).toEqual(model.layers.map((layer) => layer.getClassName()));
     tf.dispose([inputs, mask]);
     loaded.dispose();
+    model.dispose();
+  });
+
+  test('loading draws no random initial weights, inside the nested backbone included (the saved ones replace them)', async () => {
+    await useBackend(backend);
+    const model = buildModel(config, { schema: mixedSchema, rng: new Rng(4), inputShape: { height: 8, width: 8, channels: 1 }, level: 'patient' });
+    // The backbone's convolutions are saved with VarianceScaling (He) initializers.
+    const varianceScaling = Object.getPrototypeOf(tf.initializers.varianceScaling({ seed: 1 })) as { apply: (...args: unknown[]) => tf.Tensor };
+    await withTempDir(async (dir) => {
+      await saveModel(model, dir);
+      const draws = vi.spyOn(varianceScaling, 'apply');
+      try {
+        const loaded = await loadModel(dir);
+        expect(draws).not.toHaveBeenCalled();
+        loaded.dispose();
+      } finally {
+        draws.mockRestore();
+      }
+    });
     model.dispose();
   });
 
