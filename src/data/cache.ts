@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
@@ -29,8 +30,16 @@ interface EntryHeader {
 export class SliceCache {
   hits = 0;
   misses = 0;
+  evicted = 0;
+  /** Entry files and their size and last use, read from disk on the first `put` when the cache has a size limit. */
+  private entries: Map<string, { bytes: number; used: number }> | undefined;
+  private totalBytes = 0;
 
-  constructor(readonly dir: string) {}
+  /** `maxBytes`: once the entries pass it, the least recently used ones are deleted down to 90% of it. */
+  constructor(
+    readonly dir: string,
+    readonly maxBytes?: number,
+  ) {}
 
   key(fingerprint: string, sources: readonly CacheSource[]): string {
     const hash = createHash('sha1').update(`v${CACHE_FORMAT_VERSION}\u0000${fingerprint}\n`);
@@ -54,6 +63,7 @@ export class SliceCache {
     try {
       const slices = decodeEntry(buffer);
       this.hits++;
+      if (this.maxBytes !== undefined) this.touch(this.file(key));
       return slices;
     } catch (error) {
       log.warn(`ignoring corrupt cache entry ${this.file(key)}: ${(error as Error).message}`);
@@ -63,7 +73,61 @@ export class SliceCache {
   }
 
   put(key: string, slices: readonly Slice[]): void {
-    writeFileAtomic(this.file(key), encodeEntry(slices));
+    const file = this.file(key);
+    const bytes = encodeEntry(slices);
+    writeFileAtomic(file, bytes);
+    if (this.maxBytes === undefined) return;
+    const entries = this.knownEntries();
+    this.totalBytes += bytes.byteLength - (entries.get(file)?.bytes ?? 0);
+    entries.set(file, { bytes: bytes.byteLength, used: Date.now() });
+    if (this.totalBytes > this.maxBytes) this.evict(0.9 * this.maxBytes);
+  }
+
+  /** A hit's file gets a fresh mtime: eviction goes by mtime, so other processes sharing the folder see the use too. */
+  private touch(file: string): void {
+    const now = new Date();
+    try {
+      utimesSync(file, now, now);
+    } catch {
+      return; // evicted meanwhile by another process sharing the folder
+    }
+    const entry = this.entries?.get(file);
+    if (entry) entry.used = now.getTime();
+  }
+
+  private knownEntries(): Map<string, { bytes: number; used: number }> {
+    if (this.entries) return this.entries;
+    this.entries = new Map();
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.slices'));
+    } catch {
+      // no folder yet
+    }
+    for (const name of names) {
+      const file = join(this.dir, name);
+      try {
+        const stat = statSync(file);
+        this.entries.set(file, { bytes: stat.size, used: stat.mtimeMs });
+        this.totalBytes += stat.size;
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return this.entries;
+  }
+
+  private evict(target: number): void {
+    const entries = this.knownEntries();
+    const oldestFirst = [...entries].sort((a, b) => a[1].used - b[1].used);
+    for (const [file, { bytes }] of oldestFirst) {
+      if (this.totalBytes <= target) break;
+      rmSync(file, { force: true });
+      entries.delete(file);
+      this.totalBytes -= bytes;
+      this.evicted++;
+    }
+    log.debug(`slice cache ${this.dir}: evicted down to ${(this.totalBytes / 2 ** 20).toFixed(1)} MiB (limit ${(this.maxBytes! / 2 ** 20).toFixed(1)} MiB)`);
   }
 }
 

@@ -36,6 +36,8 @@ export const loaderConfigSchema = z
     sliceTargets: z.boolean().default(false),
     /** Folder for the decoded-slice cache; none when absent. */
     cacheDir: z.string().optional(),
+    /** Size limit of that folder in bytes: least recently used entries are deleted beyond it (default: no limit). */
+    cacheMaxBytes: z.number().positive().optional(),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -208,7 +210,7 @@ export class PatientLoader {
         throw new Error(`patient '${p.id}' has ${p.targets.length} targets, the label schema ${this.targetWidth}`);
       }
     }
-    this.cache = this.config.cacheDir ? new SliceCache(this.config.cacheDir) : undefined;
+    this.cache = this.config.cacheDir ? new SliceCache(this.config.cacheDir, this.config.cacheMaxBytes) : undefined;
     this.readSlices = runtime.readSlices ?? ((path) => readSlicesFromFile(path));
   }
 
@@ -229,8 +231,8 @@ export class PatientLoader {
   }
 
   /** Cache statistics (hits / misses of the decoded-slice cache) so far. */
-  cacheStats(): { hits: number; misses: number } | undefined {
-    return this.cache ? { hits: this.cache.hits, misses: this.cache.misses } : undefined;
+  cacheStats(): { hits: number; misses: number; evicted: number } | undefined {
+    return this.cache ? { hits: this.cache.hits, misses: this.cache.misses, evicted: this.cache.evicted } : undefined;
   }
 
   /** The batches of one epoch, decoded ahead with prefetch. Leaving the loop early stops the producer. */

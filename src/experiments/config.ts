@@ -36,6 +36,8 @@ export const experimentSchema = z
         sliceLimit: z.enum(['crop', 'resample']).default('resample'),
         /** Folder for decoded slices (keyed by file and preprocessing); none when absent. */
         cacheDir: z.string().optional(),
+        /** Size limit of cacheDir's decoded slices in GiB; the least recently used are deleted beyond it (default: none). */
+        cacheMaxGiB: z.number().positive().optional(),
         prefetch: z.number().int().min(1).default(2),
         /** Two-stage mode: train on slice embeddings cached by `sliceseq extract` instead of images (embeddings-input.ts). */
         embeddings: embeddingsInputSchema.optional(),

@@ -183,6 +183,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
             sliceLimit: experiment.data.sliceLimit,
             sliceTargets: level === 'slice',
             ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
+            ...(experiment.data.cacheMaxGiB ? { cacheMaxBytes: experiment.data.cacheMaxGiB * 2 ** 30 } : {}),
           },
           { pipeline: preprocess },
         );

@@ -99,7 +99,7 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
  * the saved weights replace them (VGG16's 15M weights load in about a quarter of the time).
  */
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
-  const artifacts = await diskIOHandler(dir).load();
+  const artifacts = readModelArtifacts(dir);
   return tf.loadLayersModel({ load: async () => ({ ...artifacts, modelTopology: withZeroNestedInitializers(artifacts.modelTopology) }) });
 }
 

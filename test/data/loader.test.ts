@@ -221,7 +221,7 @@ describe('decoded-slice cache', () => {
     events.length = 0;
     const second = await collect(cached, 1);
     expect(cacheHits()).toEqual([true, true, true, true]);
-    expect(cached.cacheStats()).toEqual({ hits: 4, misses: 4 });
+    expect(cached.cacheStats()).toEqual({ hits: 4, misses: 4, evicted: 0 });
     expect(first).toEqual(await collect(plain, 0));
     expect(second).toEqual(await collect(plain, 1));
     expect(second[0].images).not.toEqual(first[0].images);
