@@ -40,7 +40,7 @@ function positiveNumber(value: string, flag: string): number {
 export function registerCheckGradients(program: Command): void {
   program
     .command('check-gradients')
-    .description('One-step gradient parity of convolutions (and a tiny conv model) on the wasm backend against the cpu backend')
+    .description('one-step gradient parity of convolutions (and a tiny conv model) on the wasm backend against the cpu backend')
     .option('--tolerance <relative>', 'largest relative error that passes', (v) => positiveNumber(v, '--tolerance'), 1e-4)
     .option('--seed <n>', 'seed of the random inputs', (v) => Math.trunc(positiveNumber(v, '--seed')), 7)
     .option('--no-model', 'skip the tiny layers model')

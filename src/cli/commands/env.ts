@@ -31,7 +31,7 @@ export function environmentReport(): EnvironmentReport {
 export function registerEnv(program: Command): void {
   program
     .command('env')
-    .description('Node and tfjs versions, each backend’s availability (and why not), threads')
+    .description('versions of Node and tfjs, each backend’s availability (and why not), threads')
     .option('--json', 'print JSON')
     .action((options: { json?: boolean }) => {
       const report = environmentReport();
