@@ -104,22 +104,25 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type LayerJson = { class_name: string; config: Json };
+type ModelJson = { config?: { layers?: LayerJson[] } };
 const nestedModelClasses = new Set(['Model', 'Functional', 'Sequential']);
 
+/** A copy of `value` with every `*_initializer` replaced by zeros. */
+function zeroInitializers(value: Json): Json {
+  if (Array.isArray(value)) return value.map(zeroInitializers);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, key.endsWith('_initializer') && item && typeof item === 'object' ? { class_name: 'Zeros', config: {} } : zeroInitializers(item)]),
+  );
+}
+
 function withZeroNestedInitializers(topology: tf.io.ModelArtifacts['modelTopology']): tf.io.ModelArtifacts['modelTopology'] {
-  const zeroInitializers = (value: Json): Json => {
-    if (Array.isArray(value)) return value.map(zeroInitializers);
-    if (!value || typeof value !== 'object') return value;
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, key.endsWith('_initializer') && item && typeof item === 'object' ? { class_name: 'Zeros', config: {} } : zeroInitializers(item)]),
-    );
-  };
-  const root = topology as { model_config?: { config?: { layers?: Array<{ class_name: string; config: Json }> } }; config?: { layers?: Array<{ class_name: string; config: Json }> } } | undefined;
-  const layers = (root?.model_config ?? root)?.config?.layers;
-  if (!layers) return topology;
-  const copy = structuredClone(topology) as typeof root;
-  for (const layer of (copy?.model_config ?? copy)!.config!.layers!) {
-    if (nestedModelClasses.has(layer.class_name)) layer.config = zeroInitializers(layer.config);
-  }
-  return copy as tf.io.ModelArtifacts['modelTopology'];
+  const root = topology as (ModelJson & { model_config?: ModelJson }) | undefined;
+  const model = root?.model_config ?? root;
+  const layers = model?.config?.layers;
+  if (!model || !layers) return topology;
+  const zeroed = layers.map((layer) => (nestedModelClasses.has(layer.class_name) ? { ...layer, config: zeroInitializers(layer.config) } : layer));
+  const withLayers = { ...model, config: { ...model.config, layers: zeroed } };
+  return (root!.model_config ? { ...root, model_config: withLayers } : withLayers) as tf.io.ModelArtifacts['modelTopology'];
 }

@@ -78,21 +78,13 @@ export async function labelGroupsSection(files: RunFiles, figures: FigureSet): P
   if (!chosen) return undefined;
   const { categorical, ordinal } = confusionPanels(chosen.groups);
   const parts: SafeHtml[] = [scoresTable(chosen.groups, chosen.split)];
-  if (categorical.length > 0) {
-    const figure = await figures.add(
-      'group-confusion-categorical',
-      confusionSpec(categorical, `Categorical groups (${chosen.split})`),
-      `True class against the arg-max class per categorical group on the ${chosen.split} split; cells are shaded by the share of their true row.`,
-    );
-    parts.push(figureHtml(figure));
-  }
-  if (ordinal.length > 0) {
-    const figure = await figures.add(
-      'group-confusion-ordinal',
-      confusionSpec(ordinal, `Ordinal grades (${chosen.split})`),
-      `True grade against the graded prediction per ordinal type on the ${chosen.split} split; cells are shaded by the share of their true row.`,
-    );
-    parts.push(figureHtml(figure));
+  const charts = [
+    { name: 'group-confusion-categorical', panels: categorical, title: 'Categorical groups', what: 'True class against the arg-max class per categorical group' },
+    { name: 'group-confusion-ordinal', panels: ordinal, title: 'Ordinal grades', what: 'True grade against the graded prediction per ordinal type' },
+  ];
+  for (const { name, panels, title, what } of charts.filter((chart) => chart.panels.length > 0)) {
+    const caption = `${what} on the ${chosen.split} split; cells are shaded by the share of their true row.`;
+    parts.push(figureHtml(await figures.add(name, confusionSpec(panels, `${title} (${chosen.split})`), caption)));
   }
   return html`${parts}`;
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '../../core/log.ts';
-import { ABLATION_SUMMARY_FILE, writeAblationReport } from '../../report/ablation-report.ts';
+import { SUMMARY_JSON } from '../../experiments/summarize.ts';
+import { writeAblationReport } from '../../report/ablation-report.ts';
 import { writeRunReport } from '../../report/run-report.ts';
 
 interface ReportFlags {
@@ -21,7 +22,7 @@ function positiveInteger(text: string | undefined, flag: string): number | undef
 
 /** Writes the report of a run directory, or of an ablation directory (one holding ablation-summary.json). */
 export async function reportCommand(dir: string, flags: ReportFlags): Promise<string> {
-  if (existsSync(join(dir, ABLATION_SUMMARY_FILE))) return (await writeAblationReport(dir)).html;
+  if (existsSync(join(dir, SUMMARY_JSON))) return (await writeAblationReport(dir)).html;
   const stripSlices = positiveInteger(flags.stripSlices, '--strip-slices');
   const result = await writeRunReport(dir, {
     slices: flags.slices,
