@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // tfjs keeps one global engine per process: isolate test files in forked processes.
     pool: 'forks',
+    // Says which backends the suite covers (native when `npm run native` built it, and wasm).
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -51,7 +51,11 @@ export interface GradientParityOptions {
   seed?: number;
   /** Also compare a tiny layers model's weight gradients (default true). */
   includeModel?: boolean;
+  /** The backend checked against cpu (default wasm); 'tensorflow' must have been loaded by initBackend. */
+  candidate?: ParityBackend;
 }
+
+export type ParityBackend = 'wasm' | 'tensorflow';
 
 function convCase(name: string, op: ConvCase['op'], shape: Omit<ConvCase, 'name' | 'op' | 'strides' | 'pad' | 'dilations'> & Partial<ConvCase>): ConvCase {
   return { name, op, strides: [1, 1], pad: 'same', dilations: [1, 1], ...shape };
@@ -174,10 +178,13 @@ export function relativeError(candidate: Float32Array, reference: Float32Array):
 }
 
 /** Switches tfjs to `backend` without touching select.ts's record of the user's choice (restored afterwards). */
-async function activate(backend: 'cpu' | 'wasm'): Promise<void> {
+async function activate(backend: 'cpu' | ParityBackend): Promise<void> {
   if (backend === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');
     registerWasmTrainingKernels();
+  }
+  if (backend === 'tensorflow' && !tf.findBackend('tensorflow')) {
+    throw new Error("gradient parity: the tensorflow backend is not loaded (initBackend('tensorflow') first)");
   }
   if (!(await tf.setBackend(backend))) throw new Error(`gradient parity: the ${backend} backend failed to initialise`);
 }
@@ -197,11 +204,10 @@ function compare(name: string, candidate: Map<string, Float32Array>, reference: 
  * Restores whichever backend was active before.
  */
 export async function checkGradientParity(options: GradientParityOptions = {}): Promise<GradientParityReport> {
-  const { cases = defaultConvCases, tolerance = 1e-4, seed = 7, includeModel = true } = options;
+  const { cases = defaultConvCases, tolerance = 1e-4, seed = 7, includeModel = true, candidate = 'wasm' } = options;
   const reference = 'cpu';
-  const candidate = 'wasm';
   const previous = tf.engine().backendName as string | null;
-  const run = async (backend: 'cpu' | 'wasm') => {
+  const run = async (backend: 'cpu' | ParityBackend) => {
     await activate(backend);
     const convs = cases.map((c) => {
       const grads = convCaseGradients(c, seed);

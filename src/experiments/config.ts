@@ -23,6 +23,8 @@ export const experimentSchema = z
     description: z.string().default(''),
     seed: z.number().int().min(0).default(0),
     backend: z.enum(backendPreferences).default('auto'),
+    /** TensorFlow's intra-op threads on a native backend (0: TF_NUM_INTRAOP_THREADS if set, else one per core). */
+    threads: z.number().int().min(0).default(0),
     data: z
       .object({
         /** A registered dataset (`rsna-ich`, `manifest`, `folders`) with its options, e.g. `{ name: 'rsna-ich', root: 'demo-data' }`. */

@@ -41,6 +41,8 @@ export interface RunOptions {
   sets?: string[];
   seed?: number;
   backend?: Experiment['backend'];
+  /** TensorFlow intra-op threads (overrides the experiment's `threads`). */
+  threads?: number;
   quick?: boolean;
   resume?: boolean;
   /** Delete an existing run directory of the same name first. */
@@ -65,6 +67,7 @@ export function resolveExperiment(input: ExperimentInput, options: Omit<RunOptio
   for (const assignment of options.sets ?? []) raw = applySet(raw, assignment);
   if (options.seed !== undefined) raw.seed = options.seed;
   if (options.backend) raw.backend = options.backend;
+  if (options.threads) raw.threads = options.threads;
   if (options.data) raw = deepMerge(raw, { data: { dataset: { root: options.data } } }) as Record<string, unknown>;
   const experiment = parseExperiment(raw, `experiment '${String(raw.name ?? '?')}'`);
   // Everything that names a registered component is checked now, before any data is read.
@@ -133,7 +136,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     else if (!options.resume) throw new Error(`run directory ${runDir} already exists: pass --resume to continue it or --force to start over`);
   }
 
-  const backend = await initBackend(experiment.backend);
+  const backend = await initBackend(experiment.backend, { threads: experiment.threads || undefined });
   const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.cacheDir });
   if (!dataset.labelSchema || !dataset.labelled) throw new Error(`data.dataset: ${dataset.source} has no labels to train on`);
   const schema = dataset.labelSchema;
@@ -157,6 +160,8 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     tfjs: tf.version.tfjs,
     backend: backend.kind,
     device: backend.device,
+    threads: backend.threads,
+    ...(backend.library ? { tensorflow: backend.library } : {}),
     seed: experiment.seed,
     data: { source: dataset.source, fingerprint: dataFingerprint(dataset.patients), patients: dataset.patients.length },
     split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },

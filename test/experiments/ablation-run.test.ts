@@ -8,6 +8,7 @@ import { runAblation, type AblationRun } from '../../src/experiments/ablate.ts';
 import { summarizeAblation, writeAblationSummary, type AblationSummary } from '../../src/experiments/summarize.ts';
 import { readAblationSummary } from '../../src/report/ablation-report.ts';
 import { tinyDemoData, tinyExperiment } from '../train/helpers.ts';
+import { defaultTestBackend } from '../helpers/backend.ts';
 
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const statuses = (run: AblationRun) => Object.fromEntries(run.outcomes.map((o) => [o.trial.name, o.status]));
@@ -18,7 +19,7 @@ describe('the quick LSTM-vs-GRU ablation on tiny data', () => {
   let first: AblationRun;
   let summary: AblationSummary;
   const ablation = parseAblation(lstmVsGru);
-  const options = () => ({ out: join(root, 'runs'), data, quick: true, backend: 'wasm' as const });
+  const options = () => ({ out: join(root, 'runs'), data, quick: true, backend: defaultTestBackend });
 
   beforeAll(async () => {
     ({ root, data } = await tinyDemoData());
@@ -90,7 +91,7 @@ describe('sharded ablation', () => {
     const tensors = tf.memory().numTensors;
     const ablation = parseAblation({
       name: 'tiny-ablation',
-      base: { ...tinyExperiment(data), backend: 'wasm' },
+      base: { ...tinyExperiment(data), backend: defaultTestBackend },
       variants: { gru: {}, dense: { 'model.decoder': { name: 'dense' } } },
       reference: 'gru',
       seeds: 2,
@@ -134,7 +135,7 @@ describe('sharded ablation', () => {
     const { root, data } = await tinyDemoData();
     const ablation = parseAblation({
       name: 'with-a-failure',
-      base: { ...tinyExperiment(data), backend: 'wasm' },
+      base: { ...tinyExperiment(data), backend: defaultTestBackend },
       variants: { lost: { 'data.dataset.root': join(root, 'nowhere') }, ok: {} },
       reference: 'ok',
       seeds: 1,

@@ -9,6 +9,7 @@ import { demoKindNames, manifestDemoKinds } from '../../src/data/demo/kinds.ts';
 import { loadExperimentFile } from '../../src/experiments/load.ts';
 import { resolveExperiment, runExperiment } from '../../src/experiments/run.ts';
 import { loadDataset } from '../../src/data/datasets/registry.ts';
+import { defaultTestBackend } from '../helpers/backend.ts';
 
 /**
  * Every example experiment in experiments/ runs end to end at its `--quick` size on tiny demo data of its kind
@@ -71,7 +72,7 @@ describe('example experiments', () => {
     if ((experiment.data as { embeddings?: unknown }).embeddings) skip('needs a first-stage run and an extracted embeddings cache');
     const kind = demoKindOf(file, experiment.data.dataset as { name: string; root?: unknown });
     const data = await demoData(kind);
-    const options = { out: join(work, 'runs'), data, quick: true, backend: 'wasm' as const, sets: [cacheOff] };
+    const options = { out: join(work, 'runs'), data, quick: true, backend: defaultTestBackend, sets: [cacheOff] };
     const resolved = resolveExperiment(experiment, options);
     const result = await runExperiment(experiment, options);
 
@@ -121,14 +122,14 @@ describe('example experiments', () => {
     const experiment = await loadExperimentFile(join(experimentsDir, 'ordinal-severity.ts'));
     const data = await demoData('ordinal');
     await expect(
-      runExperiment(experiment, { out: join(work, 'refused'), data, quick: true, backend: 'wasm', sets: [cacheOff, 'train.monitor=f2_samples'] }),
+      runExperiment(experiment, { out: join(work, 'refused'), data, quick: true, backend: defaultTestBackend, sets: [cacheOff, 'train.monitor=f2_samples'] }),
     ).rejects.toThrow("train.monitor: 'f2_samples' needs binary labels, and the label schema has only ordinal groups; use one of qwk, loss");
   });
 
   it('leaves no tensors behind', async () => {
     const before = tf.memory().numTensors;
     const experiment = await loadExperimentFile(join(experimentsDir, 'multihead-organs.ts'));
-    await runExperiment(experiment, { out: join(work, 'leak'), data: await demoData('organs'), quick: true, backend: 'wasm', sets: [cacheOff] });
+    await runExperiment(experiment, { out: join(work, 'leak'), data: await demoData('organs'), quick: true, backend: defaultTestBackend, sets: [cacheOff] });
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -10,6 +10,7 @@ import type { EmbeddingIndex } from '../../src/data/embedding-loader.ts';
 import { defineExperiment, type ExperimentInput } from '../../src/experiments/config.ts';
 import { loadExperimentFile } from '../../src/experiments/load.ts';
 import { resolveExperiment, runExperiment } from '../../src/experiments/run.ts';
+import { defaultTestBackend } from '../helpers/backend.ts';
 
 /**
  * The two-stage mode end to end: train a CNN run, extract its backbone's embeddings with the CLI, train the
@@ -43,7 +44,7 @@ function sequenceExperiment(embeddings: Record<string, unknown>, overrides: Part
   return defineExperiment({
     name: 'sequence',
     seed: 3,
-    backend: 'wasm',
+    backend: defaultTestBackend,
     data: { dataset: { name: 'rsna-ich', root: data, cacheDir: null }, level: 'slice', embeddings: embeddings as { cache: string } },
     split: { test: 0.25, folds: 3, fold: 0 },
     model: { encoder: { name: 'gru', hidden: 8 }, decoder: { name: 'lstm', hidden: 4 } },
@@ -84,7 +85,7 @@ describe('two-stage mode', () => {
   });
 
   it('experiments/two-stage-sequence.ts runs at --quick size on the embeddings of a quickstart run', async () => {
-    const common = { data, quick: true, backend: 'wasm' as const };
+    const common = { data, quick: true, backend: defaultTestBackend };
     const quickstart = await loadExperimentFile('experiments/quickstart.ts');
     const stageOne = await runExperiment(quickstart, { ...common, out: join(root, 'demo-runs'), sets: ['data.dataset.cacheDir=null'] });
     const embeddings = join(root, 'embeddings', 'quickstart');

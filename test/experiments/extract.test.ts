@@ -24,7 +24,7 @@ let input: ExperimentInput;
 let dataset: Dataset;
 
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
   const demo = await tinyDemoData();
   root = demo.root;
   input = tinyExperiment(demo.data);

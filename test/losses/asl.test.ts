@@ -8,7 +8,7 @@ import { extremeLogits, randomLogits, randomTargets, valueAndGrad } from './inpu
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number): void {

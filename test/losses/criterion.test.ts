@@ -10,7 +10,7 @@ import { randomLogits, randomTargets, valueAndGrad } from './inputs.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 /**

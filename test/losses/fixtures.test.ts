@@ -39,7 +39,7 @@ function expectClose(ours: number, reference: number, scale: number, what: strin
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 test('fixtures cover every loss', () => {

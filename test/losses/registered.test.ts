@@ -9,7 +9,7 @@ import { extremeLogits, logitWidth, randomLogits, randomTargets, valueAndGrad } 
 /** Every registered loss, checked on every output kind it accepts, with no per-loss code here. */
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 // Two patients of three slices; the second is padded after its first slice.

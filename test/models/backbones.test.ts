@@ -12,7 +12,7 @@ import { withTempDir } from './model-checks.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 const tiny = { widthMultiplier: 1 / 16 };

@@ -7,7 +7,7 @@ import { useBackend } from '../helpers/backend.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 type Matrix = number[][];

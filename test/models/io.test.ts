@@ -5,7 +5,7 @@ import { describe, expect, test, vi } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import { buildModel, modelMetadata } from '../../src/models/build.ts';
 import { loadModel, saveModel } from '../../src/models/io.ts';
-import { useBackend } from '../helpers/backend.ts';
+import { testBackends, useBackend } from '../helpers/backend.ts';
 import { expectRoundTrip, mixedSchema, paddedBatch, withTempDir } from './model-checks.ts';
 
 const config = {
@@ -14,7 +14,7 @@ const config = {
   decoder: { name: 'lstm', hidden: 4, inputs: 'embedding' as const },
 };
 
-describe.each(['wasm', 'cpu'] as const)('save and load on %s', (backend) => {
+describe.each([...testBackends, 'cpu'] as const)('save and load on %s', (backend) => {
   test('a full model (every custom layer) predicts the same after a round trip and keeps its metadata', async () => {
     await useBackend(backend);
     const model = buildModel(config, { schema: mixedSchema, rng: new Rng(4), inputShape: { height: 8, width: 8, channels: 1 }, level: 'slice' });

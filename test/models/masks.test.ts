@@ -9,7 +9,7 @@ import { paddedBatch } from './model-checks.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 const schema = binarySchema(['a', 'b', 'c']);

@@ -8,7 +8,7 @@ import { paddedBatch } from './model-checks.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 test('small-vgg → gru → lstm decoder overfits a tiny batch on wasm (loss falls by 90%)', () => {

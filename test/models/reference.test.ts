@@ -5,7 +5,7 @@ import { useBackend } from '../helpers/backend.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 test('the reference benchmark workload: shapes, the same weights in both stacking modes, a finite training step', () => {

@@ -7,12 +7,12 @@ import { buildModel, type ModelConfigInput, type ModelInputShape } from '../../s
 import { decoders } from '../../src/models/decoders/index.ts';
 import { encoders, outputLevels, type OutputLevel } from '../../src/models/encoders/index.ts';
 import { heads } from '../../src/models/heads/index.ts';
-import { useBackend } from '../helpers/backend.ts';
+import { testBackends, useBackend } from '../helpers/backend.ts';
 import { expectFinite, expectNoTensorLeak, expectRoundTrip, mixedSchema, paddedBatch, variablesWithoutGradient } from './model-checks.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 /** Shrinks the heavy backbones for the smoke test; a backbone missing here runs with its defaults. */
@@ -54,35 +54,42 @@ function schemaWithOnly(kind: string): LabelSchema {
   return parseLabelSchema({ groups });
 }
 
-describe('every registered backbone', () => {
-  test.each(backbones.names())('%s: shape, finite, gradients, no leak, save/load', async (name) => {
-    const config = { backbone: { name, ...tinyBackboneOptions[name] }, encoder: { name: 'none' }, decoder: { name: 'dense' } };
-    await smoke(config, binarySchema(['a', 'b']), imageShape, 'patient');
-  });
-});
-
-describe('every registered encoder, at both output levels', () => {
-  const cases = encoders.names().flatMap((name) => outputLevels.map((level) => [name, level] as const));
-  test.each(cases)('%s (%s level)', async (name, level) => {
-    await smoke({ encoder: { name, ...(name === 'none' ? {} : { hidden: 5 }) }, decoder: { name: 'dense' } }, binarySchema(['a', 'b']), embeddingShape, level);
-  });
-});
-
-describe('every registered decoder, at both output levels', () => {
-  const cases = decoders.names().flatMap((name) => outputLevels.map((level) => [name, level] as const));
-  test.each(cases)('%s (%s level)', async (name, level) => {
-    await smoke({ encoder: { name: 'gru', hidden: 5 }, decoder: { name } }, binarySchema(['a', 'b', 'c']), embeddingShape, level);
-  });
-});
-
-describe('every registered head kind', () => {
-  test.each(heads.names())('%s', async (kind) => {
-    await smoke({ encoder: { name: 'gru', hidden: 5 }, decoder: { name: 'lstm', hidden: 4 } }, schemaWithOnly(kind), embeddingShape, 'patient');
+// Built, trained one step, checked for leaks and saved/loaded on every backend that loads here (native and wasm).
+describe.each(testBackends)('on %s', (backend) => {
+  beforeAll(async () => {
+    tf = await useBackend(backend);
   });
 
-  test('all kinds together, slice level, from images', async () => {
-    const config = { backbone: { name: 'small-vgg', channels: [4] }, encoder: { name: 'gru', hidden: 5 }, decoder: { name: 'lstm', hidden: 4 } };
-    await smoke(config, mixedSchema, { height: 8, width: 8, channels: 3 }, 'slice');
+  describe('every registered backbone', () => {
+    test.each(backbones.names())('%s: shape, finite, gradients, no leak, save/load', async (name) => {
+      const config = { backbone: { name, ...tinyBackboneOptions[name] }, encoder: { name: 'none' }, decoder: { name: 'dense' } };
+      await smoke(config, binarySchema(['a', 'b']), imageShape, 'patient');
+    });
+  });
+
+  describe('every registered encoder, at both output levels', () => {
+    const cases = encoders.names().flatMap((name) => outputLevels.map((level) => [name, level] as const));
+    test.each(cases)('%s (%s level)', async (name, level) => {
+      await smoke({ encoder: { name, ...(name === 'none' ? {} : { hidden: 5 }) }, decoder: { name: 'dense' } }, binarySchema(['a', 'b']), embeddingShape, level);
+    });
+  });
+
+  describe('every registered decoder, at both output levels', () => {
+    const cases = decoders.names().flatMap((name) => outputLevels.map((level) => [name, level] as const));
+    test.each(cases)('%s (%s level)', async (name, level) => {
+      await smoke({ encoder: { name: 'gru', hidden: 5 }, decoder: { name } }, binarySchema(['a', 'b', 'c']), embeddingShape, level);
+    });
+  });
+
+  describe('every registered head kind', () => {
+    test.each(heads.names())('%s', async (kind) => {
+      await smoke({ encoder: { name: 'gru', hidden: 5 }, decoder: { name: 'lstm', hidden: 4 } }, schemaWithOnly(kind), embeddingShape, 'patient');
+    });
+
+    test('all kinds together, slice level, from images', async () => {
+      const config = { backbone: { name: 'small-vgg', channels: [4] }, encoder: { name: 'gru', hidden: 5 }, decoder: { name: 'lstm', hidden: 4 } };
+      await smoke(config, mixedSchema, { height: 8, width: 8, channels: 3 }, 'slice');
+    });
   });
 });
 

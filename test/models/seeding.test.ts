@@ -10,7 +10,7 @@ import { mixedSchema } from './model-checks.ts';
 
 let tf: typeof tfType;
 beforeAll(async () => {
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 
 const config = {

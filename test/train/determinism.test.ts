@@ -4,10 +4,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runExperiment } from '../../src/experiments/run.ts';
 import { tinyDemoData, tinyExperiment } from './helpers.ts';
+import { testBackends } from '../helpers/backend.ts';
 
 const history = (runDir: string) => readFileSync(join(runDir, 'history.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
 
-describe('determinism: one seed fixes weights, data order, augmentation and dropout', () => {
+describe.each(testBackends)('determinism on %s: one seed fixes weights, data order, augmentation and dropout', (backend) => {
   let data: string;
   let root: string;
   beforeAll(async () => {
@@ -15,7 +16,7 @@ describe('determinism: one seed fixes weights, data order, augmentation and drop
   });
 
   it('two runs with the same seed give identical losses and metrics; another seed does not', async () => {
-    const experiment = tinyExperiment(data, { train: { epochs: 3, batchSize: 4 } });
+    const experiment = tinyExperiment(data, { backend, train: { epochs: 3, batchSize: 4 } });
     const first = await runExperiment(experiment, { out: join(root, 'a') });
     const tensorsAfterFirst = tf.memory().numTensors;
     const second = await runExperiment(experiment, { out: join(root, 'b') });
@@ -31,7 +32,7 @@ describe('determinism: one seed fixes weights, data order, augmentation and drop
   });
 
   it('the tensor count stays flat from epoch to epoch', async () => {
-    const run = await runExperiment(tinyExperiment(data, { train: { epochs: 3, batchSize: 4 } }), { out: join(root, 'd') });
+    const run = await runExperiment(tinyExperiment(data, { backend, train: { epochs: 3, batchSize: 4 } }), { out: join(root, 'd') });
     const counts = history(run.runDir).map((e) => e.tensors);
     expect(counts).toHaveLength(3);
     expect(new Set(counts).size).toBe(1);

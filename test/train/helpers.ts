@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDemoDataset } from '../../src/data/demo/dataset.ts';
 import { defineExperiment, type ExperimentInput } from '../../src/experiments/config.ts';
+import { defaultTestBackend } from '../helpers/backend.ts';
 
 /** A tiny demo dataset (16 patients × 4 slices of 32×32) in a fresh temporary folder. */
 export async function tinyDemoData(): Promise<{ root: string; data: string }> {
@@ -17,7 +18,7 @@ export function tinyExperiment(data: string, overrides: Partial<ExperimentInput>
   return defineExperiment({
     name: 'tiny',
     seed: 3,
-    backend: 'wasm',
+    backend: defaultTestBackend,
     data: {
       dataset: { name: 'rsna-ich', root: data, cacheDir: null },
       preprocess: [{ name: 'window', windows: ['brain', 'subdural', 'bone'] }, { name: 'flip', horizontal: 0.5 }],

@@ -33,7 +33,7 @@ describe('learning-rate schedules', () => {
 });
 
 describe('optimizers', () => {
-  beforeAll(() => useBackend('wasm'));
+  beforeAll(() => useBackend());
 
   it('set the learning rate each step for Adam and SGD alike', () => {
     for (const name of ['adam', 'sgd']) {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { checkGradientParity, type GradientParityReport, type ParityResult } from '../../backend/gradient-parity.ts';
+import { checkGradientParity, type GradientParityReport, type ParityBackend, type ParityResult } from '../../backend/gradient-parity.ts';
+import { initBackend, probeBackends } from '../../backend/select.ts';
 
 function formatError(value: number): string {
   return Number.isFinite(value) ? value.toExponential(2) : String(value);
@@ -40,14 +41,22 @@ function positiveNumber(value: string, flag: string): number {
 export function registerCheckGradients(program: Command): void {
   program
     .command('check-gradients')
-    .description('one-step gradient parity of convolutions (and a tiny conv model) on the wasm backend against the cpu backend')
+    .description('one-step gradient parity of convolutions (and a tiny conv model) on the wasm and native backends against the cpu backend')
+    .option('--backend <name>', 'wasm, tensorflow, or every one that loads here (default)')
     .option('--tolerance <relative>', 'largest relative error that passes', (v) => positiveNumber(v, '--tolerance'), 1e-4)
     .option('--seed <n>', 'seed of the random inputs', (v) => Math.trunc(positiveNumber(v, '--seed')), 7)
     .option('--no-model', 'skip the tiny layers model')
     .option('--json', 'print the report as JSON')
-    .action(async (options: { tolerance: number; seed: number; model: boolean; json?: boolean }) => {
-      const report = await checkGradientParity({ tolerance: options.tolerance, seed: options.seed, includeModel: options.model });
-      process.stdout.write(`${options.json ? JSON.stringify(report, null, 2) : formatParityReport(report)}\n`);
-      if (!report.pass) process.exitCode = 1;
+    .action(async (options: { tolerance: number; seed: number; model: boolean; json?: boolean; backend?: string }) => {
+      if (options.backend && options.backend !== 'wasm' && options.backend !== 'tensorflow') throw new Error(`--backend: expected wasm or tensorflow, got '${options.backend}'`);
+      const native = probeBackends().some((probe) => probe.kind === 'tensorflow' && probe.available);
+      const candidates: ParityBackend[] = options.backend ? [options.backend as ParityBackend] : native ? ['tensorflow', 'wasm'] : ['wasm'];
+      const reports: GradientParityReport[] = [];
+      for (const candidate of candidates) {
+        if (candidate === 'tensorflow') await initBackend('tensorflow', { quiet: true });
+        reports.push(await checkGradientParity({ tolerance: options.tolerance, seed: options.seed, includeModel: options.model, candidate }));
+      }
+      process.stdout.write(`${options.json ? JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2) : reports.map(formatParityReport).join('\n\n')}\n`);
+      if (reports.some((report) => !report.pass)) process.exitCode = 1;
     });
 }

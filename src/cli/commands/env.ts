@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { cpus } from 'node:os';
-import { probeBackends } from '../../backend/select.ts';
+import { backendPreferences, initBackend, probeBackends, type BackendChoice, type BackendPreference } from '../../backend/select.ts';
 import { cudaPreflight } from '../../backend/cuda-preflight.ts';
 import { packageVersion } from '../../core/version.ts';
+import { parseThreads } from '../options.ts';
 
 export interface EnvironmentReport {
   sliceseq: string;
@@ -12,10 +13,12 @@ export interface EnvironmentReport {
   tfjs: string;
   cpus: number;
   backends: Array<{ backend: string; available: boolean; detail: string }>;
-  cuda: { ok: boolean; missing: string[] };
+  cuda: { ok: boolean; missing: string[]; summary: string };
+  /** What `auto` (or --backend) really activates here: the backend, its device, TF library and threads. */
+  active?: Pick<BackendChoice, 'kind' | 'device' | 'threads' | 'library'>;
 }
 
-export function environmentReport(): EnvironmentReport {
+export function environmentReport(active?: BackendChoice): EnvironmentReport {
   const preflight = cudaPreflight();
   return {
     sliceseq: packageVersion(),
@@ -24,7 +27,8 @@ export function environmentReport(): EnvironmentReport {
     tfjs: tf.version.tfjs,
     cpus: cpus().length,
     backends: probeBackends().map((probe) => ({ backend: probe.kind, available: probe.available, detail: probe.detail })),
-    cuda: { ok: preflight.ok, missing: preflight.missing },
+    cuda: { ok: preflight.ok, missing: preflight.missing, summary: preflight.summary },
+    ...(active ? { active: { kind: active.kind, device: active.device, threads: active.threads, ...(active.library ? { library: active.library } : {}) } } : {}),
   };
 }
 
@@ -33,8 +37,11 @@ export function registerEnv(program: Command): void {
     .command('env')
     .description('versions of Node and tfjs, each backend’s availability (and why not), threads')
     .option('--json', 'print JSON')
-    .action((options: { json?: boolean }) => {
-      const report = environmentReport();
+    .option('--backend <name>', `backend to activate: ${backendPreferences.join('|')}`, 'auto')
+    .option('--threads <n>', "TensorFlow's intra-op threads for a native backend", (value: string) => parseThreads(value, '--threads'))
+    .action(async (options: { json?: boolean; backend: BackendPreference; threads?: number }) => {
+      const active = await initBackend(options.backend, { quiet: true, threads: options.threads });
+      const report = environmentReport(active);
       if (options.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
@@ -45,6 +52,9 @@ export function registerEnv(program: Command): void {
         `tfjs     ${report.tfjs}`,
         'backends (auto picks the first available):',
         ...report.backends.map((b) => `  ${b.available ? '✓' : '✗'} ${b.backend.padEnd(15)} ${b.detail}`),
+        `cuda     ${report.cuda.summary} (needed by @tensorflow/tfjs-node-gpu 4.22: CUDA 11.2, cuDNN 8.1)`,
+        `active   ${active.kind}: ${active.device}, ${active.threads} thread${active.threads === 1 ? '' : 's'}`,
+        ...(active.library ? [`         TensorFlow ${active.library.tensorflow} from ${active.library.path}`] : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });

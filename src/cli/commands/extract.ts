@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
+import { parseThreads } from '../options.ts';
 import { backendPreferences, initBackend } from '../../backend/select.ts';
 import { writeJsonAtomic } from '../../core/atomic.ts';
 import { loadDataset } from '../../data/datasets/registry.ts';
@@ -15,6 +16,7 @@ export interface ExtractCommandOptions {
   data?: string;
   set?: string[];
   backend?: (typeof backendPreferences)[number];
+  threads?: number;
   quick?: boolean;
   force?: boolean;
   batchSize?: string;
@@ -30,12 +32,12 @@ export function defaultEmbeddingsDir(experimentName: string, options: Pick<Extra
 
 /** Resolves the experiment as `sliceseq run` would, loads its dataset and extracts every patient's slice embeddings. */
 export async function extractExperiment(input: ExperimentInput, options: ExtractCommandOptions): Promise<ExtractResult> {
-  const experiment = resolveExperiment(input, { data: options.data, sets: options.set, quick: options.quick, backend: options.backend });
+  const experiment = resolveExperiment(input, { data: options.data, sets: options.set, quick: options.quick, backend: options.backend, threads: options.threads });
   const patientsPerBatch = options.batchSize === undefined ? undefined : Number(options.batchSize);
   if (patientsPerBatch !== undefined && !(Number.isInteger(patientsPerBatch) && patientsPerBatch > 0)) {
     throw new Error(`--batch-size must be a positive integer, got '${options.batchSize}'`);
   }
-  await initBackend(experiment.backend);
+  await initBackend(experiment.backend, { threads: experiment.threads || undefined });
   const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.cacheDir });
   const cache = options.cache ?? defaultEmbeddingsDir(experiment.name, options);
   const result = await extractEmbeddings(experiment, dataset, {
@@ -74,6 +76,7 @@ export function registerExtract(program: Command): void {
     .option('--data <dir>', 'dataset folder (overrides data.dataset.root)')
     .option('--set <key=value>', 'override a config field (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--backend <name>', `backend: ${backendPreferences.join('|')}`)
+    .option('--threads <n>', "TensorFlow's intra-op threads on a native backend (default: one per core)", (value: string) => parseThreads(value, '--threads'))
     .option('--quick', "apply the experiment's quick overrides")
     .option('--force', 'replace a cache holding another extraction')
     .option('--batch-size <patients>', 'patients decoded and embedded per step (their slices are in memory at once)', '4')

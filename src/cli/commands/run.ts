@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { join } from 'node:path';
+import { parseThreads } from '../options.ts';
 import { backendPreferences } from '../../backend/select.ts';
 import { loadExperimentFile } from '../../experiments/load.ts';
 import { runExperiment, type RunResult } from '../../experiments/run.ts';
@@ -10,6 +11,7 @@ export interface RunCommandOptions {
   out: string;
   set: string[];
   backend?: (typeof backendPreferences)[number];
+  threads?: number;
   seed?: string;
   quick?: boolean;
   resume?: boolean;
@@ -49,6 +51,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     data: options.data,
     sets: options.set,
     backend: options.backend,
+    threads: options.threads,
     seed,
     quick: options.quick,
     resume: options.resume,
@@ -67,6 +70,7 @@ export function registerRun(program: Command): void {
     .option('--out <dir>', 'parent folder of run directories', 'runs')
     .option('--set <key=value>', 'override a config field, e.g. --set train.epochs=3 (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--backend <name>', `backend: ${backendPreferences.join('|')}`)
+    .option('--threads <n>', "TensorFlow's intra-op threads on a native backend (default: one per core)", (value: string) => parseThreads(value, '--threads'))
     .option('--seed <n>', 'experiment seed')
     .option('--quick', "apply the experiment's quick overrides (small, fast)")
     .option('--resume', 'continue from the last checkpoint in the run directory')

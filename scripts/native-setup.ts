@@ -1,0 +1,309 @@
+/**
+ * `npm run native`: builds the native TensorFlow backend (@tensorflow/tfjs-node) from registries this machine can
+ * reach. tfjs-node's own install script downloads libtensorflow and a prebuilt binding from Google's storage; instead
+ * we take the TensorFlow C library from the `tensorflow-cpu` wheel on the Python package index and compile the
+ * package's N-API binding against it with local Node headers.
+ *
+ * Steps (each prints what it does; a finished step is not redone):
+ *   1. check the platform and tools (Linux x86_64 with glibc, python3 + pip, a C++ compiler and make, Node headers,
+ *      disk space);
+ *   2. download the pinned wheel into the cache (or reuse one already there, or `--wheel FILE`);
+ *   3. extract the two libraries and the C headers, strip the libraries, and keep them in the cache;
+ *   4. build the binding against them (kept in the cache too, so a later `npm ci` costs a copy, not a build);
+ *   5. install libraries and binding into node_modules/@tensorflow/tfjs-node and check that it loads.
+ *
+ * Options: --force (rebuild from the wheel), --wheel FILE, --cache DIR (default $SLICESEQ_CACHE_DIR, else
+ * $XDG_CACHE_HOME/sliceseq, else ~/.cache/sliceseq), --nodedir DIR (a folder holding include/node/node_api.h).
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+/** The pinned TensorFlow release and the one wheel file that carries it for every local Python. */
+export const TENSORFLOW_VERSION = '2.21.0';
+const WHEEL_TAGS = { python: '3.11', abi: 'cp311', platform: 'manylinux_2_27_x86_64' } as const;
+const WHEEL_FILE = `tensorflow_cpu-${TENSORFLOW_VERSION}-cp311-cp311-manylinux_2_27_x86_64.whl`;
+const MIN_GLIBC = [2, 27] as const;
+/** Wheel (274 MB) + unstripped libraries (815 MB) + build, with a margin. */
+const NEEDED_BYTES = 1.5 * 2 ** 30;
+const LIBRARIES = ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'] as const;
+/** The binding links -ltensorflow -ltensorflow_framework: unversioned names for the wheel's libraries. */
+const LINK_NAMES: Record<string, string> = { 'libtensorflow.so': 'libtensorflow_cc.so.2', 'libtensorflow_framework.so': 'libtensorflow_framework.so.2' };
+/** Header folders of the wheel that tensorflow/c/c_api.h and c/eager/c_api.h include. */
+const HEADER_PATTERNS = ['/tensorflow/c/', '/platform/ctstring', '/xla/tsl/c/'];
+
+class SetupError extends Error {}
+
+const say = (message: string) => process.stdout.write(`native: ${message}\n`);
+const fail = (message: string): never => {
+  throw new SetupError(message);
+};
+
+function run(command: string, args: string[], options: { cwd?: string; quiet?: boolean } = {}): { ok: boolean; output: string } {
+  const result = spawnSync(command, args, { cwd: options.cwd, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  return { ok: result.status === 0, output: result.error ? String(result.error.message) : output };
+}
+
+function has(command: string, args = ['--version']): boolean {
+  return run(command, args).ok;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+function freeBytes(path: string): number {
+  let folder = resolve(path);
+  while (!existsSync(folder)) folder = dirname(folder);
+  const stats = statfsSync(folder);
+  return stats.bavail * stats.bsize;
+}
+
+/** Step 1: everything the build needs, checked before anything is downloaded or written. */
+function checkPlatform(): void {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    fail(
+      `the tensorflow-cpu wheel carries libtensorflow for Linux x86_64 only; this is ${process.platform}-${process.arch}. ` +
+        'On macOS or Windows with internet access, allow tfjs-node\'s own install script instead (README: Backends); otherwise use --backend wasm.',
+    );
+  }
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  const glibc = header?.glibcVersionRuntime;
+  if (!glibc) fail('this Linux has no glibc (musl, e.g. Alpine?): the wheel\'s libraries need glibc 2.27 or newer; use --backend wasm');
+  const [major, minor] = glibc!.split('.').map(Number);
+  if (major < MIN_GLIBC[0] || (major === MIN_GLIBC[0] && minor < MIN_GLIBC[1])) {
+    fail(`glibc ${glibc} is older than ${MIN_GLIBC.join('.')}, which the ${WHEEL_TAGS.platform} wheel needs; use --backend wasm`);
+  }
+}
+
+function checkTools(needBuild: boolean, needDownload: boolean): void {
+  if (needDownload && !has('python3', ['-m', 'pip', '--version'])) {
+    fail('python3 with pip is needed to download the tensorflow-cpu wheel (Debian: apt-get install python3-pip), or pass --wheel FILE');
+  }
+  if (!needBuild) return;
+  if (!has('python3')) fail('python3 is needed by node-gyp to build the binding (Debian: apt-get install python3)');
+  const cxx = process.env.CXX ?? 'g++';
+  if (!has(cxx)) fail(`no C++ compiler (${cxx}) found to build the binding (Debian: apt-get install g++ make)`);
+  if (!has('make')) fail('make is needed to build the binding (Debian: apt-get install make)');
+}
+
+/** A folder X with X/include/node/node_api.h, which node-gyp takes as --nodedir without downloading headers. */
+function findNodeDir(explicit: string | undefined): string {
+  const candidates = [explicit, process.env.npm_config_nodedir, resolve(dirname(process.execPath), '..'), '/usr', '/usr/local'].filter(
+    (value): value is string => Boolean(value),
+  );
+  for (const candidate of candidates) if (existsSync(join(candidate, 'include/node/node_api.h'))) return candidate;
+  return fail(
+    `no Node headers found (looked for include/node/node_api.h under ${candidates.join(', ')}). ` +
+      'Install Debian\'s libnode-dev (or nodejs headers of your distribution), or pass --nodedir DIR.',
+  );
+}
+
+function packageDir(name: string): string | null {
+  try {
+    return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
+  } catch {
+    return null;
+  }
+}
+
+interface Stamp {
+  tensorflow: string;
+  tfjsNode: string;
+  napi: string;
+}
+
+function readStamp(path: string): Stamp | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Stamp;
+  } catch {
+    return null;
+  }
+}
+
+function sameStamp(a: Stamp | null, b: Stamp): boolean {
+  return a !== null && a.tensorflow === b.tensorflow && a.tfjsNode === b.tfjsNode && a.napi === b.napi;
+}
+
+/** Hard link where the file system allows (the libraries are 630 MB), else copy; through a temporary name. */
+function place(from: string, to: string): void {
+  const temporary = `${to}.tmp-${process.pid}`;
+  rmSync(temporary, { force: true });
+  try {
+    linkSync(from, temporary);
+  } catch {
+    copyFileSync(from, temporary);
+  }
+  renameSync(temporary, to);
+}
+
+function linkNames(libDir: string): void {
+  for (const [name, target] of Object.entries(LINK_NAMES)) {
+    rmSync(join(libDir, name), { force: true });
+    symlinkSync(target, join(libDir, name));
+  }
+}
+
+/** Step 2: the wheel, downloaded once into the cache. */
+function wheel(cacheDir: string, explicit: string | undefined): string {
+  if (explicit) {
+    if (!existsSync(explicit)) fail(`--wheel ${explicit}: no such file`);
+    return explicit;
+  }
+  const wheelsDir = join(cacheDir, 'wheels');
+  const path = join(wheelsDir, WHEEL_FILE);
+  if (existsSync(path)) {
+    say(`using the cached wheel ${path}`);
+    return path;
+  }
+  mkdirSync(wheelsDir, { recursive: true });
+  say(`downloading tensorflow-cpu==${TENSORFLOW_VERSION} (about 274 MB) into ${wheelsDir}`);
+  const pip = run('python3', [
+    '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check',
+    '--python-version', WHEEL_TAGS.python, '--implementation', 'cp', '--abi', WHEEL_TAGS.abi, '--platform', WHEEL_TAGS.platform,
+    '-d', wheelsDir, `tensorflow-cpu==${TENSORFLOW_VERSION}`,
+  ]);
+  if (!pip.ok || !existsSync(path)) fail(`pip could not download tensorflow-cpu==${TENSORFLOW_VERSION}:\n${pip.output.trim().split('\n').slice(-5).join('\n')}`);
+  return path;
+}
+
+/** Step 3: libraries and headers out of the wheel (a zip) into `dest`, libraries stripped. */
+function extract(wheelPath: string, dest: string): void {
+  say(`extracting ${LIBRARIES.join(', ')} and the C headers from ${wheelPath}`);
+  const script = [
+    'import sys, zipfile, shutil, os',
+    'wheel, dest, libs, patterns = sys.argv[1], sys.argv[2], sys.argv[3].split(","), sys.argv[4].split(",")',
+    'z = zipfile.ZipFile(wheel)',
+    'names = set(z.namelist())',
+    'missing = [l for l in libs if "tensorflow/" + l not in names]',
+    'if missing: sys.exit("the wheel lacks " + ", ".join(missing))',
+    'for l in libs:',
+    '    with z.open("tensorflow/" + l) as src, open(os.path.join(dest, "lib", l), "wb") as out: shutil.copyfileobj(src, out, 1 << 22)',
+    'for n in names:',
+    '    if n.startswith("tensorflow/include/") and not n.endswith("/") and any(p in n for p in patterns):',
+    '        target = os.path.join(dest, "include", n[len("tensorflow/include/"):])',
+    '        os.makedirs(os.path.dirname(target), exist_ok=True)',
+    '        with z.open(n) as src, open(target, "wb") as out: shutil.copyfileobj(src, out)',
+  ].join('\n');
+  mkdirSync(join(dest, 'lib'), { recursive: true });
+  mkdirSync(join(dest, 'include'), { recursive: true });
+  const result = run('python3', ['-c', script, wheelPath, dest, LIBRARIES.join(','), HEADER_PATTERNS.join(',')]);
+  if (!result.ok) fail(`could not extract the wheel ${wheelPath} (delete it to download again): ${result.output.trim()}`);
+  if (has('strip')) {
+    const stripped = run('strip', ['--strip-unneeded', ...LIBRARIES.map((lib) => join(dest, 'lib', lib))]);
+    say(stripped.ok ? 'stripped the libraries (815 MB → about 634 MB)' : `strip failed, keeping unstripped libraries: ${stripped.output.trim()}`);
+  } else {
+    say('strip (binutils) not found: keeping unstripped libraries (about 180 MB more)');
+  }
+  linkNames(join(dest, 'lib'));
+}
+
+/** Step 4: node-pre-gyp builds the binding against deps/ of the package, into `bindingPath` (lib/napi-vN). */
+function build(pkg: string, nodeDir: string, bindingPath: string): void {
+  const preGypBin = createRequire(join(pkg, 'package.json')).resolve('@mapbox/node-pre-gyp/bin/node-pre-gyp');
+  say(`building the N-API binding with node-gyp against ${join(nodeDir, 'include/node')} (about a minute)`);
+  rmSync(bindingPath, { force: true });
+  const result = run(process.execPath, [preGypBin, 'rebuild', '--build-from-source', '--build-latest-napi-version-only', `--nodedir=${nodeDir}`], {
+    cwd: pkg,
+  });
+  if (!result.ok || !existsSync(bindingPath)) fail(`the binding did not build:\n${result.output.trim().split('\n').slice(-20).join('\n')}`);
+}
+
+/** Step 5: the binding loads in a fresh process and runs an op; returns what it reports. */
+function loadCheck(): string {
+  const probe = [
+    "process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';",
+    "const tf = require('@tensorflow/tfjs-node');",
+    'const sum = tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4])).dataSync();',
+    "if (sum[0] !== 4 || sum[1] !== 6) throw new Error('1+3, 2+4 gave ' + Array.from(sum));",
+    "console.log(`backend ${tf.getBackend()}, TensorFlow ${tf.backend().binding.TF_Version}, tfjs-node ${tf.version['tfjs-node']}`);",
+  ].join('\n');
+  const result = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', cwd: process.cwd() });
+  if (result.status !== 0) fail(`the native backend does not load:\n${`${result.stdout}${result.stderr}`.trim().split('\n').slice(-8).join('\n')}`);
+  return result.stdout.trim();
+}
+
+function defaultCacheDir(): string {
+  return process.env.SLICESEQ_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sliceseq');
+}
+
+export function setupNative(options: { force?: boolean; wheel?: string; cache?: string; nodedir?: string }): string {
+  checkPlatform();
+  const pkg = packageDir('@tensorflow/tfjs-node');
+  if (!pkg) fail('@tensorflow/tfjs-node is not installed: run `npm ci` first (it is an optional dependency of sliceseq)');
+  const tfjsNode = (JSON.parse(readFileSync(join(pkg!, 'package.json'), 'utf8')) as { version: string }).version;
+  // Where tfjs-node looks for its binding at run time: lib/napi-vN for the newest N-API version it lists that this Node has.
+  const preGyp = createRequire(join(pkg!, 'package.json'))('@mapbox/node-pre-gyp') as { find(packageJson: string): string };
+  const bindingPath = preGyp.find(join(pkg!, 'package.json'));
+  const modulePath = dirname(bindingPath);
+  const stamp: Stamp = { tensorflow: TENSORFLOW_VERSION, tfjsNode, napi: modulePath.split('napi-v').pop() ?? '' };
+  const installedStamp = join(pkg!, 'deps/sliceseq-native.json');
+
+  if (!options.force && sameStamp(readStamp(installedStamp), stamp) && existsSync(join(modulePath, 'tfjs_binding.node'))) {
+    say(`already set up (${pkg}); checking that it loads`);
+    return loadCheck();
+  }
+
+  const cache = join(options.cache ?? defaultCacheDir(), 'native', `tfjs-node-${tfjsNode}-tensorflow-${TENSORFLOW_VERSION}-napi-${stamp.napi}-linux-x64`);
+  const cacheStamp = join(cache, 'stamp.json');
+  const cached = !options.force && sameStamp(readStamp(cacheStamp), stamp) && existsSync(join(cache, 'tfjs_binding.node'));
+  checkTools(!cached, !cached && !options.wheel && !existsSync(join(options.cache ?? defaultCacheDir(), 'wheels', WHEEL_FILE)));
+
+  const deps = join(pkg!, 'deps');
+  if (!cached) {
+    const nodeDir = findNodeDir(options.nodedir);
+    const free = Math.min(freeBytes(cache), freeBytes(pkg!));
+    if (free < NEEDED_BYTES) fail(`${gib(free)} free where the build needs about ${gib(NEEDED_BYTES)} (cache ${cache}, package ${pkg})`);
+    const wheelPath = wheel(options.cache ?? defaultCacheDir(), options.wheel);
+    rmSync(cache, { recursive: true, force: true });
+    mkdirSync(cache, { recursive: true });
+    extract(wheelPath, cache);
+    rmSync(deps, { recursive: true, force: true });
+    mkdirSync(join(deps, 'lib'), { recursive: true });
+    for (const lib of LIBRARIES) place(join(cache, 'lib', lib), join(deps, 'lib', lib));
+    linkNames(join(deps, 'lib'));
+    run('cp', ['-r', join(cache, 'include'), join(deps, 'include')]);
+    build(pkg!, nodeDir, bindingPath);
+    place(bindingPath, join(cache, 'tfjs_binding.node'));
+    writeFileSync(cacheStamp, `${JSON.stringify(stamp, null, 2)}\n`);
+  } else {
+    say(`installing the cached build from ${cache}`);
+    rmSync(deps, { recursive: true, force: true });
+    mkdirSync(join(deps, 'lib'), { recursive: true });
+    for (const lib of LIBRARIES) place(join(cache, 'lib', lib), join(deps, 'lib', lib));
+    linkNames(join(deps, 'lib'));
+  }
+  // The binding finds the libraries through its rpath, $ORIGIN/../../deps/lib.
+  mkdirSync(modulePath, { recursive: true });
+  for (const entry of readdirSync(join(pkg!, 'lib'), { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name.startsWith('napi-v') && join(pkg!, 'lib', entry.name) !== modulePath) {
+      rmSync(join(pkg!, 'lib', entry.name), { recursive: true, force: true });
+    }
+  }
+  place(join(cache, 'tfjs_binding.node'), join(modulePath, 'tfjs_binding.node'));
+  rmSync(join(pkg!, 'build'), { recursive: true, force: true });
+  writeFileSync(installedStamp, `${JSON.stringify(stamp, null, 2)}\n`);
+  say(`installed into ${pkg}`);
+  return loadCheck();
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    options: { force: { type: 'boolean' }, wheel: { type: 'string' }, cache: { type: 'string' }, nodedir: { type: 'string' } },
+  });
+  const started = Date.now();
+  try {
+    const report = setupNative(values);
+    say(`${report} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  } catch (error) {
+    if (!(error instanceof SetupError)) throw error;
+    process.stderr.write(`native: ${error.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) main();
