@@ -1,74 +1,68 @@
 /**
- * `npm run bench`: the reference training workload on every backend that loads, beside PyTorch.
+ * `npm run bench`: the reference training workload on every backend that loads, beside PyTorch at the same
+ * thread counts, in the same run.
  *
  * Workload: per-slice CNN (3 conv blocks 16/32/64 + global average pooling) over 16 slices of 64×64×3 → GRU(64)
- * over slices → bidirectional LSTM decoder(32) → 5 classes, batch 4, ASL loss, Adam. Steady-state training
- * slices/s from the median step after warm-up steps; tf.memory().numTensors before and after (must not grow); folded slices vs
- * tf.layers.timeDistributed; the same model in PyTorch (Debian's python3-torch, same thread count) and the ratio
- * ours/PyTorch; preprocessing throughput beside the pydicom + OpenCV twin.
+ * over slices → bidirectional LSTM decoder(32) → 5 classes, batch 4, ASL loss, Adam. Each configuration runs in its
+ * own process (bench/train-step.ts; libtensorflow fixes its threads at load): native (tfjs-node) at 1 and 2 threads,
+ * wasm (1 thread; folded and timeDistributed stacking), cpu briefly; PyTorch 1.13 (Debian's python3-torch) and
+ * PyTorch 2.x (a venv, below) at 1 and 2 threads. Steady-state slices/s from the median step after warm-up;
+ * tf.memory().numTensors before and after (must not grow); preprocessing beside the pydicom + OpenCV twin.
  *
- *   npm run bench [-- --steps 20 --warmup 2 --cpu-steps 1 --cpu-warmup 1 --skip-cpu --skip-preprocess --record]
+ *   npm run bench [-- --steps 20 --warmup 2 --threads 1,2 --cpu-steps 1 --skip-cpu --skip-preprocess --profile --record]
  *   --record rewrites docs/benchmarks.md with this run's table (date and machine included).
+ *   PyTorch 2.x: SLICESEQ_TORCH2_PYTHON, else .venv-torch2/bin/python if present
+ *   (`python3 -m venv .venv-torch2 && .venv-torch2/bin/pip install torch==2.13.0`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, probeBackends, type BackendPreference } from '../src/backend/select.ts';
+import { probeBackends } from '../src/backend/select.ts';
 import { writeFileAtomic } from '../src/core/atomic.ts';
 import { projectRoot } from '../src/core/version.ts';
-import { buildCriterion } from '../src/losses/criterion.ts';
-import { buildReferenceBenchModel, referenceBenchShape } from '../src/models/reference.ts';
-import type { StackingMode } from '../src/models/stack.ts';
-import { createOptimizer } from '../src/train/optimizers.ts';
-import { trainStep } from '../src/train/step.ts';
 import { benchPreprocess } from './preprocess.ts';
+import type { StepTiming } from './train-step.ts';
 
-function option(name: string, fallback: number): number {
+function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+  return at >= 0 ? process.argv[at + 1] : fallback;
 }
 const flag = (name: string) => process.argv.includes(`--${name}`);
 const python = process.env.SLICESEQ_PYTHON ?? '/usr/bin/python3';
+const torch2Python = process.env.SLICESEQ_TORCH2_PYTHON ?? join(projectRoot, '.venv-torch2', 'bin', 'python');
 
-interface TrainingResult {
-  backend: string;
-  stacking: StackingMode;
+const steps = option('steps', '20');
+const warmup = option('warmup', '2');
+const threadCounts = option('threads', '1,2').split(',').map(Number);
+
+/** One configuration in a fresh process. */
+function timeTraining(backend: string, threads: number, stacking: string, stepCount = steps, warmupCount = warmup): StepTiming {
+  const args = ['--import', 'tsx', join(projectRoot, 'bench', 'train-step.ts'), '--backend', backend, '--threads', String(threads), '--stacking', stacking, '--steps', stepCount, '--warmup', warmupCount];
+  if (flag('profile')) args.push('--profile');
+  process.stderr.write(`timing ${backend} (${threads} thread${threads === 1 ? '' : 's'}, ${stacking}): ${warmupCount} warm-up + ${stepCount} steps\n`);
+  const output = execFileSync(process.execPath, args, { encoding: 'utf8', cwd: projectRoot, stdio: ['ignore', 'pipe', 'ignore'] });
+  return JSON.parse(output.trim().split('\n').pop()!) as StepTiming;
+}
+
+interface TorchTiming {
+  version: string;
+  threads: number;
   steps: number;
-  slicesPerSecond: number;
-  msPerStep: number;
-  tensorsBefore: number;
-  tensorsAfter: number;
+  seconds_per_step: number;
+  slices_per_second: number;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Times `steps` training steps after `warmup` untimed ones (kernel set-up, JIT) on the active backend. */
-function timeTraining(backend: string, stacking: StackingMode, warmup: number, steps: number): TrainingResult {
-  const bench = buildReferenceBenchModel({ stacking });
-  const criterion = buildCriterion(bench.schema, { groups: { labels: { loss: { name: 'asl' }, weight: 1 } } });
-  const optimizer = createOptimizer({ name: 'adam', lr: 1e-3 });
-  const batch = { images: bench.images, mask: bench.mask as tf.Tensor2D, targets: bench.targets };
-  const step = () => trainStep(bench.model, criterion, optimizer, batch, { learningRate: 1e-3 });
-  for (let i = 0; i < warmup; i++) step();
-  const tensorsBefore = tf.memory().numTensors;
-  const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
-    const start = performance.now();
-    step();
-    times.push(performance.now() - start);
+function torchTiming(interpreter: string, threads: number): TorchTiming | null {
+  try {
+    execFileSync(interpreter, ['-c', 'import torch'], { stdio: 'ignore' });
+  } catch {
+    return null;
   }
-  const tensorsAfter = tf.memory().numTensors;
-  bench.dispose();
-  optimizer.optimizer.dispose();
-  // The median step: a shared machine's occasional stalls move the mean by tens of percent.
-  const msPerStep = median(times);
-  const slicesPerStep = referenceBenchShape.batch * referenceBenchShape.slices;
-  return { backend, stacking, steps, slicesPerSecond: (1000 * slicesPerStep) / msPerStep, msPerStep, tensorsBefore, tensorsAfter };
+  process.stderr.write(`timing PyTorch (${interpreter}, ${threads} thread${threads === 1 ? '' : 's'})\n`);
+  const output = execFileSync(interpreter, ['bench/torch_reference.py', '--threads', String(threads), '--steps', steps, '--warmup', warmup], { encoding: 'utf8', cwd: projectRoot });
+  return JSON.parse(output) as TorchTiming;
 }
 
 function pythonJson(args: string[]): Record<string, number | string> | null {
@@ -80,40 +74,52 @@ function pythonJson(args: string[]): Record<string, number | string> | null {
   return JSON.parse(execFileSync(python, args, { encoding: 'utf8', cwd: projectRoot })) as Record<string, number | string>;
 }
 
-const steps = option('steps', 20);
-const warmup = option('warmup', 2);
-const results: TrainingResult[] = [];
-const available = probeBackends().filter((probe) => probe.available).map((probe) => probe.kind);
-for (const kind of available) {
-  if (kind === 'cpu' && flag('skip-cpu')) continue;
-  const preference: BackendPreference = kind.startsWith('tensorflow') ? 'tensorflow' : (kind as BackendPreference);
-  const choice = await initBackend(preference, { quiet: true });
-  // The cpu backend takes minutes per step on this workload: one warm-up step (it also creates Adam's moment
-  // variables, which must not count as growth) and one timed step are enough.
-  const [w, n] = kind === 'cpu' ? [option('cpu-warmup', 1), option('cpu-steps', 1)] : [warmup, steps];
-  process.stderr.write(`timing ${choice.kind} (${choice.device}): ${w} warm-up + ${n} steps\n`);
-  results.push(timeTraining(choice.kind, 'fold', w, n));
-  if (kind === 'wasm') results.push(timeTraining(choice.kind, 'timeDistributed', w, n));
+const available = new Set(probeBackends().filter((probe) => probe.available).map((probe) => probe.kind));
+const results: StepTiming[] = [];
+const torch: Array<TorchTiming & { label: string }> = [];
+for (const threads of threadCounts) {
+  if (available.has('tensorflow')) results.push(timeTraining('tensorflow', threads, 'fold'));
+  for (const [label, interpreter] of [['1.x', python], ['2.x', torch2Python]] as const) {
+    if (label === '2.x' && !existsSync(interpreter)) continue;
+    const timing = torchTiming(interpreter, threads);
+    if (timing) torch.push({ ...timing, label });
+  }
 }
-
-const wasm = results.find((r) => r.backend === 'wasm' && r.stacking === 'fold');
-const torch = pythonJson(['bench/torch_reference.py', '--threads', '1', '--steps', String(steps), '--warmup', String(warmup)]);
+if (available.has('wasm')) {
+  results.push(timeTraining('wasm', 1, 'fold'));
+  results.push(timeTraining('wasm', 1, 'timeDistributed'));
+}
+// The cpu backend takes minutes per step on this workload: one warm-up step and one timed step are enough.
+if (!flag('skip-cpu')) results.push(timeTraining('cpu', 1, 'fold', option('cpu-steps', '1'), option('cpu-warmup', '1')));
 const preprocess = flag('skip-preprocess') ? null : await benchPreprocess();
 const preprocessPython = flag('skip-preprocess') ? null : pythonJson(['bench/preprocess.py']);
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
+const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
 const lines = [
-  `| backend | stacking | steps | median ms/step | slices/s | numTensors before → after |`,
-  `|---|---|---|---|---|---|`,
-  ...results.map((r) => `| ${r.backend} | ${r.stacking} | ${r.steps} | ${fmt(r.msPerStep, 0)} | ${fmt(r.slicesPerSecond)} | ${r.tensorsBefore} → ${r.tensorsAfter} |`),
+  `| backend | threads | stacking | steps | median ms/step | slices/s | numTensors before → after |`,
+  `|---|---|---|---|---|---|---|`,
+  ...results.map((r) => `| ${r.backend} | ${r.threads} | ${r.stacking} | ${r.steps} | ${fmt(r.msPerStep, 0)} | ${fmt(r.slicesPerSecond)} | ${r.tensorsBefore} → ${r.tensorsAfter} |`),
+  ...torch.map((t) => `| pytorch ${t.version} (CPU) | ${t.threads} | fold | ${t.steps} | ${fmt(1000 * t.seconds_per_step, 0)} | ${fmt(t.slices_per_second)} | |`),
 ];
-if (torch) lines.push(`| pytorch ${torch.version} (CPU, ${torch.threads} thread) | fold | ${torch.steps} | ${fmt(1000 * Number(torch.seconds_per_step), 0)} | ${fmt(Number(torch.slices_per_second))} | |`);
 const ratios: string[] = [];
-const cpu = results.find((r) => r.backend === 'cpu');
+const find = (backend: string, threads: number, stacking = 'fold') => results.find((r) => r.backend === backend && r.threads === threads && r.stacking === stacking);
+for (const threads of threadCounts) {
+  const native = find('tensorflow', threads);
+  for (const t of torch.filter((t) => t.threads === threads)) {
+    if (native) ratios.push(`native / PyTorch ${t.version}, ${plural(threads)}: ${fmt(native.slicesPerSecond / t.slices_per_second, 2)}`);
+  }
+}
+
+const wasm = find('wasm', 1);
+const cpu = find('cpu', 1);
+const native1 = find('tensorflow', 1);
+if (native1 && wasm) ratios.push(`native / wasm training, 1 thread: ${fmt(native1.slicesPerSecond / wasm.slicesPerSecond, 2)}×`);
 if (wasm && cpu) ratios.push(`wasm / cpu training: ${fmt(wasm.slicesPerSecond / cpu.slicesPerSecond)}×`);
-const timeDistributed = results.find((r) => r.stacking === 'timeDistributed');
+const timeDistributed = find('wasm', 1, 'timeDistributed');
 if (wasm && timeDistributed) ratios.push(`folded / timeDistributed (wasm): ${fmt(wasm.slicesPerSecond / timeDistributed.slicesPerSecond, 2)}×`);
-if (wasm && torch) ratios.push(`ours (wasm) / PyTorch training: ${fmt(wasm.slicesPerSecond / Number(torch.slices_per_second), 3)}`);
+const torch1 = torch.find((t) => t.threads === 1 && t.label === '1.x');
+if (wasm && torch1) ratios.push(`wasm / PyTorch ${torch1.version}, 1 thread: ${fmt(wasm.slicesPerSecond / torch1.slices_per_second, 3)}`);
 if (preprocess) ratios.push(`preprocessing (decode + HU + 3 windows + CLAHE + resize 224): ours ${fmt(preprocess.slicesPerSecond)} slices/s`);
 if (preprocess && preprocessPython) {
   const pythonRate = Number(preprocessPython.slicesPerSecond);
@@ -123,6 +129,11 @@ const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(
 const leak = results.some((r) => r.tensorsAfter > r.tensorsBefore);
 const report = [`Run ${new Date().toISOString().slice(0, 10)} on ${machine}.`, '', ...lines, '', ...ratios.map((r) => `- ${r}`), `- tensors grew during timing: ${leak ? 'YES (leak)' : 'no'}`].join('\n');
 process.stdout.write(`${report}\n`);
+for (const r of results.filter((r) => r.profile)) {
+  const { kernelMs, kernels } = r.profile!;
+  process.stdout.write(`\nprofile: ${r.backend}, ${plural(r.threads)}: ${fmt(kernelMs, 0)} ms in ${kernels.reduce((n, k) => n + k.count, 0)} kernels of a ${fmt(r.msPerStep, 0)} ms step\n`);
+  for (const k of kernels.slice(0, 12)) process.stdout.write(`  ${k.name.padEnd(28)}${fmt(k.ms).padStart(8)} ms ${String(k.count).padStart(6)}×\n`);
+}
 
 if (flag('record')) {
   const header = '# Benchmarks\n\nProduced by `npm run bench -- --record`; see bench/run.ts for the workload. Numbers from a shared 2-core machine vary by ±20% between runs.\n\n';

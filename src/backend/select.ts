@@ -237,9 +237,12 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   const skipped: BackendProbe[] = [];
   for (const kind of order) {
     // Asking for `tensorflow` with only the GPU build present and no CUDA still runs natively on the CPU.
-    if (preference === 'tensorflow' && kind === 'tensorflow-gpu' && !preflight.ok) {
-      skipped.push({ kind, available: false, detail: preflight.summary });
-      continue;
+    if (preference === 'tensorflow' && kind === 'tensorflow-gpu') {
+      const gpu = nativeStatus('@tensorflow/tfjs-node-gpu');
+      if (!gpu.usable || !preflight.ok) {
+        skipped.push({ kind, available: false, detail: gpu.usable ? preflight.summary : gpu.detail });
+        continue;
+      }
     }
     const result = await tryActivate(kind, preflight, options.threads);
     if (result.ok) {

@@ -1,0 +1,92 @@
+/**
+ * One configuration of the reference training workload, timed in its own process (libtensorflow fixes its thread
+ * count when it loads, so each thread count needs a fresh process). Prints one JSON line.
+ *
+ *   npx tsx bench/train-step.ts --backend tensorflow|wasm|cpu [--threads 1] [--stacking fold] [--steps 20] [--warmup 2] [--profile]
+ *
+ * --profile adds the step's kernels (tf.profile): time and count per kernel name, and the time outside kernels.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { initBackend, type BackendPreference } from '../src/backend/select.ts';
+import { buildCriterion } from '../src/losses/criterion.ts';
+import { buildReferenceBenchModel, referenceBenchShape } from '../src/models/reference.ts';
+import type { StackingMode } from '../src/models/stack.ts';
+import { createOptimizer } from '../src/train/optimizers.ts';
+import { trainStep } from '../src/train/step.ts';
+
+export interface StepTiming {
+  backend: string;
+  threads: number;
+  stacking: StackingMode;
+  steps: number;
+  msPerStep: number;
+  slicesPerSecond: number;
+  tensorsBefore: number;
+  tensorsAfter: number;
+  profile?: { kernelMs: number; kernels: Array<{ name: string; ms: number; count: number }> };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const { values } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    threads: { type: 'string', default: '1' },
+    stacking: { type: 'string', default: 'fold' },
+    steps: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '2' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const choice = await initBackend(values.backend as BackendPreference, { quiet: true, threads: Number(values.threads) });
+const stacking = values.stacking as StackingMode;
+const bench = buildReferenceBenchModel({ stacking });
+const criterion = buildCriterion(bench.schema, { groups: { labels: { loss: { name: 'asl' }, weight: 1 } } });
+const optimizer = createOptimizer({ name: 'adam', lr: 1e-3 });
+const batch = { images: bench.images, mask: bench.mask as tf.Tensor2D, targets: bench.targets };
+const step = () => trainStep(bench.model, criterion, optimizer, batch, { learningRate: 1e-3 });
+
+// Warm-up: kernel set-up, and Adam's moment variables (created at the first step, not growth).
+for (let i = 0; i < Number(values.warmup); i++) step();
+const tensorsBefore = tf.memory().numTensors;
+const times: number[] = [];
+for (let i = 0; i < Number(values.steps); i++) {
+  const start = performance.now();
+  step();
+  times.push(performance.now() - start);
+}
+const tensorsAfter = tf.memory().numTensors;
+// The median step: a shared machine's occasional stalls move the mean by tens of percent.
+const msPerStep = median(times);
+const result: StepTiming = {
+  backend: choice.kind,
+  threads: choice.threads,
+  stacking,
+  steps: times.length,
+  msPerStep,
+  slicesPerSecond: (1000 * referenceBenchShape.batch * referenceBenchShape.slices) / msPerStep,
+  tensorsBefore,
+  tensorsAfter,
+};
+if (values.profile) {
+  const info = await tf.profile(() => {
+    step();
+  });
+  const byName = new Map<string, { ms: number; count: number }>();
+  for (const kernel of info.kernels) {
+    const entry = byName.get(kernel.name) ?? { ms: 0, count: 0 };
+    entry.ms += Number(kernel.kernelTimeMs);
+    entry.count += 1;
+    byName.set(kernel.name, entry);
+  }
+  const kernels = [...byName].map(([name, entry]) => ({ name, ...entry })).sort((a, b) => b.ms - a.ms);
+  result.profile = { kernelMs: kernels.reduce((sum, k) => sum + k.ms, 0), kernels };
+}
+bench.dispose();
+optimizer.optimizer.dispose();
+process.stdout.write(`${JSON.stringify(result)}\n`);
