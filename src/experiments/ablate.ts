@@ -129,6 +129,8 @@ export async function runTrial(plan: AblationPlan, trial: AblationTrial, options
       data: options.data,
       backend: options.backend,
       resume: true,
+      // Shards on other machines may mount the data elsewhere; its fingerprint is still checked.
+      allowChanges: isRunStarted(trialDir) ? ['data.dataset.root'] : [],
     });
     return finish(result.state.stopped === 'interrupted' ? 'interrupted' : 'finished');
   } catch (error) {

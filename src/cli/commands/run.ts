@@ -13,6 +13,7 @@ export interface RunCommandOptions {
   seed?: string;
   quick?: boolean;
   resume?: boolean;
+  allowChanges?: string[];
   force?: boolean;
 }
 
@@ -52,6 +53,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     seed,
     quick: options.quick,
     resume: options.resume,
+    allowChanges: options.allowChanges,
     force: options.force,
   });
   process.stdout.write(`${summarizeRun(result)}\n`);
@@ -69,7 +71,8 @@ export function registerRun(program: Command): void {
     .option('--backend <name>', `backend: ${backendPreferences.join('|')}`)
     .option('--seed <n>', 'experiment seed')
     .option('--quick', "apply the experiment's quick overrides (small, fast)")
-    .option('--resume', 'continue from the last checkpoint in the run directory')
+    .option('--resume', 'continue from the last checkpoint in the run directory (the config and data must be the ones it started with)')
+    .option('--allow-changes <field...>', 'with --resume: config fields or sections that may differ on purpose, e.g. train.epochs (recorded in environment.json)')
     .option('--force', 'delete an existing run directory of the same name first')
     .action(async (file: string, options: RunCommandOptions) => {
       await runCommand(file, options);
