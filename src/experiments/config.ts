@@ -5,7 +5,6 @@ import { criterionConfigSchema } from '../losses/criterion.ts';
 import { modelConfigSchema } from '../models/build.ts';
 import { preprocessConfigSchema } from '../data/preprocess.ts';
 import { monitorChoices } from '../train/evaluate.ts';
-import { embeddingsInputSchema } from './embeddings-input.ts';
 
 /**
  * An experiment is one plain, typed object: data and label schema, preprocessing and augmentation, model,
@@ -13,6 +12,34 @@ import { embeddingsInputSchema } from './embeddings-input.ts';
  * Experiment files in experiments/ `export default defineExperiment({...})`.
  */
 const component = z.looseObject({ name: z.string().min(1) });
+
+/**
+ * `data.embeddings` of an experiment: train on slice embeddings cached by `sliceseq extract` (two-stage mode)
+ * instead of images; embeddings-input.ts checks the cache is the extraction named here.
+ */
+const embeddingsInputSchema = z
+  .object({
+    /** The folder `sliceseq extract --cache` wrote. */
+    cache: z.string().min(1),
+    /** The extraction the cache must hold: the first-stage experiment file and the options `sliceseq extract` was given. */
+    extract: z
+      .object({
+        experiment: z.string().min(1),
+        fromRun: z.string().min(1).optional(),
+        tta: z.boolean().default(false),
+        quick: z.boolean().default(false),
+        sets: z.array(z.string()).default([]),
+      })
+      .strict()
+      .optional(),
+    /** Or the fingerprint `sliceseq extract` printed, pinned. */
+    fingerprint: z.string().regex(/^[0-9a-f]{16}$/, 'a 16-digit hex fingerprint as `sliceseq extract` prints it').optional(),
+  })
+  .strict()
+  .refine((value) => value.extract !== undefined || value.fingerprint !== undefined, {
+    message: 'name the extraction the cache must hold (extract: { experiment, fromRun?, tta? }) or pin its fingerprint',
+    path: ['extract'],
+  });
 
 /** Re-exported: experiment files and the CLI read the choices from here. */
 export { monitorChoices };
@@ -113,6 +140,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function deepMerge(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
   if (typeof patch.name === 'string' && typeof base.name === 'string' && patch.name !== base.name) return structuredClone(patch);
+  return mergeExperiment(base, patch);
+}
+
+/**
+ * `deepMerge` for a whole experiment: the experiment is not a component, so its own `name` is a field like any
+ * other (`--set name=x` renames the experiment; it does not replace it).
+ */
+export function mergeExperiment(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(patch)) merged[key] = key in base ? deepMerge(base[key], value) : structuredClone(value);
   return merged;
@@ -130,6 +165,6 @@ export function applySet(target: Record<string, unknown>, assignment: string): R
   } catch {
     value = text;
   }
-  const patch = path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
-  return deepMerge(target, patch) as Record<string, unknown>;
+  const patch = path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+  return mergeExperiment(target, patch);
 }

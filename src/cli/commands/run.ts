@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { parseThreads } from '../options.ts';
 import { backendPreferences } from '../../backend/select.ts';
 import { loadExperimentFile } from '../../experiments/load.ts';
 import { runExperiment, type RunResult } from '../../experiments/run.ts';
+import { runPath } from '../../runs/layout.ts';
 
 export interface RunCommandOptions {
   data?: string;
@@ -15,6 +15,7 @@ export interface RunCommandOptions {
   seed?: string;
   quick?: boolean;
   resume?: boolean;
+  allowChanges?: string[];
   force?: boolean;
 }
 
@@ -36,9 +37,9 @@ export function summarizeRun(result: RunResult): string {
   if (block.auc) lines.push(`${split} AUC macro ${fmt(block.auc.macro)}`);
   if ('categorical_auc' in block) lines.push(`${split} categorical AUC macro ${fmt(block.categorical_auc)} (per group: metrics.json groups)`);
   if ('qwk' in block) lines.push(`${split} ordinal QWK ${fmt(block.qwk)}, exact grade accuracy ${fmt(block.ordinal_accuracy)} (per group: metrics.json groups)`);
-  const report = join(result.runDir, 'report.html');
+  const report = runPath(result.runDir, 'report');
   if (existsSync(report)) lines.push(`report: ${report}`);
-  else if (test && block.f2) lines.push(`report: ${join(result.runDir, 'classification-report.md')}`);
+  else if (test && block.f2) lines.push(`report: ${runPath(result.runDir, 'classificationReport')}.md`);
   return lines.join('\n');
 }
 
@@ -55,6 +56,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     seed,
     quick: options.quick,
     resume: options.resume,
+    allowChanges: options.allowChanges,
     force: options.force,
   });
   process.stdout.write(`${summarizeRun(result)}\n`);
@@ -73,7 +75,8 @@ export function registerRun(program: Command): void {
     .option('--threads <n>', "TensorFlow's intra-op threads on a native backend (default: one per core)", (value: string) => parseThreads(value, '--threads'))
     .option('--seed <n>', 'experiment seed')
     .option('--quick', "apply the experiment's quick overrides (small, fast)")
-    .option('--resume', 'continue from the last checkpoint in the run directory')
+    .option('--resume', 'continue from the last checkpoint in the run directory (the config and data must be the ones it started with)')
+    .option('--allow-changes <field...>', 'with --resume: config fields or sections that may differ on purpose, e.g. train.epochs (recorded in environment.json)')
     .option('--force', 'delete an existing run directory of the same name first')
     .action(async (file: string, options: RunCommandOptions) => {
       await runCommand(file, options);
