@@ -93,7 +93,7 @@ function checkTools(needBuild: boolean, needDownload: boolean): void {
 
 /** A folder X with X/include/node/node_api.h, which node-gyp takes as --nodedir without downloading headers. */
 function findNodeDir(explicit: string | undefined): string {
-  const candidates = [explicit, process.env.npm_config_nodedir, resolve(dirname(process.execPath), '..'), '/usr', '/usr/local'].filter(
+  const candidates = (explicit ? [explicit] : [process.env.npm_config_nodedir, resolve(dirname(process.execPath), '..'), '/usr', '/usr/local']).filter(
     (value): value is string => Boolean(value),
   );
   for (const candidate of candidates) if (existsSync(join(candidate, 'include/node/node_api.h'))) return candidate;

@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkGradientParity, relativeError } from '../../src/backend/gradient-parity.ts';
 import { nativeKernelNames } from '../../src/backend/native-kernels.ts';
-import { initBackend } from '../../src/backend/select.ts';
+import { initBackend, nativePackage } from '../../src/backend/select.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { TENSORFLOW_VERSION } from '../../scripts/native-setup.ts';
 import { testBackends } from '../helpers/backend.ts';
@@ -70,5 +74,25 @@ describe.skipIf(!native)('native backend (tfjs-node) kernels — skipped unless 
     expect(Array.from(tf.step(x).dataSync())).toEqual([0, 0, 0, 1, 1, Number.NaN]);
     expect(Array.from(tf.step(x, 0.5).dataSync())).toEqual([0.5, 0.5, 0.5, 1, 1, Number.NaN]);
     x.dispose();
+  });
+});
+
+describe('npm run native', () => {
+  const setup = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'scripts/native-setup.ts', ...args], { encoding: 'utf8', env: { ...process.env, SLICESEQ_CACHE_DIR: mkdtempSync(join(tmpdir(), 'native-cache-')) } });
+
+  it.runIf(native)('is idempotent: a second run finds the build, checks that it loads and changes nothing', () => {
+    const binding = nativePackage('@tensorflow/tfjs-node');
+    const result = setup([]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/already set up/);
+    expect(result.stdout).toMatch(/backend tensorflow, TensorFlow \d+\.\d+\.\d+/);
+    expect(nativePackage('@tensorflow/tfjs-node')).toEqual(binding);
+  });
+
+  it('fails before downloading anything, naming what is missing', () => {
+    const result = setup(['--force', '--nodedir', '/nonexistent-node-headers']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/native: no Node headers found \(looked for include\/node\/node_api\.h under \/nonexistent-node-headers\)[\s\S]*libnode-dev/);
   });
 });

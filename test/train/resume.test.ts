@@ -56,5 +56,6 @@ describe('checkpoints and resume', () => {
     const history = (dir: string) =>
       readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n').map((line) => ({ ...JSON.parse(line), tensors: undefined }));
     expect(history(resumed.runDir)).toEqual(history(reference.runDir));
-  });
+    // Two 8-epoch runs and a child process that loads the backend: minutes on a busy 2-core machine.
+  }, 180_000);
 });
