@@ -70,7 +70,8 @@ export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sliceseq');
 }
 
-const SCAN_INDEX_VERSION = 2;
+/** 3: DICOM headers are refused when their pixel data is missing, cut off or too short. */
+const SCAN_INDEX_VERSION = 3;
 
 /**
  * On disk, one compact row per file (a real RSNA train set has 750k): path, size, mtime, error, then per slice

@@ -9,11 +9,12 @@ export interface TransferSyntax {
 export const IMPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2';
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 export const EXPLICIT_VR_BIG_ENDIAN = '1.2.840.10008.1.2.2';
+export const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1.99';
 
 const known: TransferSyntax[] = [
   { uid: IMPLICIT_VR_LITTLE_ENDIAN, name: 'Implicit VR Little Endian', decodable: true },
   { uid: EXPLICIT_VR_LITTLE_ENDIAN, name: 'Explicit VR Little Endian', decodable: true },
-  { uid: '1.2.840.10008.1.2.1.99', name: 'Deflated Explicit VR Little Endian', decodable: true },
+  { uid: DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, name: 'Deflated Explicit VR Little Endian', decodable: true },
   { uid: EXPLICIT_VR_BIG_ENDIAN, name: 'Explicit VR Big Endian', decodable: true },
   { uid: '1.2.840.10008.1.2.4.50', name: 'JPEG Baseline (Process 1)', decodable: false },
   { uid: '1.2.840.10008.1.2.4.51', name: 'JPEG Extended (Process 2 & 4)', decodable: false },
