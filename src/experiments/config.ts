@@ -39,6 +39,11 @@ export const experimentSchema = z
         /** Size limit of cacheDir's decoded slices in GiB; the least recently used are deleted beyond it (default: none). */
         cacheMaxGiB: z.number().positive().optional(),
         prefetch: z.number().int().min(1).default(2),
+        /**
+         * Worker threads that read and preprocess patients while the main thread trains (default: cores − 1, at
+         * least 1; 0 keeps all of it on the main thread). Results do not depend on the count.
+         */
+        workers: z.number().int().min(0).optional(),
         /** Two-stage mode: train on slice embeddings cached by `sliceseq extract` instead of images (embeddings-input.ts). */
         embeddings: embeddingsInputSchema.optional(),
       })

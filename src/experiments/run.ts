@@ -30,6 +30,7 @@ import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
 import { fit } from '../train/trainer.ts';
 import { applySet, deepMerge, parseExperiment, type Experiment, type ExperimentInput } from './config.ts';
+import { defaultWorkers } from '../data/decode-pool.ts';
 import { openEmbeddingsInput } from './embeddings-input.ts';
 
 export interface RunOptions {
@@ -179,6 +180,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
             augment: train,
             augmentPerSlice: experiment.data.augmentPerSlice,
             prefetch: experiment.data.prefetch,
+            workers: experiment.data.workers ?? defaultWorkers(),
             maxSlices: experiment.data.maxSlices,
             sliceLimit: experiment.data.sliceLimit,
             sliceTargets: level === 'slice',

@@ -11,6 +11,7 @@ export interface RunCommandOptions {
   set: string[];
   backend?: (typeof backendPreferences)[number];
   seed?: string;
+  workers?: string;
   quick?: boolean;
   resume?: boolean;
   force?: boolean;
@@ -44,10 +45,12 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   const experiment = await loadExperimentFile(file);
   const seed = options.seed === undefined ? undefined : Number(options.seed);
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new Error(`--seed must be a non-negative integer, got '${options.seed}'`);
+  const workers = options.workers === undefined ? undefined : Number(options.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new Error(`--workers must be a non-negative integer, got '${options.workers}'`);
   const result = await runExperiment(experiment, {
     out: options.out,
     data: options.data,
-    sets: options.set,
+    sets: workers === undefined ? options.set : [...options.set, `data.workers=${workers}`],
     backend: options.backend,
     seed,
     quick: options.quick,
@@ -68,6 +71,7 @@ export function registerRun(program: Command): void {
     .option('--set <key=value>', 'override a config field, e.g. --set train.epochs=3 (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--backend <name>', `backend: ${backendPreferences.join('|')}`)
     .option('--seed <n>', 'experiment seed')
+    .option('--workers <n>', 'decode/preprocess worker threads (data.workers; default cores − 1, 0: main thread)')
     .option('--quick', "apply the experiment's quick overrides (small, fast)")
     .option('--resume', 'continue from the last checkpoint in the run directory')
     .option('--force', 'delete an existing run directory of the same name first')
