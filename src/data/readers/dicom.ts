@@ -2,6 +2,7 @@ import dicomParser, { type DataSet, type Element } from 'dicom-parser';
 import { open, readFile } from 'node:fs/promises';
 import { log } from '../../core/log.ts';
 import type { Slice, SliceMeta } from '../types.ts';
+import { frameDecoder } from './dicom-codecs.ts';
 import { decodeNativePixels, storedValueRange, type PixelFormat } from './dicom-pixels.ts';
 import { DataFileError, describeThrown } from './errors.ts';
 import {
@@ -100,7 +101,7 @@ export async function readDicom(path: string, options: DicomReadOptions = {}): P
   const bytes = await readWhole(path);
   const dataSet = parseDataSet(path, bytes, false);
   const header = headerFromDataSet(path, dataSet, bytes.length, options);
-  const data = decodeModalityValues(path, dataSet, header, options);
+  const data = await decodeModalityValues(path, dataSet, header, options);
   return { rows: header.rows!, cols: header.cols!, channels: header.samplesPerPixel!, data, meta: header.meta };
 }
 
@@ -139,7 +140,7 @@ export function pixelDataProblem(header: DicomHeader): string | undefined {
   if (!pixels.undefinedLength && !deflated && pixels.offset + pixels.length > header.fileSize) {
     return `truncated DICOM file (pixel data declares ${pixels.length} bytes from byte ${pixels.offset}, the file has ${header.fileSize})`;
   }
-  if (!header.transferSyntax.decodable || pixels.undefinedLength) return undefined;
+  if (!header.transferSyntax.native || pixels.undefinedLength) return undefined;
   const { rows, cols, samplesPerPixel, bitsAllocated, numberOfFrames } = header;
   if (rows === undefined || cols === undefined || bitsAllocated === undefined) return undefined;
   const expected = rows * cols * (samplesPerPixel ?? 1) * (bitsAllocated / 8) * numberOfFrames;
@@ -305,11 +306,13 @@ function logRsnaQuirk(path: string, repaired: boolean): void {
   }
 }
 
-function decodeModalityValues(path: string, dataSet: DataSet, header: DicomHeader, options: DicomReadOptions): Float32Array {
+async function decodeModalityValues(path: string, dataSet: DataSet, header: DicomHeader, options: DicomReadOptions): Promise<Float32Array> {
   const syntax = header.transferSyntax;
   const element: Element | undefined = dataSet.elements[TAG.pixelData];
   if (!element) throw new DataFileError(path, 'DICOM file has no pixel data (7FE0,0010)');
-  if (!syntax.decodable || element.encapsulatedPixelData) {
+  const encapsulated = element.encapsulatedPixelData === true || !syntax.native;
+  const decoder = encapsulated ? frameDecoder(syntax.uid) : undefined;
+  if (encapsulated && (!decoder || !element.encapsulatedPixelData)) {
     throw new DataFileError(
       path,
       `compressed transfer syntax ${syntax.name} (${syntax.uid}) is not supported; decompress first (e.g. dcmdjpeg, gdcmconv --raw)`,
@@ -320,14 +323,22 @@ function decodeModalityValues(path: string, dataSet: DataSet, header: DicomHeade
   }
   const { meta } = header;
   const format = pixelFormat(path, header);
-  if (element.dataOffset + element.length > dataSet.byteArray.length) {
+  if (!encapsulated && element.dataOffset + element.length > dataSet.byteArray.length) {
     throw new DataFileError(path, 'truncated DICOM file (pixel data runs past the end of the file)');
   }
   let stored: Float32Array;
   try {
-    stored = decodeNativePixels(dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length), format);
+    if (decoder) {
+      // Compressed: the codec gives little-endian samples, pixel by pixel, which decode as native data does.
+      const frame = dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, element, 0, element.fragments?.length ?? 0);
+      const samples = await decoder(frame, format);
+      stored = decodeNativePixels(samples, { ...format, littleEndian: true, planarConfiguration: 0 });
+    } else {
+      stored = decodeNativePixels(dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length), format);
+    }
   } catch (error) {
-    throw new DataFileError(path, describeThrown(error), { cause: error });
+    const what = decoder ? `cannot decode ${syntax.name} (${syntax.uid}) pixel data: ` : '';
+    throw new DataFileError(path, `${what}${describeThrown(error)}`, { cause: error });
   }
 
   const slope = meta.rescaleSlope ?? 1;
