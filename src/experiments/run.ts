@@ -135,7 +135,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   }
 
   const backend = await initBackend(experiment.backend);
-  const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.cacheDir });
+  const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.indexDir });
   if (!dataset.labelSchema || !dataset.labelled) throw new Error(`data.dataset: ${dataset.source} has no labels to train on`);
   const schema = dataset.labelSchema;
   const level = experiment.data.level;

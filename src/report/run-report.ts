@@ -325,10 +325,10 @@ async function sliceFigure(files: RunFiles, figures: FigureSet, notes: string[],
   const dataset = fieldAt(files.config, 'data.dataset') as DatasetConfig | undefined;
   if (!dataset || typeof dataset.name !== 'string') return skip('config.json names no dataset (data.dataset)');
   const candidates = fieldAt(files.environment, 'split.val');
-  const cacheDir = fieldAt(files.config, 'data.cacheDir');
+  const indexDir = fieldAt(files.config, 'data.indexDir');
   let loaded: Dataset;
   try {
-    loaded = await loadDataset(options.data ? { ...dataset, root: options.data } : dataset, typeof cacheDir === 'string' ? { cacheDir } : {});
+    loaded = await loadDataset(options.data ? { ...dataset, root: options.data } : dataset, typeof indexDir === 'string' || indexDir === null ? { cacheDir: indexDir } : {});
   } catch (error) {
     return skip(`the dataset is not available (${(error as Error).message}); pass its folder (sliceseq report --data DIR) if it has moved`);
   }

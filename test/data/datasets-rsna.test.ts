@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { loadDataset } from '../../src/data/datasets/registry.ts';
+import { defaultCacheDir, scanIndexDir } from '../../src/data/datasets/scan.ts';
 import { readDicomMeta } from '../../src/data/readers/dicom.ts';
 import type { Patient } from '../../src/data/patients.ts';
 
@@ -195,6 +196,19 @@ describe('rsna-ich dataset', () => {
     const report = JSON.parse(run.stdout);
     expect(report).toMatchObject({ kind: 'rsna-ich', patients: 3, slices: { total: 14, min: 4, median: 5, max: 5 }, skipped: [] });
     expect(report.order.byRule).toEqual({ position: 3, instance: 0, name: 0 });
+  });
+
+  it('the header-scan index has its own setting: the dataset option, else the caller\'s (inspect --index-dir), else the default', () => {
+    expect(scanIndexDir('/own', '/caller')).toBe('/own');
+    expect(scanIndexDir(null, '/caller')).toBeNull();
+    expect(scanIndexDir(undefined, '/caller')).toBe('/caller');
+    expect(scanIndexDir(undefined, null)).toBeNull();
+    expect(scanIndexDir(undefined, undefined)).toBe(defaultCacheDir());
+    const indexDir = join(work, 'index');
+    const cli = join(import.meta.dirname, '../../bin/sliceseq.js');
+    const run = spawnSync(process.execPath, [cli, 'inspect', fixture, '--dataset', 'rsna-ich', '--index-dir', indexDir, '--json'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(readdirSync(indexDir).filter((name) => /^scan-[0-9a-f]{16}\.json$/.test(name))).toHaveLength(1);
   });
 
   it('rejects unknown config keys, naming them', async () => {

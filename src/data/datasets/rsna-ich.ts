@@ -5,7 +5,7 @@ import { binarySchema } from '../../labels/schema.ts';
 import { groupBy, groupKey, type Patient } from '../patients.ts';
 import { at, forEachCsvRecord, readTextFile } from './csv.ts';
 import { aggregateSliceTargets } from './targets.ts';
-import { defaultCacheDir, listFiles, scanHeaders } from './scan.ts';
+import { scanIndexDir, listFiles, scanHeaders } from './scan.ts';
 import { orderScanned, readableSlices, sliceRef, sortPatients } from './assemble.ts';
 import { BadInput, onBadFileSchema, type Dataset, type DatasetContext } from './types.ts';
 import type { RegistryEntry } from '../../core/registry.ts';
@@ -140,7 +140,7 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
     });
   }
 
-  const cacheDir = config.cacheDir === null ? null : (config.cacheDir ?? context.cacheDir ?? defaultCacheDir());
+  const cacheDir = scanIndexDir(config.cacheDir, context.cacheDir);
   const readMeta = context.readMeta ?? (async (path: string) => [await readDicomMeta(path)]);
   const scan = await scanHeaders(usable, { readMeta, cacheDir, scope: imagesDir });
   const grouped = readableSlices(scan.files, bad).filter((slice) => {

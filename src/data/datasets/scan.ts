@@ -71,6 +71,16 @@ export function defaultCacheDir(): string {
 }
 
 /** 3: DICOM headers are refused when their pixel data is missing, cut off or too short. */
+/**
+ * Where a dataset's header-scan index goes: the dataset config's own `cacheDir`, else the caller's (an
+ * experiment's `data.indexDir`, `inspect --index-dir`), else defaultCacheDir(); `null` at either level: no index.
+ */
+export function scanIndexDir(own: string | null | undefined, caller: string | null | undefined): string | null {
+  if (own !== undefined) return own;
+  if (caller !== undefined) return caller;
+  return defaultCacheDir();
+}
+
 const SCAN_INDEX_VERSION = 3;
 
 /**
