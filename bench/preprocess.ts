@@ -16,7 +16,7 @@ import { readDicom } from '../src/data/readers/dicom.ts';
 
 export const benchPipeline: TransformConfig[] = [
   { name: 'window', windows: ['brain', 'subdural', 'bone'] },
-  { name: 'clahe', maxSlope: 3 },
+  { name: 'clahe', clipLimit: 3, tileGridSize: [8, 8] },
   { name: 'resize', size: 224 },
 ];
 

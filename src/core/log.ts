@@ -14,10 +14,23 @@ export function setLogLevel(level: LogLevel): void {
   current = level;
 }
 
+/** Time stamps on log lines: on when stderr is not a terminal (a file, CI), unless set here. */
+let timestamps: boolean | undefined;
+
+export function setLogTimestamps(on: boolean | undefined): void {
+  timestamps = on;
+}
+
+/** `2026-12-05T08:10:00Z line`: UTC to the second, so a log file says when each epoch ended. */
+export function stampLine(line: string, date: Date = new Date()): string {
+  return `${date.toISOString().slice(0, 19)}Z ${line}`;
+}
+
 function emit(level: LogLevel, message: string): void {
   if (order[level] < order[current]) return;
   const prefix = level === 'info' ? '' : `${level}: `;
-  process.stderr.write(`${prefix}${message}\n`);
+  const line = `${prefix}${message}`;
+  process.stderr.write(`${(timestamps ?? !process.stderr.isTTY) ? stampLine(line) : line}\n`);
 }
 
 export const log = {

@@ -1,5 +1,7 @@
+import { stampLine } from './log.ts';
+
 /**
- * Progress for long work: a redrawn bar (step, rate, ETA) on a terminal, and a plain line every
+ * Progress for long work: a redrawn bar (step, rate, ETA) on a terminal, and a plain time-stamped line every
  * `intervalSeconds` when output goes to a file or CI log, so logs stay readable.
  */
 export interface ProgressOptions {
@@ -9,6 +11,8 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   intervalSeconds?: number;
   now?: () => number;
+  /** Wall clock for the time stamp of plain lines (default: the current time). */
+  clock?: () => Date;
 }
 
 export function formatDuration(seconds: number): string {
@@ -56,7 +60,7 @@ export class Progress {
       this.stream.write(`\r\x1b[K${this.line(extra)}`);
     } else if (t - this.lastPlain >= (this.options.intervalSeconds ?? 10) || this.done >= this.options.total) {
       this.lastPlain = t;
-      this.stream.write(`${this.line(extra)}\n`);
+      this.stream.write(`${stampLine(this.line(extra), this.options.clock?.())}\n`);
     }
   }
 

@@ -1,14 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { Rng } from '../core/rng.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
 import { readSlices as readSlicesFromFile } from './readers/index.ts';
-import { SliceCache, type CacheSource } from './cache.ts';
+import { SliceCache } from './cache.ts';
+import { decodePatient, type DecodedPatient, type LoaderPipeline, type PatientDecodeRequest, type SliceFileReader } from './decode-patient.ts';
+import { runDecodeTask } from './decode-pool.ts';
 import { limitPatientSlices, makeBatches, type Patient } from './patients.ts';
 import { mapLimit } from './map-limit.ts';
 import type { Slice } from './types.ts';
+
+export type { LoaderPipeline, SliceFileReader } from './decode-patient.ts';
 
 export const loaderConfigSchema = z
   .object({
@@ -24,6 +27,11 @@ export const loaderConfigSchema = z
     prefetch: z.number().int().min(1).default(2),
     /** Patients of one batch decoded at once. */
     concurrency: z.number().int().min(1).default(4),
+    /**
+     * Worker threads that read and preprocess patients (0: the main thread does). The bytes are the same for any
+     * count: each patient's augmentation draw comes from the seed, epoch and patient id alone.
+     */
+    workers: z.number().int().min(0).default(0),
     maxSlices: z.number().int().positive().optional(),
     /** How to fit more than maxSlices slices (see patients.ts): centre `crop` or evenly spaced `resample`. */
     sliceLimit: z.enum(['crop', 'resample']).default('resample'),
@@ -48,28 +56,14 @@ export const loaderConfigSchema = z
 export type LoaderConfig = z.input<typeof loaderConfigSchema>;
 type ResolvedLoaderConfig = z.output<typeof loaderConfigSchema>;
 
-/**
- * Preprocessing as the loader runs it (preprocess.ts `Preprocess` fits): `prepare` runs the deterministic leading
- * steps (its output is cached under `fingerprint()`), then `augment` (training, with the patient's own seeded
- * stream) or `finish` (evaluation) runs the rest. Each takes and returns a patient's slices in order and must
- * keep their number (slice labels follow slices).
- */
-export interface LoaderPipeline {
-  fingerprint(): string;
-  prepare(slices: Slice[]): Promise<Slice[]>;
-  augment(slices: Slice[], rng: Rng, perSlice?: boolean): Promise<Slice[]>;
-  finish(slices: Slice[]): Promise<Slice[]>;
-}
-
-/** Reads the slices of one file (one for 2-D images, several for a volume). */
-export type SliceFileReader = (path: string) => Promise<Slice[]>;
-
 export type LoaderEvent =
   | { type: 'decode-start'; epoch: number; batch: number }
   | { type: 'decode-end'; epoch: number; batch: number }
   | { type: 'yield'; epoch: number; batch: number }
   | { type: 'dispose'; epoch: number; batch: number }
-  | { type: 'cache'; patientId: string; hit: boolean };
+  | { type: 'cache'; patientId: string; hit: boolean }
+  /** A patient decoded, by the main thread (thread 0) or a decode worker. */
+  | { type: 'patient'; patientId: string; thread: number };
 
 export interface LoaderRuntime {
   pipeline?: LoaderPipeline;
@@ -190,6 +184,7 @@ export class PatientLoader {
   private readonly targetWidth: number;
   private readonly cache: SliceCache | undefined;
   private readonly readSlices: SliceFileReader;
+  private readonly cacheCounts = { hits: 0, misses: 0, evicted: 0 };
 
   constructor(
     source: LoaderSource,
@@ -210,7 +205,12 @@ export class PatientLoader {
         throw new Error(`patient '${p.id}' has ${p.targets.length} targets, the label schema ${this.targetWidth}`);
       }
     }
-    this.cache = this.config.cacheDir ? new SliceCache(this.config.cacheDir, this.config.cacheMaxBytes) : undefined;
+    if (this.config.workers > 0) {
+      if (runtime.readSlices) throw new Error('loader: workers read files themselves; a custom readSlices needs workers: 0');
+      if (runtime.pipeline && !runtime.pipeline.config) throw new Error('loader: workers rebuild the pipeline from its config; this pipeline has no config() (use buildPreprocess, or workers: 0)');
+    }
+    this.cache =
+      this.config.cacheDir && this.config.workers === 0 ? new SliceCache(this.config.cacheDir, this.config.cacheMaxBytes) : undefined;
     this.readSlices = runtime.readSlices ?? ((path) => readSlicesFromFile(path));
   }
 
@@ -232,7 +232,8 @@ export class PatientLoader {
 
   /** Cache statistics (hits / misses of the decoded-slice cache) so far. */
   cacheStats(): { hits: number; misses: number; evicted: number } | undefined {
-    return this.cache ? { hits: this.cache.hits, misses: this.cache.misses, evicted: this.cache.evicted } : undefined;
+    if (!this.config.cacheDir) return undefined;
+    return { ...this.cacheCounts, evicted: this.cacheCounts.evicted + (this.cache?.evicted ?? 0) };
   }
 
   /** The batches of one epoch, decoded ahead with prefetch. Leaving the loop early stops the producer. */
@@ -315,72 +316,37 @@ export class PatientLoader {
     return host;
   }
 
-  /** A patient's slices: from the cache or decoded and prepared (then cached), then augmented when on. */
+  /** A patient's slices (cached, read, prepared, augmented or finished): on the main thread or in a worker. */
   private async decodePatient(patient: Patient, epoch: number): Promise<Slice[]> {
-    const pipeline = this.runtime.pipeline;
-    let slices: Slice[] | undefined;
-    let key: string | undefined;
-    if (this.cache) {
-      key = this.cache.key(pipeline?.fingerprint() ?? 'none', await this.cacheSources(patient));
-      slices = await this.cache.get(key);
-      this.runtime.onEvent?.({ type: 'cache', patientId: patient.id, hit: slices !== undefined });
-    }
-    if (!slices) {
-      slices = await this.readPatient(patient);
-      if (pipeline) slices = this.checkCount(patient, await pipeline.prepare(slices), 'preprocessing');
-      if (this.cache && key) this.cache.put(key, slices);
-    }
-    if (pipeline) {
-      const rest = this.config.augment
-        ? await pipeline.augment(slices, Rng.derive(this.config.seed, 'augment', epoch, patient.id), this.config.augmentPerSlice)
-        : await pipeline.finish(slices);
-      slices = this.checkCount(patient, rest, this.config.augment ? 'augmentation' : 'preprocessing');
-    }
-    return slices;
-  }
-
-  private async cacheSources(patient: Patient): Promise<CacheSource[]> {
-    return Promise.all(
-      patient.slices.map(async ({ path, frame }) => {
-        const info = await stat(path).catch((error: Error) => {
-          throw new Error(`patient '${patient.id}': cannot read ${path}: ${error.message}`);
-        });
-        return { path, frame, size: info.size, mtimeMs: info.mtimeMs };
-      }),
-    );
-  }
-
-  /** Reads each file once (a volume serves all its frames), in slice order. */
-  private async readPatient(patient: Patient): Promise<Slice[]> {
-    const files = new Map<string, Promise<Slice[]>>();
-    const read = (path: string) => {
-      let slices = files.get(path);
-      if (!slices) {
-        slices = this.readSlices(path).catch((error: Error) => {
-          throw new Error(`patient '${patient.id}': ${error.message}`);
-        });
-        files.set(path, slices);
-      }
-      return slices;
+    const request: PatientDecodeRequest = {
+      patientId: patient.id,
+      slices: patient.slices.map(({ path, frame }) => (frame === undefined ? { path } : { path, frame })),
+      augment: this.config.augment,
+      augmentPerSlice: this.config.augmentPerSlice,
+      seed: this.config.seed,
+      epoch,
     };
-    return Promise.all(
-      patient.slices.map(async ({ path, frame }) => {
-        const slices = await read(path);
-        if (frame === undefined && slices.length !== 1) {
-          throw new Error(`patient '${patient.id}': ${path} holds ${slices.length} slices; list each as a frame`);
-        }
-        const slice = slices[frame ?? 0];
-        if (!slice) throw new Error(`patient '${patient.id}': ${path} has no frame ${frame} (it has ${slices.length})`);
-        return slice;
-      }),
-    );
-  }
-
-  private checkCount(patient: Patient, slices: Slice[], stage: string): Slice[] {
-    if (slices.length !== patient.slices.length) {
-      throw new Error(`${stage} changed the slice count of patient '${patient.id}' from ${patient.slices.length} to ${slices.length}`);
+    const { workers, cacheDir, cacheMaxBytes } = this.config;
+    const pipeline = this.runtime.pipeline;
+    let decoded: DecodedPatient;
+    if (workers > 0) {
+      const result = await runDecodeTask(workers, {
+        ...request,
+        preprocess: pipeline?.config?.() ?? null,
+        ...(cacheDir ? { cache: { dir: cacheDir, ...(cacheMaxBytes ? { maxBytes: cacheMaxBytes } : {}) } } : {}),
+      });
+      this.cacheCounts.evicted += result.evicted;
+      this.runtime.onEvent?.({ type: 'patient', patientId: patient.id, thread: result.thread });
+      decoded = result;
+    } else {
+      decoded = await decodePatient(request, { ...(pipeline ? { pipeline } : {}), readSlices: this.readSlices, ...(this.cache ? { cache: this.cache } : {}) });
+      this.runtime.onEvent?.({ type: 'patient', patientId: patient.id, thread: 0 });
     }
-    return slices;
+    if (decoded.cacheHit !== undefined) {
+      this.cacheCounts[decoded.cacheHit ? 'hits' : 'misses']++;
+      this.runtime.onEvent?.({ type: 'cache', patientId: patient.id, hit: decoded.cacheHit });
+    }
+    return decoded.slices;
   }
 
   private toTensors(host: HostBatch, epoch: number, emit: (event: LoaderEvent) => void): Batch {

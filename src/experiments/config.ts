@@ -63,11 +63,21 @@ export const experimentSchema = z
         augmentPerSlice: z.boolean().default(false),
         maxSlices: z.number().int().positive().optional(),
         sliceLimit: z.enum(['crop', 'resample']).default('resample'),
-        /** Folder for decoded slices (keyed by file and preprocessing); none when absent. */
+        /** Folder for decoded slices (keyed by file and preprocessing); none when absent. Not the header-scan index. */
         cacheDir: z.string().optional(),
+        /**
+         * Folder for the header-scan index (each file's UIDs and position, so a rescan reads only changed files);
+         * default $SLICESEQ_CACHE, else $XDG_CACHE_HOME/sliceseq, else ~/.cache/sliceseq; null: no index.
+         */
+        indexDir: z.string().nullable().optional(),
         /** Size limit of cacheDir's decoded slices in GiB; the least recently used are deleted beyond it (default: none). */
         cacheMaxGiB: z.number().positive().optional(),
         prefetch: z.number().int().min(1).default(2),
+        /**
+         * Worker threads that read and preprocess patients while the main thread trains (default: cores − 1, at
+         * least 1; 0 keeps all of it on the main thread). Results do not depend on the count.
+         */
+        workers: z.number().int().min(0).optional(),
         /** Two-stage mode: train on slice embeddings cached by `sliceseq extract` instead of images (embeddings-input.ts). */
         embeddings: embeddingsInputSchema.optional(),
       })

@@ -9,6 +9,7 @@ import { log } from '../core/log.ts';
 import { Progress } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
 import { EMBEDDINGS_FORMAT, EMBEDDINGS_INDEX, EmbeddingCache, type EmbeddingIndex, type FingerprintParts } from '../data/embedding-loader.ts';
+import { defaultWorkers } from '../data/decode-pool.ts';
 import { PatientLoader } from '../data/loader.ts';
 import { writeNpy } from '../data/npy.ts';
 import type { Patient } from '../data/patients.ts';
@@ -329,6 +330,7 @@ async function writeEmbeddings(
       shuffle: false,
       augment: false,
       prefetch: experiment.data.prefetch,
+      workers: experiment.data.workers ?? defaultWorkers(),
       ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
     },
     { pipeline: plan.preprocess },

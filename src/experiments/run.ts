@@ -36,6 +36,7 @@ import { writePredictions, type PredictionTable } from '../runs/predictions.ts';
 import { checkResume, recordResumeChanges } from '../runs/resume.ts';
 import { isRunStarted, writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
 import type { Experiment, ExperimentInput } from './config.ts';
+import { defaultWorkers } from '../data/decode-pool.ts';
 import { openEmbeddingsInput } from './embeddings-input.ts';
 import { resolveExperiment, type ResolveOptions } from './resolve.ts';
 
@@ -117,7 +118,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   if (!resuming && options.allowChanges?.length) throw new Error(`--allow-changes: ${runDir} holds no run to resume`);
 
   const backend = await initBackend(experiment.backend, { threads: experiment.threads || undefined });
-  const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.cacheDir });
+  const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.indexDir });
   if (!dataset.labelSchema || !dataset.labelled) throw new Error(`data.dataset: ${dataset.source} has no labels to train on`);
   const schema = dataset.labelSchema;
   const level = experiment.data.level;
@@ -154,6 +155,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
             augment: train,
             augmentPerSlice: experiment.data.augmentPerSlice,
             prefetch: experiment.data.prefetch,
+            workers: experiment.data.workers ?? defaultWorkers(),
             maxSlices: experiment.data.maxSlices,
             sliceLimit: experiment.data.sliceLimit,
             sliceTargets: level === 'slice',

@@ -107,7 +107,27 @@ async function historyFigures(files: RunFiles, figures: FigureSet, notes: string
       ),
     );
   }
-  return html`${parts.map(figureHtml)}`;
+  return html`${parts.map(figureHtml)}${epochTimingTable(files)}`;
+}
+
+/** Per epoch: wall time, training slices per second and the share of the training pass spent waiting for data. */
+function epochTimingTable(files: RunFiles): SafeHtml | '' {
+  const rows = files.history
+    .filter((record) => record.epoch_seconds !== undefined)
+    .map((record) => {
+      const where = `history.jsonl epoch ${record.epoch as number}`;
+      const wait = numberAt(record, 'data_wait_fraction', where);
+      return [
+        String(record.epoch),
+        format(numberAt(record, 'epoch_seconds', where), 1),
+        format(numberAt(record, 'train_slices_per_second', where), 1),
+        wait === undefined ? '—' : `${(100 * wait).toFixed(1)}%`,
+      ];
+    });
+  if (rows.length === 0) return '';
+  return htmlTable(['epoch', 'wall time (s)', 'training slices/s', 'waiting for data'], rows, {
+    caption: 'Time per epoch (history.jsonl): waiting for data is the share of the training pass in which the model waited for the loader.',
+  });
 }
 
 // ---- ranking curves, thresholds, confusion ------------------------------------------------------------------------
@@ -308,10 +328,10 @@ async function sliceFigure(files: RunFiles, figures: FigureSet, notes: string[],
   const dataset = fieldAt(files.config, 'data.dataset') as DatasetConfig | undefined;
   if (!dataset || typeof dataset.name !== 'string') return skip('config.json names no dataset (data.dataset)');
   const candidates = fieldAt(files.environment, 'split.val');
-  const cacheDir = fieldAt(files.config, 'data.cacheDir');
+  const indexDir = fieldAt(files.config, 'data.indexDir');
   let loaded: Dataset;
   try {
-    loaded = await loadDataset(options.data ? { ...dataset, root: options.data } : dataset, typeof cacheDir === 'string' ? { cacheDir } : {});
+    loaded = await loadDataset(options.data ? { ...dataset, root: options.data } : dataset, typeof indexDir === 'string' || indexDir === null ? { cacheDir: indexDir } : {});
   } catch (error) {
     return skip(`the dataset is not available (${(error as Error).message}); pass its folder (sliceseq report --data DIR) if it has moved`);
   }

@@ -36,6 +36,10 @@ export interface FitParts {
   shouldStop?: () => boolean;
 }
 
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits));
+}
+
 function freshState(model: tf.LayersModel): TrainingState {
   return { epoch: 0, step: 0, batchInEpoch: 0, history: [], monitorHistory: [], best: null, epochsWithoutImprovement: 0, rng: rngStates(model) };
 }
@@ -62,7 +66,13 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
     let lossSum = state.epochLoss?.sum ?? 0;
     let batches = state.epochLoss?.batches ?? 0;
     let batchIndex = 0;
+    // Time: the epoch's wall clock, and how much of the training pass went to waiting for the loader's next batch.
+    const epochStart = performance.now();
+    let waitMs = 0;
+    let slices = 0;
+    let waitFrom = epochStart;
     for await (const batch of trainLoader.epoch(epoch)) {
+      waitMs += performance.now() - waitFrom;
       try {
         if (batchIndex++ < state.batchInEpoch) continue; // already trained before the interruption
         const targets = settings.level === 'slice' ? batch.sliceTargets : batch.targets;
@@ -77,12 +87,15 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
         state.batchInEpoch += 1;
         lossSum += result.loss;
         batches += 1;
+        slices += batch.sliceCounts.reduce((a, b) => a + b, 0);
         progress.tick(1, `loss ${result.loss.toFixed(4)}`);
       } finally {
         batch.dispose();
       }
       if (parts.shouldStop?.()) break;
+      waitFrom = performance.now();
     }
+    const trainSeconds = (performance.now() - epochStart) / 1000;
     progress.finish();
     if (state.stopped) break;
     if (parts.shouldStop?.()) {
@@ -99,6 +112,13 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
     const value = monitoredValue(val, settings.monitor);
 
     // 3. Record, checkpoint, early stopping.
+    const timing = {
+      epoch_seconds: round((performance.now() - epochStart) / 1000, 3),
+      train_seconds: round(trainSeconds, 3),
+      train_slices_per_second: trainSeconds > 0 ? round(slices / trainSeconds, 2) : null,
+      // The fraction of the training pass spent waiting for data (0: the loader always had the next batch ready).
+      data_wait_fraction: trainSeconds > 0 ? round(waitMs / 1000 / trainSeconds, 4) : null,
+    };
     const improved = state.best === null || value > state.best.value;
     state = {
       ...state,
@@ -106,7 +126,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
       batchInEpoch: 0,
       epochLoss: undefined,
       // `tensors` lets anyone check that nothing leaks: it must stay flat from epoch to epoch.
-      history: [...state.history, { epoch: epoch + 1, step: state.step, learning_rate: learningRate, train_loss: batches ? lossSum / batches : null, val, tensors: tf.memory().numTensors }],
+      history: [...state.history, { epoch: epoch + 1, step: state.step, learning_rate: learningRate, train_loss: batches ? lossSum / batches : null, val, ...timing, tensors: tf.memory().numTensors }],
       monitorHistory: [...state.monitorHistory, value],
       best: improved ? { epoch: epoch + 1, value } : state.best,
       epochsWithoutImprovement: improved ? 0 : state.epochsWithoutImprovement + 1,
@@ -119,7 +139,9 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
     parts.onEpoch?.(state);
     log.info(
       `epoch ${epoch + 1}: train loss ${(batches ? lossSum / batches : NaN).toFixed(4)}, val loss ${(predictions.loss ?? NaN).toFixed(4)}, ` +
-        `val ${settings.monitor} ${Number.isFinite(value) ? Math.abs(value).toFixed(4) : 'n/a'}${improved ? ' (best)' : ''}`,
+        `val ${settings.monitor} ${Number.isFinite(value) ? Math.abs(value).toFixed(4) : 'n/a'}${improved ? ' (best)' : ''}; ` +
+        `${timing.epoch_seconds.toFixed(1)} s, ${timing.train_slices_per_second ?? 'n/a'} training slices/s, ` +
+        `waiting for data ${timing.data_wait_fraction === null ? 'n/a' : `${(100 * timing.data_wait_fraction).toFixed(1)}%`}`,
     );
     if (state.stopped) log.info(state.stopped);
   }

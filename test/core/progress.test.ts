@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { log, setLogTimestamps, stampLine } from '../../src/core/log.ts';
 import { Progress, formatDuration } from '../../src/core/progress.ts';
 
 function fakeStream(isTTY: boolean) {
@@ -7,18 +8,36 @@ function fakeStream(isTTY: boolean) {
 }
 
 describe('Progress', () => {
-  it('prints plain periodic lines with step, rate and ETA when not a terminal', () => {
+  it('prints plain time-stamped periodic lines with step, rate and ETA when not a terminal', () => {
     let now = 0;
     const { chunks, stream } = fakeStream(false);
-    const progress = new Progress({ label: 'train', total: 10, stream, intervalSeconds: 5, now: () => now });
+    const clock = () => new Date(Date.UTC(2026, 11, 5, 8, 0, now));
+    const progress = new Progress({ label: 'train', total: 10, stream, intervalSeconds: 5, now: () => now, clock });
     now = 1;
     progress.tick(); // 1 s since start: under the interval, nothing printed
     now = 6;
     progress.tick(2, 'loss 0.5');
-    expect(chunks).toEqual(['train 3/10 0.50 step/s ETA 14s loss 0.5\n']);
+    expect(chunks).toEqual(['2026-12-05T08:00:06Z train 3/10 0.50 step/s ETA 14s loss 0.5\n']);
     now = 7;
     progress.tick(7); // the last step always prints
-    expect(chunks[1]).toBe('train 10/10 1.43 step/s ETA 0s\n');
+    expect(chunks[1]).toBe('2026-12-05T08:00:07Z train 10/10 1.43 step/s ETA 0s\n');
+  });
+
+  it('log lines carry a time stamp when stderr is not a terminal', () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (written.push(String(chunk)), true));
+    try {
+      setLogTimestamps(true);
+      log.warn('stamped');
+      setLogTimestamps(false);
+      log.warn('plain');
+    } finally {
+      setLogTimestamps(undefined);
+      spy.mockRestore();
+    }
+    expect(written[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ warn: stamped\n$/);
+    expect(written[1]).toBe('warn: plain\n');
+    expect(stampLine('x', new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678)))).toBe('2026-01-02T03:04:05Z x');
   });
 
   it('redraws a bar in place on a terminal', () => {

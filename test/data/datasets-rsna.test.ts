@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { loadDataset } from '../../src/data/datasets/registry.ts';
+import { defaultCacheDir, scanIndexDir } from '../../src/data/datasets/scan.ts';
 import { readDicomMeta } from '../../src/data/readers/dicom.ts';
 import type { Patient } from '../../src/data/patients.ts';
 
@@ -158,6 +159,34 @@ describe('rsna-ich dataset', () => {
     expect(dataset.patients.flatMap((p) => p.slices)).toHaveLength(13);
   });
 
+  it('bad pixel data (none, cut off) is found by the header scan: an error, or skipped and listed by inspect --dataset', async () => {
+    const root = join(work, 'bad-pixels');
+    cpSync(fixture, root, { recursive: true });
+    const [first, second] = Object.values(expected.studies);
+    const cut = join(root, 'stage_2_train', `${first[1]}.dcm`);
+    const whole = readFileSync(cut);
+    writeFileSync(cut, whole.subarray(0, whole.length - 100));
+    const empty = join(root, 'stage_2_train', `${second[0]}.dcm`);
+    cpSync(join(import.meta.dirname, '../fixtures/dicom/no_pixel_data.dcm'), empty);
+    await expect(loadDataset({ name: 'rsna-ich', root, cacheDir: null })).rejects.toThrow(new RegExp(`${cut}: unreadable: truncated DICOM file`));
+    const cli = join(import.meta.dirname, '../../bin/sliceseq.js');
+    const run = spawnSync(process.execPath, [cli, 'inspect', root, '--dataset', 'rsna-ich', '--dataset-options', '{"cacheDir":null}'], { encoding: 'utf8' });
+    expect(run.status, 'inspect --dataset exits 1 when it lists bad files').toBe(1);
+    expect(run.stderr).toContain('skipped 2 bad item(s)');
+    expect(run.stdout).toContain('bad files 2');
+    expect(run.stdout).toContain(`${cut}: unreadable: truncated DICOM file (pixel data declares`);
+    expect(run.stdout).toContain(`${empty}: unreadable: DICOM file has no pixel data (7FE0,0010)`);
+    const dataset = await loadDataset({ name: 'rsna-ich', root, cacheDir: null, onBadFile: 'skip' });
+    expect(dataset.skipped.map((item) => item.file).sort()).toEqual([cut, empty].sort());
+    expect(dataset.patients.flatMap(imageIds)).toHaveLength(12);
+  });
+
+  it('a label row with too many fields is an error naming its line', async () => {
+    const rows = csvLines.slice(1);
+    rows[4] = `${rows[4]},extra`;
+    await expect(rsna({ labelsCsv: writeCsv('extra.csv', rows) })).rejects.toThrow(/extra.csv line 6: expected 2 fields \(ID,Label\), got 3/);
+  });
+
   it('`sliceseq inspect PATH --dataset rsna-ich` summarises the folder', () => {
     const cli = join(import.meta.dirname, '../../bin/sliceseq.js');
     const run = spawnSync(process.execPath, [cli, 'inspect', fixture, '--dataset', 'rsna-ich', '--dataset-options', '{"cacheDir":null}', '--json'], {
@@ -167,6 +196,19 @@ describe('rsna-ich dataset', () => {
     const report = JSON.parse(run.stdout);
     expect(report).toMatchObject({ kind: 'rsna-ich', patients: 3, slices: { total: 14, min: 4, median: 5, max: 5 }, skipped: [] });
     expect(report.order.byRule).toEqual({ position: 3, instance: 0, name: 0 });
+  });
+
+  it('the header-scan index has its own setting: the dataset option, else the caller\'s (inspect --index-dir), else the default', () => {
+    expect(scanIndexDir('/own', '/caller')).toBe('/own');
+    expect(scanIndexDir(null, '/caller')).toBeNull();
+    expect(scanIndexDir(undefined, '/caller')).toBe('/caller');
+    expect(scanIndexDir(undefined, null)).toBeNull();
+    expect(scanIndexDir(undefined, undefined)).toBe(defaultCacheDir());
+    const indexDir = join(work, 'index');
+    const cli = join(import.meta.dirname, '../../bin/sliceseq.js');
+    const run = spawnSync(process.execPath, [cli, 'inspect', fixture, '--dataset', 'rsna-ich', '--index-dir', indexDir, '--json'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(readdirSync(indexDir).filter((name) => /^scan-[0-9a-f]{16}\.json$/.test(name))).toHaveLength(1);
   });
 
   it('rejects unknown config keys, naming them', async () => {

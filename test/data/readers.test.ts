@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +110,30 @@ describe('bad DICOM input names the file and the reason', () => {
     const meta = await readDicomMeta(join(dicomDir, 'jpeg_lossless.dcm'));
     expect(meta.transferSyntaxUid).toBe('1.2.840.10008.1.2.4.70');
     expect(meta.rescaleIntercept).toBe(-1024);
+  });
+});
+
+describe('the header read finds bad pixel data early', () => {
+  it('refuses a file without pixel data, a truncated one, and one whose pixel data is shorter than its image', async () => {
+    await expect(readDicomMeta(join(dicomDir, 'no_pixel_data.dcm'))).rejects.toThrow(`${join(dicomDir, 'no_pixel_data.dcm')}: DICOM file has no pixel data`);
+    await expect(readDicomMeta(join(dicomDir, 'truncated.dcm'))).rejects.toThrow(
+      /truncated\.dcm: truncated DICOM file \(pixel data declares 96 bytes from byte \d+, the file has 866\)/,
+    );
+    // Rows 6 → 7 in the header (0028,0010 US): 7 × 8 × 2 bytes needed, 96 present.
+    const bytes = readFileSync(join(dicomDir, 'explicit_le_int16.dcm'));
+    const rowsTag = Buffer.from([0x28, 0x00, 0x10, 0x00, 0x55, 0x53, 0x02, 0x00, 0x06, 0x00]);
+    const at = bytes.indexOf(rowsTag);
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 8] = 7;
+    const work = mkdtempSync(join(tmpdir(), 'sliceseq-short-'));
+    try {
+      const short = join(work, 'short_pixels.dcm');
+      writeFileSync(short, bytes);
+      await expect(readDicomMeta(short)).rejects.toThrow(`${short}: pixel data holds 96 bytes, expected 112 (7x8, 1 sample(s), 16 bits)`);
+      await expect(readDicom(short)).rejects.toThrow('pixel data holds 96 bytes, expected 112');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
 

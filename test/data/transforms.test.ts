@@ -104,17 +104,22 @@ describe('CLAHE', () => {
   const spread = (s: Slice) => Math.max(...s.data) - Math.min(...s.data);
 
   it('raises the contrast of a low-contrast image, deterministically', async () => {
-    const clahe = transforms.create({ name: 'clahe', width: 8, height: 8, maxSlope: 3 }, {});
-    const first = await clahe.apply(lowContrast, undefined);
-    const second = await clahe.apply(lowContrast, undefined);
-    expect(spread(first)).toBeGreaterThan(2 * spread(lowContrast));
-    expect(Array.from(first.data)).toEqual(Array.from(second.data));
-    expect(first.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+    for (const config of [
+      { name: 'clahe', clipLimit: 3, tileGridSize: 4 },
+      { name: 'clahe-local', width: 8, height: 8, maxSlope: 3 },
+    ]) {
+      const clahe = transforms.create(config, {});
+      const first = await clahe.apply(lowContrast, undefined);
+      const second = await clahe.apply(lowContrast, undefined);
+      expect(spread(first)).toBeGreaterThan(2 * spread(lowContrast));
+      expect(Array.from(first.data)).toEqual(Array.from(second.data));
+      expect(first.data.every((v) => v >= 0 && v <= 1)).toBe(true);
+    }
   });
 
   it('treats channels independently: a 3-channel slice equals its channels done one by one', async () => {
     const three = patient(1, 20, 3)[0];
-    for (const config of [{ name: 'clahe', width: 5, height: 5 }, { name: 'resize', size: [13, 27] }]) {
+    for (const config of [{ name: 'clahe', tileGridSize: [3, 4] }, { name: 'clahe-local', width: 5, height: 5 }, { name: 'resize', size: [13, 27] }]) {
       const transform = transforms.create(config, {});
       const joint = await transform.apply(three, undefined);
       for (let k = 0; k < 3; k++) {
@@ -126,15 +131,17 @@ describe('CLAHE', () => {
   });
 
   it('refuses values outside [0, 1], naming the file', async () => {
-    const clahe = transforms.create({ name: 'clahe' }, {});
-    await expect(clahe.apply(slice(2, 2, [-1000, 40, 80, 1000], 1, 'hu.dcm'), undefined)).rejects.toThrow('hu.dcm: clahe needs values in [0, 1]');
+    for (const name of ['clahe', 'clahe-local']) {
+      const clahe = transforms.create({ name }, {});
+      await expect(clahe.apply(slice(2, 2, [-1000, 40, 80, 1000], 1, 'hu.dcm'), undefined)).rejects.toThrow(`hu.dcm: ${name} needs values in [0, 1]`);
+    }
   });
 });
 
 describe('buildPreprocess', () => {
   const config = [
     { name: 'window', windows: ['brain', 'subdural', 'bone'] },
-    { name: 'clahe', maxSlope: 2 },
+    { name: 'clahe', clipLimit: 2 },
     { name: 'resize', size: 16 },
     { name: 'flip', horizontal: 0.5, vertical: 0.5 },
     { name: 'rotate', degrees: 20 },

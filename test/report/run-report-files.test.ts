@@ -68,6 +68,11 @@ describe('run report of a run directory with hostile text', () => {
     expect(page).toContain('Slice strip not drawn');
   });
 
+  it('has each epoch\'s wall time, training slices/s and data-wait share', () => {
+    expect(page).toContain('<th>waiting for data</th>');
+    expect(page).toMatch(/<td class="num">2<\/td><td class="num">11\.0<\/td><td class="num">41\.0<\/td><td class="num">25\.0%<\/td>/);
+  });
+
   it('is the same page when written again from the same files', async () => {
     await writeRunReport(dir);
     expect(readFileSync(result.html, 'utf8')).toBe(page);

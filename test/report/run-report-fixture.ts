@@ -55,6 +55,10 @@ export function writeSyntheticRun(options: SyntheticRunOptions): string {
   const history = Array.from({ length: epochs }, (_, e) => ({
     epoch: e + 1,
     train_loss: 1 / (e + 1),
+    epoch_seconds: 10 + e,
+    train_seconds: 8 + e,
+    train_slices_per_second: 40 + e,
+    data_wait_fraction: 0.125 * (e + 1),
     val: { loss: 1.2 / (e + 1), f2: { samples: 0.4 + 0.1 * e, micro: 0.45 + 0.1 * e, macro: 0.3 + 0.1 * e }, auc: { macro: 0.6 + 0.05 * e }, average_precision: { macro: 0.5 + 0.05 * e } },
   }));
   writeRunConfig(dir, {

@@ -33,8 +33,18 @@ describe.each(testBackends)('determinism on %s: one seed fixes weights, data ord
 
   it('the tensor count stays flat from epoch to epoch', async () => {
     const run = await runExperiment(tinyExperiment(data, { backend, train: { epochs: 3, batchSize: 4 } }), { out: join(root, 'd') });
-    const counts = history(run.runDir).map((e) => e.tensors);
+    const records = history(run.runDir);
+    const counts = records.map((e) => e.tensors);
     expect(counts).toHaveLength(3);
     expect(new Set(counts).size).toBe(1);
+    // Each epoch's time is recorded: wall clock, training throughput and the fraction spent waiting for data.
+    for (const record of records) {
+      expect(record.epoch_seconds).toBeGreaterThan(0);
+      expect(record.train_seconds).toBeGreaterThan(0);
+      expect(record.epoch_seconds).toBeGreaterThanOrEqual(record.train_seconds);
+      expect(record.train_slices_per_second).toBeGreaterThan(0);
+      expect(record.data_wait_fraction).toBeGreaterThanOrEqual(0);
+      expect(record.data_wait_fraction).toBeLessThanOrEqual(1);
+    }
   });
 });

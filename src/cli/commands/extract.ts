@@ -38,7 +38,7 @@ export async function extractExperiment(input: ExperimentInput, options: Extract
     throw new Error(`--batch-size must be a positive integer, got '${options.batchSize}'`);
   }
   await initBackend(experiment.backend, { threads: experiment.threads || undefined });
-  const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.cacheDir });
+  const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.indexDir });
   const cache = options.cache ?? defaultEmbeddingsDir(experiment.name, options);
   const result = await extractEmbeddings(experiment, dataset, {
     cache,

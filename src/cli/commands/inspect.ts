@@ -7,6 +7,7 @@ interface InspectOptions {
   json?: boolean;
   dataset?: string;
   datasetOptions?: string;
+  indexDir?: string;
 }
 
 /** `--dataset-options` as an object; errors say what was wrong with the JSON. */
@@ -24,7 +25,8 @@ function parseDatasetOptions(text: string | undefined): Record<string, unknown> 
 
 /** `inspect PATH --dataset NAME`: patients, slices per patient, slice order, label counts, bad files. */
 async function inspectDatasetCommand(path: string, options: InspectOptions): Promise<void> {
-  const report = await inspectDataset(path, { ...parseDatasetOptions(options.datasetOptions), name: options.dataset! });
+  const indexDir = options.indexDir === undefined ? undefined : options.indexDir === 'none' ? null : options.indexDir;
+  const report = await inspectDataset(path, { ...parseDatasetOptions(options.datasetOptions), name: options.dataset! }, indexDir === undefined ? {} : { cacheDir: indexDir });
   process.stdout.write(`${options.json ? JSON.stringify(report, null, 2) : formatDatasetReport(report)}\n`);
   if (report.skipped.length > 0) process.exitCode = 1;
 }
@@ -38,9 +40,11 @@ export function registerInspect(program: Command): void {
     .option('--json', 'print JSON')
     .option('--dataset <name>', 'inspect PATH as a dataset (rsna-ich, manifest, folders): patients, slices per patient, order check, label counts, bad files')
     .option('--dataset-options <json>', 'dataset options as a JSON object, e.g. \'{"groupBy":"series"}\'')
+    .option('--index-dir <dir>', "folder for the header-scan index ('none': no index; default as for runs: $SLICESEQ_CACHE or ~/.cache/sliceseq)")
     .action(async (path: string, options: InspectOptions) => {
       if (options.dataset) return inspectDatasetCommand(path, options);
       if (options.datasetOptions) throw new Error('--dataset-options needs --dataset');
+      if (options.indexDir) throw new Error('--index-dir needs --dataset');
       const info = await stat(path).catch(() => undefined);
       if (!info) throw new Error(`${path}: no such file`);
       if (info.isDirectory()) throw new Error(`${path}: is a folder; inspect takes one file`);

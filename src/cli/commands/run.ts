@@ -13,6 +13,7 @@ export interface RunCommandOptions {
   backend?: (typeof backendPreferences)[number];
   threads?: number;
   seed?: string;
+  workers?: string;
   quick?: boolean;
   resume?: boolean;
   allowChanges?: string[];
@@ -47,10 +48,12 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   const experiment = await loadExperimentFile(file);
   const seed = options.seed === undefined ? undefined : Number(options.seed);
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new Error(`--seed must be a non-negative integer, got '${options.seed}'`);
+  const workers = options.workers === undefined ? undefined : Number(options.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new Error(`--workers must be a non-negative integer, got '${options.workers}'`);
   const result = await runExperiment(experiment, {
     out: options.out,
     data: options.data,
-    sets: options.set,
+    sets: workers === undefined ? options.set : [...options.set, `data.workers=${workers}`],
     backend: options.backend,
     threads: options.threads,
     seed,
@@ -74,6 +77,7 @@ export function registerRun(program: Command): void {
     .option('--backend <name>', `backend: ${backendPreferences.join('|')}`)
     .option('--threads <n>', "TensorFlow's intra-op threads on a native backend (default: one per core)", (value: string) => parseThreads(value, '--threads'))
     .option('--seed <n>', 'experiment seed')
+    .option('--workers <n>', 'decode/preprocess worker threads (data.workers; default cores − 1, 0: main thread)')
     .option('--quick', "apply the experiment's quick overrides (small, fast)")
     .option('--resume', 'continue from the last checkpoint in the run directory (the config and data must be the ones it started with)')
     .option('--allow-changes <field...>', 'with --resume: config fields or sections that may differ on purpose, e.g. train.epochs (recorded in environment.json)')

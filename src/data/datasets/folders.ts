@@ -7,7 +7,7 @@ import { groupBy, type Patient } from '../patients.ts';
 import type { RegistryEntry } from '../../core/registry.ts';
 import { readCsv } from './csv.ts';
 import { patientLabelsFromTable } from './targets.ts';
-import { defaultCacheDir, listFiles, scanHeaders } from './scan.ts';
+import { scanIndexDir, listFiles, scanHeaders } from './scan.ts';
 import { orderScanned, readableSlices, sliceRef, sortPatients } from './assemble.ts';
 import { BadInput, onBadFileSchema, type Dataset, type DatasetContext } from './types.ts';
 
@@ -54,7 +54,7 @@ async function loadFolders(config: FoldersConfig, context: DatasetContext): Prom
 
   const pattern = `*/*.{${config.extensions.join(',')}}`;
   const entries = await listFiles(root, [config.extensions.length > 1 ? pattern : pattern.replace(/[{}]/g, '')]);
-  const cacheDir = config.cacheDir === null ? null : (config.cacheDir ?? context.cacheDir ?? defaultCacheDir());
+  const cacheDir = scanIndexDir(config.cacheDir, context.cacheDir);
   const scan = await scanHeaders(entries, { readMeta: context.readMeta ?? readMeta, cacheDir, scope: root });
   const filesByFolder = groupBy(scan.files, (file) => basename(dirname(file.path)));
 

@@ -6,7 +6,7 @@ import { groupBy, type OrderCheck, type Patient } from '../patients.ts';
 import type { RegistryEntry } from '../../core/registry.ts';
 import { readCsv, requireColumns, type CsvRow } from './csv.ts';
 import { aggregateSliceTargets, parseRowTargets, requireLabelColumns } from './targets.ts';
-import { defaultCacheDir, scanHeaders, slicesOf, statFiles, type ScannedSlice } from './scan.ts';
+import { scanIndexDir, scanHeaders, slicesOf, statFiles, type ScannedSlice } from './scan.ts';
 import { orderScanned, sliceRef, sortPatients } from './assemble.ts';
 import { BadInput, onBadFileSchema, type Dataset, type DatasetContext } from './types.ts';
 
@@ -82,7 +82,7 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
     bad.report({ file: csvFile, line: r.row.line, reason: `${r.path}: ${stats[i].error}` });
     return [];
   });
-  const cacheDir = config.cacheDir === null ? null : (config.cacheDir ?? context.cacheDir ?? defaultCacheDir());
+  const cacheDir = scanIndexDir(config.cacheDir, context.cacheDir);
   const scan = await scanHeaders(
     present.map((r) => r.entry),
     { readMeta: context.readMeta ?? readMeta, cacheDir, scope: csvFile },

@@ -5,7 +5,7 @@ import { binarySchema } from '../../labels/schema.ts';
 import { groupBy, groupKey, type Patient } from '../patients.ts';
 import { at, forEachCsvRecord, readTextFile } from './csv.ts';
 import { aggregateSliceTargets } from './targets.ts';
-import { defaultCacheDir, listFiles, scanHeaders } from './scan.ts';
+import { scanIndexDir, listFiles, scanHeaders } from './scan.ts';
 import { orderScanned, readableSlices, sliceRef, sortPatients } from './assemble.ts';
 import { BadInput, onBadFileSchema, type Dataset, type DatasetContext } from './types.ts';
 import type { RegistryEntry } from '../../core/registry.ts';
@@ -42,7 +42,7 @@ interface ImageLabels {
 
 /**
  * Reads `ID,Label` rows `ID_<image>_<subtype>`: one row per image and label (the five subtypes and `any`).
- * Bad rows (malformed ID, unknown subtype, value other than 0/1, a conflicting duplicate, an image missing a
+ * Bad rows (more or fewer fields than the header, malformed ID, unknown subtype, value other than 0/1, a conflicting duplicate, an image missing a
  * label row, `any` disagreeing with the subtypes) go to `bad` with their 1-based line; identical duplicates are
  * listed as ignored.
  */
@@ -51,15 +51,19 @@ export function parseRsnaLabels(text: string, file: string, bad: BadInput): { im
   const rejected = new Set<string>();
   let idColumn = -1;
   let labelColumn = -1;
+  let header: string[] = [];
   forEachCsvRecord(text, file, (fields, line) => {
     if (idColumn < 0) {
-      const header = fields.map((f) => f.trim());
+      header = fields.map((f) => f.trim());
       idColumn = header.indexOf('ID');
       labelColumn = header.indexOf('Label');
       if (idColumn < 0 || labelColumn < 0) {
         throw new Error(`${at(file, line)}: expected the header 'ID,Label', got '${fields.join(',')}'`);
       }
       return;
+    }
+    if (fields.length !== header.length) {
+      return bad.report({ file, line, reason: `expected ${header.length} fields (${header.join(',')}), got ${fields.length}` });
     }
     const id = fields[idColumn]?.trim() ?? '';
     const value = fields[labelColumn]?.trim();
@@ -136,7 +140,7 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
     });
   }
 
-  const cacheDir = config.cacheDir === null ? null : (config.cacheDir ?? context.cacheDir ?? defaultCacheDir());
+  const cacheDir = scanIndexDir(config.cacheDir, context.cacheDir);
   const readMeta = context.readMeta ?? (async (path: string) => [await readDicomMeta(path)]);
   const scan = await scanHeaders(usable, { readMeta, cacheDir, scope: imagesDir });
   const grouped = readableSlices(scan.files, bad).filter((slice) => {

@@ -70,7 +70,18 @@ export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sliceseq');
 }
 
-const SCAN_INDEX_VERSION = 2;
+/** 3: DICOM headers are refused when their pixel data is missing, cut off or too short. */
+/**
+ * Where a dataset's header-scan index goes: the dataset config's own `cacheDir`, else the caller's (an
+ * experiment's `data.indexDir`, `inspect --index-dir`), else defaultCacheDir(); `null` at either level: no index.
+ */
+export function scanIndexDir(own: string | null | undefined, caller: string | null | undefined): string | null {
+  if (own !== undefined) return own;
+  if (caller !== undefined) return caller;
+  return defaultCacheDir();
+}
+
+const SCAN_INDEX_VERSION = 3;
 
 /**
  * On disk, one compact row per file (a real RSNA train set has 750k): path, size, mtime, error, then per slice

@@ -41,8 +41,8 @@ export type MetaReader = (path: string) => Promise<SliceMeta[]>;
 /** What a dataset factory gets besides its config: injectable readers (tests) and where caches go. */
 export interface DatasetContext {
   readMeta?: MetaReader;
-  /** Default cache folder for header-scan indexes, when the config names none. */
-  cacheDir?: string;
+  /** Default folder for header-scan indexes, when the config names none (`null`: no index; see scanIndexDir). */
+  cacheDir?: string | null;
 }
 
 /** Collects bad input: throws under `error`, records and warns under `skip`. */

@@ -2,9 +2,11 @@ import dicomParser, { type DataSet, type Element } from 'dicom-parser';
 import { open, readFile } from 'node:fs/promises';
 import { log } from '../../core/log.ts';
 import type { Slice, SliceMeta } from '../types.ts';
+import { frameDecoder } from './dicom-codecs.ts';
 import { decodeNativePixels, storedValueRange, type PixelFormat } from './dicom-pixels.ts';
 import { DataFileError, describeThrown } from './errors.ts';
 import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
   transferSyntax,
@@ -30,6 +32,10 @@ export interface DicomHeader {
   planarConfiguration: number;
   numberOfFrames: number;
   hasPixelData: boolean;
+  /** Where the PixelData value starts and its declared length (undefined length: encapsulated fragments). */
+  pixelData?: { offset: number; length: number; undefinedLength: boolean };
+  /** The file's size in bytes. */
+  fileSize: number;
   /** True when the RSNA intercept quirk was detected (and, unless disabled, repaired). */
   rsnaQuirk: boolean;
 }
@@ -94,28 +100,54 @@ export function hasRsnaInterceptQuirk(
 export async function readDicom(path: string, options: DicomReadOptions = {}): Promise<Slice> {
   const bytes = await readWhole(path);
   const dataSet = parseDataSet(path, bytes, false);
-  const header = headerFromDataSet(path, dataSet, options);
-  const data = decodeModalityValues(path, dataSet, header, options);
+  const header = headerFromDataSet(path, dataSet, bytes.length, options);
+  const data = await decodeModalityValues(path, dataSet, header, options);
   return { rows: header.rows!, cols: header.cols!, channels: header.samplesPerPixel!, data, meta: header.meta };
 }
 
-/** Header only (no pixel decoding; reads the first few KB of the file when that holds the whole header). */
+/**
+ * Header only (no pixel decoding; reads the first few KB of the file when that holds the whole header). A file
+ * whose pixel data is missing, runs past the end of the file or, uncompressed, is shorter than the header's
+ * image needs is an error here already, so a dataset scan finds it before training does.
+ */
 export async function readDicomMeta(path: string, options: DicomReadOptions = {}): Promise<SliceMeta> {
-  return (await readDicomHeader(path, options)).meta;
+  const header = await readDicomHeader(path, options);
+  const problem = pixelDataProblem(header);
+  if (problem) throw new DataFileError(path, problem);
+  return header.meta;
 }
 
 export async function readDicomHeader(path: string, options: DicomReadOptions = {}): Promise<DicomHeader> {
-  const { bytes, complete } = await readHead(path, HEADER_PROBE_BYTES);
+  const { bytes, complete, size } = await readHead(path, HEADER_PROBE_BYTES);
   if (!complete) {
     try {
       const dataSet = parseDataSet(path, bytes, true);
-      if (dataSet.elements[TAG.pixelData]) return headerFromDataSet(path, dataSet, options);
+      if (dataSet.elements[TAG.pixelData]) return headerFromDataSet(path, dataSet, size, options);
     } catch {
       // The probe may end inside an element; the whole file decides.
     }
   }
   const whole = complete ? bytes : await readWhole(path);
-  return headerFromDataSet(path, parseDataSet(path, whole, true), options);
+  return headerFromDataSet(path, parseDataSet(path, whole, true), size, options);
+}
+
+/** Why the header's pixel data cannot be decoded (missing, cut off, too short for the image), if it cannot. */
+export function pixelDataProblem(header: DicomHeader): string | undefined {
+  const pixels = header.pixelData;
+  if (!pixels) return 'DICOM file has no pixel data (7FE0,0010)';
+  // A deflated dataset's offsets count inflated bytes, so only the other checks apply to it.
+  const deflated = header.transferSyntax.uid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN;
+  if (!pixels.undefinedLength && !deflated && pixels.offset + pixels.length > header.fileSize) {
+    return `truncated DICOM file (pixel data declares ${pixels.length} bytes from byte ${pixels.offset}, the file has ${header.fileSize})`;
+  }
+  if (!header.transferSyntax.native || pixels.undefinedLength) return undefined;
+  const { rows, cols, samplesPerPixel, bitsAllocated, numberOfFrames } = header;
+  if (rows === undefined || cols === undefined || bitsAllocated === undefined) return undefined;
+  const expected = rows * cols * (samplesPerPixel ?? 1) * (bitsAllocated / 8) * numberOfFrames;
+  if (pixels.length < expected) {
+    return `pixel data holds ${pixels.length} bytes, expected ${expected} (${rows}x${cols}, ${samplesPerPixel ?? 1} sample(s), ${bitsAllocated} bits${numberOfFrames > 1 ? `, ${numberOfFrames} frames` : ''})`;
+  }
+  return undefined;
 }
 
 async function readWhole(path: string): Promise<Uint8Array> {
@@ -126,14 +158,14 @@ async function readWhole(path: string): Promise<Uint8Array> {
   }
 }
 
-async function readHead(path: string, length: number): Promise<{ bytes: Uint8Array; complete: boolean }> {
+async function readHead(path: string, length: number): Promise<{ bytes: Uint8Array; complete: boolean; size: number }> {
   let handle;
   try {
     handle = await open(path, 'r');
     const size = (await handle.stat()).size;
     const buffer = Buffer.alloc(Math.min(size, length));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return { bytes: buffer.subarray(0, bytesRead), complete: bytesRead >= size };
+    return { bytes: buffer.subarray(0, bytesRead), complete: bytesRead >= size, size };
   } catch (error) {
     throw new DataFileError(path, `cannot read file (${describeThrown(error)})`, { cause: error });
   } finally {
@@ -176,7 +208,7 @@ function parseBareDataSet(bytes: Uint8Array, untilTag: string | undefined): Data
   }
 }
 
-function headerFromDataSet(path: string, dataSet: DataSet, options: DicomReadOptions): DicomHeader {
+function headerFromDataSet(path: string, dataSet: DataSet, fileSize: number, options: DicomReadOptions): DicomHeader {
   const read = new TagReader(path, dataSet);
   const syntaxUid = read.string(TAG.transferSyntaxUid) ?? IMPLICIT_VR_LITTLE_ENDIAN;
   const bitsAllocated = read.uint16(TAG.bitsAllocated);
@@ -214,6 +246,7 @@ function headerFromDataSet(path: string, dataSet: DataSet, options: DicomReadOpt
   };
   for (const key of Object.keys(meta) as Array<keyof SliceMeta>) if (meta[key] === undefined) delete meta[key];
 
+  const pixelElement: Element | undefined = dataSet.elements[TAG.pixelData];
   return {
     meta,
     transferSyntax: transferSyntax(syntaxUid),
@@ -223,7 +256,17 @@ function headerFromDataSet(path: string, dataSet: DataSet, options: DicomReadOpt
     bitsAllocated,
     planarConfiguration: read.uint16(TAG.planarConfiguration) ?? 0,
     numberOfFrames: read.integer(TAG.numberOfFrames) ?? 1,
-    hasPixelData: dataSet.elements[TAG.pixelData] !== undefined,
+    hasPixelData: pixelElement !== undefined,
+    ...(pixelElement
+      ? {
+          pixelData: {
+            offset: pixelElement.dataOffset,
+            length: pixelElement.length,
+            undefinedLength: pixelElement.hadUndefinedLength === true || pixelElement.length === 0xffffffff,
+          },
+        }
+      : {}),
+    fileSize,
     rsnaQuirk,
   };
 }
@@ -263,11 +306,13 @@ function logRsnaQuirk(path: string, repaired: boolean): void {
   }
 }
 
-function decodeModalityValues(path: string, dataSet: DataSet, header: DicomHeader, options: DicomReadOptions): Float32Array {
+async function decodeModalityValues(path: string, dataSet: DataSet, header: DicomHeader, options: DicomReadOptions): Promise<Float32Array> {
   const syntax = header.transferSyntax;
   const element: Element | undefined = dataSet.elements[TAG.pixelData];
   if (!element) throw new DataFileError(path, 'DICOM file has no pixel data (7FE0,0010)');
-  if (!syntax.decodable || element.encapsulatedPixelData) {
+  const encapsulated = element.encapsulatedPixelData === true || !syntax.native;
+  const decoder = encapsulated ? frameDecoder(syntax.uid) : undefined;
+  if (encapsulated && (!decoder || !element.encapsulatedPixelData)) {
     throw new DataFileError(
       path,
       `compressed transfer syntax ${syntax.name} (${syntax.uid}) is not supported; decompress first (e.g. dcmdjpeg, gdcmconv --raw)`,
@@ -278,14 +323,22 @@ function decodeModalityValues(path: string, dataSet: DataSet, header: DicomHeade
   }
   const { meta } = header;
   const format = pixelFormat(path, header);
-  if (element.dataOffset + element.length > dataSet.byteArray.length) {
+  if (!encapsulated && element.dataOffset + element.length > dataSet.byteArray.length) {
     throw new DataFileError(path, 'truncated DICOM file (pixel data runs past the end of the file)');
   }
   let stored: Float32Array;
   try {
-    stored = decodeNativePixels(dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length), format);
+    if (decoder) {
+      // Compressed: the codec gives little-endian samples, pixel by pixel, which decode as native data does.
+      const frame = dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, element, 0, element.fragments?.length ?? 0);
+      const samples = await decoder(frame, format);
+      stored = decodeNativePixels(samples, { ...format, littleEndian: true, planarConfiguration: 0 });
+    } else {
+      stored = decodeNativePixels(dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length), format);
+    }
   } catch (error) {
-    throw new DataFileError(path, describeThrown(error), { cause: error });
+    const what = decoder ? `cannot decode ${syntax.name} (${syntax.uid}) pixel data: ` : '';
+    throw new DataFileError(path, `${what}${describeThrown(error)}`, { cause: error });
   }
 
   const slope = meta.rescaleSlope ?? 1;

@@ -74,7 +74,8 @@ async function runGroup(
   return { values, rows: info.height, cols: info.width };
 }
 
-function unitRange(slice: Slice, channel: number, operation: string): Quantisation {
+/** Checks one channel holds values in [0, 1] (errors name the file) and gives its 8-bit quantisation. */
+export function unitRange(slice: Slice, channel: number, operation: string): Quantisation {
   for (let i = channel; i < slice.data.length; i += slice.channels) {
     const value = slice.data[i];
     if (!(value >= -1e-6 && value <= 1 + 1e-6)) {

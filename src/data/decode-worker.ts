@@ -1,0 +1,63 @@
+import { threadId } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { SliceCache } from './cache.ts';
+import { decodePatient, type PatientDecodeRequest } from './decode-patient.ts';
+import { buildPreprocess, type Preprocess, type TransformConfig } from './preprocess.ts';
+import { readSlices } from './readers/index.ts';
+import type { SliceMeta } from './types.ts';
+
+/** What the loader sends a decode worker: the patient, and the plain configs the worker rebuilds its tools from. */
+export interface DecodeTask extends PatientDecodeRequest {
+  preprocess: TransformConfig[] | null;
+  cache?: { dir: string; maxBytes?: number };
+}
+
+/** A patient's slices as they come back; each `data` buffer is moved, not copied, where it owns its buffer. */
+export interface DecodeTaskResult {
+  slices: Array<{ rows: number; cols: number; channels: number; data: Float32Array; meta: SliceMeta }>;
+  cacheHit?: boolean;
+  /** Cache entries this task evicted (size limit). */
+  evicted: number;
+  /** The worker thread that decoded the patient. */
+  thread: number;
+}
+
+const pipelines = new Map<string, Preprocess>();
+const caches = new Map<string, SliceCache>();
+
+function pipelineFor(config: TransformConfig[]): Preprocess {
+  const key = JSON.stringify(config);
+  let pipeline = pipelines.get(key);
+  if (!pipeline) pipelines.set(key, (pipeline = buildPreprocess(config)));
+  return pipeline;
+}
+
+function cacheFor({ dir, maxBytes }: { dir: string; maxBytes?: number }): SliceCache {
+  const key = `${dir}\u0000${maxBytes ?? ''}`;
+  let cache = caches.get(key);
+  if (!cache) caches.set(key, (cache = new SliceCache(dir, maxBytes)));
+  return cache;
+}
+
+/** Decodes one patient in a worker thread (the same `decodePatient` the main thread runs without workers). */
+export async function decodeTask(task: DecodeTask): Promise<unknown> {
+  const cache = task.cache ? cacheFor(task.cache) : undefined;
+  const evictedBefore = cache?.evicted ?? 0;
+  const { slices, cacheHit } = await decodePatient(task, {
+    ...(task.preprocess ? { pipeline: pipelineFor(task.preprocess) } : {}),
+    readSlices: (path) => readSlices(path),
+    ...(cache ? { cache } : {}),
+  });
+  const result: DecodeTaskResult = {
+    slices: slices.map(({ rows, cols, channels, data, meta }) => ({ rows, cols, channels, data, meta })),
+    ...(cacheHit === undefined ? {} : { cacheHit }),
+    evicted: (cache?.evicted ?? 0) - evictedBefore,
+    thread: threadId,
+  };
+  // Move the buffers that belong to one slice alone; views into shared buffers are copied by the message.
+  const transfer = new Set<ArrayBuffer>();
+  for (const { data } of slices) {
+    if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) transfer.add(data.buffer);
+  }
+  return Piscina.move({ [Piscina.transferableSymbol]: [...transfer], [Piscina.valueSymbol]: result } as never);
+}

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { claheUint8 } from '../../bench/clahe-typescript.ts';
+import { transforms } from '../../src/data/transforms/index.ts';
+import type { Slice } from '../../src/data/types.ts';
+
+interface ClaheCase {
+  name: string;
+  rows: number;
+  cols: number;
+  clipLimit: number;
+  tileGridSize: [number, number];
+  input: number[];
+  expected: number[];
+}
+
+// Made by scripts/make-clahe-fixtures.py with Debian's python3-opencv (cv2.createCLAHE(...).apply).
+const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/clahe/cases.json'), 'utf8')) as {
+  opencv: string;
+  cases: ClaheCase[];
+};
+
+describe('CLAHE against OpenCV (cv2.createCLAHE fixtures)', () => {
+  const differing = (out: ArrayLike<number>, expected: readonly number[]) =>
+    Array.from(out).reduce((n, v, i) => n + (v === expected[i] ? 0 : 1), 0);
+
+  it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: the transform equals cv2', async (_name, c) => {
+    const input: Slice = { rows: c.rows, cols: c.cols, channels: 1, data: Float32Array.from(c.input, (v) => v / 255), meta: { source: 'mem://x', format: 'dicom' } };
+    const transform = transforms.create({ name: 'clahe', clipLimit: c.clipLimit, tileGridSize: c.tileGridSize }, {});
+    const out = await transform.apply(input, undefined);
+    const codes = Array.from(out.data, (v) => Math.round(v * 255));
+    expect(differing(codes, c.expected), `pixels differing from cv2 in ${c.name}`).toBe(0);
+  });
+
+  it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: the TypeScript contender (bench) equals cv2', (_name, c) => {
+    const [tilesX, tilesY] = c.tileGridSize;
+    const out = claheUint8(Uint8Array.from(c.input), c.rows, c.cols, c.clipLimit, { tilesX, tilesY });
+    expect(differing(out, c.expected), `pixels differing from cv2 in ${c.name}`).toBe(0);
+  });
+
+  it('the transform takes OpenCV parameters and works per channel on [0, 1] data', async () => {
+    const c = fixture.cases.find((x) => x.name === 'ct-64-clip2-8x8')!;
+    const three = Float32Array.from({ length: c.input.length * 3 }, (_, i) => c.input[Math.floor(i / 3)] / 255);
+    const slice: Slice = { rows: c.rows, cols: c.cols, channels: 3, data: three, meta: { source: 'mem://ct', format: 'dicom' } };
+    const transform = transforms.create({ name: 'clahe', clipLimit: 2, tileGridSize: [8, 8] }, {});
+    const out = await transform.apply(slice, undefined);
+    for (let k = 0; k < 3; k++) {
+      expect(Array.from({ length: c.input.length }, (_, i) => Math.round(out.data[i * 3 + k] * 255))).toEqual(c.expected);
+    }
+  });
+
+  it('rejects parameters OpenCV rejects', () => {
+    expect(() => transforms.create({ name: 'clahe', clipLimit: -1 }, {})).toThrow(/clipLimit/);
+    expect(() => transforms.create({ name: 'clahe', tileGridSize: [0, 8] }, {})).toThrow(/tileGridSize/);
+  });
+});
