@@ -6,7 +6,7 @@ import { vgg16Backbone } from './vgg16.ts';
 
 export type { Backbone, BackboneContext, ImageShape } from './backbone.ts';
 export { defineBackbone, commonBackboneOptions } from './backbone.ts';
-export { loadConvWeights } from './pretrained.ts';
+export { layerStage, type FreezeSpec } from './backbone.ts';
 
 /** Per-slice CNNs by name: `{ name: 'small-vgg', channels: [16, 32, 64] }`. */
 export const backbones = new Registry<BackboneContext, Backbone>('backbone');
