@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import { readNpy } from '../../src/data/npy.ts';
 import { backbones } from '../../src/models/backbones/index.ts';
+import { convertWeights, inspectWeights } from '../../src/models/weights.ts';
 import { useBackend } from '../helpers/backend.ts';
 
 /**
@@ -73,6 +74,16 @@ describe.skipIf(!kerasPython)('Keras VGG16 imported from .h5 and .keras gives Ke
   ])('%s (%s)', (file) => {
     const { maxDiff, scale } = compare({ name: 'vgg16', weights: join(dir, file) }, 'vgg16');
     expect(scale).toBeGreaterThan(0);
+    expect(maxDiff / scale).toBeLessThan(1e-4);
+  });
+
+  test('inspect maps the 13 convolutions; the converted tfjs folder gives the same features', async () => {
+    const report = inspectWeights(join(dir, 'vgg16.keras'), { backbone: 'vgg16' });
+    expect(report.fits[0]).toMatchObject({ error: null, normalize: 'caffe', unused: [] });
+    expect(report.fits[0].mapping.map((m) => `${m.layer}<${m.source}`).slice(0, 2)).toEqual(['block1_conv1<block1_conv1', 'block1_conv2<block1_conv2']);
+    const out = join(dir, 'vgg16-tfjs');
+    await convertWeights(join(dir, 'vgg16-full.h5'), { backbone: 'vgg16', out });
+    const { maxDiff, scale } = compare({ name: 'vgg16', weights: out }, 'vgg16');
     expect(maxDiff / scale).toBeLessThan(1e-4);
   });
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { Rng } from '../../core/rng.ts';
+import type { LayerMatching } from '../pretrained/mapping.ts';
 import { loadPretrained, normalizedInput, pretrainedOptions, resolveNormalization } from '../pretrained/load.ts';
 import { commonBackboneOptions, defineBackbone, finishBackbone, imageInput, scaledWidth, widthMultiplierOption } from './backbone.ts';
 import { apply, batchNorm, conv2d, relu, zeroPad } from './conv-layers.ts';
@@ -35,6 +36,9 @@ export function torchvisionResnetName(name: string): string {
   const part = { conv1: 'conv1', bn1: 'bn1', conv2: 'conv2', bn2: 'bn2', down_conv: 'downsample.0', down_bn: 'downsample.1' }[match[3]];
   return `layer${match[1]}.${Number(match[2]) - 1}.${part}`;
 }
+
+/** By name: ours in tfjs folders, torchvision's/timm's in PyTorch state dicts. */
+export const resnet18Matching: LayerMatching = { kind: 'names', torchName: torchvisionResnetName };
 
 /**
  * ResNet-18: a stem, four stages of two basic blocks (64/128/256/512 channels), global average pooled. The
@@ -71,7 +75,7 @@ export const resnet18Backbone = defineBackbone({
       }
     });
     const backbone = finishBackbone(input, x, config);
-    if (config.weights) loadPretrained(backbone.model, config.weights, { kind: 'names', torchName: torchvisionResnetName }, "backbone 'resnet18'");
+    if (config.weights) loadPretrained(backbone.model, config.weights, resnet18Matching, "backbone 'resnet18'");
     return backbone;
   },
 });

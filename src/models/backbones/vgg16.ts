@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { LayerMatching } from '../pretrained/mapping.ts';
 import { loadPretrained, normalizedInput, pretrainedOptions, resolveNormalization } from '../pretrained/load.ts';
 import { commonBackboneOptions, defineBackbone, finishBackbone, imageInput, scaledWidth, widthMultiplierOption } from './backbone.ts';
 import { vggStages } from './conv-layers.ts';
@@ -10,6 +11,9 @@ const vgg16Stages = [
   { filters: 512, convs: 3 },
   { filters: 512, convs: 3 },
 ];
+
+/** The n-th convolution takes the file's n-th layer with a kernel (Keras `blockS_convC`, torchvision `features.N`). */
+export const vgg16Matching: LayerMatching = { kind: 'conv-order' };
 
 /**
  * VGG16's 13 convolutions (the reference design's CNN), global average pooled to 512 features. Pretrained
@@ -31,7 +35,7 @@ export const vgg16Backbone = defineBackbone({
     const stages = vgg16Stages.map(({ filters, convs }) => ({ filters: scaledWidth(filters, config.widthMultiplier), convs }));
     const normalized = normalizedInput(input, resolveNormalization(config));
     const backbone = finishBackbone(input, vggStages(normalized, stages, { rng, batchNorm: config.batchNorm }), config);
-    if (config.weights) loadPretrained(backbone.model, config.weights, { kind: 'conv-order' }, "backbone 'vgg16'");
+    if (config.weights) loadPretrained(backbone.model, config.weights, vgg16Matching, "backbone 'vgg16'");
     return backbone;
   },
 });
