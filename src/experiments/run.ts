@@ -19,6 +19,7 @@ import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
 import { buildCriterion } from '../losses/criterion.ts';
 import { buildModel } from '../models/build.ts';
+import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
 import { saveModel } from '../models/io.ts';
 import { fbetaScore } from '../metrics/fbeta.ts';
 import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
@@ -147,6 +148,10 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     ? await openEmbeddingsInput(experiment.data.embeddings, { patients: dataset.patients, heldOut: [...split.val, ...split.test], resolve: resolveExperiment })
     : undefined;
 
+  // Pretrained backbone weights: the file and the input normalisation that travels with them, as the run used them.
+  const pretrained = experiment.model.backbone && !experiment.data.embeddings ? pretrainedRecord(experiment.model.backbone as Partial<PretrainedConfig>) : undefined;
+  if (pretrained) log.info(`backbone weights: ${pretrained.path} (${pretrained.format}), input normalisation '${pretrained.normalize}'`);
+
   // The run directory appears only once config, data and split have passed their checks.
   mkdirSync(runDir, { recursive: true });
   if (dataset.skipped.length > 0) writeJsonAtomic(join(runDir, 'skipped-files.json'), dataset.skipped);
@@ -161,6 +166,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     data: { source: dataset.source, fingerprint: dataFingerprint(dataset.patients), patients: dataset.patients.length },
     split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },
     ...(embeddings ? { embeddings: embeddings.provenance } : {}),
+    ...(pretrained ? { pretrained } : {}),
   });
 
   const preprocess = buildPreprocess(experiment.data.preprocess);
