@@ -8,6 +8,8 @@ into a temporary folder when the Python side is present.
   keras OUT [--size 32]     (needs tensorflow-cpu: python3 -m venv .venv-keras && .venv-keras/bin/pip install
                             tensorflow-cpu==2.21.0 safetensors==0.8.0)
       OUT/vgg16-notop.h5        the applications' weights-only layout (layer_names, weight_names per layer)
+      OUT/vgg16-keras2.h5       the same in Keras 2's encoding, as the downloadable notop file has it: fixed-length
+                                byte-string attributes, weights named `block1_conv1_W_1:0`, `block1_conv1_b_1:0`
       OUT/vgg16-full.h5         model.save('….h5'): the legacy full-model file (model_weights group)
       OUT/vgg16.keras           Keras 3 archive (config.json + model.weights.h5)
       OUT/vgg16.weights.h5      Keras 3 weights-only file
@@ -44,6 +46,18 @@ def keras_fixtures(out, size, seed):
     features = model.predict(keras.applications.vgg16.preprocess_input(images.copy() * 255.0), verbose=0)
     with h5py.File(os.path.join(out, 'vgg16-notop.h5'), 'w') as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    with h5py.File(os.path.join(out, 'vgg16-keras2.h5'), 'w') as f:
+        names = [layer.name for layer in model.layers]
+        f.attrs['layer_names'] = np.array([n.encode() for n in names])
+        f.attrs['backend'] = b'tensorflow'
+        f.attrs['keras_version'] = b'2.0.8'
+        for layer in model.layers:
+            group = f.create_group(layer.name)
+            weights = layer.get_weights()
+            weight_names = [f'{layer.name}_{suffix}_1:0'.encode() for suffix in ('W', 'b')][: len(weights)]
+            group.attrs['weight_names'] = np.array(weight_names, dtype='S') if weights else np.zeros((0,), dtype='S1')
+            for name, value in zip(weight_names, weights):
+                group.create_dataset(name.decode(), data=value)
     model.save(os.path.join(out, 'vgg16-full.h5'))
     model.save(os.path.join(out, 'vgg16.keras'))
     model.save_weights(os.path.join(out, 'vgg16.weights.h5'))

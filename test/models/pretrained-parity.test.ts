@@ -68,6 +68,7 @@ describe.skipIf(!kerasPython)('Keras VGG16 imported from .h5 and .keras gives Ke
 
   test.each([
     ['vgg16-notop.h5', 'the applications’ weights-only layout'],
+    ['vgg16-keras2.h5', 'Keras 2’s encoding of it, as downloaded'],
     ['vgg16-full.h5', 'a legacy full-model file'],
     ['vgg16.keras', 'a Keras 3 archive'],
     ['vgg16.weights.h5', 'a Keras 3 weights file'],
