@@ -6,7 +6,7 @@ import { Rng } from '../../src/core/rng.ts';
 import { binarySchema } from '../../src/labels/schema.ts';
 import { backbones } from '../../src/models/backbones/index.ts';
 import { buildModel } from '../../src/models/build.ts';
-import { saveModel } from '../../src/models/io.ts';
+import { loadModel, saveModel } from '../../src/models/io.ts';
 import { useBackend } from '../helpers/backend.ts';
 import { withTempDir } from './model-checks.ts';
 
@@ -102,6 +102,33 @@ describe('vgg16 weights from a local tfjs Layers model directory', () => {
       small.model.dispose();
     });
     expect(() => backbones.create({ name: 'vgg16', ...tiny, weights: '/nonexistent/vgg16' }, { rng: new Rng(1), imageShape: rgb })).toThrow(/weights \/nonexistent\/vgg16 do not exist/);
+  });
+});
+
+describe('input normalisation', () => {
+  test("'caffe' scales to 0..255, reverses RGB to BGR and subtracts the BGR mean; a saved model keeps it", async () => {
+    const backbone = backbones.create({ name: 'vgg16', ...tiny, normalize: 'caffe' }, { rng: new Rng(1), imageShape: rgb });
+    const norm = tf.model({ inputs: backbone.model.inputs, outputs: backbone.model.getLayer('input_norm').output as tfType.SymbolicTensor });
+    const pixel = tf.tidy(() => (norm.predict(tf.fill([1, 32, 32, 3], 0).add(tf.tensor1d([1, 0.5, 0]))) as tfType.Tensor).slice([0, 0, 0, 0], [1, 1, 1, 3]).dataSync());
+    expect(Array.from(pixel).map((v) => Number(v.toFixed(3)))).toEqual([-103.939, 127.5 - 116.779, 255 - 123.68].map((v) => Number(v.toFixed(3))));
+    await withTempDir(async (dir) => {
+      await saveModel(backbone.model, dir);
+      const loaded = await loadModel(dir);
+      const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 4);
+      const [a, b] = tf.tidy(() => [(backbone.model.predict(x) as tfType.Tensor).dataSync(), (loaded.predict(x) as tfType.Tensor).dataSync()]);
+      expect(Array.from(b)).toEqual(Array.from(a));
+      x.dispose();
+      loaded.dispose();
+    });
+    backbone.model.dispose();
+  });
+
+  test("'imagenet' on one channel uses the averaged mean and std; no weights means no normalisation layer", () => {
+    const gray = backbones.create({ name: 'resnet18', ...tiny, normalize: 'imagenet' }, { rng: new Rng(1), imageShape: { ...rgb, channels: 1 } });
+    expect(gray.model.getLayer('input_norm').getConfig()).toMatchObject({ scale: 1, reverseChannels: false, mean: [(0.485 + 0.456 + 0.406) / 3], std: [(0.229 + 0.224 + 0.225) / 3] });
+    const plain = backbones.create({ name: 'vgg16', ...tiny }, { rng: new Rng(1), imageShape: rgb });
+    expect(plain.model.layers.map((layer) => layer.name)).not.toContain('input_norm');
+    [gray, plain].forEach(({ model }) => model.dispose());
   });
 });
 

@@ -17,7 +17,7 @@ export interface LayerAssignment {
 export interface WeightPlan {
   file: WeightFile;
   assignments: LayerAssignment[];
-  /** The file's layers no backbone layer takes (a classifier top, `num_batches_tracked` counters). */
+  /** The file's tensors no backbone layer takes (a classifier top); PyTorch's `num_batches_tracked` counters are left out. */
   unused: string[];
   /** Our layers with weights that the file does not have: they keep their initial values. */
   kept: string[];
@@ -43,11 +43,10 @@ function tensorsFor(layer: tf.layers.Layer, source: SourceLayer, file: WeightFil
     const keys = layer.getClassName() === 'BatchNormalization' ? ['weight', 'bias', 'running_mean', 'running_var'] : ['weight', 'bias'];
     return keys.slice(0, count).map((key) => pick(source, key, file));
   }
-  const tensors = source.tensors.filter((t) => !/num_batches_tracked|seed_generator/.test(t.key));
-  if (tensors.length < count) {
-    throw new Error(`${file.path}: layer '${source.name}' has ${tensors.length} weights, layer ${layer.name} needs ${count}`);
+  if (source.tensors.length < count) {
+    throw new Error(`${file.path}: layer '${source.name}' has ${source.tensors.length} weights, layer ${layer.name} needs ${count}`);
   }
-  return tensors.slice(0, count);
+  return source.tensors.slice(0, count);
 }
 
 /** Pairs the backbone's weighted layers with the file's layers; structural misfits throw, naming both sides. */
@@ -72,7 +71,8 @@ export function planWeights(model: tf.LayersModel, file: WeightFile, matching: L
   }
   const assignments = pairs.map(({ layer, source }) => ({ layer, source, tensors: tensorsFor(layer, source, file) }));
   const used = new Set(assignments.flatMap((a) => a.tensors.map((t) => t.name)));
-  const unused = file.layers.flatMap((layer) => layer.tensors.filter((t) => !used.has(t.name)).map((t) => t.name));
+  // Batch-norm step counters are bookkeeping, not weights: left out of the report.
+  const unused = file.layers.flatMap((layer) => layer.tensors.filter((t) => !used.has(t.name) && t.key !== 'num_batches_tracked').map((t) => t.name));
   const assigned = new Set(assignments.map((a) => a.layer));
   return { file, assignments, unused, kept: targets.filter((layer) => !assigned.has(layer)).map((layer) => layer.name) };
 }
