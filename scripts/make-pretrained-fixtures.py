@@ -12,6 +12,7 @@ into a temporary folder when the Python side is present.
                                 byte-string attributes, weights named `block1_conv1_W_1:0`, `block1_conv1_b_1:0`
       OUT/vgg16-full.h5         model.save('….h5'): the legacy full-model file (model_weights group)
       OUT/vgg16.keras           Keras 3 archive (config.json + model.weights.h5)
+      OUT/vgg16-nested.h5, OUT/vgg16-nested.keras   the same VGG16 inside a Sequential with a Dense top
       OUT/vgg16.weights.h5      Keras 3 weights-only file
       OUT/vgg16-input.npy       [n, H, W, 3] RGB in [0, 1] (sliceseq's windowed-image range)
       OUT/vgg16-features.npy    the model's average-pooled features on preprocess_input(input * 255) ('caffe')
@@ -61,6 +62,9 @@ def keras_fixtures(out, size, seed):
     model.save(os.path.join(out, 'vgg16-full.h5'))
     model.save(os.path.join(out, 'vgg16.keras'))
     model.save_weights(os.path.join(out, 'vgg16.weights.h5'))
+    nested = keras.Sequential([keras.Input((size, size, 3)), model, keras.layers.Dense(2, name='top')])
+    nested.save(os.path.join(out, 'vgg16-nested.h5'))
+    nested.save(os.path.join(out, 'vgg16-nested.keras'))
     np.save(os.path.join(out, 'vgg16-input.npy'), images)
     np.save(os.path.join(out, 'vgg16-features.npy'), features.astype(np.float32))
 

@@ -72,6 +72,8 @@ describe.skipIf(!kerasPython)('Keras VGG16 imported from .h5 and .keras gives Ke
     ['vgg16-full.h5', 'a legacy full-model file'],
     ['vgg16.keras', 'a Keras 3 archive'],
     ['vgg16.weights.h5', 'a Keras 3 weights file'],
+    ['vgg16-nested.h5', 'a full-model file with VGG16 nested in a Sequential'],
+    ['vgg16-nested.keras', 'the same as a Keras 3 archive'],
   ])('%s (%s)', (file) => {
     const { maxDiff, scale } = compare({ name: 'vgg16', weights: join(dir, file) }, 'vgg16');
     expect(scale).toBeGreaterThan(0);

@@ -34,18 +34,27 @@ function child(group: Group, name: string): Group | Dataset | null {
   return group.keys.includes(name.split('/')[0]) ? group.get(name) : null;
 }
 
+/**
+ * A layer group's weights, split by the layer their names give (`block1_conv1/kernel:0` → `block1_conv1`): a
+ * nested model (VGG16 inside a Sequential) is one group holding all its layers' weights. Names without a layer
+ * part (Keras 1's `block1_conv1_W_1:0`) belong to the group's own layer.
+ */
 function legacyLayers(root: Group, path: string): SourceLayer[] {
-  return strings(root.attrs.layer_names).flatMap((layerName) => {
-    const group = child(root, layerName);
-    if (!(group instanceof Group)) throw new Error(`${path}: layer_names lists '${layerName}', which has no group`);
-    const tensors = strings(group.attrs.weight_names).map((weightName) => {
+  const layers = new Map<string, SourceLayer>();
+  for (const groupName of strings(root.attrs.layer_names)) {
+    const group = child(root, groupName);
+    if (!(group instanceof Group)) throw new Error(`${path}: layer_names lists '${groupName}', which has no group`);
+    for (const weightName of strings(group.attrs.weight_names)) {
       const dataset = group.get(weightName);
-      if (!(dataset instanceof Dataset)) throw new Error(`${path}: layer '${layerName}' lists weight '${weightName}', which is missing`);
-      const key = weightName.split('/').pop()!.replace(/:\d+$/, '');
-      return tensor(dataset, `${layerName}/${weightName.replace(/:\d+$/, '')}`, key);
-    });
-    return tensors.length ? [{ name: layerName, tensors }] : [];
-  });
+      if (!(dataset instanceof Dataset)) throw new Error(`${path}: layer '${groupName}' lists weight '${weightName}', which is missing`);
+      const parts = weightName.replace(/:\d+$/, '').split('/');
+      const layerName = parts.length > 1 ? parts[parts.length - 2] : groupName;
+      const layer = layers.get(layerName) ?? { name: layerName, tensors: [] };
+      layer.tensors.push(tensor(dataset, `${layerName}/${parts[parts.length - 1]}`, parts[parts.length - 1]));
+      layers.set(layerName, layer);
+    }
+  }
+  return [...layers.values()];
 }
 
 /** Every `.../vars` group holding datasets, depth first; `order` (the archive's config) ranks the layer names. */
