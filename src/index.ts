@@ -41,6 +41,9 @@ export { decoders } from './models/decoders/index.ts';
 export { heads } from './models/heads/index.ts';
 export { buildModel, buildBackbone, modelMetadata, type ModelConfigInput } from './models/build.ts';
 export { saveModel, loadModel, diskIOHandler } from './models/io.ts';
+export { inspectWeights, formatInspection, convertWeights, type WeightsInspection } from './models/weights.ts';
+export { openWeights, type WeightsOption } from './models/pretrained/open.ts';
+export { normalizations, type Normalization } from './models/pretrained/normalization.ts';
 export { buildReferenceBenchModel, referenceBenchConfig } from './models/reference.ts';
 
 // Losses

@@ -17,6 +17,7 @@ import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, type LabelSchema } from '../labels/schema.ts';
 import { buildCriterion } from '../losses/criterion.ts';
 import { buildModel } from '../models/build.ts';
+import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
 import { saveModel } from '../models/io.ts';
 import { fbetaScore } from '../metrics/fbeta.ts';
 import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
@@ -138,6 +139,9 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
         migrate: (saved) => resolveExperiment(saved as ExperimentInput),
       })
     : undefined;
+  // Pretrained backbone weights: the file and the input normalisation that travels with them, as the run used them.
+  const pretrained = experiment.model.backbone && !experiment.data.embeddings ? pretrainedRecord(experiment.model.backbone as Partial<PretrainedConfig>) : undefined;
+  if (pretrained) log.info(`backbone weights: ${pretrained.path} (${pretrained.format}), input normalisation '${pretrained.normalize}'`);
 
   const preprocess = buildPreprocess(experiment.data.preprocess);
   const loaderFor = (patients: Patient[], train: boolean): BatchSource =>
@@ -195,6 +199,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
       device: backend.device,
       threads: backend.threads,
       ...(backend.library ? { tensorflow: backend.library } : {}),
+      ...(pretrained ? { pretrained } : {}),
       seed: experiment.seed,
       data,
       split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },

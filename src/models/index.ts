@@ -1,5 +1,5 @@
 /** The model family: registries, the factory, save/load and the reference benchmark workload. */
-export { backbones, defineBackbone, commonBackboneOptions, loadConvWeights, type Backbone, type BackboneContext, type ImageShape } from './backbones/index.ts';
+export { backbones, defineBackbone, commonBackboneOptions, type Backbone, type BackboneContext, type ImageShape } from './backbones/index.ts';
 export { encoders, defineEncoder, outputLevels, type EncoderContext, type OutputLevel, type SliceEncoder } from './encoders/index.ts';
 export { decoders, defineDecoder, type DecoderContext, type LabelDecoderFactory } from './decoders/index.ts';
 export { heads, defineHead, headName, type Head, type HeadContext } from './heads/index.ts';

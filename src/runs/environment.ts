@@ -20,6 +20,8 @@ export const environmentSchema = z.looseObject({
   seed: z.number().int(),
   data: z.looseObject({ source: z.string(), fingerprint: z.string(), patients: z.number().int().min(0) }),
   split: z.object({ train: z.array(z.string()), val: z.array(z.string()), test: z.array(z.string()) }),
+  /** Pretrained backbone weights: the file, its format and the input normalisation that travels with them. */
+  pretrained: z.object({ path: z.string(), format: z.string(), bytes: z.number(), normalize: z.string() }).optional(),
   /** Two-stage runs: the embeddings cache trained on (experiments/embeddings-input.ts). */
   embeddings: z
     .object({

@@ -23,6 +23,19 @@ function globalNorm(grads: tf.Tensor[]): tf.Scalar {
   return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 
+const backboneNames = new WeakMap<tf.LayersModel, Set<string>>();
+
+/** Names of the variables inside the model's `backbone` layer (none for a model on slice embeddings). */
+function backboneVariables(model: tf.LayersModel): Set<string> {
+  let names = backboneNames.get(model);
+  if (!names) {
+    const backbone = model.layers.find((layer) => layer.name === 'backbone');
+    names = new Set((backbone?.weights ?? []).map((w) => (w as unknown as { val: tf.Variable }).val.name));
+    backboneNames.set(model, names);
+  }
+  return names;
+}
+
 /**
  * One step: loss and gradients, a NaN/Inf guard (a non-finite step changes no weight), optional clipping of the
  * global gradient norm, the optimizer update, then decoupled weight decay (w ← w − lr·wd·w).
@@ -52,12 +65,17 @@ export function trainStep(
     const finite = Number.isFinite(loss) && Number.isFinite(gradientNorm);
     if (!finite) return { loss, perGroup, gradientNorm, finite };
     const scale = options.gradientClip && gradientNorm > options.gradientClip ? options.gradientClip / gradientNorm : 1;
+    const multiplier = optimizer.backboneLrMultiplier;
+    const inBackbone = backboneVariables(model);
     tf.tidy(() => {
       const named = variables.map((v, i) => ({ name: v.name, tensor: scale === 1 ? gradList[i] : tf.mul(gradList[i], scale) }));
+      // The backbone's group: its step (new − old) scaled by the multiplier, as a lower rate would give it.
+      const grouped = multiplier === 1 ? [] : variables.filter((v) => inBackbone.has(v.name));
+      const before = grouped.map((v) => v.clone());
       optimizer.optimizer.applyGradients(named);
+      grouped.forEach((v, i) => v.assign(tf.add(before[i], tf.mul(tf.sub(v, before[i]), multiplier))));
       if (optimizer.weightDecay > 0) {
-        const factor = 1 - options.learningRate * optimizer.weightDecay;
-        for (const v of variables) v.assign(tf.mul(v, factor));
+        for (const v of variables) v.assign(tf.mul(v, 1 - options.learningRate * (inBackbone.has(v.name) ? multiplier : 1) * optimizer.weightDecay));
       }
     });
     return { loss, perGroup, gradientNorm, finite };

@@ -70,6 +70,9 @@ describe('example experiments', () => {
     const experiment = await loadExperimentFile(join(experimentsDir, file));
     // A two-stage experiment trains on embeddings a first-stage run and `sliceseq extract` made; its own tests chain those.
     if ((experiment.data as { embeddings?: unknown }).embeddings) skip('needs a first-stage run and an extracted embeddings cache');
+    const weights = (experiment.model.backbone as { weights?: string | { path: string } } | undefined)?.weights;
+    const weightsFile = typeof weights === 'string' ? weights : weights?.path;
+    if (weightsFile && !existsSync(weightsFile)) skip(`needs pretrained weights at ${weightsFile}; pretrained-example.test.ts runs it on generated ones`);
     const kind = demoKindOf(file, experiment.data.dataset as { name: string; root?: unknown });
     const data = await demoData(kind);
     const options = { out: join(work, 'runs'), data, quick: true, backend: defaultTestBackend, sets: [cacheOff] };

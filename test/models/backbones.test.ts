@@ -6,7 +6,7 @@ import { Rng } from '../../src/core/rng.ts';
 import { binarySchema } from '../../src/labels/schema.ts';
 import { backbones } from '../../src/models/backbones/index.ts';
 import { buildModel } from '../../src/models/build.ts';
-import { saveModel } from '../../src/models/io.ts';
+import { loadModel, saveModel } from '../../src/models/io.ts';
 import { useBackend } from '../helpers/backend.ts';
 import { withTempDir } from './model-checks.ts';
 
@@ -89,7 +89,7 @@ describe('vgg16 weights from a local tfjs Layers model directory', () => {
       const source = backbones.create({ name: 'vgg16', ...tiny }, { rng: new Rng(1), imageShape: rgb });
       await saveModel(source.model, dir);
       expect(() => backbones.create({ name: 'vgg16', widthMultiplier: 1 / 8, weights: dir }, { rng: new Rng(1), imageShape: rgb })).toThrow(
-        /backbone 'vgg16': block1_conv1\/kernel in .* has shape \[3, 3, 3, 4\], layer block1_conv1 \(conv 1\) needs \[3, 3, 3, 8\]/,
+        /backbone 'vgg16': block1_conv1\/kernel in .* has shape \[3, 3, 3, 4\], layer block1_conv1 needs \[3, 3, 3, 8\]/,
       );
       source.model.dispose();
     });
@@ -101,11 +101,100 @@ describe('vgg16 weights from a local tfjs Layers model directory', () => {
       );
       small.model.dispose();
     });
-    expect(() => backbones.create({ name: 'vgg16', ...tiny, weights: '/nonexistent/vgg16' }, { rng: new Rng(1), imageShape: rgb })).toThrow(/no model at \/nonexistent\/vgg16/);
+    expect(() => backbones.create({ name: 'vgg16', ...tiny, weights: '/nonexistent/vgg16' }, { rng: new Rng(1), imageShape: rgb })).toThrow(/weights \/nonexistent\/vgg16 do not exist/);
+  });
+});
+
+describe('input normalisation', () => {
+  test("'caffe' scales to 0..255, reverses RGB to BGR and subtracts the BGR mean; a saved model keeps it", async () => {
+    const backbone = backbones.create({ name: 'vgg16', ...tiny, normalize: 'caffe' }, { rng: new Rng(1), imageShape: rgb });
+    const norm = tf.model({ inputs: backbone.model.inputs, outputs: backbone.model.getLayer('input_norm').output as tfType.SymbolicTensor });
+    const pixel = tf.tidy(() => (norm.predict(tf.fill([1, 32, 32, 3], 0).add(tf.tensor1d([1, 0.5, 0]))) as tfType.Tensor).slice([0, 0, 0, 0], [1, 1, 1, 3]).dataSync());
+    expect(Array.from(pixel).map((v) => Number(v.toFixed(3)))).toEqual([-103.939, 127.5 - 116.779, 255 - 123.68].map((v) => Number(v.toFixed(3))));
+    await withTempDir(async (dir) => {
+      await saveModel(backbone.model, dir);
+      const loaded = await loadModel(dir);
+      const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 4);
+      const [a, b] = tf.tidy(() => [(backbone.model.predict(x) as tfType.Tensor).dataSync(), (loaded.predict(x) as tfType.Tensor).dataSync()]);
+      expect(Array.from(b)).toEqual(Array.from(a));
+      x.dispose();
+      loaded.dispose();
+    });
+    backbone.model.dispose();
+  });
+
+  test("'imagenet' on one channel uses the averaged mean and std; no weights means no normalisation layer", () => {
+    const gray = backbones.create({ name: 'resnet18', ...tiny, normalize: 'imagenet' }, { rng: new Rng(1), imageShape: { ...rgb, channels: 1 } });
+    expect(gray.model.getLayer('input_norm').getConfig()).toMatchObject({ scale: 1, reverseChannels: false, mean: [(0.485 + 0.456 + 0.406) / 3], std: [(0.229 + 0.224 + 0.225) / 3] });
+    const plain = backbones.create({ name: 'vgg16', ...tiny }, { rng: new Rng(1), imageShape: rgb });
+    expect(plain.model.layers.map((layer) => layer.name)).not.toContain('input_norm');
+    [gray, plain].forEach(({ model }) => model.dispose());
+  });
+});
+
+describe('resnet18 weights', () => {
+  test('a tfjs folder maps by layer name; a missing layer and a misfit shape name both sides', async () => {
+    await withTempDir(async (dir) => {
+      const source = backbones.create({ name: 'resnet18', ...tiny }, { rng: new Rng(1), imageShape: rgb });
+      await saveModel(source.model, dir);
+      const loaded = backbones.create({ name: 'resnet18', ...tiny, weights: dir }, { rng: new Rng(2), imageShape: rgb });
+      expectSameValues(source.model.getWeights(), loaded.model.getWeights());
+      expect(() => backbones.create({ name: 'resnet18', widthMultiplier: 1 / 8, weights: dir }, { rng: new Rng(1), imageShape: rgb })).toThrow(
+        /backbone 'resnet18': stem_conv\/kernel in .* has shape \[7, 7, 3, 4\], layer stem_conv needs \[7, 7, 3, 8\]/,
+      );
+      expect(() => backbones.create({ name: 'resnet18', ...tiny, stem: 'compact', weights: dir }, { rng: new Rng(1), imageShape: rgb })).toThrow(
+        /stem_conv\/kernel in .* has shape \[7, 7, 3, 4\], layer stem_conv needs \[3, 3, 3, 4\]/,
+      );
+      [source, loaded].forEach(({ model }) => model.dispose());
+    });
+    await withTempDir(async (dir) => {
+      const vgg = backbones.create({ name: 'vgg16', ...tiny }, { rng: new Rng(1), imageShape: rgb });
+      await saveModel(vgg.model, dir);
+      expect(() => backbones.create({ name: 'resnet18', ...tiny, weights: dir }, { rng: new Rng(1), imageShape: rgb })).toThrow(
+        /backbone 'resnet18': .* has no layer 'stem_conv' for layer stem_conv/,
+      );
+      vgg.model.dispose();
+    });
+  });
+
+  test('ImageNet stem and strided convs pad symmetrically (as torchvision), keeping the output sizes', () => {
+    const backbone = backbones.create({ name: 'resnet18', ...tiny }, { rng: new Rng(1), imageShape: { height: 64, width: 48, channels: 3 } });
+    const shape = (name: string) => backbone.model.getLayer(name).outputShape;
+    expect(shape('stem_pad')).toEqual([null, 70, 54, 3]);
+    expect(shape('stem_conv')).toEqual([null, 32, 24, 4]);
+    expect(shape('stem_pool')).toEqual([null, 16, 12, 4]);
+    expect(shape('stage2_block1_conv1')).toEqual([null, 8, 6, 8]);
+    backbone.model.dispose();
   });
 });
 
 describe('backbone options', () => {
+  test("freeze 'stem' or N stages leaves the later stages trainable", () => {
+    const trainable = (freeze: boolean | 'stem' | number, name: 'resnet18' | 'vgg16') =>
+      backbones
+        .create({ name, ...tiny, freeze }, { rng: new Rng(1), imageShape: rgb })
+        .model.trainableWeights.map((weight) => weight.originalName.split('/')[0]);
+    const stages = (names: string[]) => [...new Set(names.map((name) => name.replace(/_.*/, '')))];
+    expect(stages(trainable('stem', 'resnet18'))).toEqual(['stage1', 'stage2', 'stage3', 'stage4']);
+    expect(stages(trainable(2, 'resnet18'))).toEqual(['stage3', 'stage4']);
+    expect(stages(trainable(0, 'resnet18'))).toEqual(['stem', 'stage1', 'stage2', 'stage3', 'stage4']);
+    expect(stages(trainable('stem', 'vgg16'))).toEqual(['block2', 'block3', 'block4', 'block5']);
+    expect(stages(trainable(4, 'vgg16'))).toEqual(['block5']);
+    expect(trainable(true, 'vgg16')).toEqual([]);
+  });
+
+  test('a partly frozen backbone keeps the frozen batch norms in inference mode only', () => {
+    const model = backbones.create({ name: 'resnet18', ...tiny, stem: 'compact', freeze: 'stem' }, { rng: new Rng(2), imageShape: { height: 8, width: 8, channels: 1 } }).model;
+    const x = tf.randomNormal([4, 8, 8, 1], 3, 2, 'float32', 5);
+    const mean = (name: string) => Array.from(model.getLayer(name).getWeights()[2].dataSync());
+    const [stemBefore, stageBefore] = [mean('stem_bn'), mean('stage1_block1_bn1')];
+    tf.tidy(() => model.apply(x, { training: true }) as tfType.Tensor);
+    expect(mean('stem_bn')).toEqual(stemBefore);
+    expect(mean('stage1_block1_bn1')).not.toEqual(stageBefore);
+    model.dispose();
+    x.dispose();
+  });
+
   test('freeze leaves only the sequence model and heads trainable', () => {
     const build = (freeze: boolean) =>
       buildModel(

@@ -29,10 +29,16 @@ export function defineBackbone<S extends z.ZodObject<z.ZodRawShape>>(entry: Back
   return entry;
 }
 
+/**
+ * Which weights stay fixed (trainable = false, batch norms in inference mode), e.g. around pretrained weights:
+ * `true` all, `'stem'` the stem (VGG: block 1), N the stem and the first N stages (VGG: blocks 1..N).
+ */
+export const freezeOption = z.union([z.boolean(), z.literal('stem'), z.number().int().min(0)]).default(false);
+export type FreezeSpec = z.output<typeof freezeOption>;
+
 /** Options every backbone accepts. */
 export const commonBackboneOptions = {
-  /** Fix the backbone's weights (trainable = false, batch norms in inference mode), e.g. around pretrained weights. */
-  freeze: z.boolean().default(false),
+  freeze: freezeOption,
 };
 
 export const widthMultiplierOption = z.number().positive().max(4).default(1);
@@ -47,28 +53,41 @@ export function imageInput(shape: ImageShape): tf.SymbolicTensor {
 }
 
 /** Global average pooling to the feature vector, wrapped as the `backbone` model. */
-export function finishBackbone(input: tf.SymbolicTensor, featureMap: tf.SymbolicTensor, options: { freeze: boolean }): Backbone {
+export function finishBackbone(input: tf.SymbolicTensor, featureMap: tf.SymbolicTensor, options: { freeze: FreezeSpec }): Backbone {
   const features = tf.layers.globalAveragePooling2d({ name: 'global_pool' }).apply(featureMap) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: features, name: 'backbone' });
-  if (options.freeze) freeze(model);
+  freeze(model, options.freeze);
   return { model, featureSize: features.shape[1] as number };
 }
 
+/** The stage a layer belongs to by its name: `stem_*` 0, `blockN_*` / `stageN_*` N; others none. */
+export function layerStage(name: string): number | undefined {
+  if (name.startsWith('stem_')) return 0;
+  const match = /^(?:block|stage)(\d+)_/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
 /**
- * No weight updates, and inference mode for every batch normalisation inside (as Keras does for a non-trainable
- * layer): tfjs would otherwise normalise with batch statistics and keep moving its averages while training.
+ * No weight updates for the frozen layers, and inference mode for their batch normalisations (as Keras does
+ * for a non-trainable layer): tfjs would otherwise normalise with batch statistics and keep moving the averages.
  */
-function freeze(model: tf.LayersModel): void {
-  model.trainable = false;
-  const visit = (layers: readonly tf.layers.Layer[]) => {
+function freeze(model: tf.LayersModel, spec: FreezeSpec): void {
+  if (spec === false || spec === 0) return;
+  const hasStem = model.layers.some((layer) => layerStage(layer.name) === 0);
+  const through = spec === true ? Number.POSITIVE_INFINITY : spec === 'stem' ? (hasStem ? 0 : 1) : spec;
+  const frozen = (layer: tf.layers.Layer) => spec === true || (layerStage(layer.name) ?? Number.POSITIVE_INFINITY) <= through;
+  if (spec === true) model.trainable = false;
+  const visit = (layers: readonly tf.layers.Layer[], all: boolean) => {
     for (const layer of layers) {
-      if (layer.getClassName() === 'BatchNormalization') {
+      const isFrozen = all || frozen(layer);
+      if (isFrozen) layer.trainable = false;
+      if (isFrozen && layer.getClassName() === 'BatchNormalization') {
         const call = layer.call.bind(layer);
         layer.call = (inputs, kwargs) => call(inputs, { ...kwargs, training: false });
       }
       const nested = (layer as unknown as { layers?: tf.layers.Layer[] }).layers;
-      if (nested) visit(nested);
+      if (nested) visit(nested, isFrozen);
     }
   };
-  visit(model.layers);
+  visit(model.layers, spec === true);
 }

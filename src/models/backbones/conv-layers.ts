@@ -8,14 +8,14 @@ export function conv2d(
   filters: number,
   kernelSize: number,
   rng: Rng,
-  options: { strides?: number; useBias?: boolean; activation?: 'relu' | 'linear' } = {},
+  options: { strides?: number; useBias?: boolean; activation?: 'relu' | 'linear'; padding?: 'same' | 'valid' } = {},
 ): tf.layers.Layer {
   return tf.layers.conv2d({
     name,
     filters,
     kernelSize,
     strides: options.strides ?? 1,
-    padding: 'same',
+    padding: options.padding ?? 'same',
     useBias: options.useBias ?? true,
     activation: options.activation ?? 'linear',
     kernelInitializer: heNormal(rng.seed()),
@@ -24,6 +24,11 @@ export function conv2d(
 
 export function batchNorm(name: string): tf.layers.Layer {
   return tf.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 });
+}
+
+/** `pad` zeros on every side (PyTorch's symmetric `padding=`, where 'same' would pad a strided layer's end more). */
+export function zeroPad(name: string, pad: number): tf.layers.Layer {
+  return tf.layers.zeroPadding2d({ name, padding: pad });
 }
 
 export function relu(name: string): tf.layers.Layer {
