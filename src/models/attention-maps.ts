@@ -15,6 +15,8 @@ export interface ClassAttentionMap {
    * disposes it.
    */
   attention: tf.Tensor;
+  /** The decoder's logits for the same batch: [batch, classes] or [batch, slices, classes]. The caller disposes it. */
+  scores: tf.Tensor;
 }
 
 /** Per model: the sub-model that computes each query decoder's inputs from the model's inputs. */
@@ -38,7 +40,7 @@ export function queryDecoders(model: tf.LayersModel): ClassQueryDecoder[] {
 
 /**
  * What each class query of the model looked at, for one batch `[images or embeddings, mask]` (inference mode):
- * one map per query decoder, in label-group order. Throws when the model has no query decoder.
+ * one map (and the decoder's logits) per query decoder, in label-group order. Throws when the model has no query decoder.
  */
 export function classAttention(model: tf.LayersModel, inputs: [tf.Tensor, tf.Tensor]): ClassAttentionMap[] {
   const layers = queryDecoders(model);
@@ -48,7 +50,7 @@ export function classAttention(model: tf.LayersModel, inputs: [tf.Tensor, tf.Ten
     const group = groups.find((g) => `${headName(g)}_decoder` === layer.name);
     const [sequence, mask] = inputsModel(model, layer).predict(inputs) as tf.Tensor[];
     const { scores, attention } = layer.scoresAndAttention([sequence, mask]);
-    tf.dispose([sequence, mask, scores]);
+    tf.dispose([sequence, mask]);
     const config = layer.getConfig();
     const numClasses = config.numClasses as number;
     return {
@@ -56,6 +58,7 @@ export function classAttention(model: tf.LayersModel, inputs: [tf.Tensor, tf.Ten
       classes: group ? [...group.classes] : Array.from({ length: numClasses }, (_, c) => `class ${c + 1}`),
       level: config.level as 'patient' | 'slice',
       attention,
+      scores,
     };
   });
 }

@@ -5,6 +5,7 @@ import { parseOrThrow } from '../core/validate.ts';
 import { readCsv, requireColumns, at } from '../data/datasets/csv.ts';
 import { matrix, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
 import { loadThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
+import { ATTENTION_JSON, attentionFileSchema, type AttentionFile } from '../models/attention-file.ts';
 import type { ClassificationReport } from './classification-report.ts';
 
 /**
@@ -37,6 +38,8 @@ export interface RunFiles {
   classes: string[];
   validation?: PredictionFile;
   test?: PredictionFile;
+  /** attention.json: only runs whose label decoder is the class-query decoder write it (never listed as missing). */
+  attention?: AttentionFile;
   /** Run files that are absent (the report says which sections they would have filled). */
   missing: string[];
 }
@@ -143,6 +146,7 @@ export async function readRunFiles(runDir: string): Promise<RunFiles> {
   const classes = thresholds?.classes ?? classificationReport?.classes.map((row) => row.label) ?? [];
   const validationFile = path('predictions-oof.csv');
   const testFile = path('predictions-test.csv');
+  const attentionFile = join(dir, ATTENTION_JSON);
   const predictions = async (file: string | undefined) => (file && classes.length > 0 ? readPredictions(file, classes) : undefined);
   return {
     dir,
@@ -156,6 +160,7 @@ export async function readRunFiles(runDir: string): Promise<RunFiles> {
     classes,
     validation: await predictions(validationFile),
     test: await predictions(testFile),
+    attention: existsSync(attentionFile) ? parseOrThrow(attentionFileSchema, readJsonObject(attentionFile), attentionFile) : undefined,
     missing,
   };
 }

@@ -235,14 +235,18 @@ describe('query decoder in a model', () => {
       ['fracture', ['skull', 'face', 'jaw'], 'patient', [3, 3, slices]],
     ]);
     const before = tf.memory().numTensors;
-    tf.dispose(classAttention(model, [inputs, mask]).map((m) => m.attention));
+    tf.dispose(classAttention(model, [inputs, mask]).flatMap((m) => [m.attention, m.scores]));
     expect(tf.memory().numTensors).toBe(before);
     const loaded = await expectRoundTrip(model, [inputs, mask]);
     const reloaded = classAttention(loaded, [inputs, mask]);
     maps.forEach((m, g) => expect(Array.from(reloaded[g].attention.dataSync())).toEqual(Array.from(m.attention.dataSync())));
     const plain = buildModel({ encoder: { name: 'gru', hidden: 4 }, decoder: { name: 'lstm', hidden: 4 } }, { schema, rng: new Rng(2), inputShape: shape, level: 'patient' });
     expect(() => classAttention(plain, [inputs, mask])).toThrow(/no class-query decoder/);
-    tf.dispose([inputs, mask, ...maps.map((m) => m.attention), ...reloaded.map((m) => m.attention)]);
+    // The logits beside the maps are the model's own.
+    const logits = model.predict([inputs, mask]) as tfType.Tensor;
+    const joined = tf.concat(maps.map((m) => m.scores), 1);
+    Array.from(joined.dataSync()).forEach((value, i) => expect(value).toBeCloseTo(logits.dataSync()[i], 5));
+    tf.dispose([inputs, mask, logits, joined, ...[...maps, ...reloaded].flatMap((m) => [m.attention, m.scores])]);
     [model, loaded, plain].forEach((m) => m.dispose());
   });
 });
