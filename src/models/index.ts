@@ -19,3 +19,4 @@ export { stackSlices, foldApplyUnfold, stackingModes, type StackingMode } from '
 export { saveModel, loadModel, diskIOHandler, readModelArtifacts } from './io.ts';
 export { buildReferenceBenchModel, referenceBenchConfig, referenceBenchShape, type ReferenceBench } from './reference.ts';
 export * from './layers/index.ts';
+export { classAttention, queryDecoders, type ClassAttentionMap } from './attention-maps.ts';

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogLevel } from '../../src/core/log.ts';
 import { runExperiment } from '../../src/experiments/run.ts';
 import { attentionFileSchema } from '../../src/models/attention-file.ts';
@@ -12,9 +12,11 @@ describe.each(['patient', 'slice'] as const)('class attention of a tiny %s-level
   let runDir: string;
   let page: string;
   let notes: string[];
+  let root: string;
 
   beforeAll(async () => {
-    const { data } = await tinyDemoData();
+    const { data, root: dir } = await tinyDemoData();
+    root = dir;
     const experiment = tinyExperiment(data, {
       model: {
         backbone: { name: 'small-vgg', channels: [4, 8], convsPerBlock: 1 },
@@ -33,6 +35,7 @@ describe.each(['patient', 'slice'] as const)('class attention of a tiny %s-level
     ({ notes } = await writeRunReport(runDir));
     page = readFileSync(join(runDir, 'report.html'), 'utf8');
   });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('writes attention.json: test patients, one row per class over the slices the model saw, each summing to 1', () => {
     const file = attentionFileSchema.parse(JSON.parse(readFileSync(join(runDir, 'attention.json'), 'utf8')));
