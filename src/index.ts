@@ -90,3 +90,8 @@ export { extractEmbeddings } from './experiments/extract.ts';
 export { defineAblation, parseAblation, planAblation, parseShard, shardTrials, type Ablation, type AblationInput, type AblationPlan } from './experiments/ablation.ts';
 export { loadAblationFile, runAblation, type AblationRun } from './experiments/ablate.ts';
 export { summarizeAblation, writeAblationSummary, formatAblationSummary, type AblationSummary } from './experiments/summarize.ts';
+
+// Class-query decoder attention (issue 16)
+export { classAttention, queryDecoders, type ClassAttentionMap } from './models/attention-maps.ts';
+export { attentionFileSchema, readAttention, type AttentionFile } from './runs/attention.ts';
+export { collectClassAttention, pickAttentionPatients } from './train/class-attention.ts';

@@ -16,6 +16,8 @@ import type { Patient } from '../data/patients.ts';
 import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, type LabelSchema } from '../labels/schema.ts';
 import { buildCriterion } from '../losses/criterion.ts';
+import { writeAttention } from '../runs/attention.ts';
+import { queryDecoders } from '../models/attention-maps.ts';
 import { buildModel } from '../models/build.ts';
 import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
 import { saveModel } from '../models/io.ts';
@@ -24,6 +26,7 @@ import { classificationReport, writeClassificationReport } from '../report/class
 import { writeRunReport } from '../report/run-report.ts';
 import { matrix } from '../metrics/matrix.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
+import { ATTENTION_PATIENTS, collectClassAttention, pickAttentionPatients } from '../train/class-attention.ts';
 import { binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
@@ -250,6 +253,11 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
       writeClassificationReport(report, runPath(runDir, 'classificationReport'));
     }
     writePredictions(runDir, 'test', predictionTable(schema, testPredictions));
+    // Query decoders: what each class looked at, for a few test patients (the report draws it beside their slices).
+    if (queryDecoders(model).length > 0) {
+      const chosen = pickAttentionPatients(split.test, ATTENTION_PATIENTS, { maxSlices: experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit });
+      writeAttention(runDir, await collectClassAttention(model, loaderFor(chosen.patients, false), chosen.positions, 'test'));
+    }
   }
   if (thresholds) writeRunThresholds(runDir, thresholds);
   writeRunMetrics(runDir, { best_epoch: state.best?.epoch ?? null, stopped: state.stopped ?? null, ...metrics });

@@ -6,7 +6,9 @@ import { totalOutputWidth, type LabelSchema } from '../labels/schema.ts';
 import { backbones, type Backbone, type ImageShape } from './backbones/index.ts';
 import { decoders } from './decoders/index.ts';
 import { encoders, outputLevels, type OutputLevel } from './encoders/index.ts';
-import { heads } from './heads/index.ts';
+import { readsSlices } from './decoders/index.ts';
+import { heads, type Head } from './heads/index.ts';
+import { MaskedPooling } from './layers/masked-pooling.ts';
 import './layers/index.ts';
 import { foldApplyUnfold, stackingModes, stackSlices } from './stack.ts';
 
@@ -81,6 +83,51 @@ function withoutName({ name: _name, ...options }: { name: string } & Record<stri
   return options;
 }
 
+type RowHead = (features: tf.SymbolicTensor) => tf.SymbolicTensor;
+
+function concatenateLogits(outputs: tf.SymbolicTensor[]): tf.SymbolicTensor {
+  return outputs.length === 1 ? outputs[0] : (tf.layers.concatenate({ name: 'logits', axis: -1 }).apply(outputs) as tf.SymbolicTensor);
+}
+
+/** Every head reads feature rows: the patient vector, or each real slice's row (one fold for all heads). */
+function rowHeads(groupHeads: RowHead[], encoded: tf.SymbolicTensor, mask: tf.SymbolicTensor, level: OutputLevel): tf.SymbolicTensor {
+  const allHeads = (features: tf.SymbolicTensor) => concatenateLogits(groupHeads.map((head) => head(features)));
+  return level === 'patient' ? allHeads(encoded) : foldApplyUnfold(encoded, mask, allHeads, 'slice_outputs');
+}
+
+/**
+ * Some head's decoder reads the slices (`encoded` is then per slice at either level). Those heads get the
+ * per-slice outputs and the mask; the other heads read, at slice level, each real slice's row, and at patient
+ * level the per-slice outputs pooled with the encoder's `pooling` (which must then be `mean` or `max`).
+ */
+function sliceReadingHeads(
+  groupHeads: Head[],
+  encoded: tf.SymbolicTensor,
+  mask: tf.SymbolicTensor,
+  context: { level: OutputLevel; schema: LabelSchema; encoder: ModelConfig['encoder'] },
+): tf.SymbolicTensor {
+  const { level, schema, encoder } = context;
+  let pooled: tf.SymbolicTensor | null = null;
+  const patientVector = () => {
+    if (pooled) return pooled;
+    const pooling = encoders.resolve(encoder.name, withoutName(encoder), 'model config encoder').pooling;
+    if (pooling !== 'mean' && pooling !== 'max') {
+      const others = schema.groups.filter((_, g) => !readsSlices(groupHeads[g])).map((group) => group.name);
+      throw new Error(
+        `invalid model config:\n  encoder.pooling: the decoder reads the slices, so the heads of ${others.join(', ')} read the encoder's per-slice outputs ` +
+          `pooled over the slices; give pooling 'mean' or 'max' (got '${String(pooling)}')`,
+      );
+    }
+    pooled = new MaskedPooling({ name: 'heads_pool', mode: pooling }).apply([encoded, mask]) as tf.SymbolicTensor;
+    return pooled;
+  };
+  const outputs = groupHeads.map((head, g) => {
+    if (readsSlices(head)) return head.apply(encoded, mask);
+    return level === 'patient' ? head(patientVector()) : foldApplyUnfold(encoded, mask, head, `slice_outputs_${schema.groups[g].name}`);
+  });
+  return concatenateLogits(outputs);
+}
+
 /**
  * Builds the model from a plain config. Inputs: [images [b, s, H, W, C] (or embeddings [b, s, F]), mask [b, s]
  * (1 real slice, 0 padding)]; output: the flat logits row in label-schema order, [b, width] for patient-level
@@ -107,16 +154,18 @@ export function buildModel(config: ModelConfigInput, options: BuildModelOptions)
     sequence = stackSlices(input, mask, backbone.model, parsed.stacking);
   }
 
-  const encoder = encoders.create(parsed.encoder, { rng: Rng.derive(seed, 'encoder'), level }, 'model config encoder');
-  const encoded = encoder(sequence, mask);
   const groupHeads = schema.groups.map((group) =>
-    heads.create({ name: group.kind, ...(parsed.heads[group.kind] ?? {}) }, { group, rng: Rng.derive(seed, 'head', group.name), decoder: parsed.decoder }, `model config heads.${group.kind}`),
+    heads.create(
+      { name: group.kind, ...(parsed.heads[group.kind] ?? {}) },
+      { group, rng: Rng.derive(seed, 'head', group.name), decoder: parsed.decoder, level },
+      `model config heads.${group.kind}`,
+    ),
   );
-  const allHeads = (features: tf.SymbolicTensor) => {
-    const outputs = groupHeads.map((head) => head(features));
-    return outputs.length === 1 ? outputs[0] : (tf.layers.concatenate({ name: 'logits', axis: -1 }).apply(outputs) as tf.SymbolicTensor);
-  };
-  const logits = level === 'patient' ? allHeads(encoded) : foldApplyUnfold(encoded, mask, allHeads, 'slice_outputs');
+  // A decoder that reads the slices needs the encoder's per-slice outputs, whatever the label level.
+  const slicesRead = groupHeads.some(readsSlices);
+  const encoder = encoders.create(parsed.encoder, { rng: Rng.derive(seed, 'encoder'), level: slicesRead ? 'slice' : level }, 'model config encoder');
+  const encoded = encoder(sequence, mask);
+  const logits = slicesRead ? sliceReadingHeads(groupHeads, encoded, mask, { level, schema, encoder: parsed.encoder }) : rowHeads(groupHeads as RowHead[], encoded, mask, level);
 
   const width = logits.shape[logits.shape.length - 1];
   if (width !== totalOutputWidth(schema)) throw new Error(`internal: the heads emit ${width} logits, the label schema needs ${totalOutputWidth(schema)}`);

@@ -1,7 +1,7 @@
 /** The model family: registries, the factory, save/load and the reference benchmark workload. */
 export { backbones, defineBackbone, commonBackboneOptions, type Backbone, type BackboneContext, type ImageShape } from './backbones/index.ts';
 export { encoders, defineEncoder, outputLevels, type EncoderContext, type OutputLevel, type SliceEncoder } from './encoders/index.ts';
-export { decoders, defineDecoder, type DecoderContext, type LabelDecoderFactory } from './decoders/index.ts';
+export { decoders, defineDecoder, readsSlices, type Decoder, type DecoderContext, type LabelDecoderFactory, type SliceDecoder } from './decoders/index.ts';
 export { heads, defineHead, headName, type Head, type HeadContext } from './heads/index.ts';
 export {
   buildModel,
@@ -19,3 +19,4 @@ export { stackSlices, foldApplyUnfold, stackingModes, type StackingMode } from '
 export { saveModel, loadModel, diskIOHandler, readModelArtifacts } from './io.ts';
 export { buildReferenceBenchModel, referenceBenchConfig, referenceBenchShape, type ReferenceBench } from './reference.ts';
 export * from './layers/index.ts';
+export { classAttention, queryDecoders, type ClassAttentionMap } from './attention-maps.ts';

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { packageVersion } from '../core/version.ts';
 import { loadDataset, type DatasetConfig } from '../data/datasets/registry.ts';
-import type { Dataset } from '../data/datasets/types.ts';
 import type { TransformConfig } from '../data/preprocess.ts';
 import { binaryAveragePrecision } from '../metrics/average-precision.ts';
 import { multilabelConfusion } from '../metrics/confusion.ts';
@@ -24,6 +23,7 @@ import type { BinaryPredictions as PredictionFile } from '../runs/predictions.ts
 import { readRunFiles, type RunFiles } from '../runs/run-dir.ts';
 import { buildSliceStages, type SliceStages } from './slice-stages.ts';
 import { labelGroupsSection } from './label-groups.ts';
+import { attentionSection, type DatasetSource } from './attention-section.ts';
 
 /**
  * A run's report: `<run>/report.html`, one self-contained page (inline SVG figures, images as data: URIs, no
@@ -68,9 +68,10 @@ const historySplits: ReadonlyArray<[key: string, label: string]> = [
   ['val', 'validation'],
 ];
 
-function historyPoints(files: RunFiles): { losses: EpochPoint[]; metrics: EpochPoint[] } {
+function historyPoints(files: RunFiles): { losses: EpochPoint[]; metrics: EpochPoint[]; classAuc: EpochPoint[] } {
   const losses: EpochPoint[] = [];
   const metrics: EpochPoint[] = [];
+  const classAuc: EpochPoint[] = [];
   for (const record of files.history) {
     const epoch = record.epoch as number;
     const where = `history.jsonl epoch ${epoch}`;
@@ -82,8 +83,13 @@ function historyPoints(files: RunFiles): { losses: EpochPoint[]; metrics: EpochP
       if (key !== 'train') push(losses, `${label} loss`, numberAt(record, `${key}.loss`, where));
       for (const [path, name] of historyMetrics) push(metrics, `${name} (${label})`, numberAt(record, `${key}.${path}`, where));
     }
+    // Per-class validation ROC-AUC (null where a class has one label value only): a class stuck on a plateau shows.
+    const perClass = fieldAt(record, 'val.auc.perClass');
+    if (perClass && typeof perClass === 'object') {
+      for (const name of Object.keys(perClass)) push(classAuc, name, numberAt(perClass, name, `${where} val.auc.perClass`));
+    }
   }
-  return { losses, metrics };
+  return { losses, metrics, classAuc };
 }
 
 async function historyFigures(files: RunFiles, figures: FigureSet, notes: string[]): Promise<SafeHtml> {
@@ -92,7 +98,7 @@ async function historyFigures(files: RunFiles, figures: FigureSet, notes: string
     return html`<p>No training history.</p>`;
   }
   const best = numberAt(files.metrics, 'best_epoch', RUN_FILES.metrics) ?? null;
-  const { losses, metrics } = historyPoints(files);
+  const { losses, metrics, classAuc } = historyPoints(files);
   const bestText = best !== null ? ` The dashed rule marks the best epoch (${best}), whose weights were evaluated.` : '';
   const parts: RenderedFigure[] = [];
   if (losses.length > 0) {
@@ -104,6 +110,15 @@ async function historyFigures(files: RunFiles, figures: FigureSet, notes: string
         'metrics',
         epochCurvesSpec(metrics, { title: 'Metrics per epoch', yTitle: 'score', bestEpoch: best, unitRange: true }),
         `F2 (threshold 0.5), ROC-AUC and average precision per epoch.${bestText}`,
+      ),
+    );
+  }
+  if (classAuc.length > 0) {
+    parts.push(
+      await figures.add(
+        'auc-per-class',
+        epochCurvesSpec(classAuc, { title: 'Validation ROC-AUC per class', yTitle: 'ROC-AUC', bestEpoch: best, unitRange: true }),
+        `Each class's validation ROC-AUC per epoch (a class whose validation labels are all equal has none), so a class that stays on a plateau while others separate shows.${bestText}`,
       ),
     );
   }
@@ -319,22 +334,33 @@ ${files.config ? html`<details><summary>config.json</summary><pre>${JSON.stringi
 
 // ---- slices -------------------------------------------------------------------------------------------------------
 
-async function sliceFigure(files: RunFiles, figures: FigureSet, notes: string[], options: RunReportOptions): Promise<SafeHtml> {
+/** Loads the run's dataset once, for the slice strip and the attention heatmaps; says why when it cannot. */
+function runDataset(files: RunFiles, options: RunReportOptions): DatasetSource {
+  let loading: ReturnType<DatasetSource> | undefined;
+  return () => {
+    loading ??= (async () => {
+      const dataset = fieldAt(files.config, 'data.dataset') as DatasetConfig | undefined;
+      if (!dataset || typeof dataset.name !== 'string') return { unavailable: 'config.json names no dataset (data.dataset)' };
+      const indexDir = fieldAt(files.config, 'data.indexDir');
+      try {
+        return await loadDataset(options.data ? { ...dataset, root: options.data } : dataset, typeof indexDir === 'string' || indexDir === null ? { cacheDir: indexDir } : {});
+      } catch (error) {
+        return { unavailable: `the dataset is not available (${(error as Error).message}); pass its folder (sliceseq report --data DIR) if it has moved` };
+      }
+    })();
+    return loading;
+  };
+}
+
+async function sliceFigure(files: RunFiles, figures: FigureSet, notes: string[], options: RunReportOptions, dataset: DatasetSource): Promise<SafeHtml> {
   const skip = (why: string) => {
     notes.push(`slice strip skipped: ${why}`);
     return html`<p>Slice strip not drawn: ${why}.</p>`;
   };
   if (options.slices === false) return skip('turned off for this report');
-  const dataset = fieldAt(files.config, 'data.dataset') as DatasetConfig | undefined;
-  if (!dataset || typeof dataset.name !== 'string') return skip('config.json names no dataset (data.dataset)');
+  const loaded = await dataset();
+  if ('unavailable' in loaded) return skip(loaded.unavailable);
   const candidates = fieldAt(files.environment, 'split.val');
-  const indexDir = fieldAt(files.config, 'data.indexDir');
-  let loaded: Dataset;
-  try {
-    loaded = await loadDataset(options.data ? { ...dataset, root: options.data } : dataset, typeof indexDir === 'string' || indexDir === null ? { cacheDir: indexDir } : {});
-  } catch (error) {
-    return skip(`the dataset is not available (${(error as Error).message}); pass its folder (sliceseq report --data DIR) if it has moved`);
-  }
   let stages: SliceStages;
   try {
     stages = await buildSliceStages(loaded, {
@@ -369,6 +395,8 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
   const notes: string[] = [];
   const figures = new FigureSet();
   const groups = await labelGroupsSection(files, figures);
+  const dataset = runDataset(files, options);
+  const attention = await attentionSection(files, figures, notes, dataset, { slices: options.slices !== false });
   // A schema of only categorical/ordinal groups has no binary labels to draw curves, thresholds or a report for.
   const binary = files.classes.length > 0 || !groups;
   const sections: PageSection[] = [
@@ -383,7 +411,8 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
         ]
       : []),
     ...(groups ? [{ id: 'label-groups', title: 'Categorical and ordinal groups', body: groups }] : []),
-    { id: 'slices', title: 'Slices after preprocessing', body: await sliceFigure(files, figures, notes, options) },
+    ...(attention ? [{ id: 'class-attention', title: 'Class attention over the slices', body: attention }] : []),
+    { id: 'slices', title: 'Slices after preprocessing', body: await sliceFigure(files, figures, notes, options, dataset) },
   ];
   const written = await figures.writeAll(runPath(files.dir, 'figures'));
   const name = typeof files.config?.name === 'string' ? files.config.name : undefined;

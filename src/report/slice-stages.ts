@@ -156,3 +156,23 @@ export async function buildSliceStages(dataset: Dataset, options: SliceStagesOpt
   }
   return { patientId: patient.id, sliceIndices, sliceCount: patient.slices.length, rows, notes };
 }
+
+/**
+ * Chosen slices of one patient as the model saw them (the run's preprocessing without its random steps), one PNG
+ * tile each: what the class-attention heatmaps are drawn under.
+ */
+export async function preprocessedSliceTiles(
+  dataset: Dataset,
+  options: { patient: string; sliceIndices: readonly number[]; preprocess: readonly TransformConfig[]; tileSize: number },
+): Promise<Buffer[]> {
+  const patient = dataset.patients.find((p) => p.id === options.patient);
+  if (!patient) throw new Error(`patient '${options.patient}' is not in the dataset`);
+  const beyond = options.sliceIndices.find((index) => index >= patient.slices.length);
+  if (beyond !== undefined) throw new Error(`patient '${options.patient}' has ${patient.slices.length} slices, not a slice ${beyond + 1}`);
+  const raw = await readPatientSlices(patient, options.sliceIndices);
+  const steps = buildPreprocess(options.preprocess)
+    .config()
+    .filter((step) => !buildPreprocess([step]).hasRandomSteps());
+  const seen = await buildPreprocess(steps).apply(raw, { train: false });
+  return Promise.all(seen.map((slice) => tile(slice, compositeChannels(slice), options.tileSize)));
+}

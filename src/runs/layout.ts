@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
  *   predictions-test.csv    test predictions (predictions.ts)
  *   classification-report.json / .md   per-label report on the test split (classification-report.ts)
  *   skipped-files.json      slice files the dataset could not read
+ *   attention.json          class-query decoders: per-class attention over a few test patients' slices (attention.ts)
  *   report.html, figures/   the run report (report/run-report.ts)
  *
  * An ablation folder (`<out>/<ablation>/`): ablation.json (the plan), one run directory per trial, each with
@@ -38,6 +39,8 @@ export const RUN_FILES = {
   /** A stem: written as `.json` (read back) and `.md` (for people). */
   classificationReport: 'classification-report',
   skippedFiles: 'skipped-files.json',
+  /** Only runs whose label decoder is the class-query decoder write it (never listed as missing). */
+  attention: 'attention.json',
   report: 'report.html',
   figures: 'figures',
 } as const;

@@ -3,6 +3,7 @@ import { basename, dirname, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { loadThresholds, saveThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
+import { readAttention, type AttentionFile } from './attention.ts';
 import { readClassificationReport, type ClassificationReport } from './classification-report.ts';
 import { readRunConfig, type RunConfig } from './config-file.ts';
 import { readEnvironment, type RunEnvironment } from './environment.ts';
@@ -53,6 +54,8 @@ export interface RunFiles {
   classes: string[];
   validation?: BinaryPredictions;
   test?: BinaryPredictions;
+  /** attention.json: only runs whose label decoder is the class-query decoder write it (never listed as missing). */
+  attention?: AttentionFile;
   /** File names that are absent (the report says which sections they would have filled). */
   missing: string[];
 }
@@ -78,7 +81,8 @@ export async function readRunFiles(runDir: string): Promise<RunFiles> {
     read(key, (d) => (classes.length > 0 ? readRunPredictions(d, split, classes) : undefined));
   const validation = await predictions('predictionsValidation', 'validation');
   const test = await predictions('predictionsTest', 'test');
-  return { dir, name: basename(dir), config, environment, history, metrics, thresholds, classificationReport, classes, validation, test, missing };
+  const attention = existsSync(runPath(dir, 'attention')) ? readAttention(dir) : undefined;
+  return { dir, name: basename(dir), config, environment, history, metrics, thresholds, classificationReport, classes, validation, test, attention, missing };
 }
 
 /** A finished run as the leaderboard sees it. */

@@ -5,7 +5,7 @@ describe("the package entry ('sliceseq')", () => {
   it('exports every registry, populated, and the runner', () => {
     expect(sliceseq.backbones.names()).toEqual(expect.arrayContaining(['vgg16', 'small-vgg', 'resnet18']));
     expect(sliceseq.encoders.names()).toEqual(expect.arrayContaining(['gru', 'lstm', 'none']));
-    expect(sliceseq.decoders.names()).toEqual(expect.arrayContaining(['lstm', 'gru', 'dense']));
+    expect(sliceseq.decoders.names()).toEqual(expect.arrayContaining(['lstm', 'gru', 'dense', 'query']));
     expect(sliceseq.heads.names()).toEqual(expect.arrayContaining(['binary', 'categorical', 'ordinal']));
     expect(sliceseq.losses.names()).toEqual(expect.arrayContaining(['asl', 'focal', 'bce', 'categorical-ce', 'mse', 'mae', 'cumulative-bce']));
     expect(sliceseq.metrics.names()).toEqual(expect.arrayContaining(['f2', 'auc', 'average_precision', 'logloss', 'wlogloss', 'qwk']));
@@ -15,7 +15,7 @@ describe("the package entry ('sliceseq')", () => {
     expect(sliceseq.schedules.names()).toEqual(expect.arrayContaining(['constant', 'cosine', 'step', 'plateau']));
     expect(typeof sliceseq.runExperiment).toBe('function');
     expect(typeof sliceseq.buildModel).toBe('function');
-    for (const name of ['runAblation', 'writeAblationSummary', 'extractEmbeddings', 'writeRunReport', 'writeAblationReport', 'readNpy', 'inspectWeights', 'convertWeights', 'openWeights'] as const) {
+    for (const name of ['runAblation', 'writeAblationSummary', 'extractEmbeddings', 'writeRunReport', 'writeAblationReport', 'readNpy', 'inspectWeights', 'convertWeights', 'openWeights', 'classAttention', 'collectClassAttention', 'readAttention'] as const) {
       expect(typeof sliceseq[name], name).toBe('function');
     }
     expect(typeof sliceseq.EmbeddingLoader).toBe('function');

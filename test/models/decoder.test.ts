@@ -1,7 +1,7 @@
 import type * as tfType from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
-import { LabelDecoder, type LabelDecoderArgs } from '../../src/models/layers/label-decoder.ts';
+import { LabelDecoder, type DecoderInputKind, type LabelDecoderArgs } from '../../src/models/layers/label-decoder.ts';
 import type { CellKind } from '../../src/models/layers/recurrent-cells.ts';
 import { useBackend } from '../helpers/backend.ts';
 
@@ -18,7 +18,7 @@ const part = (v: number[], index: number, parts: number) => v.slice((index * v.l
 
 /**
  * An independent float64 reference of the decoder as specified: h0 = Linear(feature) per direction, c0 = 0, step
- * inputs zero or the class embedding, forward over classes 0..K-1, backward over K-1..0, and class k's score =
+ * inputs zero, the class embedding or the learned step input, forward over classes 0..K-1, backward over K-1..0, and class k's score =
  * Linear(concat(forward h after step k, backward h after step k)).
  */
 function referenceScores(kind: CellKind, feature: number[], w: Record<string, number[] | Matrix>, classes: number, bidirectional: boolean): number[] {
@@ -31,7 +31,8 @@ function referenceScores(kind: CellKind, feature: number[], w: Record<string, nu
     for (let step = 0; step < classes; step++) {
       const k = d === 0 ? step : classes - 1 - step;
       const kernel = w[`${direction}_kernel`] as Matrix | undefined;
-      const x = kernel ? matVec((w.class_embedding as Matrix)[k], kernel) : (w[`${direction}_bias`] as number[]).map(() => 0);
+      const stepInputs = w[`${direction}_step_inputs`] as Matrix | undefined;
+      const x = kernel ? matVec((w.class_embedding as Matrix)[k], kernel) : stepInputs ? stepInputs[k] : (w[`${direction}_bias`] as number[]).map(() => 0);
       const xb = add(x, w[`${direction}_bias`] as number[]);
       const hu = matVec(h, w[`${direction}_recurrent_kernel`] as Matrix);
       if (kind === 'lstm') {
@@ -73,15 +74,24 @@ function scores(layer: LabelDecoder, features: tfType.Tensor): number[][] {
 }
 
 describe('label decoder', () => {
-  const variants: Array<[CellKind, boolean, 'zeros' | 'embedding']> = [
+  const variants: Array<[CellKind, boolean, DecoderInputKind]> = [
     ['lstm', true, 'zeros'],
     ['gru', true, 'zeros'],
     ['lstm', false, 'embedding'],
     ['gru', true, 'embedding'],
+    ['lstm', true, 'learned'],
+    ['gru', false, 'learned'],
   ];
   test.each(variants)('%s (bidirectional %s, %s inputs) matches an independent step-by-step reference', (cell, bidirectional, inputs) => {
     const layer = decoderLayer({ cell, bidirectional, inputs });
     const rng = new Rng(3);
+    if (inputs === 'learned') {
+      // They start at zero; give them values so the reference checks where they enter.
+      tf.tidy(() => layer.apply(tf.zeros([1, 5])) as tfType.Tensor);
+      for (const weight of layer.weights.filter((w) => w.originalName.endsWith('step_inputs'))) {
+        weight.write(tf.tensor(Array.from({ length: weight.shape.reduce((a, b) => a! * b!, 1)! }, () => rng.normal()), weight.shape as number[]));
+      }
+    }
     const features = Array.from({ length: 2 }, () => Array.from({ length: 5 }, () => rng.normal()));
     const input = tf.tensor2d(features);
     const actual = scores(layer, input);
@@ -102,6 +112,31 @@ describe('label decoder', () => {
     };
     expect(names('zeros')).not.toContain('forward_kernel');
     expect(names('embedding')).toEqual(expect.arrayContaining(['class_embedding', 'forward_kernel', 'backward_kernel']));
+  });
+
+  test('learned inputs: one vector per class step and direction, zero at the start (the reference design), trained by the loss', () => {
+    const features = tf.tensor2d([[0.3, -0.2, 0.5, 0.1, -0.4], [1, 0, -1, 0.5, 0.2]]);
+    for (const cell of ['lstm', 'gru'] as const) {
+      const zeros = decoderLayer({ cell, inputs: 'zeros' });
+      const learned = decoderLayer({ cell, inputs: 'learned' });
+      expect(scores(learned, features)).toEqual(scores(zeros, features));
+      const stepInputs = learned.weights.filter((w) => w.originalName.endsWith('step_inputs'));
+      expect(stepInputs.map((w) => [w.originalName.split('/').pop(), w.shape])).toEqual([
+        ['forward_step_inputs', [4, (cell === 'lstm' ? 4 : 3) * 3]],
+        ['backward_step_inputs', [4, (cell === 'lstm' ? 4 : 3) * 3]],
+      ]);
+      const variables = stepInputs.map((w) => w.read() as tfType.Variable);
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(learned.apply(features) as tfType.Tensor)) as tfType.Scalar, variables);
+      for (const variable of variables) {
+        // Every class step of every direction gets its own gradient.
+        const perStep = tf.tidy(() => tf.max(tf.abs(grads[variable.name]), 1).arraySync() as number[]);
+        perStep.forEach((g, k) => expect(g, `${cell} ${variable.name} step ${k}`).toBeGreaterThan(0));
+      }
+      tf.dispose([value, ...Object.values(grads)]);
+      zeros.dispose();
+      learned.dispose();
+    }
+    features.dispose();
   });
 
   test('the patient feature seeds every class score', () => {

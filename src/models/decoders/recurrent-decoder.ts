@@ -12,7 +12,10 @@ export function recurrentDecoder(cell: CellKind, description: string) {
     schema: z.object({
       hidden: z.number().int().positive().default(32),
       bidirectional: z.boolean().default(true),
-      /** `zeros`: the reference design's empty step inputs; `embedding`: a learned vector per class. */
+      /**
+       * `zeros`: the reference design's empty step inputs; `embedding`: a learned class embedding through the cell's
+       * input kernel; `learned`: a learned input per class step added to the gates, zero at the start.
+       */
       inputs: z.enum(decoderInputKinds).default('zeros'),
       embeddingSize: z.number().int().positive().default(16),
     }),

@@ -7,5 +7,5 @@ export const binaryHead = defineHead({
   name: 'binary',
   description: 'one logit per class through the label decoder (its class steps are the classes in order)',
   schema: z.object({}),
-  create: (_config, { group, rng, decoder }) => decoders.create(decoder, { rng, classes: group.classes, name: `${headName(group)}_decoder` }, 'model config decoder'),
+  create: (_config, { group, rng, decoder, level }) => decoders.create(decoder, { rng, classes: group.classes, name: `${headName(group)}_decoder`, level }, 'model config decoder'),
 });

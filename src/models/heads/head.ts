@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import type { RegistryEntry } from '../../core/registry.ts';
 import type { Rng } from '../../core/rng.ts';
 import type { LabelGroup } from '../../labels/schema.ts';
+import type { SliceDecoder } from '../decoders/decoder.ts';
+import type { OutputLevel } from '../encoders/encoder.ts';
 
 export interface HeadContext {
   /** The label group this head predicts; the head's registry name is the group's kind. */
@@ -10,10 +12,15 @@ export interface HeadContext {
   rng: Rng;
   /** The model's label decoder config (`{ name, ...options }`), used by heads that score classes through it. */
   decoder: { name: string } & Record<string, unknown>;
+  /** Whether the model scores each patient or each slice. */
+  level: OutputLevel;
 }
 
-/** A head: features [n, features] → the group's logits [n, outputWidth(group)], in the group's output layout. */
-export type Head = (features: tf.SymbolicTensor) => tf.SymbolicTensor;
+/**
+ * A head: features [n, features] → the group's logits [n, outputWidth(group)], in the group's output layout; or,
+ * for a binary group whose label decoder reads the slices, that decoder (see SliceDecoder).
+ */
+export type Head = ((features: tf.SymbolicTensor) => tf.SymbolicTensor) | SliceDecoder;
 
 export type HeadEntry<S extends z.ZodObject<z.ZodRawShape>> = RegistryEntry<S, HeadContext, Head>;
 

@@ -2,14 +2,19 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../core/rng.ts';
 import { glorotUniform } from './initializers.ts';
 import { OptionsLayer, type LayerNaming } from './options-layer.ts';
-import { addDirectionCells, projectInputs, recurrentOptionKeys, runDirection, zeroState, type AddWeight, type CellVariables, type RecurrentOptions } from './recurrent-cells.ts';
+import { addDirectionCells, gateCount, projectInputs, recurrentOptionKeys, runDirection, zeroState, type AddWeight, type CellVariables, type RecurrentOptions } from './recurrent-cells.ts';
 
-export const decoderInputKinds = ['zeros', 'embedding'] as const;
+export const decoderInputKinds = ['zeros', 'embedding', 'learned'] as const;
 export type DecoderInputKind = (typeof decoderInputKinds)[number];
 
 export interface LabelDecoderOptions extends RecurrentOptions {
   numClasses: number;
-  /** What each class step reads: nothing (the reference design) or a learned embedding of that class. */
+  /**
+   * What each class step reads: nothing (`zeros`, the reference design); a learned embedding of the class through
+   * the cell's input kernel (`embedding`, rank at most `embeddingSize`, shared by both directions); or a learned
+   * input vector per class step and direction added straight to the gate pre-activations (`learned`: an input with
+   * an identity kernel, zero at the start, so an untrained decoder computes exactly the reference design).
+   */
   inputs: DecoderInputKind;
   embeddingSize: number;
 }
@@ -29,6 +34,8 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
   private initialKernel!: tf.LayerVariable;
   private initialBias!: tf.LayerVariable;
   private embedding: tf.LayerVariable | null = null;
+  /** `learned` inputs: per direction [classes, gates·units]. */
+  private stepInputs: tf.LayerVariable[] = [];
   private outputKernel!: tf.LayerVariable;
   private outputBias!: tf.LayerVariable;
 
@@ -54,6 +61,10 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
       this.embedding = add('class_embedding', [numClasses, inputSize], tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seedOf('class_embedding') }));
     }
     this.cells = addDirectionCells(add, this.options, inputSize);
+    if (inputs === 'learned') {
+      const prefixes = this.directions === 2 ? ['forward_', 'backward_'] : ['forward_'];
+      this.stepInputs = prefixes.map((prefix) => add(`${prefix}step_inputs`, [numClasses, gateCount(this.options.cell) * units], tf.initializers.zeros()));
+    }
     this.outputKernel = add('output_kernel', [stateWidth, 1], glorotUniform(seedOf('output_kernel')));
     this.outputBias = add('output_bias', [1], tf.initializers.zeros());
     this.built = true;
@@ -71,7 +82,12 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
       const classInputs = this.embedding ? (this.embedding.read() as tf.Tensor2D) : null;
       const runs = this.cells.map((cell, direction) => {
         const projected = projectInputs(cell, classInputs);
-        const perStep = classInputs ? tf.split(projected, numClasses, 0) : new Array<tf.Tensor>(numClasses).fill(projected);
+        const learned = this.stepInputs[direction];
+        const perStep = classInputs
+          ? tf.split(projected, numClasses, 0)
+          : learned
+            ? tf.split(tf.add(projected, learned.read()), numClasses, 0)
+            : new Array<tf.Tensor>(numClasses).fill(projected);
         return runDirection(kind, cell, perStep, zeroState(kind, initialStates[direction]), { reverse: direction === 1 });
       });
       const hidden = Array.from({ length: numClasses }, (_, step) => tf.concat(runs.map((run) => run.outputs[step]), 1));
