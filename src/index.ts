@@ -94,4 +94,4 @@ export { summarizeAblation, writeAblationSummary, formatAblationSummary, type Ab
 // Class-query decoder attention (issue 16)
 export { classAttention, queryDecoders, type ClassAttentionMap } from './models/attention-maps.ts';
 export { attentionFileSchema, readAttention, type AttentionFile } from './runs/attention.ts';
-export { collectClassAttention, pickAttentionPatients } from './train/class-attention.ts';
+export { collectClassAttention, pickAttentionPatients } from './experiments/class-attention.ts';

@@ -26,7 +26,7 @@ import { classificationReport, writeClassificationReport } from '../report/class
 import { writeRunReport } from '../report/run-report.ts';
 import { matrix } from '../metrics/matrix.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
-import { ATTENTION_PATIENTS, collectClassAttention, pickAttentionPatients } from '../train/class-attention.ts';
+import { ATTENTION_PATIENTS, collectClassAttention, pickAttentionPatients } from './class-attention.ts';
 import { binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
