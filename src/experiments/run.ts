@@ -99,16 +99,16 @@ function splitPatients(dataset: Dataset, experiment: Experiment): { train: Patie
   return { train: pick(chosen.train), val: pick(chosen.val), test: pick(held.test) };
 }
 
-/** Predictions as CSV: id, every decoded score column, and the true targets when known (`true_<column>`). */
+/** Predictions as CSV: id, the patient (slice level), every decoded score column, and the true targets when known (`true_<column>`). */
 export function predictionsCsv(schema: LabelSchema, predictions: Predictions): string {
   const decoded = decodeLogits(schema, predictions.logits);
   const truthColumns = predictions.targets ? targetColumns(schema) : [];
-  const header = ['id', ...decoded.columns, ...truthColumns.map((c) => `true_${c}`)];
+  const header = ['id', ...(predictions.patients ? ['patient'] : []), ...decoded.columns, ...truthColumns.map((c) => `true_${c}`)];
   const rows: Array<Array<string | number>> = [header];
   for (let r = 0; r < predictions.rows; r++) {
     const scores = Array.from(decoded.values.subarray(r * decoded.columns.length, (r + 1) * decoded.columns.length), (v) => Number(v.toPrecision(6)));
     const truth = predictions.targets ? Array.from(predictions.targets.subarray(r * truthColumns.length, (r + 1) * truthColumns.length)) : [];
-    rows.push([predictions.ids[r], ...scores, ...truth]);
+    rows.push([predictions.ids[r], ...(predictions.patients ? [predictions.patients[r]] : []), ...scores, ...truth]);
   }
   return formatCsv(rows);
 }
@@ -164,11 +164,13 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   });
 
   const preprocess = buildPreprocess(experiment.data.preprocess);
-  const loaderFor = (patients: Patient[], train: boolean): BatchSource =>
+  // Final predictions (out-of-fold and test) cover every slice of every patient: the whole series in one pass
+  // (see README "Reproduce a leaderboard score"); maxSlices bounds only training and epoch selection.
+  const loaderFor = (patients: Patient[], train: boolean, everySlice = false): BatchSource =>
     embeddings
       ? new EmbeddingLoader(
           { patients, labelSchema: schema, cache: embeddings.cache },
-          { batchSize: experiment.train.batchSize, seed: experiment.seed, shuffle: train, maxSlices: experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit, sliceTargets: level === 'slice' },
+          { batchSize: experiment.train.batchSize, seed: experiment.seed, shuffle: train, maxSlices: everySlice ? undefined : experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit, sliceTargets: level === 'slice' },
         )
       : new PatientLoader(
           { patients, labelSchema: schema },
@@ -179,7 +181,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
             augment: train,
             augmentPerSlice: experiment.data.augmentPerSlice,
             prefetch: experiment.data.prefetch,
-            maxSlices: experiment.data.maxSlices,
+            maxSlices: everySlice ? undefined : experiment.data.maxSlices,
             sliceLimit: experiment.data.sliceLimit,
             sliceTargets: level === 'slice',
             ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
@@ -232,12 +234,12 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
 
   // Evaluate the best epoch: thresholds are fitted on validation (out-of-fold) predictions only, then applied to test.
   checkpoints.loadWeights(model, 'best');
-  const valPredictions = await predict(model, valLoader, schema, { level, criterion });
+  const valPredictions = await predict(model, experiment.data.maxSlices === undefined ? valLoader : loaderFor(split.val, false, true), schema, { level, criterion });
   const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision: settings.zeroDivision, source: 'validation' });
   const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { ...settings, thresholds }) };
   writeFileAtomic(join(runDir, 'predictions-oof.csv'), predictionsCsv(schema, valPredictions));
   if (split.test.length > 0) {
-    const testPredictions = await predict(model, loaderFor(split.test, false), schema, { level, criterion });
+    const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
     metrics.test = scorePredictions(schema, testPredictions, { ...settings, thresholds });
     if (binaryClassNames(schema).length > 0) {
       const binary = binaryView(schema, testPredictions);

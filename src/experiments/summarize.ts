@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mean, std } from 'mathjs';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
-import { at, readCsv, requireColumns } from '../data/datasets/csv.ts';
+import { at, readCsv, requireColumns, type CsvTable } from '../data/datasets/csv.ts';
 import { pairedBootstrap, type PairedBootstrapResult, type ScoreFunction } from '../metrics/bootstrap.ts';
 import { fbetaScore, type FbetaAverage } from '../metrics/fbeta.ts';
 import { binarize, concatRows, matrix, type Matrix } from '../metrics/matrix.ts';
@@ -157,9 +157,11 @@ interface TestPredictions {
   zeroDivision: ZeroDivision;
 }
 
-/** Slice-level rows are `<patient>:<slice>`; a bootstrap draw takes a patient with all its slices. */
-function patientOf(id: string, level: unknown): string {
-  return level === 'slice' ? id.replace(/:\d+$/, '') : id;
+/** Slice-level rows name their patient in the `patient` column; a bootstrap draw takes a patient with all its slices. */
+function patientsOf(table: CsvTable, level: unknown): string[] {
+  if (level !== 'slice') return table.rows.map((row) => row.cells.id);
+  requireColumns(table, ['patient']);
+  return table.rows.map((row) => row.cells.patient);
 }
 
 async function readTestPredictions(trialDir: string, thresholds: AblationPlan['thresholds']): Promise<TestPredictions> {
@@ -185,7 +187,7 @@ async function readTestPredictions(trialDir: string, thresholds: AblationPlan['t
   const hard = binarize(matrix(scores, rows, classes.length), thresholds === 'tuned' ? fitted.thresholds : 0.5);
   return {
     ids,
-    patients: ids.map((id) => patientOf(id, config.data?.level)),
+    patients: patientsOf(table, config.data?.level),
     decisions: matrix(Float64Array.from(hard.data), rows, classes.length),
     targets: matrix(targets, rows, classes.length),
     classes,

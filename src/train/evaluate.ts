@@ -11,10 +11,12 @@ import type { ZeroDivision } from '../metrics/policy.ts';
 
 /**
  * Model outputs over a whole split: one row per patient (patient-level labels) or per real slice (slice-level,
- * ids `patient:k`), with the raw logits, the targets when labelled, and the mean loss.
+ * ids are the slices' own ids, patients.ts `sliceId`), with the raw logits, the targets when labelled, and the mean loss.
  */
 export interface Predictions {
   ids: string[];
+  /** Slice level: the patient of each row (what a bootstrap resamples by). */
+  patients?: string[];
   rows: number;
   /** [rows, totalOutputWidth(schema)] */
   logits: Float32Array;
@@ -24,13 +26,14 @@ export interface Predictions {
 }
 
 /** Appends one batch's real rows (padded slices dropped) to the running arrays. */
-function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): void {
+function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; patients: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): void {
   batch.patientIds.forEach((id, p) => {
     const slots = sliceLevel ? batch.sliceCounts[p] : 1;
     const stride = sliceLevel ? (batch.mask.shape[1] as number) : 1;
     for (let k = 0; k < slots; k++) {
       const row = p * stride + k;
-      sink.ids.push(sliceLevel ? `${id}:${k}` : id);
+      sink.ids.push(sliceLevel ? batch.sliceIds[p][k] : id);
+      sink.patients.push(id);
       sink.logits.push(Array.from(logits.subarray(row * outWidth, (row + 1) * outWidth)));
       if (targets) sink.targets.push(Array.from(targets.subarray(row * targetWidth, (row + 1) * targetWidth)));
     }
@@ -42,7 +45,7 @@ export async function predict(model: tf.LayersModel, loader: BatchSource, schema
   const outWidth = totalOutputWidth(schema);
   const targetWidth = totalTargetWidth(schema);
   const sliceLevel = options.level === 'slice';
-  const sink = { ids: [] as string[], logits: [] as number[][], targets: [] as number[][] };
+  const sink = { ids: [] as string[], patients: [] as string[], logits: [] as number[][], targets: [] as number[][] };
   let lossSum = 0;
   let lossBatches = 0;
   for await (const batch of loader.epoch(0)) {
@@ -68,6 +71,7 @@ export async function predict(model: tf.LayersModel, loader: BatchSource, schema
   const rows = sink.ids.length;
   return {
     ids: sink.ids,
+    ...(sliceLevel ? { patients: sink.patients } : {}),
     rows,
     logits: Float32Array.from(sink.logits.flat()),
     ...(sink.targets.length === rows && targetWidth > 0 ? { targets: Float32Array.from(sink.targets.flat()) } : {}),
