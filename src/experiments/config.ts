@@ -5,6 +5,7 @@ import { criterionConfigSchema } from '../losses/criterion.ts';
 import { modelConfigSchema } from '../models/build.ts';
 import { preprocessConfigSchema } from '../data/preprocess.ts';
 import { monitorChoices } from '../train/evaluate.ts';
+import { DEFAULT_ZERO_DIVISION } from '../metrics/policy.ts';
 import { embeddingsInputSchema } from './embeddings-input.ts';
 
 /**
@@ -78,11 +79,11 @@ export const experimentSchema = z
       .object({
         /** Tune one threshold per binary class, or one for all, on validation predictions. */
         thresholds: z.enum(['per-class', 'global']).default('per-class'),
-        /** F2 of a row or class with no true and no predicted positive (scikit-learn's zero_division). */
-        zeroDivision: z.union([z.literal(0), z.literal(1)]).default(1),
+        /** F2 of a row or class with no true and no predicted positive (scikit-learn's zero_division); metrics/policy.ts DEFAULT_ZERO_DIVISION. */
+        zeroDivision: z.union([z.literal(0), z.literal(1)]).default(DEFAULT_ZERO_DIVISION),
       })
       .strict()
-      .default({ thresholds: 'per-class', zeroDivision: 1 }),
+      .default({ thresholds: 'per-class', zeroDivision: DEFAULT_ZERO_DIVISION }),
     /** Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top. */
     quick: z.record(z.string(), z.unknown()).default({}),
   })

@@ -6,7 +6,7 @@ import { at, readCsv, requireColumns, type CsvTable } from '../data/datasets/csv
 import { pairedBootstrap, type PairedBootstrapResult, type ScoreFunction } from '../metrics/bootstrap.ts';
 import { fbetaScore, type FbetaAverage } from '../metrics/fbeta.ts';
 import { binarize, concatRows, matrix, type Matrix } from '../metrics/matrix.ts';
-import type { ZeroDivision } from '../metrics/policy.ts';
+import { DEFAULT_ZERO_DIVISION, type ZeroDivision } from '../metrics/policy.ts';
 import { loadThresholds } from '../metrics/thresholds.ts';
 import { patchPaths, type AblationPlan, type AblationTrial } from './ablation.ts';
 import { isTrialFinished, readPlan } from './ablate.ts';
@@ -191,7 +191,7 @@ async function readTestPredictions(trialDir: string, thresholds: AblationPlan['t
     decisions: matrix(Float64Array.from(hard.data), rows, classes.length),
     targets: matrix(targets, rows, classes.length),
     classes,
-    zeroDivision: config.evaluation?.zeroDivision ?? 1,
+    zeroDivision: config.evaluation?.zeroDivision ?? DEFAULT_ZERO_DIVISION,
   };
 }
 
@@ -248,7 +248,7 @@ async function compare(
   const referenceParts: Matrix<Float64Array>[] = [];
   const targetParts: Matrix<Float64Array>[] = [];
   const patients: string[] = [];
-  let zeroDivision: ZeroDivision = 1;
+  let zeroDivision: ZeroDivision = DEFAULT_ZERO_DIVISION;
   for (const { trial, reference } of pairs) {
     const ref = await load(reference);
     variantParts.push(alignRows(await load(trial), ref, join(dir, trial.name)));

@@ -118,13 +118,54 @@ describe('scoring matches scikit-learn on each split', () => {
 
   it('scores everything as "all" when the solution has no Usage column', () => {
     const solution = wideSubmission({ ...solutionTable, values: Float64Array.from(c.targets) });
-    expect(Object.keys(score(submissions.wide, solution))).toEqual(['all']);
+    expect(Object.keys(score(submissions.wide, solution))).toEqual(['all', 'policy']);
   });
 
   it('counts a tag the solution never uses as a false positive', () => {
     const solution = 'Id,Expected\na,cat\nb,dog';
     expect(score('Id,Predicted\na,cat\nb,dog', solution).all).toBe(1);
     expect(score('Id,Predicted\na,cat unicorn\nb,dog', solution).all).toBeCloseTo((5 / 6 + 1) / 2, 12);
+  });
+});
+
+describe('sliceseq predictions files', () => {
+  const k = c.classes.length;
+  // A run's predictions-test.csv: id, patient, every decoded column (one the solution does not score), true_ targets.
+  const header = ['id', 'patient', ...c.classes, 'other_head', ...c.classes.map((name) => `true_${name}`)];
+  const rows = c.ids.map((id, r) =>
+    [id, `p${r % 3}`, ...c.classes.map((_, j) => c.scores[r * k + j]), 0.5, ...c.classes.map((_, j) => c.targets[r * k + j])].join(','),
+  );
+  const file = [header.join(','), ...rows].join('\n');
+
+  it('score as a submission against a solution in any format, and against their own true_ columns', () => {
+    expect(detectFormat(header, 'f')).toBe('sliceseq');
+    expectScores(score(file, wideSolution()), c.expected.f2);
+    expectScores(score(file, longSolution()), c.expected.f2);
+    const own = scoreSubmission(parseCsv(file, 'predictions-test.csv'), undefined, { zeroDivision: 0 }, () => {});
+    const noUsage = wideSubmission({ ...solutionTable, values: Float64Array.from(c.targets) });
+    expect(own.all).toBe(score(wideSubmission(predictions), noUsage).all);
+  });
+
+  it('a submission in another format needs a solution; a predictions file without targets is no solution', () => {
+    expect(() => scoreSubmission(parseCsv(wideSubmission(predictions), 'sub.csv'), undefined)).toThrow(/sub.csv: a solution is needed/);
+    const noTargets = 'id,patient,cat\na,p,0.5';
+    expect(() => scoreSubmission(parseCsv(noTargets, 'sub.csv'), parseCsv(noTargets, 'sol.csv'))).toThrow(/sol.csv: a predictions file without true_<class> columns holds no labels/);
+  });
+});
+
+describe('zero division', () => {
+  // a has no true and no predicted label (a normal patient called normal); b is a hit.
+  const submission = 'id,cat,dog\na,0.1,0.2\nb,0.9,0.1';
+  const solution = 'id,cat,dog\na,0,0\nb,1,0';
+  it('scores such a row 1 by default, as runs do, and says which policy produced the number', () => {
+    const result = scoreSubmission(parseCsv(submission, 's.csv'), parseCsv(solution, 't.csv'), {}, () => {});
+    expect(result.all).toBe(1);
+    expect(result.policy).toBe('f2 samples at threshold 0.5; zero division 1 (a row with no true and no predicted label scores 1)');
+    const warnings: string[] = [];
+    const warned = scoreSubmission(parseCsv(submission, 's.csv'), parseCsv(solution, 't.csv'), { zeroDivision: 'warn' }, (m) => warnings.push(m));
+    expect(warned.all).toBe(0.5);
+    expect(warned.policy).toMatch(/zero division warn \(a row with no true and no predicted label scores 0, with a warning\)/);
+    expect(warnings).toHaveLength(1);
   });
 });
 
