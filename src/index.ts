@@ -63,7 +63,7 @@ export { rocCurve, precisionRecallCurve, fbetaThresholdCurve } from './metrics/c
 export { meanConfidenceInterval } from './metrics/student-t.ts';
 export { classificationReport, formatClassificationReport, writeClassificationReport } from './report/classification-report.ts';
 export { findRuns, buildLeaderboard, formatLeaderboard } from './report/leaderboard.ts';
-export { writeSubmission, longSubmission, wideSubmission, tagsSubmission } from './metrics/submission/write.ts';
+export { writeSubmission, longSubmission, wideSubmission, tagsSubmission, submissionText, rsnaPredictions, writeFormats, type WriteFormat } from './metrics/submission/write.ts';
 export { scoreSubmission } from './metrics/submission/score.ts';
 
 // Reports
