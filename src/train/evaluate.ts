@@ -97,15 +97,18 @@ export type ScoreBlock = Record<string, unknown>;
 
 /**
  * Validation values that can pick the best epoch (`train.monitor`): F2 and ROC-AUC of the binary labels,
- * `categorical_auc` and `qwk` (means over the categorical / ordinal groups), or the loss (lower is better).
+ * `categorical_auc` and `qwk` (means over the categorical / ordinal groups), the loss (lower is better), or
+ * `last`: no epoch selection, the model kept is the last epoch's (early stopping never triggers).
  */
-export const monitorChoices = ['f2_samples', 'f2_micro', 'f2_macro', 'auc_macro', 'categorical_auc', 'qwk', 'loss'] as const;
+export const monitorChoices = ['f2_samples', 'f2_micro', 'f2_macro', 'auc_macro', 'categorical_auc', 'qwk', 'loss', 'last'] as const;
 export type Monitor = (typeof monitorChoices)[number];
 
-/** The monitored value, oriented so that higher is better (NaN when the block lacks it). */
-export function monitoredValue(block: ScoreBlock, monitor: Monitor): number {
+/** The monitored value, oriented so that higher is better (NaN when the block lacks it); `last` ranks epochs by their number. */
+export function monitoredValue(block: ScoreBlock, monitor: Monitor, epoch = NaN): number {
   const pick = (group: string, key: string) => ((block[group] as Record<string, number | null> | undefined)?.[key] ?? NaN) as number;
   switch (monitor) {
+    case 'last':
+      return epoch;
     case 'loss':
       return -(block.loss as number);
     case 'auc_macro':
