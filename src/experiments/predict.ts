@@ -6,8 +6,8 @@ import { PatientLoader, type Batch, type BatchSource } from '../data/loader.ts';
 import { buildPreprocess } from '../data/preprocess.ts';
 import { decodeLogits, decodedColumns } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, type LabelSchema } from '../labels/schema.ts';
-import { applyThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
-import { matrix, selectColumns } from '../metrics/matrix.ts';
+import type { ThresholdSet } from '../metrics/thresholds.ts';
+import { binarize, matrix, selectColumns } from '../metrics/matrix.ts';
 import { modelMetadata, type ModelMetadata } from '../models/build.ts';
 import { predict } from '../train/evaluate.ts';
 import type { Experiment } from './config.ts';
@@ -250,19 +250,27 @@ export function probabilityColumns(schema: LabelSchema): string[] {
   return decodedColumns(schema).filter((name) => !ordinal.has(name));
 }
 
+/** Where the binary classes turn into labels: one threshold per class, in the set's class order. */
+export type Decisions = Pick<ThresholdSet, 'classes' | 'thresholds'>;
+
+/** The 0/1 labels of the binary classes at `decisions` (whose classes must be the predictions' binary classes, in order). */
+export function decideLabels(predictions: EnsemblePredictions, decisions: Decisions): { classes: string[]; data: Uint8Array } {
+  const binary = binaryProbabilities(predictions);
+  if (binary.classes.join('\u0000') !== decisions.classes.join('\u0000')) {
+    throw new Error(`thresholds were fitted for classes [${decisions.classes.join(', ')}] but the predictions have [${binary.classes.join(', ')}]`);
+  }
+  return { classes: binary.classes, data: binarize(matrix(binary.values, predictions.ids.length, binary.classes.length), decisions.thresholds).data };
+}
+
 /**
  * Predictions as CSV, in the layout of a run's predictions-*.csv: id, patient (slice level), the decoded
- * columns, `label_<class>` 0/1 decisions of the binary classes at `thresholds` when given, and `true_<column>`
+ * columns, `label_<class>` 0/1 decisions of the binary classes at `decisions` when given, and `true_<column>`
  * targets when the dataset has them.
  */
-export function ensembleCsv(predictions: EnsemblePredictions, thresholds?: ThresholdSet): string {
+export function ensembleCsv(predictions: EnsemblePredictions, decisions?: Decisions): string {
   const { ids, patients, columns, values, targets, schema } = predictions;
   const truthColumns = targets ? targetColumns(schema) : [];
-  let labels: { classes: string[]; data: Uint8Array } | undefined;
-  if (thresholds) {
-    const binary = binaryProbabilities(predictions);
-    labels = { classes: binary.classes, data: applyThresholds(matrix(binary.values, ids.length, binary.classes.length), thresholds, binary.classes).data };
-  }
+  const labels = decisions ? decideLabels(predictions, decisions) : undefined;
   const header = ['id', ...(patients ? ['patient'] : []), ...columns, ...(labels?.classes.map((c) => `label_${c}`) ?? []), ...truthColumns.map((c) => `true_${c}`)];
   const rows: Array<Array<string | number>> = [header];
   ids.forEach((id, r) => {

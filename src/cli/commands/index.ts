@@ -10,6 +10,7 @@ import { registerQuickstart } from './quickstart.ts';
 import { registerAblate } from './ablate.ts';
 import { registerExtract } from './extract.ts';
 import { registerReport } from './report.ts';
+import { registerPredict } from './predict.ts';
 
 /** Every CLI command registers itself on the program; one line each. */
 export const commands: Array<(program: Command) => void> = [
@@ -24,4 +25,5 @@ export const commands: Array<(program: Command) => void> = [
   registerAblate,
   registerExtract,
   registerReport,
+  registerPredict,
 ];
