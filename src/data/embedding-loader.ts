@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { Rng } from '../core/rng.ts';
+import { readJsonFile } from '../core/json.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
 import type { Batch, BatchSource } from './loader.ts';
@@ -78,13 +79,7 @@ export class EmbeddingCache {
   static open(dir: string): EmbeddingCache {
     const path = join(dir, EMBEDDINGS_INDEX);
     if (!existsSync(path)) throw new Error(`${dir} holds no embeddings cache (${EMBEDDINGS_INDEX} is missing): write one with \`sliceseq extract\``);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(path, 'utf8'));
-    } catch (error) {
-      throw new Error(`${path}: not valid JSON (${(error as Error).message})`);
-    }
-    return new EmbeddingCache(dir, parseOrThrow(embeddingIndexSchema, raw, path));
+    return new EmbeddingCache(dir, readJsonFile(embeddingIndexSchema, path));
   }
 
   get features(): number {

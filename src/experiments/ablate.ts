@@ -4,7 +4,6 @@ import { hostname } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BackendPreference } from '../backend/select.ts';
-import { writeJsonAtomic } from '../core/atomic.ts';
 import { log } from '../core/log.ts';
 import { projectRoot } from '../core/version.ts';
 import { mapLimit } from '../data/map-limit.ts';
@@ -21,6 +20,10 @@ import {
   type PlanOptions,
   type Shard,
 } from './ablation.ts';
+import { readAblationPlan, writeAblationPlan } from '../runs/ablation-plan.ts';
+import { ablationPath } from '../runs/layout.ts';
+import { isRunFinished, isRunStarted } from '../runs/run-dir.ts';
+import { readTrialAttempts, trialLogPath, writeTrialRecord, type TrialAttempt } from '../runs/trial-record.ts';
 import { runExperiment } from './run.ts';
 
 /**
@@ -29,10 +32,6 @@ import { runExperiment } from './run.ts';
  * runs again; one with a directory but no metrics.json resumes from its last checkpoint. Each trial records
  * who ran it and when in `trial.json`, so a shared folder written by many machines says what happened where.
  */
-export const PLAN_FILE = 'ablation.json';
-export const TRIAL_FILE = 'trial.json';
-export const TRIAL_LOG = 'trial.log';
-
 /** Imports an ablation file (a TypeScript module whose default export is the ablation); named after the file. */
 export async function loadAblationFile(path: string): Promise<Ablation & { name: string }> {
   const absolute = resolve(path);
@@ -75,30 +74,19 @@ export interface AblationRun {
   complete: boolean;
 }
 
-/** One attempt at a trial, appended to its trial.json. */
-interface TrialAttempt {
-  pid: number;
-  host: string;
-  started: string;
-  ended?: string;
-  status: 'running' | 'finished' | 'failed' | 'interrupted';
-  resumed: boolean;
-  error?: string;
-}
-
 export function ablationDir(out: string, plan: AblationPlan): string {
   return resolve(out, plan.name);
 }
 
 export function isTrialFinished(dir: string, trial: AblationTrial): boolean {
-  return existsSync(join(dir, trial.name, 'metrics.json'));
+  return isRunFinished(join(dir, trial.name));
 }
 
 /** Where a trial runs, whether it has finished, and whether a run began there before (it wrote its config). */
 function trialState(plan: AblationPlan, trial: AblationTrial, out: string): { trialDir: string; finished: boolean; started: boolean } {
   const dir = ablationDir(out, plan);
   const trialDir = join(dir, trial.name);
-  return { trialDir, finished: isTrialFinished(dir, trial), started: existsSync(join(trialDir, 'config.json')) };
+  return { trialDir, finished: isTrialFinished(dir, trial), started: isRunStarted(trialDir) };
 }
 
 /**
@@ -106,39 +94,15 @@ function trialState(plan: AblationPlan, trial: AblationTrial, out: string): { tr
  * or their trials would not compare. The data folder is left out (each machine may mount it elsewhere).
  */
 export function savePlan(dir: string, plan: AblationPlan): void {
-  const path = join(dir, PLAN_FILE);
-  if (existsSync(path)) {
-    const saved = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-    const differing = Object.keys({ ...saved, ...plan }).filter(
-      (key) => JSON.stringify(saved[key]) !== JSON.stringify((plan as unknown as Record<string, unknown>)[key]),
+  if (!existsSync(ablationPath(dir, 'plan'))) return writeAblationPlan(dir, plan);
+  const saved = readAblationPlan(dir) as Record<string, unknown>;
+  const differing = Object.keys({ ...saved, ...plan }).filter((key) => JSON.stringify(saved[key]) !== JSON.stringify((plan as Record<string, unknown>)[key]));
+  if (differing.length > 0) {
+    throw new Error(
+      `${ablationPath(dir, 'plan')} holds another plan for this ablation (differs in: ${differing.join(', ')}); ` +
+        'run every shard with the same file and --seeds/--folds/--quick, or use another --out',
     );
-    if (differing.length > 0) {
-      throw new Error(
-        `${path} holds another plan for this ablation (differs in: ${differing.join(', ')}); ` +
-          'run every shard with the same file and --seeds/--folds/--quick, or use another --out',
-      );
-    }
-    return;
   }
-  writeJsonAtomic(path, plan);
-}
-
-export function readPlan(dir: string): AblationPlan {
-  const path = join(dir, PLAN_FILE);
-  if (!existsSync(path)) throw new Error(`${dir} is not an ablation folder: it has no ${PLAN_FILE} (written by \`sliceseq ablate\`)`);
-  const plan = JSON.parse(readFileSync(path, 'utf8')) as AblationPlan;
-  if (plan.format !== 'sliceseq.ablation-plan/1') throw new Error(`${path}: unknown format '${String(plan.format)}'`);
-  return plan;
-}
-
-function readAttempts(trialDir: string): TrialAttempt[] {
-  const path = join(trialDir, TRIAL_FILE);
-  if (!existsSync(path)) return [];
-  return (JSON.parse(readFileSync(path, 'utf8')) as { attempts: TrialAttempt[] }).attempts;
-}
-
-function writeTrialRecord(trialDir: string, plan: AblationPlan, trial: AblationTrial, attempts: TrialAttempt[]): void {
-  writeJsonAtomic(join(trialDir, TRIAL_FILE), { ablation: plan.name, ...trial, attempts });
 }
 
 /**
@@ -149,12 +113,12 @@ export async function runTrial(plan: AblationPlan, trial: AblationTrial, options
   const { trialDir, finished, started: resumed } = trialState(plan, trial, options.out);
   if (finished) return { trial, status: 'skipped', resumed: false, seconds: 0 };
   mkdirSync(trialDir, { recursive: true });
-  const attempts = readAttempts(trialDir);
+  const attempts = readTrialAttempts(trialDir);
   const attempt: TrialAttempt = { pid: process.pid, host: hostname(), started: new Date().toISOString(), status: 'running', resumed };
-  writeTrialRecord(trialDir, plan, trial, [...attempts, attempt]);
+  writeTrialRecord(trialDir, { ablation: plan.name, ...trial, attempts: [...attempts, attempt] });
   const started = performance.now();
   const finish = (status: 'finished' | 'failed' | 'interrupted', error?: string): TrialOutcome => {
-    writeTrialRecord(trialDir, plan, trial, [...attempts, { ...attempt, status, ended: new Date().toISOString(), ...(error ? { error } : {}) }]);
+    writeTrialRecord(trialDir, { ablation: plan.name, ...trial, attempts: [...attempts, { ...attempt, status, ended: new Date().toISOString(), ...(error ? { error } : {}) }] });
     return { trial, status, resumed, seconds: (performance.now() - started) / 1000, ...(error ? { error } : {}) };
   };
   try {
@@ -198,7 +162,7 @@ async function runTrialProcess(file: string, plan: AblationPlan, trial: Ablation
   const { trialDir, finished, started: resumed } = trialState(plan, trial, options.out);
   if (finished) return { trial, status: 'skipped', resumed: false, seconds: 0 };
   mkdirSync(trialDir, { recursive: true });
-  const logPath = join(trialDir, TRIAL_LOG);
+  const logPath = trialLogPath(trialDir);
   const logFd = openSync(logPath, 'a');
   const started = performance.now();
   try {

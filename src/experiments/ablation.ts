@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { Rng } from '../core/rng.ts';
 import { parseOrThrow } from '../core/validate.ts';
-import { backbones } from '../models/backbones/index.ts';
-import { decoders } from '../models/decoders/index.ts';
-import { encoders } from '../models/encoders/index.ts';
+import { runDirName } from '../runs/layout.ts';
+import { ABLATION_PLAN_FORMAT, ablationThresholdModes, type AblationPlanFile, type AblationTrial } from '../runs/ablation-plan.ts';
 import { deepMerge, parseExperiment, type ExperimentInput } from './config.ts';
-import { resolveExperiment } from './run.ts';
+import { resolveExperiment } from './resolve.ts';
 
 /**
  * An ablation is one base experiment, named variants (each an object patch deep-merged into the base), a
@@ -28,7 +27,6 @@ const seedsSchema = z.union([
 /** 1: each trial runs the base split's validation fold; K >= 2: folds 0 … K-1 of a K-fold split. */
 const foldsSchema = z.number().int().min(1);
 
-export const thresholdModes = ['tuned', 'fixed'] as const;
 
 const patchSchema = z.record(z.string(), z.unknown());
 
@@ -49,7 +47,7 @@ export const ablationSchema = z
     seeds: seedsSchema.default(3),
     folds: foldsSchema.default(1),
     /** Score F2 at the thresholds each run tuned on its validation split (`tuned`), or at 0.5 (`fixed`). */
-    thresholds: z.enum(thresholdModes).default('tuned'),
+    thresholds: z.enum(ablationThresholdModes).default('tuned'),
     bootstrap: z
       .object({
         resamples: z.number().int().min(1).default(1000),
@@ -136,38 +134,10 @@ export interface PlanOptions {
   quick?: boolean;
 }
 
-export interface AblationVariant {
-  name: string;
-  /** The variant's patch with dotted keys nested: what it changes in the base. */
-  overrides: Record<string, unknown>;
-  /** The base (with quick overrides under `--quick`) and the patch merged: every trial's config but seed and fold. */
-  experiment: ExperimentInput;
-}
-
-export interface AblationTrial {
-  /** `<variant>-seed<s>-fold<f>`: the trial's run directory below the ablation's folder. */
-  name: string;
-  variant: string;
-  seed: number;
-  fold: number;
-}
-
-/** The whole grid as it runs; saved as `ablation.json` so every shard and `--summarize` read the same plan. */
-export interface AblationPlan {
-  format: 'sliceseq.ablation-plan/1';
-  name: string;
-  description: string;
-  reference: string;
-  quick: boolean;
-  seeds: number[];
-  /** 1: the base split's fold; K >= 2: a K-fold split, every fold run. */
-  folds: number;
-  thresholds: (typeof thresholdModes)[number];
-  bootstrap: { resamples: number; confidence: number; seed: number };
-  variants: AblationVariant[];
-  /** Seed-major, then fold, then variant: a partial run has every variant of its first seeds. */
-  trials: AblationTrial[];
-}
+/** The plan's types are its file's (runs/ablation-plan.ts): `ablation.json` is the plan as it runs. */
+export type AblationPlan = AblationPlanFile;
+export type AblationVariant = AblationPlan['variants'][number];
+export type { AblationTrial };
 
 function seedList(seeds: number | number[]): number[] {
   return typeof seeds === 'number' ? Array.from({ length: seeds }, (_, i) => i) : [...seeds];
@@ -177,8 +147,9 @@ function checkCount(value: number | undefined, flag: string): void {
   if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer, got ${value}`);
 }
 
+/** A trial's run directory name, as a single run of its variant would be named. */
 export function trialName(variant: string, seed: number, fold: number): string {
-  return `${variant}-seed${seed}-fold${fold}`;
+  return runDirName(variant, seed, fold);
 }
 
 /** The grid: each variant × seed × fold, from the ablation and the command-line sizes. */
@@ -212,7 +183,7 @@ export function planAblation(ablation: Ablation & { name: string }, options: Pla
     }
   }
   return {
-    format: 'sliceseq.ablation-plan/1',
+    format: ABLATION_PLAN_FORMAT,
     name: ablation.name,
     description: ablation.description,
     reference: ablation.reference,
@@ -248,15 +219,7 @@ export function checkPlan(plan: AblationPlan, options: { data?: string } = {}): 
     if (checked.has(trial.variant)) continue;
     checked.add(trial.variant);
     try {
-      const experiment = resolveExperiment(trialExperiment(plan, trial), { data: options.data });
-      const { backbone, encoder, decoder } = experiment.model;
-      const component = (config: { name: string } & Record<string, unknown>, where: string, registry: { resolve: (name: string, options: Record<string, unknown>, where: string) => unknown }) => {
-        const { name, ...rest } = config;
-        registry.resolve(name, rest, where);
-      };
-      if (backbone) component(backbone, 'model.backbone', backbones);
-      component(encoder, 'model.encoder', encoders);
-      component(decoder, 'model.decoder', decoders);
+      resolveExperiment(trialExperiment(plan, trial), { data: options.data });
     } catch (error) {
       throw new Error(`ablation '${plan.name}', variant '${trial.variant}': ${(error as Error).message}`);
     }

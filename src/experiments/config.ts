@@ -6,7 +6,6 @@ import { modelConfigSchema } from '../models/build.ts';
 import { preprocessConfigSchema } from '../data/preprocess.ts';
 import { monitorChoices } from '../train/evaluate.ts';
 import { DEFAULT_ZERO_DIVISION } from '../metrics/policy.ts';
-import { embeddingsInputSchema } from './embeddings-input.ts';
 
 /**
  * An experiment is one plain, typed object: data and label schema, preprocessing and augmentation, model,
@@ -14,6 +13,34 @@ import { embeddingsInputSchema } from './embeddings-input.ts';
  * Experiment files in experiments/ `export default defineExperiment({...})`.
  */
 const component = z.looseObject({ name: z.string().min(1) });
+
+/**
+ * `data.embeddings` of an experiment: train on slice embeddings cached by `sliceseq extract` (two-stage mode)
+ * instead of images; embeddings-input.ts checks the cache is the extraction named here.
+ */
+const embeddingsInputSchema = z
+  .object({
+    /** The folder `sliceseq extract --cache` wrote. */
+    cache: z.string().min(1),
+    /** The extraction the cache must hold: the first-stage experiment file and the options `sliceseq extract` was given. */
+    extract: z
+      .object({
+        experiment: z.string().min(1),
+        fromRun: z.string().min(1).optional(),
+        tta: z.boolean().default(false),
+        quick: z.boolean().default(false),
+        sets: z.array(z.string()).default([]),
+      })
+      .strict()
+      .optional(),
+    /** Or the fingerprint `sliceseq extract` printed, pinned. */
+    fingerprint: z.string().regex(/^[0-9a-f]{16}$/, 'a 16-digit hex fingerprint as `sliceseq extract` prints it').optional(),
+  })
+  .strict()
+  .refine((value) => value.extract !== undefined || value.fingerprint !== undefined, {
+    message: 'name the extraction the cache must hold (extract: { experiment, fromRun?, tta? }) or pin its fingerprint',
+    path: ['extract'],
+  });
 
 /** Re-exported: experiment files and the CLI read the choices from here. */
 export { monitorChoices };

@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { EmbeddingCache, type FingerprintParts } from '../data/embedding-loader.ts';
 import type { Patient } from '../data/patients.ts';
-import type { Experiment, ExperimentInput } from './config.ts';
+import type { Experiment } from './config.ts';
 import { describeParts, extractionPlan, sliceFilesFingerprint } from './extract.ts';
 import { loadExperimentFile } from './load.ts';
+import { resolveExperiment } from './resolve.ts';
 
 /**
  * `data.embeddings` of an experiment: train on slice embeddings cached by `sliceseq extract` (two-stage mode)
@@ -11,38 +11,13 @@ import { loadExperimentFile } from './load.ts';
  * fingerprint from the first-stage experiment named in `extract` (or compares the pinned `fingerprint`), and
  * always re-checks the data part against the files the experiment's dataset lists now.
  */
-export const embeddingsInputSchema = z
-  .object({
-    /** The folder `sliceseq extract --cache` wrote. */
-    cache: z.string().min(1),
-    /** The extraction the cache must hold: the first-stage experiment file and the options `sliceseq extract` was given. */
-    extract: z
-      .object({
-        experiment: z.string().min(1),
-        fromRun: z.string().min(1).optional(),
-        tta: z.boolean().default(false),
-        quick: z.boolean().default(false),
-        sets: z.array(z.string()).default([]),
-      })
-      .strict()
-      .optional(),
-    /** Or the fingerprint `sliceseq extract` printed, pinned. */
-    fingerprint: z.string().regex(/^[0-9a-f]{16}$/, 'a 16-digit hex fingerprint as `sliceseq extract` prints it').optional(),
-  })
-  .strict()
-  .refine((value) => value.extract !== undefined || value.fingerprint !== undefined, {
-    message: 'name the extraction the cache must hold (extract: { experiment, fromRun?, tta? }) or pin its fingerprint',
-    path: ['extract'],
-  });
-export type EmbeddingsInput = z.output<typeof embeddingsInputSchema>;
+export type EmbeddingsInput = NonNullable<Experiment['data']['embeddings']>;
 
 export interface EmbeddingsCheckContext {
   /** The experiment's patients (its dataset as loaded now). */
   patients: readonly Patient[];
   /** Patients the run validates and tests on: a trained backbone must never have seen their labels. */
   heldOut: readonly Patient[];
-  /** The runner's `resolveExperiment`, applied to the first-stage experiment (passed in: run.ts imports this module). */
-  resolve: (input: ExperimentInput, options: { quick?: boolean; sets?: string[] }) => Experiment;
 }
 
 /** What a run records about the embeddings it trained on (environment.json). */
@@ -63,7 +38,7 @@ function extractCommand(input: EmbeddingsInput): string {
 /** The fingerprint the experiment expects, from the first-stage experiment (which re-derives every part). */
 async function expectedFromExtract(input: EmbeddingsInput, context: EmbeddingsCheckContext): Promise<{ fingerprint: string; parts: FingerprintParts }> {
   const spec = input.extract!;
-  const stageOne = context.resolve(await loadExperimentFile(spec.experiment), { quick: spec.quick, sets: spec.sets });
+  const stageOne = resolveExperiment(await loadExperimentFile(spec.experiment), { quick: spec.quick, sets: spec.sets });
   const plan = await extractionPlan(stageOne, context.patients, { fromRun: spec.fromRun, tta: spec.tta });
   plan.dispose();
   return { fingerprint: plan.fingerprint, parts: plan.parts };

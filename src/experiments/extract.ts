@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { activeBackend } from '../backend/select.ts';
@@ -17,7 +17,10 @@ import { targetColumns, type LabelSchema } from '../labels/schema.ts';
 import { backbones, type Backbone, type ImageShape } from '../models/backbones/index.ts';
 import { buildBackbone, modelMetadata } from '../models/build.ts';
 import { loadModel } from '../models/io.ts';
-import type { Experiment } from './config.ts';
+import { readRunConfig } from '../runs/config-file.ts';
+import { readEnvironment } from '../runs/environment.ts';
+import { RUN_FILES, runPath } from '../runs/layout.ts';
+import { parseExperiment, type Experiment } from './config.ts';
 
 /**
  * The first stage of the two-stage mode (the top RSNA pipelines' shortcut): run a slice CNN once over every slice
@@ -88,11 +91,6 @@ export function combineFingerprint(parts: FingerprintParts): string {
   return sha256().update(`model ${parts.model}\npreprocess ${parts.preprocess}\ndata ${parts.data}\n`).digest('hex').slice(0, 16);
 }
 
-function readJson(path: string, what: string): Record<string, unknown> {
-  if (!existsSync(path)) throw new Error(`${what}: ${path} is missing`);
-  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-}
-
 /** The `backbone` model nested in a built model (fold stacking), or wrapped by its timeDistributed layer. */
 function nestedBackbone(model: tf.LayersModel, where: string): tf.LayersModel {
   for (const layer of model.layers) {
@@ -121,11 +119,11 @@ async function probeImageShape(patients: readonly Patient[], preprocess: Preproc
  */
 async function backboneFromRun(runDir: string, experiment: Experiment, backboneConfig: ExtractionPlan['backboneConfig'], preprocess: Preprocess, rng: Rng) {
   const where = `--from-run ${runDir}`;
-  const modelDir = join(runDir, 'model');
-  if (!existsSync(join(modelDir, 'model.json'))) throw new Error(`${where}: no finished run there (model/model.json is missing)`);
-  const runConfig = readJson(join(runDir, 'config.json'), where) as unknown as Experiment;
-  const environment = readJson(join(runDir, 'environment.json'), where) as { split?: { train?: string[] } };
-  const runPreprocess = buildPreprocess(runConfig.data?.preprocess ?? []);
+  const modelDir = runPath(runDir, 'model');
+  if (!existsSync(join(modelDir, 'model.json'))) throw new Error(`${where}: no finished run there (${RUN_FILES.model}/model.json is missing)`);
+  const runConfig = parseExperiment(readRunConfig(runDir), `${where} ${RUN_FILES.config}`);
+  const environment = readEnvironment(runDir);
+  const runPreprocess = buildPreprocess(runConfig.data.preprocess);
   if (runPreprocess.fingerprint() !== preprocess.fingerprint()) {
     throw new Error(
       `${where}: the run preprocessed slices as ${JSON.stringify(runPreprocess.config())}, experiment '${experiment.name}' as ` +
@@ -145,7 +143,7 @@ async function backboneFromRun(runDir: string, experiment: Experiment, backboneC
     const imageShape = { height, width, channels };
     const backbone = buildBackbone(backboneConfig, { rng, imageShape });
     backbone.model.setWeights(nestedBackbone(model, where).getWeights());
-    return { backbone, imageShape, trainedOn: environment.split?.train ?? null };
+    return { backbone, imageShape, trainedOn: environment.split.train };
   } finally {
     model.dispose();
   }

@@ -1,14 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
-import { formatCsv } from '../core/csv.ts';
 import { log } from '../core/log.ts';
 import { Rng } from '../core/rng.ts';
 import { packageVersion } from '../core/version.ts';
-import { datasets, loadDataset } from '../data/datasets/registry.ts';
+import { loadDataset } from '../data/datasets/registry.ts';
 import type { Dataset } from '../data/datasets/types.ts';
 import { PatientLoader, type BatchSource } from '../data/loader.ts';
 import { EmbeddingLoader } from '../data/embedding-loader.ts';
@@ -16,7 +14,7 @@ import { buildPreprocess } from '../data/preprocess.ts';
 import { holdout, kFold, splitItems } from '../data/splits.ts';
 import type { Patient } from '../data/patients.ts';
 import { decodeLogits } from '../labels/decode.ts';
-import { binaryClassNames, targetColumns, totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
+import { binaryClassNames, targetColumns, type LabelSchema } from '../labels/schema.ts';
 import { buildCriterion } from '../losses/criterion.ts';
 import { buildModel } from '../models/build.ts';
 import { saveModel } from '../models/io.ts';
@@ -29,19 +27,22 @@ import { binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, ty
 import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
 import { fit } from '../train/trainer.ts';
-import { applySet, deepMerge, parseExperiment, type Experiment, type ExperimentInput } from './config.ts';
+import { writeRunConfig } from '../runs/config-file.ts';
+import { writeEnvironment } from '../runs/environment.ts';
+import { writeHistory } from '../runs/history.ts';
+import { runDirectory, runPath } from '../runs/layout.ts';
+import { writeRunMetrics } from '../runs/metrics-file.ts';
+import { writePredictions, type PredictionTable } from '../runs/predictions.ts';
+import { writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
+import type { Experiment, ExperimentInput } from './config.ts';
 import { openEmbeddingsInput } from './embeddings-input.ts';
+import { resolveExperiment, type ResolveOptions } from './resolve.ts';
 
-export interface RunOptions {
+export { resolveExperiment };
+
+export interface RunOptions extends ResolveOptions {
   /** Parent folder of run directories. */
   out: string;
-  /** Overrides the dataset's `root`. */
-  data?: string;
-  /** `key.path=value` assignments applied on top of the file. */
-  sets?: string[];
-  seed?: number;
-  backend?: Experiment['backend'];
-  quick?: boolean;
   resume?: boolean;
   /** Delete an existing run directory of the same name first. */
   force?: boolean;
@@ -56,24 +57,6 @@ export interface RunResult {
   metrics: { val: ScoreBlock; test?: ScoreBlock; baseline?: Record<string, number> };
   state: TrainingState;
   backend: BackendChoice;
-}
-
-/** The experiment as it will run: quick overrides, `--set`, seed, backend and data folder applied, then validated. */
-export function resolveExperiment(input: ExperimentInput, options: Omit<RunOptions, 'out'>): Experiment {
-  let raw = structuredClone(input) as Record<string, unknown>;
-  if (options.quick) raw = deepMerge(raw, (input as { quick?: unknown }).quick ?? {}) as Record<string, unknown>;
-  for (const assignment of options.sets ?? []) raw = applySet(raw, assignment);
-  if (options.seed !== undefined) raw.seed = options.seed;
-  if (options.backend) raw.backend = options.backend;
-  if (options.data) raw = deepMerge(raw, { data: { dataset: { root: options.data } } }) as Record<string, unknown>;
-  const experiment = parseExperiment(raw, `experiment '${String(raw.name ?? '?')}'`);
-  // Everything that names a registered component is checked now, before any data is read.
-  const { name, ...datasetOptions } = experiment.data.dataset;
-  datasets.resolve(name, datasetOptions, 'data.dataset');
-  buildPreprocess(experiment.data.preprocess);
-  createSchedule(experiment.schedule);
-  createOptimizer(experiment.optimizer).optimizer.dispose();
-  return experiment;
 }
 
 /** A short hash of what the model sees: patient ids, slice files and targets. */
@@ -99,18 +82,16 @@ function splitPatients(dataset: Dataset, experiment: Experiment): { train: Patie
   return { train: pick(chosen.train), val: pick(chosen.val), test: pick(held.test) };
 }
 
-/** Predictions as CSV: id, the patient (slice level), every decoded score column, and the true targets when known (`true_<column>`). */
-export function predictionsCsv(schema: LabelSchema, predictions: Predictions): string {
+/** Predictions as the run's predictions files hold them: the patient of each slice-level row, every decoded score column, and the true targets when known. */
+export function predictionTable(schema: LabelSchema, predictions: Predictions): PredictionTable {
   const decoded = decodeLogits(schema, predictions.logits);
-  const truthColumns = predictions.targets ? targetColumns(schema) : [];
-  const header = ['id', ...(predictions.patients ? ['patient'] : []), ...decoded.columns, ...truthColumns.map((c) => `true_${c}`)];
-  const rows: Array<Array<string | number>> = [header];
-  for (let r = 0; r < predictions.rows; r++) {
-    const scores = Array.from(decoded.values.subarray(r * decoded.columns.length, (r + 1) * decoded.columns.length), (v) => Number(v.toPrecision(6)));
-    const truth = predictions.targets ? Array.from(predictions.targets.subarray(r * truthColumns.length, (r + 1) * truthColumns.length)) : [];
-    rows.push([predictions.ids[r], ...(predictions.patients ? [predictions.patients[r]] : []), ...scores, ...truth]);
-  }
-  return formatCsv(rows);
+  return {
+    ids: predictions.ids,
+    ...(predictions.patients ? { patients: predictions.patients } : {}),
+    columns: decoded.columns,
+    scores: decoded.values,
+    ...(predictions.targets ? { truthColumns: targetColumns(schema), truth: predictions.targets } : {}),
+  };
 }
 
 /** F2 of predicting every binary label positive: the floor a model must clearly beat. */
@@ -126,8 +107,8 @@ function allPositiveBaseline(schema: LabelSchema, predictions: Predictions, zero
  */
 export async function runExperiment(input: ExperimentInput, options: RunOptions): Promise<RunResult> {
   const experiment = resolveExperiment(input, options);
-  const runDir = resolve(options.out, options.runName ?? `${experiment.name}-seed${experiment.seed}-fold${experiment.split.fold}`);
-  const checkpoints = new Checkpoints(join(runDir, 'checkpoints'));
+  const runDir = runDirectory(options.out, { name: experiment.name, seed: experiment.seed, fold: experiment.split.fold }, options.runName);
+  const checkpoints = new Checkpoints(runPath(runDir, 'checkpoints'));
   if (existsSync(runDir)) {
     if (options.force) rmSync(runDir, { recursive: true, force: true });
     else if (!options.resume) throw new Error(`run directory ${runDir} already exists: pass --resume to continue it or --force to start over`);
@@ -144,14 +125,14 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   log.info(`data: ${dataset.patients.length} patients (${split.train.length} train, ${split.val.length} val, ${split.test.length} test) from ${dataset.source}`);
   // Two-stage mode: the model reads slice embeddings cached by `sliceseq extract`, refused unless they are the extraction the experiment names.
   const embeddings = experiment.data.embeddings
-    ? await openEmbeddingsInput(experiment.data.embeddings, { patients: dataset.patients, heldOut: [...split.val, ...split.test], resolve: resolveExperiment })
+    ? await openEmbeddingsInput(experiment.data.embeddings, { patients: dataset.patients, heldOut: [...split.val, ...split.test] })
     : undefined;
 
   // The run directory appears only once config, data and split have passed their checks.
   mkdirSync(runDir, { recursive: true });
-  if (dataset.skipped.length > 0) writeJsonAtomic(join(runDir, 'skipped-files.json'), dataset.skipped);
-  writeJsonAtomic(join(runDir, 'config.json'), experiment);
-  writeJsonAtomic(join(runDir, 'environment.json'), {
+  if (dataset.skipped.length > 0) writeSkippedFiles(runDir, dataset.skipped);
+  writeRunConfig(runDir, experiment);
+  writeEnvironment(runDir, {
     sliceseq: packageVersion(),
     node: process.version,
     tfjs: tf.version.tfjs,
@@ -218,7 +199,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     state = await fit(
       {
         model, schema, criterion, optimizer, schedule, trainLoader, valLoader, checkpoints,
-        onEpoch: (s) => writeFileAtomic(join(runDir, 'history.jsonl'), s.history.map((h) => JSON.stringify(h)).join('\n') + '\n'),
+        onEpoch: (s) => writeHistory(runDir, s.history),
         shouldStop: () => interrupted,
       },
       settings,
@@ -237,7 +218,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const valPredictions = await predict(model, experiment.data.maxSlices === undefined ? valLoader : loaderFor(split.val, false, true), schema, { level, criterion });
   const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision: settings.zeroDivision, source: 'validation' });
   const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { ...settings, thresholds }) };
-  writeFileAtomic(join(runDir, 'predictions-oof.csv'), predictionsCsv(schema, valPredictions));
+  writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
   if (split.test.length > 0) {
     const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
     metrics.test = scorePredictions(schema, testPredictions, { ...settings, thresholds });
@@ -245,14 +226,14 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
       const binary = binaryView(schema, testPredictions);
       metrics.baseline = allPositiveBaseline(schema, testPredictions, settings.zeroDivision);
       const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision: settings.zeroDivision });
-      writeClassificationReport(report, join(runDir, 'classification-report'));
+      writeClassificationReport(report, runPath(runDir, 'classificationReport'));
     }
-    writeFileAtomic(join(runDir, 'predictions-test.csv'), predictionsCsv(schema, testPredictions));
+    writePredictions(runDir, 'test', predictionTable(schema, testPredictions));
   }
-  if (thresholds) writeJsonAtomic(join(runDir, 'thresholds.json'), thresholds);
-  writeJsonAtomic(join(runDir, 'metrics.json'), { best_epoch: state.best?.epoch ?? null, stopped: state.stopped ?? null, ...metrics });
-  const modelDir = join(runDir, 'model');
-  const stagingDir = join(runDir, '.model-staging');
+  if (thresholds) writeRunThresholds(runDir, thresholds);
+  writeRunMetrics(runDir, { best_epoch: state.best?.epoch ?? null, stopped: state.stopped ?? null, ...metrics });
+  const modelDir = runPath(runDir, 'model');
+  const stagingDir = runPath(runDir, 'modelStaging');
   rmSync(stagingDir, { recursive: true, force: true });
   await saveModel(model, stagingDir);
   rmSync(modelDir, { recursive: true, force: true });

@@ -1,15 +1,24 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mean, std } from 'mathjs';
-import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
-import { at, readCsv, requireColumns, type CsvTable } from '../data/datasets/csv.ts';
 import { pairedBootstrap, type PairedBootstrapResult, type ScoreFunction } from '../metrics/bootstrap.ts';
 import { fbetaScore, type FbetaAverage } from '../metrics/fbeta.ts';
 import { binarize, concatRows, matrix, type Matrix } from '../metrics/matrix.ts';
 import { DEFAULT_ZERO_DIVISION, type ZeroDivision } from '../metrics/policy.ts';
-import { loadThresholds } from '../metrics/thresholds.ts';
-import { patchPaths, type AblationPlan, type AblationTrial } from './ablation.ts';
-import { isTrialFinished, readPlan } from './ablate.ts';
+import { readAblationPlan, type AblationTrial } from '../runs/ablation-plan.ts';
+import {
+  ABLATION_SUMMARY_FORMAT,
+  writeAblationSummaryFiles,
+  type AblationSummary,
+  type PairedDifference,
+  type TrialSummary,
+  type VariantSummary,
+} from '../runs/ablation-summary.ts';
+import { readRunConfig } from '../runs/config-file.ts';
+import { runPath } from '../runs/layout.ts';
+import { metricValue, readRunMetrics } from '../runs/metrics-file.ts';
+import { readRunPredictions, type BinaryPredictions } from '../runs/predictions.ts';
+import { isRunFinished, readRunThresholds } from '../runs/run-dir.ts';
+import { patchPaths, type AblationPlan } from './ablation.ts';
 
 /**
  * Merges an ablation's trials (from however many machines wrote them) into `ablation-summary.json` and
@@ -17,8 +26,7 @@ import { isTrialFinished, readPlan } from './ablate.ts';
  * trial with their mean ± standard deviation, and against the reference variant a paired bootstrap of the F2
  * difference on the same test patients, read back from each run's predictions-test.csv.
  */
-export const SUMMARY_JSON = 'ablation-summary.json';
-export const SUMMARY_MD = 'ablation-summary.md';
+export type { AblationSummary, PairedDifference, TrialSummary, VariantSummary };
 
 const f2Averages = ['samples', 'micro', 'macro'] as const satisfies readonly FbetaAverage[];
 type F2Average = (typeof f2Averages)[number];
@@ -36,112 +44,15 @@ export function summaryMetricKeys(thresholds: AblationPlan['thresholds']): strin
   return [...f2Averages.map((average) => `${f2Block(thresholds)}.${average}`), 'auc.macro'];
 }
 
-/** One finished trial. */
-export interface TrialSummary {
-  trial: string;
-  seed: number;
-  fold: number;
-  /** The trial's run directory, relative to the ablation folder (the one holding this summary). */
-  runDir: string;
-  /** Test-split values by metric key; null where undefined (e.g. AUC of a class without positives). */
-  values: Record<string, number | null>;
-}
-
-/** Paired bootstrap of variant − reference in one metric, on the pooled test rows of the seed/fold pairs. */
-export interface PairedDifference {
-  difference: number | null;
-  /** Percentile interval at the summary's `confidence`. */
-  lower: number | null;
-  upper: number | null;
-  /** Two-sided bootstrap p-value for "no difference". */
-  pValue: number | null;
-  /** The variant's and the reference's value on the pooled rows (difference = variant − reference). */
-  variant: number | null;
-  reference: number | null;
-  /** Resamples where the difference was undefined (left out). */
-  undefinedResamples: number;
-}
-
-export interface MetricSummary {
-  /** Mean and sample standard deviation over the finished trials (null: no defined value, or fewer than two). */
-  mean: number | null;
-  std: number | null;
-  /** F2 metrics of a variant other than the reference, once a seed/fold pair has finished for both. */
-  vsReference?: PairedDifference;
-}
-
-export interface VariantSummary {
-  name: string;
-  isReference: boolean;
-  /** What the variant changes in the base experiment, by dot path down to components (`model.decoder`: `{ name: 'dense' }`). */
-  overrides: Record<string, unknown>;
-  /** Finished trials, in seed then fold order. */
-  trials: TrialSummary[];
-  /** Planned trials without metrics.json yet. */
-  missing: string[];
-  /** By metric key, in the order of the summary's `metrics`. */
-  metrics: Record<string, MetricSummary>;
-  /** What the paired comparison with the reference pooled; null for the reference, or before any pair finished. */
-  pairing: {
-    against: string;
-    /** The seed/fold pairs where both the variant and the reference finished. */
-    pairs: Array<{ seed: number; fold: number }>;
-    /** Test rows pooled (patients, or slices for slice-level runs), and the distinct patients resampled. */
-    rows: number;
-    patients: number;
-  } | null;
-}
-
-/** The whole `ablation-summary.json`. */
-export interface AblationSummary {
-  format: 'sliceseq.ablation-summary/1';
-  name: string;
-  description: string;
-  split: 'test';
-  /** `tuned`: F2 at each run's thresholds tuned on its validation split; `fixed`: at 0.5. */
-  thresholds: 'tuned' | 'fixed';
-  /** Metric keys (dot paths into metrics.json `test`), in display order. */
-  metrics: string[];
-  reference: string;
-  /** Level of every interval; p-values below 1 − confidence are significant at that level. */
-  confidence: number;
-  seeds: number[];
-  folds: number;
-  quick: boolean;
-  bootstrap: {
-    resamples: number;
-    seed: number;
-    /** What one bootstrap draw resamples, and how variant and reference rows are matched. */
-    unit: 'patient';
-    pairing: 'row id within the same seed and fold';
-  };
-  trials: { planned: number; finished: number };
-  complete: boolean;
-  variants: VariantSummary[];
-}
-
-function readJson(path: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (error) {
-    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
-function numberAt(value: unknown, path: string[]): number | null {
-  let node = value;
-  for (const key of path) node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
-  return typeof node === 'number' ? node : null;
-}
-
 /** A finished trial's values, read from its metrics.json `test` block. */
 function trialSummary(dir: string, trial: AblationTrial, keys: readonly string[]): TrialSummary {
-  const path = join(dir, trial.name, 'metrics.json');
-  const test = readJson(path).test;
+  const trialDir = join(dir, trial.name);
+  const path = runPath(trialDir, 'metrics');
+  const test = readRunMetrics(trialDir).test;
   if (!test) throw new Error(`${path}: no test split scores (the ablation needs split.test > 0)`);
   const values: Record<string, number | null> = {};
   for (const key of keys) {
-    values[key] = numberAt(test, key.split('.'));
+    values[key] = metricValue(test, key, path) ?? null;
     if (values[key] === null && !key.startsWith('auc.')) throw new Error(`${path}: test.${key} is missing`);
   }
   return { trial: trial.name, seed: trial.seed, fold: trial.fold, runDir: trial.name, values };
@@ -158,38 +69,23 @@ interface TestPredictions {
 }
 
 /** Slice-level rows name their patient in the `patient` column; a bootstrap draw takes a patient with all its slices. */
-function patientsOf(table: CsvTable, level: unknown): string[] {
-  if (level !== 'slice') return table.rows.map((row) => row.cells.id);
-  requireColumns(table, ['patient']);
-  return table.rows.map((row) => row.cells.patient);
+function patientsOf(predictions: BinaryPredictions, level: unknown): string[] {
+  if (level !== 'slice') return predictions.ids;
+  if (!predictions.patients) throw new Error(`${predictions.file}: slice-level predictions need a 'patient' column`);
+  return predictions.patients;
 }
 
 async function readTestPredictions(trialDir: string, thresholds: AblationPlan['thresholds']): Promise<TestPredictions> {
-  const config = readJson(join(trialDir, 'config.json')) as { data?: { level?: string }; evaluation?: { zeroDivision?: ZeroDivision } };
-  const fitted = loadThresholds(join(trialDir, 'thresholds.json'));
-  const classes = fitted.classes;
-  const table = await readCsv(join(trialDir, 'predictions-test.csv'));
-  requireColumns(table, ['id', ...classes, ...classes.map((c) => `true_${c}`)]);
-  const rows = table.rows.length;
-  const scores = new Float64Array(rows * classes.length);
-  const targets = new Float64Array(rows * classes.length);
-  table.rows.forEach((row, r) => {
-    classes.forEach((name, c) => {
-      const score = Number(row.cells[name]);
-      const target = Number(row.cells[`true_${name}`]);
-      if (!Number.isFinite(score)) throw new Error(`${at(table.file, row.line, name)}: '${row.cells[name]}' is not a number`);
-      if (target !== 0 && target !== 1) throw new Error(`${at(table.file, row.line, `true_${name}`)}: '${row.cells[`true_${name}`]}' is not 0 or 1`);
-      scores[r * classes.length + c] = score;
-      targets[r * classes.length + c] = target;
-    });
-  });
-  const ids = table.rows.map((row) => row.cells.id);
-  const hard = binarize(matrix(scores, rows, classes.length), thresholds === 'tuned' ? fitted.thresholds : 0.5);
+  const config = readRunConfig(trialDir);
+  const fitted = readRunThresholds(trialDir);
+  const predictions = await readRunPredictions(trialDir, 'test', fitted.classes);
+  const { ids, classes, scores, targets } = predictions;
+  const hard = binarize(scores, thresholds === 'tuned' ? fitted.thresholds : 0.5);
   return {
     ids,
-    patients: patientsOf(table, config.data?.level),
-    decisions: matrix(Float64Array.from(hard.data), rows, classes.length),
-    targets: matrix(targets, rows, classes.length),
+    patients: patientsOf(predictions, config.data?.level),
+    decisions: matrix(Float64Array.from(hard.data), hard.rows, hard.cols),
+    targets: matrix(Float64Array.from(targets.data), targets.rows, targets.cols),
     classes,
     zeroDivision: config.evaluation?.zeroDivision ?? DEFAULT_ZERO_DIVISION,
   };
@@ -285,9 +181,9 @@ function meanStd(values: Array<number | null>): { mean: number | null; std: numb
 
 /** Reads every finished trial below `dir` (an ablation folder) and computes the summary. */
 export async function summarizeAblation(dir: string): Promise<AblationSummary> {
-  const plan = readPlan(dir);
+  const plan = readAblationPlan(dir);
   const keys = summaryMetricKeys(plan.thresholds);
-  const finished = new Set(plan.trials.filter((t) => isTrialFinished(dir, t)).map((t) => t.name));
+  const finished = new Set(plan.trials.filter((t) => isRunFinished(join(dir, t.name))).map((t) => t.name));
   const cache = new Map<string, Promise<TestPredictions>>();
   const load = (trial: AblationTrial) => {
     if (!cache.has(trial.name)) cache.set(trial.name, readTestPredictions(join(dir, trial.name), plan.thresholds));
@@ -317,7 +213,7 @@ export async function summarizeAblation(dir: string): Promise<AblationSummary> {
     });
   }
   return {
-    format: 'sliceseq.ablation-summary/1',
+    format: ABLATION_SUMMARY_FORMAT,
     name: plan.name,
     description: plan.description,
     split: 'test',
@@ -409,7 +305,6 @@ export function formatAblationSummary(summary: AblationSummary): string {
 /** Summarizes `dir` and writes ablation-summary.json and ablation-summary.md there (atomically). */
 export async function writeAblationSummary(dir: string): Promise<AblationSummary> {
   const summary = await summarizeAblation(dir);
-  writeJsonAtomic(join(dir, SUMMARY_JSON), summary);
-  writeFileAtomic(join(dir, SUMMARY_MD), formatAblationSummary(summary));
+  writeAblationSummaryFiles(dir, summary, formatAblationSummary(summary));
   return summary;
 }

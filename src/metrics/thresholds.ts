@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { writeJsonAtomic } from '../core/atomic.ts';
+import { readJsonFile } from '../core/json.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { fbetaFromCounts, fbetaScore, type FbetaAverage } from './fbeta.ts';
 import { binarize, checkBinaryProblem, type LabelMatrix, type Matrix, type ScoreMatrix } from './matrix.ts';
@@ -271,11 +271,5 @@ export function saveThresholds(path: string, set: ThresholdSet): void {
 }
 
 export function loadThresholds(path: string): ThresholdSet {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`cannot read thresholds from ${path}: ${(error as Error).message}`);
-  }
-  return parseOrThrow(thresholdSetSchema, value, `thresholds in ${path}`);
+  return readJsonFile(thresholdSetSchema, path);
 }

@@ -1,10 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { z } from 'zod';
+import { resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
-import { parseOrThrow } from '../core/validate.ts';
 import { packageVersion } from '../core/version.ts';
-import { SUMMARY_JSON } from '../experiments/summarize.ts';
+import { readAblationSummary, type AblationSummary } from '../runs/ablation-summary.ts';
+import { ablationPath } from '../runs/layout.ts';
 import { meanConfidenceInterval } from '../metrics/student-t.ts';
 import { ablationDifferencesSpec, ablationValuesSpec, type VariantDifference, type VariantValues } from './charts/ablation.ts';
 import { figureHtml, formatNumber, html, htmlPage, htmlTable } from './html.ts';
@@ -16,80 +14,8 @@ import { FigureSet } from './render.ts';
  * reference with its paired-bootstrap interval; and the significance table.
  */
 
-const nullableNumber = z.number().nullable();
-
-/** A two-sided interval; null ends where it is undefined. */
-const intervalSchema = z.object({ lower: nullableNumber, upper: nullableNumber });
-
-const metricSummarySchema = z.object({
-  /** Mean and standard deviation over the variant's trials. */
-  mean: nullableNumber,
-  std: nullableNumber,
-  /** Interval of the variant's mean (the bar around it); without one, the t interval over the trials is drawn. */
-  ci: intervalSchema.optional(),
-  /** Paired bootstrap of variant − reference on the same patients; absent on the reference itself. */
-  vsReference: intervalSchema.extend({ difference: nullableNumber, pValue: z.number().min(0).max(1).nullable() }).optional(),
-});
-
-const trialSchema = z.object({
-  seed: z.number().int(),
-  fold: z.number().int().optional(),
-  runDir: z.string().optional(),
-  /** Metric values of this trial by metric key (`f2.samples`, `f2.micro`, `f2.macro`, `auc.macro`). */
-  values: z.record(z.string(), nullableNumber),
-});
-
-const variantSchema = z.object({
-  name: z.string().min(1),
-  /** The experiment overrides that make this variant, by dot path (`model.encoder.name`: 'lstm'). */
-  overrides: z.record(z.string(), z.unknown()),
-  /** Finished trials (none yet is allowed: the variant is then listed as waiting). */
-  trials: z.array(trialSchema),
-  /** Planned trials not finished yet. */
-  missing: z.array(z.string()).optional(),
-  /** Summaries by metric key, the same keys as the trials' values. */
-  metrics: z.record(z.string(), metricSummarySchema),
-  /** What the paired comparison pooled: the seed/fold pairs, test rows and patients. */
-  pairing: z
-    .object({ against: z.string(), pairs: z.array(z.object({ seed: z.number().int(), fold: z.number().int() })), rows: z.number().int(), patients: z.number().int() })
-    .nullable()
-    .optional(),
-});
-
-export const ablationSummarySchema = z
-  .object({
-    name: z.string().optional(),
-    description: z.string().optional(),
-    /** The variant the others are compared with. */
-    reference: z.string().min(1),
-    /** Which split the values come from (`test`, `val`); shown in titles. */
-    split: z.string().optional(),
-    /** F2 at tuned thresholds or at 0.5 (`fixed`). */
-    thresholds: z.enum(['tuned', 'fixed']).optional(),
-    /** Metric keys in display order (default: the usual ones first, then the rest as they appear). */
-    metrics: z.array(z.string()).optional(),
-    /** Level of every interval, and 1 − the significance level of the p-values (0.95 by default). */
-    confidence: z.number().gt(0).lt(1).default(0.95),
-    seeds: z.array(z.number().int()).optional(),
-    folds: z.number().int().optional(),
-    bootstrap: z.object({ resamples: z.number().int(), seed: z.number().int() }).optional(),
-    trials: z.object({ planned: z.number().int(), finished: z.number().int() }).optional(),
-    variants: z.array(variantSchema).min(1),
-  })
-  .superRefine((summary, ctx) => {
-    const names = summary.variants.map((v) => v.name);
-    names.forEach((name, i) => {
-      if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['variants', i, 'name'], message: `variant name '${name}' appears twice` });
-    });
-    if (!names.includes(summary.reference)) {
-      ctx.addIssue({ code: 'custom', path: ['reference'], message: `'${summary.reference}' is not one of the variants (${names.join(', ')})` });
-    }
-  });
-
-export type AblationReportSummary = z.output<typeof ablationSummarySchema>;
-export type AblationReportSummaryInput = z.input<typeof ablationSummarySchema>;
-export type AblationReportVariant = AblationReportSummary['variants'][number];
-
+export type AblationReportSummary = AblationSummary;
+export type AblationReportVariant = AblationSummary['variants'][number];
 
 /** Display names of the usual metric keys; other keys show as they are. */
 const metricNames: Record<string, string> = {
@@ -104,22 +30,10 @@ const metricNames: Record<string, string> = {
 
 const metricName = (key: string) => metricNames[key] ?? key;
 
-/** Metric keys in display order: the summary's own order, else the usual ones first, then the rest as they appear. */
+/** Metric keys in display order: the summary's own order, then any other key the variants hold. */
 function metricKeys(summary: AblationReportSummary): string[] {
   const seen = [...new Set(summary.variants.flatMap((v) => Object.keys(v.metrics)))];
-  if (summary.metrics) return [...summary.metrics, ...seen.filter((key) => !summary.metrics!.includes(key))];
-  const known = Object.keys(metricNames).filter((key) => seen.includes(key));
-  return [...known, ...seen.filter((key) => !known.includes(key))];
-}
-
-export function readAblationSummary(file: string): AblationReportSummary {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  return parseOrThrow(ablationSummarySchema, value, file);
+  return [...summary.metrics, ...seen.filter((key) => !summary.metrics.includes(key))];
 }
 
 const interval = (lower: number | null | undefined, upper: number | null | undefined, sign = false) =>
@@ -236,7 +150,7 @@ function significanceTable(summary: AblationReportSummary, metrics: readonly str
 /** Writes `<dir>/report.html` and `<dir>/figures/ablation-*.{svg,png}` from `<dir>/ablation-summary.json`. */
 export async function writeAblationReport(dir: string): Promise<{ html: string; figures: string[] }> {
   const root = resolve(dir);
-  const summary = readAblationSummary(join(root, SUMMARY_JSON));
+  const summary = readAblationSummary(root);
   const metrics = metricKeys(summary);
   const alpha = Number((1 - summary.confidence).toFixed(6));
   const order = { metrics: metrics.map(metricName), variants: summary.variants.map((v) => variantLabel(summary, v.name)) };
@@ -269,10 +183,10 @@ export async function writeAblationReport(dir: string): Promise<{ html: string; 
       { id: 'differences', title: 'Difference from the reference', body: html`${differenceFigure ? figureHtml(differenceFigure) : ''}${significanceTable(summary, metrics, alpha)}` },
     ],
     notes,
-    footer: `Generated by sliceseq ${packageVersion()} from ${join(root, SUMMARY_JSON)}.`,
+    footer: `Generated by sliceseq ${packageVersion()} from ${ablationPath(root, 'summaryJson')}.`,
   });
-  const written = await figures.writeAll(join(root, 'figures'));
-  const htmlPath = join(root, 'report.html');
+  const written = await figures.writeAll(ablationPath(root, 'figures'));
+  const htmlPath = ablationPath(root, 'report');
   writeFileAtomic(htmlPath, page);
   return { html: htmlPath, figures: written };
 }

@@ -1,39 +1,17 @@
-import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
+import { writeFileAtomic } from '../core/atomic.ts';
 import { precisionRecallFbeta, precisionRecallFbetaPerClass, type FbetaAverage } from '../metrics/fbeta.ts';
 import { checkBinaryProblem, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
 import { DEFAULT_ZERO_DIVISION, warnToLog, type ReportingOptions, type ZeroDivision } from '../metrics/policy.ts';
 import { rocAucPerClass, rocAucScore } from '../metrics/roc-auc.ts';
 import type { ThresholdSet } from '../metrics/thresholds.ts';
+import { writeClassificationReportJson, type ClassificationReport, type DecisionScores, type ReportRow } from '../runs/classification-report.ts';
 
 /**
  * Per-label precision, recall, F1, F2, support and ROC-AUC, plus the averages, always at the untuned 0.5
  * threshold and — when tuned thresholds are given — at those too, side by side. Rendered as a text table,
  * Markdown and JSON.
  */
-export interface DecisionScores {
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  f2: number | null;
-}
-
-export interface ReportRow {
-  label: string;
-  /** Positive targets (for an average row: all positives). */
-  support: number;
-  auc: number | null;
-  untuned: DecisionScores;
-  tuned?: DecisionScores & { threshold: number | null };
-}
-
-export interface ClassificationReport {
-  rows: number;
-  classes: ReportRow[];
-  averages: ReportRow[];
-  untunedThreshold: number;
-  tunedThresholds?: { kind: ThresholdSet['kind']; source: ThresholdSet['fittedOn']['source'] };
-  zeroDivision: ZeroDivision;
-}
+export type { ClassificationReport, DecisionScores, ReportRow };
 
 export interface ClassificationReportOptions extends Pick<ReportingOptions, 'warn'> {
   classes: readonly string[];
@@ -172,9 +150,8 @@ export function classificationReportMarkdown(report: ClassificationReport): stri
 
 /** Writes `<basePath>.json` and `<basePath>.md` atomically; returns their paths. */
 export function writeClassificationReport(report: ClassificationReport, basePath: string): { json: string; markdown: string } {
-  const json = `${basePath}.json`;
+  const json = writeClassificationReportJson(basePath, report);
   const markdown = `${basePath}.md`;
-  writeJsonAtomic(json, report);
   writeFileAtomic(markdown, classificationReportMarkdown(report));
   return { json, markdown };
 }

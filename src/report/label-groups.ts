@@ -1,7 +1,8 @@
 import { confusionSpec, type ConfusionPanel } from './charts/confusion.ts';
 import { figureHtml, formatNumber as format, html, htmlTable, type SafeHtml } from './html.ts';
 import type { FigureSet } from './render.ts';
-import { fieldAt, type RunFiles } from './run-files.ts';
+import { fieldAt } from '../core/json.ts';
+import type { RunFiles } from '../runs/run-dir.ts';
 
 /**
  * The report's section for categorical and ordinal label groups (softmax severities, graded regressions), read

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import fg from 'fast-glob';
+import { basename } from 'node:path';
 import { std } from 'mathjs';
+import { RUN_FILES, runPath } from '../runs/layout.ts';
+import { checkMetricPath, metricValue } from '../runs/metrics-file.ts';
+import type { FinishedRun } from '../runs/run-dir.ts';
 
 /**
  * Ranks experiment runs: every directory below the runs folder holding both `config.json` (the resolved config,
@@ -9,11 +10,7 @@ import { std } from 'mathjs';
  * apart from the seed are one entry, scored by the mean ± standard deviation over its seeds. The table shows
  * the config fields in which the entries differ, so an ablation reads as what changed and what it gave.
  */
-export interface Run {
-  dir: string;
-  config: Record<string, unknown>;
-  metrics: unknown;
-}
+export type Run = FinishedRun;
 
 export interface LeaderboardEntry {
   rank: number;
@@ -46,35 +43,6 @@ export interface LeaderboardOptions {
   ignore?: readonly string[];
 }
 
-function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${path}: invalid JSON: ${(error as Error).message}`);
-  }
-}
-
-/** Every run below `root` (directories with both config.json and metrics.json), sorted by path. */
-export function findRuns(root: string): Run[] {
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`runs directory '${root}' does not exist`);
-  const metricFiles = fg.sync('**/metrics.json', { cwd: root, absolute: true, ignore: ['**/node_modules/**'] }).sort();
-  return metricFiles
-    .filter((file) => existsSync(join(dirname(file), 'config.json')))
-    .map((file) => {
-      const dir = dirname(file);
-      const configPath = join(dir, 'config.json');
-      const config = readJson(configPath);
-      if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new Error(`${configPath}: expected a JSON object`);
-      return { dir, config: config as Record<string, unknown>, metrics: readJson(file) };
-    });
-}
-
 /** Leaf values by dot path; arrays are leaves (compared whole). */
 export function flattenConfig(value: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -83,20 +51,11 @@ export function flattenConfig(value: unknown, prefix = '', out: Record<string, u
   return out;
 }
 
-/** The number at a dot path, or undefined where there is none. */
-export function valueAt(root: unknown, path: string): number | undefined {
-  let node = root;
-  for (const key of path.split('.')) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return typeof node === 'number' && Number.isFinite(node) ? node : undefined;
-}
-
 const stable = (value: unknown) => JSON.stringify(value) ?? 'undefined';
 
 export function buildLeaderboard(runs: readonly Run[], options: LeaderboardOptions = {}): Leaderboard {
   const metric = options.metric ?? 'test.f2.samples';
+  if (runs.length > 0) checkMetricPath(runs.map((run) => run.metrics), metric);
   const order = options.order ?? (/loss|mae/i.test(metric) ? 'lower' : 'higher');
   const ignored = new Set(['seed', ...(options.ignore ?? [])]);
   const groups = new Map<string, { fields: Record<string, unknown>; runs: Run[] }>();
@@ -111,7 +70,7 @@ export function buildLeaderboard(runs: readonly Run[], options: LeaderboardOptio
   const paths = [...new Set(all.flatMap((g) => Object.keys(g.fields)))].sort();
   const differingFields = paths.filter((path) => new Set(all.map((g) => stable(g.fields[path]))).size > 1);
   const entries = all.map((group): LeaderboardEntry => {
-    const scored = group.runs.map((run) => ({ run, value: valueAt(run.metrics, metric) }));
+    const scored = group.runs.map((run) => ({ run, value: metricValue(run.metrics, metric, runPath(run.dir, 'metrics')) ?? undefined }));
     const values = scored.flatMap((s) => (s.value === undefined ? [] : [s.value]));
     return {
       rank: 0,
@@ -149,6 +108,6 @@ export function formatLeaderboard(board: Leaderboard, digits = 4): string {
   ]);
   const widths = titles.map((title, c) => Math.max(title.length, ...rows.map((row) => row[c].length)));
   const line = (row: string[]) => row.map((cell, c) => cell.padEnd(widths[c])).join('  ').trimEnd();
-  const notes = board.entries.flatMap((entry) => entry.missing.map((dir) => `note: ${dir} has no ${board.metric} in metrics.json`));
+  const notes = board.entries.flatMap((entry) => entry.missing.map((dir) => `note: ${dir} has no ${board.metric} in ${RUN_FILES.metrics}`));
   return [line(titles), ...rows.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }

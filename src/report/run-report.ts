@@ -18,7 +18,10 @@ import { thresholdCurvesSpec, type ThresholdPanel } from './charts/thresholds.ts
 import { classificationReportCaption, classificationReportCells } from './classification-report.ts';
 import { figureHtml, formatNumber as format, html, htmlPage, htmlTable, type PageSection, type SafeHtml } from './html.ts';
 import { FigureSet, type RenderedFigure } from './render.ts';
-import { fieldAt, numberAt, readRunFiles, type JsonObject, type PredictionFile, type RunFiles } from './run-files.ts';
+import { fieldAt, numberAt, type JsonObject } from '../core/json.ts';
+import { RUN_FILES, runPath } from '../runs/layout.ts';
+import type { BinaryPredictions as PredictionFile } from '../runs/predictions.ts';
+import { readRunFiles, type RunFiles } from '../runs/run-dir.ts';
 import { buildSliceStages, type SliceStages } from './slice-stages.ts';
 import { labelGroupsSection } from './label-groups.ts';
 
@@ -88,7 +91,7 @@ async function historyFigures(files: RunFiles, figures: FigureSet, notes: string
     notes.push('training curves: history.jsonl is missing or empty');
     return html`<p>No training history.</p>`;
   }
-  const best = numberAt(files.metrics, 'best_epoch', 'metrics.json') ?? null;
+  const best = numberAt(files.metrics, 'best_epoch', RUN_FILES.metrics) ?? null;
   const { losses, metrics } = historyPoints(files);
   const bestText = best !== null ? ` The dashed rule marks the best epoch (${best}), whose weights were evaluated.` : '';
   const parts: RenderedFigure[] = [];
@@ -119,7 +122,7 @@ function heldOut(files: RunFiles): { predictions: PredictionFile; split: string 
 async function rankingFigures(files: RunFiles, figures: FigureSet, notes: string[]): Promise<SafeHtml> {
   const chosen = heldOut(files);
   if (!chosen) {
-    notes.push('ROC and precision-recall curves: no predictions with targets (predictions-test.csv / predictions-oof.csv) for the binary classes');
+    notes.push(`ROC and precision-recall curves: no predictions with targets (${RUN_FILES.predictionsTest} / ${RUN_FILES.predictionsValidation}) for the binary classes`);
     return html`<p>No predictions to draw curves from.</p>`;
   }
   const { predictions, split } = chosen;
@@ -156,7 +159,7 @@ async function thresholdFigure(files: RunFiles, figures: FigureSet, notes: strin
   const set = files.thresholds;
   const predictions = files.validation;
   if (!set || !predictions) {
-    notes.push(`F2 against threshold: needs ${!set ? 'thresholds.json' : 'predictions-oof.csv'}`);
+    notes.push(`F2 against threshold: needs ${!set ? RUN_FILES.thresholds : RUN_FILES.predictionsValidation}`);
     return html`<p>No tuned thresholds or validation predictions.</p>`;
   }
   const { beta, average, zeroDivision } = set.objective;
@@ -252,7 +255,7 @@ function metricsTable(metrics: JsonObject): SafeHtml {
   const present = blocks.filter(([, key]) => metrics[key] && typeof metrics[key] === 'object');
   // The baseline block holds bare F2 averages: read them as the @0.5 columns.
   const blockValue = (key: string, path: string) =>
-    key === 'baseline' ? (path.startsWith('f2.') ? numberAt(metrics, `baseline.${path.slice(3)}`, 'metrics.json') : undefined) : numberAt(metrics, `${key}.${path}`, 'metrics.json');
+    key === 'baseline' ? (path.startsWith('f2.') ? numberAt(metrics, `baseline.${path.slice(3)}`, RUN_FILES.metrics) : undefined) : numberAt(metrics, `${key}.${path}`, RUN_FILES.metrics);
   const columns = summaryColumns.filter(([, path]) => present.some(([, key]) => blockValue(key, path) !== undefined));
   return htmlTable(
     ['split', ...columns.map(([title]) => title)],
@@ -316,7 +319,7 @@ async function sliceFigure(files: RunFiles, figures: FigureSet, notes: string[],
   try {
     stages = await buildSliceStages(loaded, {
       preprocess: (fieldAt(files.config, 'data.preprocess') as TransformConfig[] | undefined) ?? [],
-      seed: numberAt(files.config, 'seed', 'config.json') ?? 0,
+      seed: numberAt(files.config, 'seed', RUN_FILES.config) ?? 0,
       augmentPerSlice: fieldAt(files.config, 'data.augmentPerSlice') === true,
       candidates: Array.isArray(candidates) ? candidates.map(String) : [],
       ...(options.patient !== undefined ? { patient: options.patient } : {}),
@@ -362,7 +365,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
     ...(groups ? [{ id: 'label-groups', title: 'Categorical and ordinal groups', body: groups }] : []),
     { id: 'slices', title: 'Slices after preprocessing', body: await sliceFigure(files, figures, notes, options) },
   ];
-  const written = await figures.writeAll(join(files.dir, 'figures'));
+  const written = await figures.writeAll(runPath(files.dir, 'figures'));
   const name = typeof files.config?.name === 'string' ? files.config.name : undefined;
   const description = typeof files.config?.description === 'string' ? files.config.description : '';
   const page = htmlPage({
@@ -372,7 +375,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
     notes: [...files.missing.map((file) => `${file} is not in the run directory`), ...notes],
     footer: `Generated by sliceseq ${packageVersion()} from ${files.dir}.`,
   });
-  const htmlPath = join(files.dir, 'report.html');
+  const htmlPath = runPath(files.dir, 'report');
   writeFileAtomic(htmlPath, page);
   return { html: htmlPath, figures: written, notes };
 }

@@ -6,7 +6,7 @@ import lstmVsGru from '../../experiments/ablation-lstm-vs-gru.ts';
 import { parseAblation } from '../../src/experiments/ablation.ts';
 import { runAblation, type AblationRun } from '../../src/experiments/ablate.ts';
 import { summarizeAblation, writeAblationSummary, type AblationSummary } from '../../src/experiments/summarize.ts';
-import { readAblationSummary } from '../../src/report/ablation-report.ts';
+import { readAblationSummary } from '../../src/runs/ablation-summary.ts';
 import { tinyDemoData, tinyExperiment } from '../train/helpers.ts';
 
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
@@ -124,7 +124,7 @@ describe('sharded ablation', () => {
     expect(dense.pairing!.patients).toBeLessThanOrEqual(dense.pairing!.rows);
     expect(dense.metrics[key].mean).toBeCloseTo((dense.trials[0].values[key]! + dense.trials[1].values[key]!) / 2, 12);
     // The HTML report reads this file.
-    expect(() => readAblationSummary(join(shard2.dir, 'ablation-summary.json'))).not.toThrow();
+    expect(() => readAblationSummary(shard2.dir)).not.toThrow();
 
     await expect(runAblation(ablation, { out, seeds: 3 })).rejects.toThrow(/ablation\.json holds another plan for this ablation \(differs in: seeds, trials\)/);
     expect(existsSync(join(shard2.dir, 'gru-seed2-fold0'))).toBe(false);

@@ -14,7 +14,8 @@ import { buildPreprocess } from '../../src/data/preprocess.ts';
 import { readSlices } from '../../src/data/readers/index.ts';
 import type { ExperimentInput } from '../../src/experiments/config.ts';
 import { extractionPlan } from '../../src/experiments/extract.ts';
-import { resolveExperiment } from '../../src/experiments/run.ts';
+import { resolveExperiment } from '../../src/experiments/resolve.ts';
+import { writeEnvironment, writeRunConfig } from '../../src/runs/index.ts';
 import { buildBackbone, buildModel } from '../../src/models/build.ts';
 import { saveModel } from '../../src/models/io.ts';
 
@@ -144,8 +145,16 @@ describe('sliceseq extract', () => {
       // Another seed stands in for training: weights that differ from the experiment's initial ones.
       const model = buildModel(experiment.model, { schema: dataset.labelSchema!, rng: Rng.derive(99, 'model'), inputShape: { height: 32, width: 32, channels: 3 }, level: 'patient' });
       await saveModel(model, join(runDir, 'model'));
-      writeFileSync(join(runDir, 'config.json'), JSON.stringify(experiment));
-      writeFileSync(join(runDir, 'environment.json'), JSON.stringify({ split: { train: ['a', 'b'] } }));
+      writeRunConfig(runDir, experiment);
+      writeEnvironment(runDir, {
+        sliceseq: '0.0.0',
+        node: process.version,
+        tfjs: '4.22.0',
+        backend: 'wasm',
+        seed: experiment.seed,
+        data: { source: 'test', fingerprint: '0123456789abcdef', patients: 4 },
+        split: { train: ['a', 'b'], val: [], test: [] },
+      });
       const trained = await extractionPlan(experiment, dataset.patients, { fromRun: runDir });
       const untrained = await extractionPlan(experiment, dataset.patients);
       const saved = model.layers.map((l) => (l as unknown as { layer?: typeof l }).layer ?? l).find((l) => l.name === 'backbone')!;

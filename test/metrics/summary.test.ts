@@ -6,7 +6,7 @@ import { selectRows } from '../../src/metrics/matrix.ts';
 import { rocAucScore } from '../../src/metrics/roc-auc.ts';
 import { summarizeSplit } from '../../src/metrics/summary.ts';
 import { fitThresholds } from '../../src/metrics/thresholds.ts';
-import { valueAt } from '../../src/report/leaderboard.ts';
+import { metricValue } from '../../src/runs/metrics-file.ts';
 import { loadFixture, scoresOf, targetsOf, type FixtureCase } from './fixtures.ts';
 
 const c = loadFixture<FixtureCase<unknown>>('roc-auc').find((x) => x.name === 'informative')!;
@@ -38,9 +38,9 @@ describe('split summary', () => {
 
   it('is what the leaderboard reads from metrics.json', () => {
     const metrics = JSON.parse(JSON.stringify({ val: summary, test: summary }));
-    expect(valueAt(metrics, 'test.f2.samples')).toBe(summary.f2.samples);
-    expect(valueAt(metrics, 'val.auc.macro')).toBe(summary.auc.macro);
-    expect(valueAt(metrics, 'test.f2_tuned.samples')).toBe(summary.f2_tuned?.samples);
+    expect(metricValue(metrics, 'test.f2.samples', 'metrics')).toBe(summary.f2.samples);
+    expect(metricValue(metrics, 'val.auc.macro', 'metrics')).toBe(summary.auc.macro);
+    expect(metricValue(metrics, 'test.f2_tuned.samples', 'metrics')).toBe(summary.f2_tuned?.samples);
   });
 
   it('has no tuned entries without thresholds', () => {

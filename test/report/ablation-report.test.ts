@@ -1,11 +1,11 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { dirname, join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { log } from '../../src/core/log.ts';
-import type { AblationSummary as WrittenAblationSummary } from '../../src/experiments/summarize.ts';
 import { meanConfidenceInterval } from '../../src/metrics/student-t.ts';
-import { readAblationSummary, writeAblationReport, type AblationReportSummaryInput } from '../../src/report/ablation-report.ts';
+import { writeAblationReport } from '../../src/report/ablation-report.ts';
+import { readAblationSummary } from '../../src/runs/ablation-summary.ts';
 
 const fixture = new URL('../fixtures/report/ablation-summary.json', import.meta.url);
 
@@ -19,9 +19,8 @@ function ablationDir(change: (summary: Record<string, any>) => void = () => {}):
 }
 
 describe('ablation report', () => {
-  it('reads what the ablation runner writes (types agree at compile time)', () => {
-    expectTypeOf<WrittenAblationSummary>().toExtend<AblationReportSummaryInput>();
-    const summary = readAblationSummary(fileURLPath(fixture));
+  it('reads the summary the ablation runner writes', () => {
+    const summary = readAblationSummary(dirname(fileURLPath(fixture)));
     expect(summary.reference).toBe('gru-lstm');
     expect(summary.variants).toHaveLength(4);
   });

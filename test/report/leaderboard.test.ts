@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildLeaderboard, findRuns, flattenConfig, formatLeaderboard, valueAt } from '../../src/report/leaderboard.ts';
+import { buildLeaderboard, flattenConfig, formatLeaderboard } from '../../src/report/leaderboard.ts';
+import { metricValue } from '../../src/runs/metrics-file.ts';
+import { findRuns } from '../../src/runs/run-dir.ts';
 import { makeRuns, writeRun } from './runs.ts';
 
 describe('leaderboard', () => {
@@ -56,7 +58,7 @@ describe('leaderboard', () => {
 
   it('names a broken file and a missing directory', () => {
     const broken = mkdtempSync(join(tmpdir(), 'runs-'));
-    writeRun(broken, 'a', { seed: 1 }, { val: {} });
+    writeRun(broken, 'a', { name: 'a', seed: 1 }, { val: {} });
     writeFileSync(join(broken, 'a', 'metrics.json'), '{"val": ');
     expect(() => findRuns(broken)).toThrow(/a\/metrics.json: invalid JSON/);
     expect(() => findRuns(join(broken, 'nope'))).toThrow(/runs directory '.*nope' does not exist/);
@@ -64,7 +66,13 @@ describe('leaderboard', () => {
 
   it('flattens configs and reads metric paths', () => {
     expect(flattenConfig({ a: { b: 1, c: [1, 2] }, d: 'x' })).toEqual({ 'a.b': 1, 'a.c': [1, 2], d: 'x' });
-    expect(valueAt({ test: { f2: { samples: 0.5 } } }, 'test.f2.samples')).toBe(0.5);
-    expect(valueAt({ test: { f2: 0.5 } }, 'test.f2.samples')).toBeUndefined();
+    expect(metricValue({ test: { f2: { samples: 0.5 } } }, 'test.f2.samples', 'm')).toBe(0.5);
+    expect(metricValue({ test: { auc: { macro: null } } }, 'test.auc.macro', 'm')).toBeNull();
+    expect(metricValue({ val: { f2: { samples: 0.5 } } }, 'test.f2.samples', 'm')).toBeUndefined();
+    expect(() => metricValue({ test: { f2: { samples: 0.5 } } }, 'test.f2', 'm')).toThrow(/m: 'test\.f2' is not a metric .*metrics: test\.f2\.samples/);
+  });
+
+  it('refuses a metric path no run has, listing the ones there are', () => {
+    expect(() => buildLeaderboard(findRuns(root), { metric: 'test.f2.sample' })).toThrow(/unknown metric 'test\.f2\.sample'.*test\.f2\.samples/);
   });
 });

@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.ts';
 import { matrix } from '../../src/metrics/matrix.ts';
 import { summarizeSplit } from '../../src/metrics/summary.ts';
-import { fitThresholds, saveThresholds } from '../../src/metrics/thresholds.ts';
+import { fitThresholds } from '../../src/metrics/thresholds.ts';
 import { classificationReport, writeClassificationReport } from '../../src/report/classification-report.ts';
+import { runPath, writeEnvironment, writeHistory, writePredictions, writeRunConfig, writeRunMetrics, writeRunThresholds, type PredictionTable } from '../../src/runs/index.ts';
 
 /**
  * A finished run directory written without training, through the same metric and report writers a run uses, for
@@ -22,11 +23,6 @@ export interface SyntheticRunOptions {
   seed?: number;
 }
 
-const csvCell = (value: string | number) => {
-  const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
-
 /** Scores that rank positives higher than negatives most of the time, so every curve has a shape. */
 function split(rng: Rng, rows: number, classes: string[], prefix: string) {
   const cols = classes.length;
@@ -40,13 +36,8 @@ function split(rng: Rng, rows: number, classes: string[], prefix: string) {
   return { ids, scores: matrix(scores, rows, cols), targets: matrix(targets, rows, cols) };
 }
 
-function predictionsCsv(classes: string[], part: ReturnType<typeof split>): string {
-  const header = ['id', ...classes, ...classes.map((c) => `true_${c}`)];
-  const cols = classes.length;
-  const lines = part.ids.map((id, r) =>
-    [id, ...Array.from(part.scores.data.subarray(r * cols, (r + 1) * cols)), ...Array.from(part.targets.data.subarray(r * cols, (r + 1) * cols))].map(csvCell).join(','),
-  );
-  return `${[header.map(csvCell).join(','), ...lines].join('\n')}\n`;
+function predictionTable(classes: string[], part: ReturnType<typeof split>): PredictionTable {
+  return { ids: part.ids, columns: classes, scores: part.scores.data, truthColumns: classes, truth: part.targets.data };
 }
 
 export function writeSyntheticRun(options: SyntheticRunOptions): string {
@@ -66,14 +57,13 @@ export function writeSyntheticRun(options: SyntheticRunOptions): string {
     train_loss: 1 / (e + 1),
     val: { loss: 1.2 / (e + 1), f2: { samples: 0.4 + 0.1 * e, micro: 0.45 + 0.1 * e, macro: 0.3 + 0.1 * e }, auc: { macro: 0.6 + 0.05 * e }, average_precision: { macro: 0.5 + 0.05 * e } },
   }));
-  const write = (name: string, value: unknown) => writeFileSync(join(dir, name), typeof value === 'string' ? value : JSON.stringify(value, null, 2));
-  write('config.json', {
+  writeRunConfig(dir, {
     name: 'synthetic',
     description: options.description ?? 'a run written without training',
     seed: 0,
     data: { dataset: { name: 'rsna-ich', root: join(dir, 'no-such-data') }, preprocess: [{ name: 'window', windows: ['brain'] }] },
   });
-  write('environment.json', {
+  writeEnvironment(dir, {
     sliceseq: '0.1.0',
     node: process.version,
     tfjs: '4.22.0',
@@ -83,11 +73,11 @@ export function writeSyntheticRun(options: SyntheticRunOptions): string {
     data: { source: options.dataSource ?? '/data/rsna', fingerprint: '0123456789abcdef', patients: 2 * rows },
     split: { train: [], val: validation.ids, test: test.ids },
   });
-  write('history.jsonl', `${history.map((h) => JSON.stringify(h)).join('\n')}\n`);
-  write('metrics.json', { best_epoch: epochs, stopped: null, val: summary(validation), test: summary(test) });
-  saveThresholds(join(dir, 'thresholds.json'), thresholds);
-  write('predictions-oof.csv', predictionsCsv(classes, validation));
-  write('predictions-test.csv', predictionsCsv(classes, test));
-  writeClassificationReport(classificationReport(test.scores, test.targets, { classes, thresholds, zeroDivision: 1, ...quiet }), join(dir, 'classification-report'));
+  writeHistory(dir, history);
+  writeRunMetrics(dir, { best_epoch: epochs, stopped: null, val: summary(validation), test: summary(test) });
+  writeRunThresholds(dir, thresholds);
+  writePredictions(dir, 'validation', predictionTable(classes, validation));
+  writePredictions(dir, 'test', predictionTable(classes, test));
+  writeClassificationReport(classificationReport(test.scores, test.targets, { classes, thresholds, zeroDivision: 1, ...quiet }), runPath(dir, 'classificationReport'));
   return dir;
 }

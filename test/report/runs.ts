@@ -1,13 +1,14 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeRunConfig, writeRunMetrics, type RunConfig, type RunMetrics } from '../../src/runs/index.ts';
 
 /** Writes a run dir the way the experiment runner does. */
 export function writeRun(root: string, path: string, config: object, metrics: object | null): void {
   const dir = join(root, path);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
-  if (metrics) writeFileSync(join(dir, 'metrics.json'), JSON.stringify(metrics));
+  writeRunConfig(dir, config as RunConfig);
+  if (metrics) writeRunMetrics(dir, metrics as RunMetrics);
 }
 
 const split = (f2: number, loss: number) => ({ f2: { samples: f2, micro: f2 + 0.01, macro: f2 - 0.01 }, auc: { macro: f2 + 0.1 }, logloss: loss });

@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
-import { join } from 'node:path';
 import { backendPreferences, type BackendPreference } from '../../backend/select.ts';
 import { log } from '../../core/log.ts';
 import { formatShard, parseShard, planAblation, shardFromEnv } from '../../experiments/ablation.ts';
 import { INTERRUPTED_EXIT, loadAblationFile, runAblation, runTrial, type AblationRun } from '../../experiments/ablate.ts';
 import { writeAblationReport } from '../../report/ablation-report.ts';
-import { formatAblationSummary, SUMMARY_JSON, SUMMARY_MD, writeAblationSummary } from '../../experiments/summarize.ts';
+import { formatAblationSummary, writeAblationSummary } from '../../experiments/summarize.ts';
+import { ablationPath } from '../../runs/layout.ts';
 
 interface AblateFlags {
   seeds?: string;
@@ -31,7 +31,7 @@ async function summarize(dir: string): Promise<void> {
   const summary = await writeAblationSummary(dir);
   process.stdout.write(formatAblationSummary(summary));
   const report = await writeAblationReport(dir);
-  log.info(`wrote ${join(dir, SUMMARY_JSON)}, ${join(dir, SUMMARY_MD)} and ${report.html}`);
+  log.info(`wrote ${ablationPath(dir, 'summaryJson')}, ${ablationPath(dir, 'summaryMarkdown')} and ${report.html}`);
 }
 
 function report(run: AblationRun): void {

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
 import { backendPreferences, initBackend } from '../../backend/select.ts';
-import { writeJsonAtomic } from '../../core/atomic.ts';
+import { writeSkippedFiles } from '../../runs/run-dir.ts';
 import { loadDataset } from '../../data/datasets/registry.ts';
 import type { ExperimentInput } from '../../experiments/config.ts';
 import { extractEmbeddings, type ExtractResult } from '../../experiments/extract.ts';
 import { loadExperimentFile } from '../../experiments/load.ts';
-import { resolveExperiment } from '../../experiments/run.ts';
+import { resolveExperiment } from '../../experiments/resolve.ts';
 
 export interface ExtractCommandOptions {
   fromRun?: string;
@@ -46,7 +46,7 @@ export async function extractExperiment(input: ExperimentInput, options: Extract
     patientsPerBatch,
     experimentFile: options.experimentFile,
   });
-  if (dataset.skipped.length > 0) writeJsonAtomic(join(cache, 'skipped-files.json'), dataset.skipped);
+  if (dataset.skipped.length > 0) writeSkippedFiles(cache, dataset.skipped);
   return result;
 }
 

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { buildLeaderboard, findRuns, formatLeaderboard } from '../../report/leaderboard.ts';
+import { buildLeaderboard, formatLeaderboard } from '../../report/leaderboard.ts';
+import { findRuns } from '../../runs/run-dir.ts';
 
 interface LeaderboardFlags {
   metric: string;

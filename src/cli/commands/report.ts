@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { log } from '../../core/log.ts';
-import { SUMMARY_JSON } from '../../experiments/summarize.ts';
 import { writeAblationReport } from '../../report/ablation-report.ts';
 import { writeRunReport } from '../../report/run-report.ts';
+import { ablationPath } from '../../runs/layout.ts';
 
 interface ReportFlags {
   data?: string;
@@ -22,7 +21,7 @@ function positiveInteger(text: string | undefined, flag: string): number | undef
 
 /** Writes the report of a run directory, or of an ablation directory (one holding ablation-summary.json). */
 export async function reportCommand(dir: string, flags: ReportFlags): Promise<string> {
-  if (existsSync(join(dir, SUMMARY_JSON))) return (await writeAblationReport(dir)).html;
+  if (existsSync(ablationPath(dir, 'summaryJson'))) return (await writeAblationReport(dir)).html;
   const stripSlices = positiveInteger(flags.stripSlices, '--strip-slices');
   const result = await writeRunReport(dir, {
     slices: flags.slices,

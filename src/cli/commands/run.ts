@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { backendPreferences } from '../../backend/select.ts';
 import { loadExperimentFile } from '../../experiments/load.ts';
 import { runExperiment, type RunResult } from '../../experiments/run.ts';
+import { runPath } from '../../runs/layout.ts';
 
 export interface RunCommandOptions {
   data?: string;
@@ -34,9 +34,9 @@ export function summarizeRun(result: RunResult): string {
   if (block.auc) lines.push(`${split} AUC macro ${fmt(block.auc.macro)}`);
   if ('categorical_auc' in block) lines.push(`${split} categorical AUC macro ${fmt(block.categorical_auc)} (per group: metrics.json groups)`);
   if ('qwk' in block) lines.push(`${split} ordinal QWK ${fmt(block.qwk)}, exact grade accuracy ${fmt(block.ordinal_accuracy)} (per group: metrics.json groups)`);
-  const report = join(result.runDir, 'report.html');
+  const report = runPath(result.runDir, 'report');
   if (existsSync(report)) lines.push(`report: ${report}`);
-  else if (test && block.f2) lines.push(`report: ${join(result.runDir, 'classification-report.md')}`);
+  else if (test && block.f2) lines.push(`report: ${runPath(result.runDir, 'classificationReport')}.md`);
   return lines.join('\n');
 }
 

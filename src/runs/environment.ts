@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { writeJsonAtomic } from '../core/atomic.ts';
+import { readJsonFile } from '../core/json.ts';
+import { runPath } from './layout.ts';
+
+/**
+ * `environment.json`: what a run ran on and with (versions, backend, the data's fingerprint and the split), so a
+ * result can be traced and `--resume` can refuse other data.
+ */
+export const environmentSchema = z.looseObject({
+  sliceseq: z.string(),
+  node: z.string(),
+  tfjs: z.string(),
+  backend: z.string(),
+  device: z.string().optional(),
+  seed: z.number().int(),
+  data: z.looseObject({ source: z.string(), fingerprint: z.string(), patients: z.number().int().min(0) }),
+  split: z.object({ train: z.array(z.string()), val: z.array(z.string()), test: z.array(z.string()) }),
+  /** Two-stage runs: the embeddings cache trained on (experiments/embeddings-input.ts). */
+  embeddings: z
+    .object({
+      cache: z.string(),
+      fingerprint: z.string(),
+      parts: z.object({ model: z.string(), preprocess: z.string(), data: z.string() }),
+      source: z.record(z.string(), z.unknown()),
+    })
+    .optional(),
+  /** Config fields a `--resume --allow-changes` changed on purpose, one entry per such resume. */
+  changes: z
+    .array(z.object({ at: z.string(), fields: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })) }))
+    .optional(),
+});
+export type RunEnvironment = z.output<typeof environmentSchema>;
+
+export function writeEnvironment(runDir: string, environment: RunEnvironment): void {
+  writeJsonAtomic(runPath(runDir, 'environment'), environment);
+}
+
+export function readEnvironment(runDir: string): RunEnvironment {
+  return readJsonFile(environmentSchema, runPath(runDir, 'environment'));
+}

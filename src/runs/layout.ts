@@ -1,0 +1,93 @@
+import { join, resolve } from 'node:path';
+
+/**
+ * The names of everything in a run directory, an ablation folder and a cross-validation folder. Nothing else in
+ * sliceseq spells these names: readers and writers take a directory and ask here for the path.
+ *
+ * A single run (`<out>/<name>-seed<seed>-fold<fold>/`):
+ *   config.json             the resolved experiment the run trained (config-file.ts)
+ *   environment.json        versions, backend, data fingerprint and split (environment.ts)
+ *   history.jsonl           one record per finished epoch (history.ts)
+ *   checkpoints/            training state for --resume (train/checkpoint.ts owns its inside)
+ *   model/                  the best epoch's model (models/io.ts), staged in .model-staging/ first
+ *   thresholds.json         thresholds tuned on validation predictions (metrics/thresholds.ts)
+ *   metrics.json            validation and test scores of the best epoch (metrics-file.ts)
+ *   predictions-oof.csv     validation (out-of-fold) predictions (predictions.ts)
+ *   predictions-test.csv    test predictions (predictions.ts)
+ *   classification-report.json / .md   per-label report on the test split (classification-report.ts)
+ *   skipped-files.json      slice files the dataset could not read
+ *   report.html, figures/   the run report (report/run-report.ts)
+ *
+ * An ablation folder (`<out>/<ablation>/`): ablation.json (the plan), one run directory per trial, each with
+ * trial.json (who ran it, when) and trial.log (a child process's output), ablation-summary.json / .md, report.html.
+ *
+ * A cross-validation folder (`<out>/<name>-seed<seed>-cv/`): one run directory per fold (`fold<k>/`), the
+ * pooled out-of-fold and ensemble test predictions under the run names above, and cv-summary.json.
+ */
+export const RUN_FILES = {
+  config: 'config.json',
+  environment: 'environment.json',
+  history: 'history.jsonl',
+  checkpoints: 'checkpoints',
+  model: 'model',
+  modelStaging: '.model-staging',
+  thresholds: 'thresholds.json',
+  metrics: 'metrics.json',
+  predictionsValidation: 'predictions-oof.csv',
+  predictionsTest: 'predictions-test.csv',
+  /** A stem: written as `.json` (read back) and `.md` (for people). */
+  classificationReport: 'classification-report',
+  skippedFiles: 'skipped-files.json',
+  report: 'report.html',
+  figures: 'figures',
+} as const;
+
+export const ABLATION_FILES = {
+  plan: 'ablation.json',
+  trial: 'trial.json',
+  trialLog: 'trial.log',
+  summaryJson: 'ablation-summary.json',
+  summaryMarkdown: 'ablation-summary.md',
+  report: 'report.html',
+  figures: 'figures',
+} as const;
+
+export const CROSS_VALIDATION_FILES = {
+  summary: 'cv-summary.json',
+  report: 'report.html',
+  figures: 'figures',
+} as const;
+
+export type RunFileKey = keyof typeof RUN_FILES;
+
+/** The path of one file or folder of the run directory `runDir`. */
+export function runPath(runDir: string, key: RunFileKey): string {
+  return join(runDir, RUN_FILES[key]);
+}
+
+export function ablationPath(ablationDir: string, key: keyof typeof ABLATION_FILES): string {
+  return join(ablationDir, ABLATION_FILES[key]);
+}
+
+export function crossValidationPath(cvDir: string, key: keyof typeof CROSS_VALIDATION_FILES): string {
+  return join(cvDir, CROSS_VALIDATION_FILES[key]);
+}
+
+/** A single run's directory name: `<experiment>-seed<seed>-fold<fold>`. */
+export function runDirName(experiment: string, seed: number, fold: number): string {
+  return `${experiment}-seed${seed}-fold${fold}`;
+}
+
+/** The run directory of one experiment below `out` (`name` overrides the default name). */
+export function runDirectory(out: string, experiment: { name: string; seed: number; fold: number }, name?: string): string {
+  return resolve(out, name ?? runDirName(experiment.name, experiment.seed, experiment.fold));
+}
+
+/** A cross-validation folder's name, and the run directory name of one of its folds. */
+export function crossValidationDirName(experiment: string, seed: number): string {
+  return `${experiment}-seed${seed}-cv`;
+}
+
+export function foldDirName(fold: number): string {
+  return `fold${fold}`;
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { writeJsonAtomic } from '../core/atomic.ts';
+import { fieldAt, isJsonObject, readJsonFile } from '../core/json.ts';
+import { runPath } from './layout.ts';
+
+/**
+ * `metrics.json`: the scores of a finished run's best epoch: `val` and (with a test split) `test` blocks as
+ * train/evaluate.ts scores them (`f2.samples`, `auc.macro`, `f2_tuned.samples`, `groups.…`), the all-positive
+ * `baseline`, which epoch was best and why training stopped. Its presence marks a run as finished.
+ */
+const scoreBlock = z.record(z.string(), z.unknown());
+
+export const runMetricsSchema = z.looseObject({
+  best_epoch: z.number().int().nullable().optional(),
+  stopped: z.string().nullable().optional(),
+  val: scoreBlock.optional(),
+  test: scoreBlock.optional(),
+  baseline: z.record(z.string(), z.number()).optional(),
+});
+export type RunMetrics = z.output<typeof runMetricsSchema>;
+
+export function writeRunMetrics(runDir: string, metrics: RunMetrics): void {
+  writeJsonAtomic(runPath(runDir, 'metrics'), metrics);
+}
+
+export function readRunMetrics(runDir: string): RunMetrics {
+  return readJsonFile(runMetricsSchema, runPath(runDir, 'metrics'));
+}
+
+/** Every dot path to a number in a metrics object (`test.f2.samples`, …), sorted. */
+export function metricPaths(metrics: unknown, prefix = ''): string[] {
+  if (!isJsonObject(metrics)) return typeof metrics === 'number' && prefix ? [prefix] : [];
+  return Object.entries(metrics)
+    .flatMap(([key, value]) => metricPaths(value, prefix ? `${prefix}.${key}` : key))
+    .sort();
+}
+
+/**
+ * The value of `path` in `metrics`: a number, null where the metric was undefined (e.g. AUC of a class with no
+ * positives), undefined where the run has no such block (e.g. no test split). A path that names something
+ * other than a metric is an error listing the metrics there are.
+ */
+export function metricValue(metrics: unknown, path: string, where: string): number | null | undefined {
+  const value = fieldAt(metrics, path);
+  if (typeof value === 'number' || value === null) return value;
+  if (value === undefined) return undefined;
+  const known = metricPaths(metrics);
+  throw new Error(`${where}: '${path}' is not a metric (it holds ${JSON.stringify(value).slice(0, 60)}); metrics: ${known.join(', ')}`);
+}
+
+/** Fails unless `path` names a metric of at least one of `metricsList`, listing the metric paths there are. */
+export function checkMetricPath(metricsList: readonly unknown[], path: string): void {
+  if (metricsList.some((metrics) => { const value = fieldAt(metrics, path); return typeof value === 'number' || value === null; })) return;
+  const known = [...new Set(metricsList.flatMap((metrics) => metricPaths(metrics)))].sort();
+  throw new Error(`unknown metric '${path}': no run has it in ${runPath('', 'metrics')}; metrics there: ${known.join(', ') || '(none)'}`);
+}
