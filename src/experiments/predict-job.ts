@@ -1,6 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import fg from 'fast-glob';
 import { initBackend } from '../backend/select.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { log } from '../core/log.ts';
@@ -9,10 +8,14 @@ import { datasets, loadDataset, type DatasetConfig } from '../data/datasets/regi
 import type { Dataset } from '../data/datasets/types.ts';
 import { loadThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { writeSubmission, type WriteFormat } from '../metrics/submission/write.ts';
-import { loadModel } from '../models/io.ts';
+import { loadModel, modelFileName } from '../models/io.ts';
+import { readRunConfig } from '../runs/config-file.ts';
+import { formatPredictions } from '../runs/predictions.ts';
+import { runPath } from '../runs/layout.ts';
+import { findRuns, isRunFinished, readRunThresholds } from '../runs/run-dir.ts';
 import { Checkpoints } from '../train/checkpoint.ts';
 import { parseExperiment, type Experiment } from './config.ts';
-import { binaryProbabilities, ensembleCsv, predictEnsemble, probabilityColumns, type Decisions, type EnsembleMember, type EnsemblePredictions, type TestTimeAugmentation } from './predict.ts';
+import { binaryProbabilities, ensembleTable, predictEnsemble, probabilityColumns, type Decisions, type EnsembleMember, type EnsemblePredictions, type TestTimeAugmentation } from './predict.ts';
 
 /**
  * `sliceseq predict`: trained runs (one, several, or every finished run below an ablation or cross-validation
@@ -51,11 +54,9 @@ export interface PredictJobResult {
   thresholds?: ThresholdSet | 'fixed';
 }
 
-/** Thresholds tuned out of fold for the whole folder (a cross-validation folder writes them). */
-const FOLDER_THRESHOLDS = 'thresholds.json';
-
-function isRunDir(dir: string): boolean {
-  return existsSync(join(dir, 'config.json')) && existsSync(join(dir, 'model', 'model.json'));
+/** A finished run that `predict` can load: metrics.json and a saved model. */
+function isPredictableRun(dir: string): boolean {
+  return isRunFinished(dir) && existsSync(join(runPath(dir, 'model'), modelFileName));
 }
 
 /** Each argument is a finished run, or a folder whose finished runs (below it, sorted by path) all join. */
@@ -64,12 +65,12 @@ export function expandRunDirs(paths: readonly string[]): string[] {
   for (const path of paths) {
     const dir = resolve(path);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${path}: no such run directory`);
-    if (isRunDir(dir)) {
+    if (isPredictableRun(dir)) {
       dirs.push(dir);
       continue;
     }
-    const found = fg.sync('**/model/model.json', { cwd: dir, absolute: true }).sort().map((file) => resolve(file, '..', '..')).filter(isRunDir);
-    if (found.length === 0) throw new Error(`${path}: neither a finished run (config.json and model/) nor a folder holding any`);
+    const found = findRuns(dir).map((run) => run.dir).filter(isPredictableRun);
+    if (found.length === 0) throw new Error(`${path}: neither a finished run (metrics.json and model/) nor a folder holding any`);
     dirs.push(...found);
   }
   const unique = [...new Set(dirs)];
@@ -78,14 +79,14 @@ export function expandRunDirs(paths: readonly string[]): string[] {
 }
 
 function memberOf(dir: string, weights: 'best' | 'last', weight?: number): EnsembleMember {
-  const experiment: Experiment = parseExperiment(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), `${join(dir, 'config.json')}`);
+  const experiment: Experiment = parseExperiment(readRunConfig(dir), runPath(dir, 'config'));
   return {
     name: dir,
     experiment,
     ...(weight !== undefined ? { weight } : {}),
     load: async () => {
-      const model = await loadModel(join(dir, 'model'));
-      if (weights === 'last' && !new Checkpoints(join(dir, 'checkpoints')).loadWeights(model, 'last')) {
+      const model = await loadModel(runPath(dir, 'model'));
+      if (weights === 'last' && !new Checkpoints(runPath(dir, 'checkpoints')).loadWeights(model, 'last')) {
         model.dispose();
         throw new Error(`${dir}: --weights last needs the run's checkpoints/ (model/ holds only the best epoch)`);
       }
@@ -112,17 +113,15 @@ export function predictDatasetConfig(experiment: Experiment, options: Pick<Predi
   return config;
 }
 
-/** `tuned`: the run's own thresholds.json, or the folder's out-of-fold one; `0.5`; or a thresholds file. */
+/** `tuned`: the run's own thresholds, or those a cross-validation folder tuned on all its out-of-fold predictions; `0.5`; or a thresholds file. */
 function chooseThresholds(choice: string | undefined, runs: readonly string[], members: readonly string[]): ThresholdSet | 'fixed' | undefined {
   if (choice === undefined) return undefined;
   if (choice === '0.5') return 'fixed';
   if (choice !== 'tuned') return loadThresholds(choice);
-  if (members.length === 1) return loadThresholds(join(members[0], 'thresholds.json'));
-  const folder = runs.length === 1 ? join(resolve(runs[0]), FOLDER_THRESHOLDS) : undefined;
-  if (folder && existsSync(folder)) return loadThresholds(folder);
+  if (runs.length === 1 && existsSync(runPath(resolve(runs[0]), 'thresholds'))) return readRunThresholds(resolve(runs[0]));
   throw new Error(
-    `--thresholds tuned: an ensemble of ${members.length} runs has no tuned thresholds of its own ` +
-      `(a cross-validation folder has them, tuned on all out-of-fold predictions); give --thresholds FILE or 0.5`,
+    `--thresholds tuned: ${members.length > 1 ? `an ensemble of ${members.length} runs` : runs[0]} has no tuned thresholds of its own ` +
+      `(a run and a cross-validation folder have them: thresholds.json); give --thresholds FILE or 0.5`,
   );
 }
 
@@ -157,7 +156,7 @@ export async function runPredictJob(options: PredictJobOptions): Promise<Predict
   const predictions = await predictEnsemble(members, dataset, { tta: options.tta, batchSize: options.batchSize, cacheDir: members[0].experiment.data.cacheDir });
   const binaryClasses = binaryProbabilities(predictions).classes;
   const decisions = thresholds ? decisionsOf(thresholds, binaryClasses) : undefined;
-  writeFileAtomic(options.out, ensembleCsv(predictions, decisions));
+  writeFileAtomic(options.out, formatPredictions(ensembleTable(predictions, decisions)));
   let submission: string | undefined;
   if (options.submission) {
     const format = options.format ?? (dataset.kind === 'rsna-ich' ? 'rsna' : 'wide');

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { formatCsv } from '../core/csv.ts';
 import { Progress } from '../core/progress.ts';
 import type { Dataset } from '../data/datasets/types.ts';
 import { PatientLoader, type Batch, type BatchSource } from '../data/loader.ts';
@@ -10,6 +9,7 @@ import type { ThresholdSet } from '../metrics/thresholds.ts';
 import { binarize, matrix, selectColumns } from '../metrics/matrix.ts';
 import { modelMetadata, type ModelMetadata } from '../models/build.ts';
 import { predict } from '../train/evaluate.ts';
+import type { PredictionTable } from '../runs/predictions.ts';
 import type { Experiment } from './config.ts';
 
 /**
@@ -263,24 +263,17 @@ export function decideLabels(predictions: EnsemblePredictions, decisions: Decisi
 }
 
 /**
- * Predictions as CSV, in the layout of a run's predictions-*.csv: id, patient (slice level), the decoded
- * columns, `label_<class>` 0/1 decisions of the binary classes at `decisions` when given, and `true_<column>`
- * targets when the dataset has them.
+ * The predictions as a run's predictions files hold them (runs/predictions.ts): id, patient (slice level), the
+ * decoded columns, `label_<class>` decisions at `decisions` when given, and the targets when the dataset has them.
  */
-export function ensembleCsv(predictions: EnsemblePredictions, decisions?: Decisions): string {
+export function ensembleTable(predictions: EnsemblePredictions, decisions?: Decisions): PredictionTable {
   const { ids, patients, columns, values, targets, schema } = predictions;
-  const truthColumns = targets ? targetColumns(schema) : [];
-  const labels = decisions ? decideLabels(predictions, decisions) : undefined;
-  const header = ['id', ...(patients ? ['patient'] : []), ...columns, ...(labels?.classes.map((c) => `label_${c}`) ?? []), ...truthColumns.map((c) => `true_${c}`)];
-  const rows: Array<Array<string | number>> = [header];
-  ids.forEach((id, r) => {
-    rows.push([
-      id,
-      ...(patients ? [patients[r]] : []),
-      ...columns.map((_, c) => Number(values[r * columns.length + c].toPrecision(6))),
-      ...(labels ? Array.from(labels.data.subarray(r * labels.classes.length, (r + 1) * labels.classes.length)) : []),
-      ...(targets ? Array.from(targets.subarray(r * truthColumns.length, (r + 1) * truthColumns.length)) : []),
-    ]);
-  });
-  return formatCsv(rows);
+  return {
+    ids,
+    ...(patients ? { patients } : {}),
+    columns,
+    scores: values,
+    ...(decisions ? { labels: decideLabels(predictions, decisions) } : {}),
+    ...(targets ? { truthColumns: targetColumns(schema), truth: targets } : {}),
+  };
 }
