@@ -13,3 +13,4 @@ export * from './run-dir.ts';
 export * from './ablation-plan.ts';
 export * from './trial-record.ts';
 export * from './ablation-summary.ts';
+export * from './cross-validation-summary.ts';

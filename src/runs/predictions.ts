@@ -99,3 +99,26 @@ export async function readBinaryPredictions(file: string, classes: readonly stri
 export function readRunPredictions(runDir: string, split: PredictionSplit, classes: readonly string[]): Promise<BinaryPredictions> {
   return readBinaryPredictions(predictionsPath(runDir, split), classes);
 }
+
+/** Reads a whole predictions file back (every score column, decisions and targets), checking each cell. */
+export async function readPredictionsFile(file: string): Promise<PredictionTable & { file: string }> {
+  const table = await readCsv(file);
+  requireColumns(table, ['id']);
+  const columns = table.header.filter((name) => name !== 'id' && name !== PATIENT_COLUMN && !name.startsWith('label_') && !name.startsWith('true_'));
+  const labelColumns = table.header.filter((name) => name.startsWith('label_'));
+  const truthColumns = table.header.filter((name) => name.startsWith('true_'));
+  const read = (names: readonly string[]) => {
+    const out = new Float64Array(table.rows.length * names.length);
+    table.rows.forEach(({ line, cells }, r) => names.forEach((name, c) => (out[r * names.length + c] = numberCell(cells[name], file, line, name))));
+    return out;
+  };
+  return {
+    file,
+    ids: table.rows.map((row) => row.cells.id),
+    ...(table.header.includes(PATIENT_COLUMN) ? { patients: table.rows.map((row) => row.cells[PATIENT_COLUMN]) } : {}),
+    columns,
+    scores: read(columns),
+    ...(labelColumns.length > 0 ? { labels: { classes: labelColumns.map((name) => name.slice('label_'.length)), data: read(labelColumns) } } : {}),
+    ...(truthColumns.length > 0 ? { truthColumns: truthColumns.map((name) => name.slice('true_'.length)), truth: read(truthColumns) } : {}),
+  };
+}

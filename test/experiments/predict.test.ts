@@ -18,6 +18,7 @@ import { modelMetadata } from '../../src/models/build.ts';
 import { scoreSubmission } from '../../src/metrics/submission/score.ts';
 import { monitoredValue } from '../../src/train/evaluate.ts';
 import { tinyExperiment } from '../train/helpers.ts';
+import { RSNA_CLASSES, rsnaF2 } from '../helpers/rsna-score.ts';
 
 /**
  * `sliceseq predict` on a competition-layout dataset: a slice-level run trained with maxSlices 3 predicts every
@@ -67,7 +68,7 @@ async function directProbabilities(runDir: string, flip: boolean): Promise<Map<s
 }
 
 const readTable = (file: string) => parseCsv(readFileSync(file, 'utf8'), file);
-const classes = ['epidural', 'intraparenchymal', 'intraventricular', 'subarachnoid', 'subdural', 'any'];
+const classes = RSNA_CLASSES;
 
 describe('sliceseq predict', () => {
   it('predicts every slice of every test patient, keyed by image id, whatever maxSlices was', async () => {
@@ -113,35 +114,10 @@ describe('sliceseq predict', () => {
     expect(predictionsTable.header).toContain('label_any');
 
     // Independently: mean over images of F2 at 0.5, a row with no true and no predicted label scoring 1.
-    const solution = readFileSync(join(data, 'solution.csv'), 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
-    const truth = new Map<string, Map<string, number>>();
-    const usage = new Map<string, string>();
-    for (const [key, label, use] of solution) {
-      const cls = classes.find((name) => key.endsWith(`_${name}`))!;
-      const image = key.slice(0, key.length - cls.length - 1);
-      if (!truth.has(image)) truth.set(image, new Map());
-      truth.get(image)!.set(cls, Number(label));
-      usage.set(image, use);
-    }
-    const submitted = new Map(first.trim().split('\n').slice(1).map((line) => [line.split(',')[0], Number(line.split(',')[1])]));
-    const f2Of = (images: string[]) => {
-      const per = images.map((image) => {
-        let tp = 0, fp = 0, fn = 0;
-        for (const cls of classes) {
-          const p = submitted.get(`${image}_${cls}`)! >= 0.5 ? 1 : 0;
-          const t = truth.get(image)!.get(cls)!;
-          tp += p & t;
-          fp += p & (1 - t);
-          fn += (1 - p) & t;
-        }
-        return tp + fp + fn === 0 ? 1 : (5 * tp) / (5 * tp + 4 * fn + fp);
-      });
-      return per.reduce((a, b) => a + b, 0) / per.length;
-    };
-    const images = [...truth.keys()];
+    const expected = rsnaF2(first, join(data, 'solution.csv'));
     const score = scoreSubmission(parseCsv(first, 'submission.csv'), readTable(join(data, 'solution.csv')));
-    expect(score.public).toBeCloseTo(f2Of(images.filter((i) => usage.get(i) === 'Public')), 12);
-    expect(score.private).toBeCloseTo(f2Of(images.filter((i) => usage.get(i) === 'Private')), 12);
+    expect(score.public).toBeCloseTo(expected.public, 12);
+    expect(score.private).toBeCloseTo(expected.private, 12);
     expect(result.submission).toBe(options.submission);
   });
 

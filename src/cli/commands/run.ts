@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { backendPreferences } from '../../backend/select.ts';
 import { loadExperimentFile } from '../../experiments/load.ts';
 import { runExperiment, type RunResult } from '../../experiments/run.ts';
+import { formatCrossValidation, runCrossValidation, runCrossValidationFold } from '../../experiments/cross-validate.ts';
+import { INTERRUPTED_EXIT } from '../../experiments/ablate.ts';
+import { parseShard, shardFromEnv } from '../../experiments/ablation.ts';
 import { runPath } from '../../runs/layout.ts';
 
 export interface RunCommandOptions {
@@ -14,6 +17,11 @@ export interface RunCommandOptions {
   quick?: boolean;
   resume?: boolean;
   force?: boolean;
+  /** `all`: cross-validation, every fold of the experiment's split. */
+  folds?: string;
+  jobs?: string;
+  shard?: string;
+  trial?: string;
 }
 
 function fmt(value: unknown): string {
@@ -40,10 +48,33 @@ export function summarizeRun(result: RunResult): string {
   return lines.join('\n');
 }
 
-export async function runCommand(file: string, options: RunCommandOptions): Promise<RunResult> {
+/** Trains one run, or with `--folds all` a cross-validation (then nothing is returned: its summary is printed). */
+export async function runCommand(file: string, options: RunCommandOptions): Promise<RunResult | undefined> {
   const experiment = await loadExperimentFile(file);
   const seed = options.seed === undefined ? undefined : Number(options.seed);
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new Error(`--seed must be a non-negative integer, got '${options.seed}'`);
+  if (options.folds !== undefined && options.folds !== 'all') throw new Error(`--folds takes 'all' (every fold of split.folds; set their number with --set split.folds=K), got '${options.folds}'`);
+  const crossValidation = options.folds === 'all';
+  if (!crossValidation && (options.jobs !== undefined || options.shard !== undefined || options.trial !== undefined)) throw new Error('--jobs, --shard and --trial go with --folds all');
+  if (crossValidation) {
+    const common = { out: options.out, data: options.data, sets: options.set, backend: options.backend, seed, quick: options.quick, file };
+    if (options.trial !== undefined) {
+      const outcome = await runCrossValidationFold(experiment, { ...common, trial: options.trial });
+      if (outcome.status === 'failed') throw new Error(`fold run ${outcome.trial.name} failed: ${outcome.error}`);
+      if (outcome.status === 'interrupted') process.exitCode = INTERRUPTED_EXIT;
+      return undefined;
+    }
+    const jobs = options.jobs === undefined ? 1 : Number(options.jobs);
+    if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs must be a positive integer, got '${options.jobs}'`);
+    const shard = options.shard !== undefined ? parseShard(options.shard) : shardFromEnv();
+    const result = await runCrossValidation(experiment, { ...common, jobs, shard });
+    const failed = result.run.outcomes.filter((o) => o.status === 'failed');
+    if (result.summary) process.stdout.write(`${formatCrossValidation(result.summary, result.dir)}\n`);
+    else if (failed.length === 0) process.stdout.write(`cross-validation ${result.dir}: this shard's folds are done; run the same command once every shard has finished to pool them\n`);
+    if (failed.length > 0) throw new Error(`${failed.length} fold run(s) failed: ${failed.map((o) => `${o.trial.name}: ${o.error}`).join('; ')}`);
+    if (result.run.outcomes.some((o) => o.status === 'interrupted')) process.exitCode = INTERRUPTED_EXIT;
+    return undefined;
+  }
   const result = await runExperiment(experiment, {
     out: options.out,
     data: options.data,
@@ -71,6 +102,10 @@ export function registerRun(program: Command): void {
     .option('--quick', "apply the experiment's quick overrides (small, fast)")
     .option('--resume', 'continue from the last checkpoint in the run directory')
     .option('--force', 'delete an existing run directory of the same name first')
+    .option('--folds <all>', 'cross-validation: train every fold, tune thresholds on all out-of-fold predictions, average the fold models on the test split (<out>/<name>-seed<s>-cv/)')
+    .option('--jobs <j>', 'with --folds all: folds at once, each in its own process', undefined)
+    .option('--shard <i/n>', 'with --folds all: run only the i-th of n parts of the folds (default: from SLURM_ARRAY_TASK_ID/COUNT when set)')
+    .addOption(new Option('--trial <name>', 'with --folds all: run one fold run (what --jobs child processes run)').hideHelp())
     .action(async (file: string, options: RunCommandOptions) => {
       await runCommand(file, options);
     });
