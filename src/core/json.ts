@@ -72,6 +72,14 @@ export function formatJsonLines(values: readonly unknown[]): string {
   return values.map((value) => `${JSON.stringify(value)}\n`).join('');
 }
 
+/** Leaf values by dot path (`{ a: { b: 1 } }` → `{ 'a.b': 1 }`); arrays are leaves, compared whole. */
+export function flattenJson(value: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (isJsonObject(value)) {
+    for (const [key, child] of Object.entries(value)) flattenJson(child, prefix ? `${prefix}.${key}` : key, out);
+  } else out[prefix] = value;
+  return out;
+}
+
 /** The value at a dot path of a JSON value (`val.f2.samples`), or undefined where any step is absent. */
 export function fieldAt(root: unknown, path: string): unknown {
   let current = root;

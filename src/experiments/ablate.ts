@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { BackendPreference } from '../backend/select.ts';
 import { log } from '../core/log.ts';
 import { projectRoot } from '../core/version.ts';
@@ -24,6 +23,7 @@ import { readAblationPlan, writeAblationPlan } from '../runs/ablation-plan.ts';
 import { ablationPath } from '../runs/layout.ts';
 import { isRunFinished, isRunStarted } from '../runs/run-dir.ts';
 import { readTrialAttempts, trialLogPath, writeTrialRecord, type TrialAttempt } from '../runs/trial-record.ts';
+import { importDefault } from './load.ts';
 import { runExperiment } from './run.ts';
 
 /**
@@ -34,11 +34,8 @@ import { runExperiment } from './run.ts';
  */
 /** Imports an ablation file (a TypeScript module whose default export is the ablation); named after the file. */
 export async function loadAblationFile(path: string): Promise<Ablation & { name: string }> {
-  const absolute = resolve(path);
-  if (!existsSync(absolute)) throw new Error(`ablation file not found: ${path}`);
-  const module = (await import(pathToFileURL(absolute).href)) as { default?: unknown };
-  if (!module.default || typeof module.default !== 'object') throw new Error(`${path}: expected \`export default defineAblation({...})\``);
-  return parseAblation(module.default, `ablation ${path}`, basename(absolute, extname(absolute)));
+  const ablation = await importDefault(path, 'ablation', 'defineAblation({...})');
+  return parseAblation(ablation, `ablation ${path}`, basename(path, extname(path)));
 }
 
 export interface AblateOptions extends PlanOptions {
@@ -131,6 +128,8 @@ export async function runTrial(plan: AblationPlan, trial: AblationTrial, options
       data: options.data,
       backend: options.backend,
       resume: true,
+      // Shards on other machines may mount the data elsewhere; its fingerprint is still checked.
+      allowChanges: isRunStarted(trialDir) ? ['data.dataset.root'] : [],
     });
     return finish(result.state.stopped === 'interrupted' ? 'interrupted' : 'finished');
   } catch (error) {

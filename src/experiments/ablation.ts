@@ -3,7 +3,7 @@ import { Rng } from '../core/rng.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { runDirName } from '../runs/layout.ts';
 import { ABLATION_PLAN_FORMAT, ablationThresholdModes, type AblationPlanFile, type AblationTrial } from '../runs/ablation-plan.ts';
-import { deepMerge, parseExperiment, type ExperimentInput } from './config.ts';
+import { deepMerge, mergeExperiment, parseExperiment, type ExperimentInput } from './config.ts';
 import { resolveExperiment } from './resolve.ts';
 
 /**
@@ -160,10 +160,10 @@ export function planAblation(ablation: Ablation & { name: string }, options: Pla
   const seeds = options.seeds !== undefined ? seedList(options.seeds) : seedList((quick ? ablation.quick.seeds : undefined) ?? ablation.seeds);
   const folds = options.folds ?? (quick ? ablation.quick.folds : undefined) ?? ablation.folds;
   let base = ablation.base as Record<string, unknown>;
-  if (quick) base = deepMerge(deepMerge(base, base.quick ?? {}), ablation.quick.experiment) as Record<string, unknown>;
+  if (quick) base = mergeExperiment(mergeExperiment(base, (base.quick ?? {}) as Record<string, unknown>), ablation.quick.experiment);
   const variants = Object.entries(ablation.variants).map(([name, patch]) => {
     const overrides = expandPatch(patch);
-    const experiment = { ...(deepMerge(base, overrides) as ExperimentInput), quick: {} };
+    const experiment = { ...(mergeExperiment(base, overrides) as ExperimentInput), quick: {} };
     return { name, overrides, experiment };
   });
   // One fold: the one the variant's split names (fold 0 unless the base says otherwise).
@@ -206,7 +206,7 @@ export function variantOf(plan: AblationPlan, name: string): AblationVariant {
 /** The experiment one trial runs: its variant's experiment with the trial's seed (and fold, in K-fold mode). */
 export function trialExperiment(plan: AblationPlan, trial: AblationTrial): ExperimentInput {
   const split = plan.folds > 1 ? { split: { folds: plan.folds, fold: trial.fold } } : {};
-  return deepMerge(variantOf(plan, trial.variant).experiment, { seed: trial.seed, ...split }) as ExperimentInput;
+  return mergeExperiment(variantOf(plan, trial.variant).experiment, { seed: trial.seed, ...split }) as ExperimentInput;
 }
 
 /**

@@ -139,6 +139,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function deepMerge(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
   if (typeof patch.name === 'string' && typeof base.name === 'string' && patch.name !== base.name) return structuredClone(patch);
+  return mergeExperiment(base, patch);
+}
+
+/**
+ * `deepMerge` for a whole experiment: the experiment is not a component, so its own `name` is a field like any
+ * other (`--set name=x` renames the experiment; it does not replace it).
+ */
+export function mergeExperiment(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(patch)) merged[key] = key in base ? deepMerge(base[key], value) : structuredClone(value);
   return merged;
@@ -156,6 +164,6 @@ export function applySet(target: Record<string, unknown>, assignment: string): R
   } catch {
     value = text;
   }
-  const patch = path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
-  return deepMerge(target, patch) as Record<string, unknown>;
+  const patch = path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+  return mergeExperiment(target, patch);
 }

@@ -5,9 +5,10 @@ import { backbones } from '../models/backbones/index.ts';
 import { decoders } from '../models/decoders/index.ts';
 import { encoders } from '../models/encoders/index.ts';
 import { heads } from '../models/heads/index.ts';
-import { createOptimizer } from '../train/optimizers.ts';
-import { createSchedule } from '../train/schedules.ts';
-import { applySet, deepMerge, parseExperiment, type Experiment, type ExperimentInput } from './config.ts';
+import { losses } from '../losses/registry.ts';
+import { optimizers } from '../train/optimizers.ts';
+import { schedules } from '../train/schedules.ts';
+import { applySet, mergeExperiment, parseExperiment, type Experiment, type ExperimentInput } from './config.ts';
 
 /** What the command line adds to an experiment file. */
 export interface ResolveOptions {
@@ -21,31 +22,50 @@ export interface ResolveOptions {
   quick?: boolean;
 }
 
+interface ComponentRegistry {
+  resolve(name: string, options: Record<string, unknown>, where: string): Record<string, unknown>;
+}
+
+/** `{ name, ...options }` with the options validated by the named registry entry and its defaults filled in. */
+function component<C extends { name: string }>(config: C, registry: ComponentRegistry, where: string): C {
+  const { name, ...options } = config;
+  return { name, ...registry.resolve(name, options, where) } as unknown as C;
+}
+
 /**
  * The experiment as it will run: quick overrides, `--set`, seed, backend and data folder applied, then validated,
- * every registered component's name and options included, before any data is read. Runner, ablation planner,
- * extraction and prediction all start here.
+ * every registered component's name and options included, before any data is read; each component comes back
+ * with its defaults filled in, the form a run saves as config.json. Runner, ablation planner, extraction and
+ * prediction all start here.
  */
 export function resolveExperiment(input: ExperimentInput, options: ResolveOptions = {}): Experiment {
   let raw = structuredClone(input) as Record<string, unknown>;
-  if (options.quick) raw = deepMerge(raw, (input as { quick?: unknown }).quick ?? {}) as Record<string, unknown>;
+  if (options.quick) raw = mergeExperiment(raw, (input as { quick?: Record<string, unknown> }).quick ?? {});
   for (const assignment of options.sets ?? []) raw = applySet(raw, assignment);
   if (options.seed !== undefined) raw.seed = options.seed;
   if (options.backend) raw.backend = options.backend;
-  if (options.data) raw = deepMerge(raw, { data: { dataset: { root: options.data } } }) as Record<string, unknown>;
+  if (options.data) raw = mergeExperiment(raw, { data: { dataset: { root: options.data } } });
   const experiment = parseExperiment(raw, `experiment '${String(raw.name ?? '?')}'`);
-  const component = (config: { name: string } & Record<string, unknown>, where: string, registry: { resolve: (name: string, options: Record<string, unknown>, where: string) => unknown }) => {
-    const { name, ...rest } = config;
-    registry.resolve(name, rest, where);
+  const { data, model } = experiment;
+  // A group's loss is checked here but kept as written: naming a group's default loss keeps that group's own
+  // defaults (e.g. its label smoothing), which only the label schema knows (losses/criterion.ts).
+  for (const [group, objective] of Object.entries(experiment.loss.groups)) {
+    if (objective.loss) component(objective.loss, losses, `loss.groups.${group}.loss`);
+  }
+  const resolved: Experiment = {
+    ...experiment,
+    data: { ...data, dataset: component(data.dataset, datasets, 'data.dataset'), preprocess: buildPreprocess(data.preprocess).config() },
+    model: {
+      ...model,
+      ...(model.backbone ? { backbone: component(model.backbone, backbones, 'model.backbone') } : {}),
+      encoder: component(model.encoder, encoders, 'model.encoder'),
+      decoder: component(model.decoder, decoders, 'model.decoder'),
+      heads: Object.fromEntries(Object.entries(model.heads).map(([kind, options]) => [kind, heads.resolve(kind, options, `model.heads.${kind}`)])),
+    },
+    optimizer: component(experiment.optimizer, optimizers, 'optimizer'),
+    schedule: component(experiment.schedule, schedules, 'schedule'),
   };
-  component(experiment.data.dataset, 'data.dataset', datasets);
-  buildPreprocess(experiment.data.preprocess);
-  const { backbone, encoder, decoder } = experiment.model;
-  if (backbone) component(backbone, 'model.backbone', backbones);
-  component(encoder, 'model.encoder', encoders);
-  component(decoder, 'model.decoder', decoders);
-  for (const [kind, headOptions] of Object.entries(experiment.model.heads)) heads.resolve(kind, headOptions, `model.heads.${kind}`);
-  createSchedule(experiment.schedule);
-  createOptimizer(experiment.optimizer).optimizer.dispose();
-  return experiment;
+  // The resolved form parses as an experiment again (`--resume` compares it with the saved one).
+  return parseExperiment(resolved, `experiment '${experiment.name}' (resolved)`);
 }
+

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.ts';
 import { log } from '../core/log.ts';
@@ -33,7 +33,8 @@ import { writeHistory } from '../runs/history.ts';
 import { runDirectory, runPath } from '../runs/layout.ts';
 import { writeRunMetrics } from '../runs/metrics-file.ts';
 import { writePredictions, type PredictionTable } from '../runs/predictions.ts';
-import { writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
+import { checkResume, recordResumeChanges } from '../runs/resume.ts';
+import { isRunStarted, writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
 import type { Experiment, ExperimentInput } from './config.ts';
 import { openEmbeddingsInput } from './embeddings-input.ts';
 import { resolveExperiment, type ResolveOptions } from './resolve.ts';
@@ -44,6 +45,8 @@ export interface RunOptions extends ResolveOptions {
   /** Parent folder of run directories. */
   out: string;
   resume?: boolean;
+  /** Config fields (or sections) a resume may change on purpose, e.g. `train.epochs`; recorded in environment.json. */
+  allowChanges?: string[];
   /** Delete an existing run directory of the same name first. */
   force?: boolean;
   /** Override the run directory name (default `<name>-seed<seed>-fold<fold>`). */
@@ -109,10 +112,10 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const experiment = resolveExperiment(input, options);
   const runDir = runDirectory(options.out, { name: experiment.name, seed: experiment.seed, fold: experiment.split.fold }, options.runName);
   const checkpoints = new Checkpoints(runPath(runDir, 'checkpoints'));
-  if (existsSync(runDir)) {
-    if (options.force) rmSync(runDir, { recursive: true, force: true });
-    else if (!options.resume) throw new Error(`run directory ${runDir} already exists: pass --resume to continue it or --force to start over`);
-  }
+  // Nothing is written before the first epoch starts: a run refused on the way leaves the folder as it found it.
+  const resuming = !options.force && isRunStarted(runDir);
+  if (resuming && !options.resume) throw new Error(`run directory ${runDir} already exists: pass --resume to continue it or --force to start over`);
+  if (!resuming && options.allowChanges?.length) throw new Error(`--allow-changes: ${runDir} holds no run to resume`);
 
   const backend = await initBackend(experiment.backend);
   const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.cacheDir });
@@ -128,21 +131,13 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     ? await openEmbeddingsInput(experiment.data.embeddings, { patients: dataset.patients, heldOut: [...split.val, ...split.test] })
     : undefined;
 
-  // The run directory appears only once config, data and split have passed their checks.
-  mkdirSync(runDir, { recursive: true });
-  if (dataset.skipped.length > 0) writeSkippedFiles(runDir, dataset.skipped);
-  writeRunConfig(runDir, experiment);
-  writeEnvironment(runDir, {
-    sliceseq: packageVersion(),
-    node: process.version,
-    tfjs: tf.version.tfjs,
-    backend: backend.kind,
-    device: backend.device,
-    seed: experiment.seed,
-    data: { source: dataset.source, fingerprint: dataFingerprint(dataset.patients), patients: dataset.patients.length },
-    split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },
-    ...(embeddings ? { embeddings: embeddings.provenance } : {}),
-  });
+  const data = { source: dataset.source, fingerprint: dataFingerprint(dataset.patients), patients: dataset.patients.length };
+  const resume = resuming
+    ? checkResume(runDir, experiment, data.fingerprint, {
+        allowed: options.allowChanges,
+        migrate: (saved) => resolveExperiment(saved as ExperimentInput),
+      })
+    : undefined;
 
   const preprocess = buildPreprocess(experiment.data.preprocess);
   // Final predictions (out-of-fold and test) cover every slice of every patient: the whole series in one pass
@@ -185,6 +180,26 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const criterion = buildCriterion(schema, experiment.loss, 'loss');
   const optimizer = createOptimizer(experiment.optimizer);
   const schedule = createSchedule(experiment.schedule);
+
+  // The run directory appears (or, resumed with --allow-changes, records its changes) as the first epoch starts.
+  if (resume) recordResumeChanges(runDir, resume, experiment, data);
+  else {
+    if (options.force) rmSync(runDir, { recursive: true, force: true });
+    mkdirSync(runDir, { recursive: true });
+    if (dataset.skipped.length > 0) writeSkippedFiles(runDir, dataset.skipped);
+    writeRunConfig(runDir, experiment);
+    writeEnvironment(runDir, {
+      sliceseq: packageVersion(),
+      node: process.version,
+      tfjs: tf.version.tfjs,
+      backend: backend.kind,
+      device: backend.device,
+      seed: experiment.seed,
+      data,
+      split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },
+      ...(embeddings ? { embeddings: embeddings.provenance } : {}),
+    });
+  }
 
   let interrupted = false;
   const onSigint = () => {

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { std } from 'mathjs';
+import { flattenJson } from '../core/json.ts';
 import { RUN_FILES, runPath } from '../runs/layout.ts';
 import { checkMetricPath, metricValue } from '../runs/metrics-file.ts';
 import type { FinishedRun } from '../runs/run-dir.ts';
@@ -44,12 +45,7 @@ export interface LeaderboardOptions {
 }
 
 /** Leaf values by dot path; arrays are leaves (compared whole). */
-export function flattenConfig(value: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [key, child] of Object.entries(value)) flattenConfig(child, prefix ? `${prefix}.${key}` : key, out);
-  } else out[prefix] = value;
-  return out;
-}
+export const flattenConfig = flattenJson;
 
 const stable = (value: unknown) => JSON.stringify(value) ?? 'undefined';
 

@@ -13,4 +13,5 @@ export * from './run-dir.ts';
 export * from './ablation-plan.ts';
 export * from './trial-record.ts';
 export * from './ablation-summary.ts';
+export * from './resume.ts';
 export * from './cross-validation-summary.ts';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
+import { readJson } from '../core/json.ts';
 import type { RngState } from '../core/rng.ts';
 
 /**
@@ -16,6 +17,8 @@ export interface TrainingState {
   step: number;
   /** Batches of `epoch` already trained (non-zero only for a checkpoint saved by an interruption). */
   batchInEpoch: number;
+  /** The training loss summed over those batches, so the resumed epoch's `train_loss` is the uninterrupted one. */
+  epochLoss?: { sum: number; batches: number };
   /** One record per finished epoch (what history.jsonl holds). */
   history: Array<Record<string, unknown>>;
   /** Monitored validation value per finished epoch, oriented so that higher is better. */
@@ -53,7 +56,7 @@ async function encodeTensors(tensors: readonly tf.Tensor[]): Promise<{ data: Uin
 }
 
 function decodeTensors(dir: string, stem: string): tf.Tensor[] {
-  const specs = JSON.parse(readFileSync(join(dir, `${stem}.json`), 'utf8')) as tf.io.WeightsManifestEntry[];
+  const specs = readJson(join(dir, `${stem}.json`)) as tf.io.WeightsManifestEntry[];
   const bytes = readFileSync(join(dir, `${stem}.bin`));
   const decoded = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), specs);
   return specs.map((spec) => decoded[spec.name]);
@@ -70,12 +73,18 @@ export class Checkpoints {
 
   index(): CheckpointIndex | null {
     const path = join(this.dir, INDEX);
-    return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as CheckpointIndex) : null;
+    return existsSync(path) ? (readJson(path) as CheckpointIndex) : null;
   }
 
-  /** Saves a checkpoint as the last one (and the best one when `isBest`), then drops checkpoints nothing names. */
+  /**
+   * Saves a checkpoint as the last one (and the best one when `isBest`), then drops checkpoints nothing names. A
+   * checkpoint saved mid-epoch (an interruption) has a name of its own and is never the best: the best is always
+   * the end of an epoch, whose validation scores chose it.
+   */
   async save(model: tf.LayersModel, optimizer: tf.Optimizer, state: TrainingState, isBest: boolean): Promise<void> {
-    const name = `epoch-${String(state.epoch).padStart(4, '0')}`;
+    const midEpoch = state.batchInEpoch > 0;
+    if (midEpoch && isBest) throw new Error('internal: a mid-epoch checkpoint cannot be the best one');
+    const name = `epoch-${String(state.epoch).padStart(4, '0')}${midEpoch ? `-batch-${String(state.batchInEpoch).padStart(6, '0')}` : ''}`;
     const folder = join(this.dir, name);
     rmSync(folder, { recursive: true, force: true });
     mkdirSync(folder, { recursive: true });
@@ -113,11 +122,11 @@ export class Checkpoints {
       await optimizer.setWeights(optimizerTensors.map((tensor, i) => ({ name: i === 0 ? 'iter' : `slot${i}`, tensor })));
     }
     tf.dispose(optimizerTensors);
-    const saved = JSON.parse(readFileSync(join(folder, 'optimizer-scalars.json'), 'utf8')) as Record<string, number>;
+    const saved = readJson(join(folder, 'optimizer-scalars.json')) as Record<string, number>;
     for (const [name, variable] of Object.entries(hiddenScalars(optimizer))) {
       if (saved[name] !== undefined) tf.tidy(() => variable.assign(tf.scalar(saved[name])));
     }
-    return JSON.parse(readFileSync(join(folder, 'state.json'), 'utf8')) as TrainingState;
+    return readJson(join(folder, 'state.json')) as TrainingState;
   }
 
   /** Loads only the weights of the best (or last) checkpoint into `model`. */

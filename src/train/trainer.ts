@@ -58,8 +58,9 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
 
     // 1. One pass over the training patients (order and augmentation fixed by seed and epoch).
     const progress = new Progress({ label: `epoch ${epoch + 1}/${settings.epochs}`, total: trainLoader.batchesPerEpoch(), unit: 'batch' });
-    let lossSum = 0;
-    let batches = 0;
+    // A resumed epoch goes on from the loss its interrupted part summed.
+    let lossSum = state.epochLoss?.sum ?? 0;
+    let batches = state.epochLoss?.batches ?? 0;
     let batchIndex = 0;
     for await (const batch of trainLoader.epoch(epoch)) {
       try {
@@ -86,6 +87,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
     if (state.stopped) break;
     if (parts.shouldStop?.()) {
       state.rng = rngStates(model);
+      state.epochLoss = { sum: lossSum, batches };
       await checkpoints.save(model, optimizer.optimizer, state, false);
       log.info(`interrupted: checkpoint saved at epoch ${epoch + 1}, batch ${state.batchInEpoch}; continue with --resume`);
       return { ...state, stopped: 'interrupted' };
@@ -102,6 +104,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
       ...state,
       epoch: epoch + 1,
       batchInEpoch: 0,
+      epochLoss: undefined,
       // `tensors` lets anyone check that nothing leaks: it must stay flat from epoch to epoch.
       history: [...state.history, { epoch: epoch + 1, step: state.step, learning_rate: learningRate, train_loss: batches ? lossSum / batches : null, val, tensors: tf.memory().numTensors }],
       monitorHistory: [...state.monitorHistory, value],

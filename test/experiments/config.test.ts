@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import quickstart from '../../experiments/quickstart.ts';
 import { applySet, deepMerge, parseExperiment } from '../../src/experiments/config.ts';
-import { resolveExperiment } from '../../src/experiments/run.ts';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadExperimentFile } from '../../src/experiments/load.ts';
+import { resolveExperiment } from '../../src/experiments/resolve.ts';
+import { runExperiment } from '../../src/experiments/run.ts';
 
 describe('experiment config', () => {
   it('accepts the quickstart experiment and fills defaults', () => {
@@ -29,6 +33,37 @@ describe('experiment config', () => {
     expect(() => resolveExperiment(quickstart, { sets: ['optimizer.name=adamw2'] })).toThrow(/unknown optimizer 'adamw2'/);
     expect(() => resolveExperiment(quickstart, { sets: ['schedule.warmup=2'] })).toThrow(/schedule 'cosine'.*warmup/s);
     expect(() => resolveExperiment(quickstart, { sets: ['data.preprocess=[{"name":"blur"}]'] })).toThrow(/preprocess\[0\]: unknown transform 'blur'/);
+    expect(() => resolveExperiment(quickstart, { sets: ['model.encoder.name=gur'] })).toThrow(/unknown encoder 'gur'/);
+    expect(() => resolveExperiment(quickstart, { sets: ['model.decoder.hiden=8'] })).toThrow(/model\.decoder 'lstm'[\s\S]*hiden/);
+    expect(() => resolveExperiment(quickstart, { sets: ['model.backbone.chanels=[4]'] })).toThrow(/model\.backbone 'small-vgg'[\s\S]*chanels/);
+    expect(() => resolveExperiment(quickstart, { sets: ['model.heads.binary.neck=4'] })).toThrow(/model\.heads\.binary[\s\S]*neck/);
+    expect(() => resolveExperiment(quickstart, { sets: ['loss.groups.labels.loss.gama_neg=2'] })).toThrow(/loss\.groups\.labels\.loss 'asl'[\s\S]*gama_neg/);
+  });
+
+  it('refuses a typo before reading any data, and leaves no run directory behind', async () => {
+    const out = join(import.meta.dirname, 'no-such-folder', 'runs');
+    const missingData = join(import.meta.dirname, 'no-such-folder', 'data');
+    await expect(runExperiment(quickstart, { out, data: missingData, sets: ['model.encoder.name=gur'] })).rejects.toThrow(/unknown encoder 'gur'/);
+    await expect(runExperiment(quickstart, { out, data: missingData, sets: ['loss.groups.labels.loss.gama_neg=2'] })).rejects.toThrow(/gama_neg/);
+    expect(existsSync(join(import.meta.dirname, 'no-such-folder'))).toBe(false);
+  });
+
+  it('returns every component with its defaults filled in, and resolving that again changes nothing', async () => {
+    const dir = join(import.meta.dirname, '../../experiments');
+    for (const file of readdirSync(dir).filter((name) => /\.(ts|mts|js)$/.test(name) && !name.startsWith('ablation'))) {
+      const resolved = resolveExperiment(await loadExperimentFile(join(dir, file)), { quick: true });
+      expect(resolveExperiment(resolved), file).toEqual(resolved);
+    }
+    const experiment = resolveExperiment(quickstart, { sets: ['model.decoder.name=gru'] });
+    expect(experiment.model.decoder).toEqual({ name: 'gru', hidden: 32, bidirectional: true, inputs: 'zeros', embeddingSize: 16 });
+    expect(experiment.optimizer).toMatchObject({ name: 'adam', lr: 2e-3, beta1: 0.9 });
+  });
+
+  it('sets top-level fields with --set', () => {
+    const experiment = resolveExperiment(quickstart, { sets: ['name=renamed', 'seed=4'] });
+    expect(experiment.name).toBe('renamed');
+    expect(experiment.seed).toBe(4);
+    expect(experiment.model.encoder.name).toBe('gru');
   });
 
   it('applies --quick, --set, --seed and --data in that order', () => {
@@ -36,8 +71,9 @@ describe('experiment config', () => {
     expect(experiment.train.epochs).toBe(2);
     expect(experiment.train.batchSize).toBe(2);
     expect(experiment.seed).toBe(7);
-    expect(experiment.data.dataset).toEqual({ name: 'rsna-ich', root: '/data/x' });
-    expect(experiment.model.decoder).toEqual({ name: 'dense' });
+    expect(experiment.data.dataset).toMatchObject({ name: 'rsna-ich', root: '/data/x' });
+    expect(experiment.model.decoder.name).toBe('dense');
+    expect(experiment.data.maxSlices).toBe(8);
   });
 });
 

@@ -16,6 +16,7 @@ export interface RunCommandOptions {
   seed?: string;
   quick?: boolean;
   resume?: boolean;
+  allowChanges?: string[];
   force?: boolean;
   /** `all`: cross-validation, every fold of the experiment's split. */
   folds?: string;
@@ -83,6 +84,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     seed,
     quick: options.quick,
     resume: options.resume,
+    allowChanges: options.allowChanges,
     force: options.force,
   });
   process.stdout.write(`${summarizeRun(result)}\n`);
@@ -100,7 +102,8 @@ export function registerRun(program: Command): void {
     .option('--backend <name>', `backend: ${backendPreferences.join('|')}`)
     .option('--seed <n>', 'experiment seed')
     .option('--quick', "apply the experiment's quick overrides (small, fast)")
-    .option('--resume', 'continue from the last checkpoint in the run directory')
+    .option('--resume', 'continue from the last checkpoint in the run directory (the config and data must be the ones it started with)')
+    .option('--allow-changes <field...>', 'with --resume: config fields or sections that may differ on purpose, e.g. train.epochs (recorded in environment.json)')
     .option('--force', 'delete an existing run directory of the same name first')
     .option('--folds <all>', 'cross-validation: train every fold, tune thresholds on all out-of-fold predictions, average the fold models on the test split (<out>/<name>-seed<s>-cv/)')
     .option('--jobs <j>', 'with --folds all: folds at once, each in its own process', undefined)
