@@ -77,8 +77,13 @@ export const experimentSchema = z
       }),
     split: z
       .object({
-        /** Fraction of patients held out as the test set (stratified, seeded). */
-        test: z.number().min(0).max(0.9).default(0.2),
+        /**
+         * Fraction of patients held out as the test set (stratified, seeded), or a labelled dataset of other
+         * patients to test on, e.g. `{ name: 'rsna-ich', root: 'demo-data', split: 'test', labelsCsv: 'solution.csv' }`:
+         * then every patient of data.dataset goes into the folds, and runs, cross-validation and ablations all
+         * report on the same external patients.
+         */
+        test: z.union([z.number().min(0).max(0.9), component]).default(0.2),
         /** The rest is split into k folds by patient; the run validates on `fold`. */
         folds: z.number().int().min(2).default(5),
         fold: z.number().int().min(0).default(0),

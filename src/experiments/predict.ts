@@ -4,7 +4,7 @@ import type { Dataset } from '../data/datasets/types.ts';
 import { PatientLoader, type Batch, type BatchSource } from '../data/loader.ts';
 import { buildPreprocess } from '../data/preprocess.ts';
 import { decodeLogits, decodedColumns } from '../labels/decode.ts';
-import { binaryClassNames, targetColumns, type LabelSchema } from '../labels/schema.ts';
+import { binaryClassNames, schemaDifference, targetColumns, type LabelSchema } from '../labels/schema.ts';
 import type { ThresholdSet } from '../metrics/thresholds.ts';
 import { binarize, matrix, selectColumns } from '../metrics/matrix.ts';
 import { modelMetadata, type ModelMetadata } from '../models/build.ts';
@@ -59,13 +59,6 @@ export interface EnsemblePredictions {
   /** Members and views averaged. */
   members: string[];
   tta: TestTimeAugmentation;
-}
-
-/** Why two label schemas differ, in words; null when they are the same. */
-export function schemaDifference(model: LabelSchema, data: LabelSchema): string | null {
-  const describe = (schema: LabelSchema) => schema.groups.map((g) => `${g.kind} '${g.name}' [${g.classes.join(', ')}]`).join('; ');
-  const same = JSON.stringify(model.groups.map((g) => [g.kind, g.name, g.classes])) === JSON.stringify(data.groups.map((g) => [g.kind, g.name, g.classes]));
-  return same ? null : `the model predicts ${describe(model)} but the dataset is labelled ${describe(data)}`;
 }
 
 /** A batch source that also yields each batch flipped left-right (width axis), so each row is predicted twice. */

@@ -49,7 +49,7 @@ function trialSummary(dir: string, trial: AblationTrial, keys: readonly string[]
   const trialDir = join(dir, trial.name);
   const path = runPath(trialDir, 'metrics');
   const test = readRunMetrics(trialDir).test;
-  if (!test) throw new Error(`${path}: no test split scores (the ablation needs split.test > 0)`);
+  if (!test) throw new Error(`${path}: no test split scores (the ablation needs a test split: split.test > 0, or a labelled test dataset)`);
   const values: Record<string, number | null> = {};
   for (const key of keys) {
     values[key] = metricValue(test, key, path) ?? null;
