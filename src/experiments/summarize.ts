@@ -3,7 +3,7 @@ import { mean, std } from 'mathjs';
 import { pairedBootstrap, type PairedBootstrapResult, type ScoreFunction } from '../metrics/bootstrap.ts';
 import { fbetaScore, type FbetaAverage } from '../metrics/fbeta.ts';
 import { binarize, concatRows, matrix, type Matrix } from '../metrics/matrix.ts';
-import { DEFAULT_ZERO_DIVISION, type ZeroDivision } from '../metrics/policy.ts';
+import { DEFAULT_ZERO_DIVISION, describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
 import { readAblationPlan, type AblationTrial } from '../runs/ablation-plan.ts';
 import {
   ABLATION_SUMMARY_FORMAT,
@@ -212,12 +212,14 @@ export async function summarizeAblation(dir: string): Promise<AblationSummary> {
       pairing: comparison?.pairing ?? null,
     });
   }
+  const firstFinished = plan.trials.find((t) => finished.has(t.name));
   return {
     format: ABLATION_SUMMARY_FORMAT,
     name: plan.name,
     description: plan.description,
     split: 'test',
     thresholds: plan.thresholds,
+    zeroDivision: firstFinished ? (readRunConfig(join(dir, firstFinished.name)).evaluation?.zeroDivision ?? DEFAULT_ZERO_DIVISION) : DEFAULT_ZERO_DIVISION,
     metrics: keys,
     reference: plan.reference,
     confidence: plan.bootstrap.confidence,
@@ -261,7 +263,8 @@ export function formatAblationSummary(summary: AblationSummary): string {
     `# Ablation ${summary.name}${summary.quick ? ' (quick)' : ''}`,
     '',
     ...(summary.description ? [summary.description, ''] : []),
-    `Test split, seeds ${summary.seeds.join(', ')}${summary.folds > 1 ? ` × ${summary.folds} folds` : ''}; F2 ${thresholdText}; ` +
+    `Test split, seeds ${summary.seeds.join(', ')}${summary.folds > 1 ? ` × ${summary.folds} folds` : ''}; F2 ${thresholdText}` +
+      `${summary.zeroDivision !== undefined ? `, ${describeZeroDivision(summary.zeroDivision)}` : ''}; ` +
       `mean ± standard deviation over trials; reference **${summary.reference}**. ` +
       `${summary.trials.finished} of ${summary.trials.planned} trials finished.`,
     '',

@@ -7,7 +7,7 @@ import { createMetric, metricContext } from '../metrics/registry.ts';
 import { summarizeSplit } from '../metrics/summary.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { matrix, selectColumns, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
-import type { ZeroDivision } from '../metrics/policy.ts';
+import { describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
 
 /**
  * Model outputs over a whole split: one row per patient (patient-level labels) or per real slice (slice-level,
@@ -174,7 +174,7 @@ export function scorePredictions(schema: LabelSchema, predictions: Predictions, 
   const block: ScoreBlock = {
     rows: predictions.rows,
     ...(predictions.loss !== undefined ? { loss: predictions.loss } : {}),
-    policy: `zero division scores ${options.zeroDivision}; samples = mean F2 over rows (Kaggle); thresholds fitted on validation predictions only`,
+    policy: `${describeZeroDivision(options.zeroDivision)}; samples = mean F2 over rows (Kaggle); thresholds fitted on validation predictions only`,
   };
   if (binaryClassNames(schema).length > 0) {
     const binary = binaryView(schema, predictions);

@@ -33,7 +33,7 @@ function fmt(value: unknown): string {
 export function summarizeRun(result: RunResult): string {
   const { val, test, baseline } = result.metrics;
   const split = test ? 'test' : 'val';
-  const block = (test ?? val) as { f2?: Record<string, number>; f2_tuned?: Record<string, number>; auc?: { macro: number | null }; categorical_auc?: number | null; qwk?: number | null; ordinal_accuracy?: number | null };
+  const block = (test ?? val) as { policy?: unknown; f2?: Record<string, number>; f2_tuned?: Record<string, number>; auc?: { macro: number | null }; categorical_auc?: number | null; qwk?: number | null; ordinal_accuracy?: number | null };
   const lines = [`run: ${result.runDir}`, `backend: ${result.backend.kind} (${result.backend.device})`];
   if (result.state.stopped) lines.push(`stopped: ${result.state.stopped}`);
   const row = (label: string, f?: Record<string, number>) => f && lines.push(`${label.padEnd(26)} samples ${fmt(f.samples)}  micro ${fmt(f.micro)}  macro ${fmt(f.macro)}`);
@@ -41,6 +41,7 @@ export function summarizeRun(result: RunResult): string {
   row(`${split} F2 tuned thresholds`, block.f2_tuned);
   row('all-positive F2', baseline);
   if (block.auc) lines.push(`${split} AUC macro ${fmt(block.auc.macro)}`);
+  if (block.f2 && typeof block.policy === 'string') lines.push(`F2 policy: ${block.policy}`);
   if ('categorical_auc' in block) lines.push(`${split} categorical AUC macro ${fmt(block.categorical_auc)} (per group: metrics.json groups)`);
   if ('qwk' in block) lines.push(`${split} ordinal QWK ${fmt(block.qwk)}, exact grade accuracy ${fmt(block.ordinal_accuracy)} (per group: metrics.json groups)`);
   const report = runPath(result.runDir, 'report');
