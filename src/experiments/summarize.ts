@@ -68,11 +68,13 @@ interface TestPredictions {
   zeroDivision: ZeroDivision;
 }
 
-/** Slice-level rows name their patient in the `patient` column; a bootstrap draw takes a patient with all its slices. */
+/**
+ * Slice-level rows name their patient in the `patient` column (runs before it was written named rows
+ * `<patient>:<slice>`); a bootstrap draw takes a patient with all its slices.
+ */
 function patientsOf(predictions: BinaryPredictions, level: unknown): string[] {
   if (level !== 'slice') return predictions.ids;
-  if (!predictions.patients) throw new Error(`${predictions.file}: slice-level predictions need a 'patient' column`);
-  return predictions.patients;
+  return predictions.patients ?? predictions.ids.map((id) => id.replace(/:\d+$/, ''));
 }
 
 async function readTestPredictions(trialDir: string, thresholds: AblationPlan['thresholds']): Promise<TestPredictions> {
