@@ -67,7 +67,7 @@ export { meanConfidenceInterval } from './metrics/student-t.ts';
 export { classificationReport, formatClassificationReport, writeClassificationReport } from './report/classification-report.ts';
 export { buildLeaderboard, formatLeaderboard } from './report/leaderboard.ts';
 export { findRuns } from './runs/run-dir.ts';
-export { writeSubmission, longSubmission, wideSubmission, tagsSubmission } from './metrics/submission/write.ts';
+export { writeSubmission, longSubmission, wideSubmission, tagsSubmission, submissionText, rsnaPredictions, writeFormats, type WriteFormat } from './metrics/submission/write.ts';
 export { scoreSubmission } from './metrics/submission/score.ts';
 
 // Reports

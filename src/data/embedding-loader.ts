@@ -8,7 +8,7 @@ import { parseOrThrow } from '../core/validate.ts';
 import { totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
 import type { Batch, BatchSource } from './loader.ts';
 import { readNpy } from './npy.ts';
-import { limitSliceIndices, makeBatches, type Patient } from './patients.ts';
+import { limitSliceIndices, makeBatches, sliceId, type Patient } from './patients.ts';
 
 /**
  * The second stage of the two-stage mode: batches of cached per-slice embeddings (written by `sliceseq extract`,
@@ -202,6 +202,7 @@ export class EmbeddingLoader implements BatchSource {
       index,
       patientIds: patients.map((p) => p.id),
       sliceCounts: kept.map((k) => k.length),
+      sliceIds: patients.map((patient, p) => kept[p].map((slice) => sliceId(patient.slices[slice]))),
       ...tensors,
       dispose: () => tf.dispose(Object.values(tensors)),
     };

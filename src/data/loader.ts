@@ -4,10 +4,10 @@ import { Rng } from '../core/rng.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
 import { readSlices as readSlicesFromFile } from './readers/index.ts';
-import { SliceCache } from './cache.ts';
+import { SliceCache, type CacheSource } from './cache.ts';
 import { decodePatient, type DecodedPatient, type LoaderPipeline, type PatientDecodeRequest, type SliceFileReader } from './decode-patient.ts';
 import { runDecodeTask } from './decode-pool.ts';
-import { limitPatientSlices, makeBatches, type Patient } from './patients.ts';
+import { limitPatientSlices, makeBatches, sliceId, type Patient } from './patients.ts';
 import { mapLimit } from './map-limit.ts';
 import type { Slice } from './types.ts';
 
@@ -88,6 +88,8 @@ export interface Batch<Images extends tf.Tensor = tf.Tensor5D> {
   patientIds: string[];
   /** Real slices per patient (the mask's row sums). */
   sliceCounts: number[];
+  /** Per patient, the id of each real slice in batch order (patients.ts `sliceId`). */
+  sliceIds: string[][];
   /** [patients, slices, rows, cols, channels]; [patients, slices, features] from an EmbeddingLoader. */
   images: Images;
   /** [patients, slices]: 1 real slice, 0 padding. */
@@ -110,6 +112,7 @@ interface HostBatch {
   index: number;
   patientIds: string[];
   sliceCounts: number[];
+  sliceIds: string[][];
   shape: [number, number, number, number, number];
   images: Float32Array;
   mask: Float32Array;
@@ -293,6 +296,7 @@ export class PatientLoader {
       index,
       patientIds: patients.map((p) => p.id),
       sliceCounts: decoded.map((s) => s.length),
+      sliceIds: patients.map((p) => p.slices.map(sliceId)),
       shape: [count, slicesPerPatient, rows, cols, channels],
       images: new Float32Array(count * slicesPerPatient * sliceSize),
       mask: new Float32Array(count * slicesPerPatient),
@@ -363,6 +367,7 @@ export class PatientLoader {
       index: host.index,
       patientIds: host.patientIds,
       sliceCounts: host.sliceCounts,
+      sliceIds: host.sliceIds,
       ...tensors,
       dispose() {
         if (disposed) return;

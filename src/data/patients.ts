@@ -10,6 +10,13 @@ import type { Rng } from '../core/rng.ts';
 export interface SliceRef {
   path: string;
   frame?: number;
+  /** The slice's own id in its dataset's terms (RSNA: the image id, a manifest's id or path cell); see `sliceId`. */
+  id?: string;
+}
+
+/** What predictions and submissions call a slice: its dataset id, else its file (and `#frame` within a volume). */
+export function sliceId(ref: SliceRef): string {
+  return ref.id ?? (ref.frame === undefined ? ref.path : `${ref.path}#${ref.frame}`);
 }
 
 /** A patient as a dataset lists it: ordered slices, a flat target row, and optional per-slice target rows. */

@@ -49,6 +49,8 @@ export interface AblateOptions extends PlanOptions {
   shard?: Shard;
   /** The ablation file: child processes (`jobs > 1`) load it themselves. */
   file?: string;
+  /** The command line of a child process running one trial (default: `sliceseq ablate <file> --trial <name>`). */
+  childCommand?: (trial: AblationTrial) => string[];
 }
 
 export type TrialStatus = 'finished' | 'skipped' | 'failed' | 'interrupted' | 'not-started';
@@ -157,7 +159,7 @@ export function trialCommand(file: string, trial: AblationTrial, options: Ablate
 export const INTERRUPTED_EXIT = 130;
 
 /** Runs one trial in a child process; its output goes to the trial's trial.log. */
-async function runTrialProcess(file: string, plan: AblationPlan, trial: AblationTrial, options: AblateOptions): Promise<TrialOutcome> {
+async function runTrialProcess(file: string | undefined, plan: AblationPlan, trial: AblationTrial, options: AblateOptions): Promise<TrialOutcome> {
   const { trialDir, finished, started: resumed } = trialState(plan, trial, options.out);
   if (finished) return { trial, status: 'skipped', resumed: false, seconds: 0 };
   mkdirSync(trialDir, { recursive: true });
@@ -166,7 +168,7 @@ async function runTrialProcess(file: string, plan: AblationPlan, trial: Ablation
   const started = performance.now();
   try {
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done, fail) => {
-      const child = spawn(process.execPath, trialCommand(file, trial, options), { stdio: ['ignore', logFd, logFd] });
+      const child = spawn(process.execPath, options.childCommand?.(trial) ?? trialCommand(file!, trial, options), { stdio: ['ignore', logFd, logFd] });
       child.on('error', fail);
       child.on('exit', (code, signal) => done({ code, signal }));
       log.info(`${trial.name}: started in process ${child.pid} (output: ${logPath})`);
@@ -199,7 +201,7 @@ function describeOutcome(outcome: TrialOutcome): string {
 export async function runAblation(ablation: Ablation & { name: string }, options: AblateOptions): Promise<AblationRun> {
   const jobs = options.jobs ?? 1;
   if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs must be a positive integer, got ${jobs}`);
-  if (jobs > 1 && !options.file) throw new Error('--jobs > 1 runs trials in child processes, which need the ablation file');
+  if (jobs > 1 && !options.file && !options.childCommand) throw new Error('--jobs > 1 runs trials in child processes, which need the ablation file');
   const plan = planAblation(ablation, options);
   checkPlan(plan, { data: options.data });
   const dir = ablationDir(options.out, plan);
@@ -226,7 +228,7 @@ export async function runAblation(ablation: Ablation & { name: string }, options
   try {
     const outcomes = await mapLimit(mine, jobs, async (trial) => {
       if (stopping) return { trial, status: 'not-started', resumed: false, seconds: 0 } satisfies TrialOutcome;
-      const outcome = jobs > 1 ? await runTrialProcess(options.file!, plan, trial, options) : await runTrial(plan, trial, options);
+      const outcome = jobs > 1 ? await runTrialProcess(options.file, plan, trial, options) : await runTrial(plan, trial, options);
       if (outcome.status === 'interrupted') stopping = true;
       if (outcome.status !== 'skipped') log.info(`[${++done}/${waiting.length}] ${describeOutcome(outcome)}`);
       return outcome;

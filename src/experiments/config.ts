@@ -5,6 +5,7 @@ import { criterionConfigSchema } from '../losses/criterion.ts';
 import { modelConfigSchema } from '../models/build.ts';
 import { preprocessConfigSchema } from '../data/preprocess.ts';
 import { monitorChoices } from '../train/evaluate.ts';
+import { DEFAULT_ZERO_DIVISION } from '../metrics/policy.ts';
 
 /**
  * An experiment is one plain, typed object: data and label schema, preprocessing and augmentation, model,
@@ -88,8 +89,13 @@ export const experimentSchema = z
       }),
     split: z
       .object({
-        /** Fraction of patients held out as the test set (stratified, seeded). */
-        test: z.number().min(0).max(0.9).default(0.2),
+        /**
+         * Fraction of patients held out as the test set (stratified, seeded), or a labelled dataset of other
+         * patients to test on, e.g. `{ name: 'rsna-ich', root: 'demo-data', split: 'test', labelsCsv: 'solution.csv' }`:
+         * then every patient of data.dataset goes into the folds, and runs, cross-validation and ablations all
+         * report on the same external patients.
+         */
+        test: z.union([z.number().min(0).max(0.9), component]).default(0.2),
         /** The rest is split into k folds by patient; the run validates on `fold`. */
         folds: z.number().int().min(2).default(5),
         fold: z.number().int().min(0).default(0),
@@ -117,11 +123,11 @@ export const experimentSchema = z
       .object({
         /** Tune one threshold per binary class, or one for all, on validation predictions. */
         thresholds: z.enum(['per-class', 'global']).default('per-class'),
-        /** F2 of a row or class with no true and no predicted positive (scikit-learn's zero_division). */
-        zeroDivision: z.union([z.literal(0), z.literal(1)]).default(1),
+        /** F2 of a row or class with no true and no predicted positive (scikit-learn's zero_division); metrics/policy.ts DEFAULT_ZERO_DIVISION. */
+        zeroDivision: z.union([z.literal(0), z.literal(1)]).default(DEFAULT_ZERO_DIVISION),
       })
       .strict()
-      .default({ thresholds: 'per-class', zeroDivision: 1 }),
+      .default({ thresholds: 'per-class', zeroDivision: DEFAULT_ZERO_DIVISION }),
     /** Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top. */
     quick: z.record(z.string(), z.unknown()).default({}),
   })

@@ -58,6 +58,7 @@ export function resolveExperiment(input: ExperimentInput, options: ResolveOption
   const resolved: Experiment = {
     ...experiment,
     data: { ...data, dataset: component(data.dataset, datasets, 'data.dataset'), preprocess: buildPreprocess(data.preprocess).config() },
+    split: { ...experiment.split, ...(typeof experiment.split.test === 'object' ? { test: component(experiment.split.test, datasets, 'split.test') } : {}) },
     model: {
       ...model,
       ...(model.backbone ? { backbone: component(model.backbone, backbones, 'model.backbone') } : {}),

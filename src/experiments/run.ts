@@ -14,7 +14,8 @@ import { buildPreprocess } from '../data/preprocess.ts';
 import { holdout, kFold, splitItems } from '../data/splits.ts';
 import type { Patient } from '../data/patients.ts';
 import { decodeLogits } from '../labels/decode.ts';
-import { binaryClassNames, targetColumns, type LabelSchema } from '../labels/schema.ts';
+import { binaryClassNames, schemaDifference, targetColumns, type LabelSchema } from '../labels/schema.ts';
+import { listSome } from '../metrics/policy.ts';
 import { buildCriterion } from '../losses/criterion.ts';
 import { writeAttention } from '../runs/attention.ts';
 import { queryDecoders } from '../models/attention-maps.ts';
@@ -78,23 +79,43 @@ function dataFingerprint(patients: readonly Patient[]): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** Test patients held out first, then k folds over the rest; the run trains on k-1 folds and validates on one. */
-function splitPatients(dataset: Dataset, experiment: Experiment): { train: Patient[]; val: Patient[]; test: Patient[] } {
+/**
+ * Test patients held out first (a fraction of the dataset, or every patient of the external test dataset), then
+ * k folds over the rest; the run trains on k-1 folds and validates on one.
+ */
+function splitPatients(dataset: Dataset, experiment: Experiment, external?: Dataset): { train: Patient[]; val: Patient[]; test: Patient[] } {
   const { test, folds, fold } = experiment.split;
   const items = splitItems(dataset.patients);
-  const held = test > 0 ? holdout(items, { train: 1 - test, val: 0, test, seed: experiment.seed }) : { train: items.map((i) => i.id), val: [], test: [] };
+  const fraction = typeof test === 'number' ? test : 0;
+  const held = fraction > 0 ? holdout(items, { train: 1 - fraction, val: 0, test: fraction, seed: experiment.seed }) : { train: items.map((i) => i.id), val: [], test: [] };
   const remaining = new Set(held.train);
   const chosen = kFold(items.filter((item) => remaining.has(item.id)), { k: folds, seed: experiment.seed })[fold];
   const byId = new Map(dataset.patients.map((p) => [p.id, p]));
   const pick = (ids: readonly string[]) => ids.map((id) => byId.get(id)!);
-  return { train: pick(chosen.train), val: pick(chosen.val), test: pick(held.test) };
+  return { train: pick(chosen.train), val: pick(chosen.val), test: external ? external.patients : pick(held.test) };
 }
 
-/** Predictions as the run's predictions files hold them: every decoded score column, and the true targets when known. */
+/** `split.test` naming a dataset: loaded, and refused unless it is labelled like the training data and shares no patient with it. */
+async function loadExternalTest(experiment: Experiment, dataset: Dataset): Promise<Dataset | undefined> {
+  const config = experiment.split.test;
+  if (typeof config === 'number') return undefined;
+  const external = await loadDataset(config, { cacheDir: experiment.data.cacheDir });
+  if (!external.labelled || !external.labelSchema) throw new Error(`split.test: ${external.source} has no labels to score on (for rsna-ich, name them with labelsCsv)`);
+  const difference = schemaDifference(dataset.labelSchema!, external.labelSchema, ['data.dataset is labelled', 'split.test is labelled']);
+  if (difference) throw new Error(`split.test: ${difference}`);
+  if (experiment.data.level === 'slice' && !external.sliceLabelled) throw new Error(`split.test: data.level 'slice' needs slice labels, which ${external.source} does not have`);
+  const training = new Set(dataset.patients.map((p) => p.id));
+  const shared = external.patients.filter((p) => training.has(p.id)).map((p) => p.id);
+  if (shared.length > 0) throw new Error(`split.test: ${shared.length} patient(s) of ${external.source} are also in ${dataset.source} (${listSome(shared)}); a test set must be other patients`);
+  return external;
+}
+
+/** Predictions as the run's predictions files hold them: the patient of each slice-level row, every decoded score column, and the true targets when known. */
 export function predictionTable(schema: LabelSchema, predictions: Predictions): PredictionTable {
   const decoded = decodeLogits(schema, predictions.logits);
   return {
     ids: predictions.ids,
+    ...(predictions.patients ? { patients: predictions.patients } : {}),
     columns: decoded.columns,
     scores: decoded.values,
     ...(predictions.targets ? { truthColumns: targetColumns(schema), truth: predictions.targets } : {}),
@@ -128,14 +149,15 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const level = experiment.data.level;
   if (level === 'slice' && !dataset.sliceLabelled) throw new Error(`data.level: 'slice' needs slice labels, which ${dataset.source} does not have`);
   checkMonitor(schema, experiment.train.monitor, 'train.monitor');
-  const split = splitPatients(dataset, experiment);
-  log.info(`data: ${dataset.patients.length} patients (${split.train.length} train, ${split.val.length} val, ${split.test.length} test) from ${dataset.source}`);
+  const external = await loadExternalTest(experiment, dataset);
+  const split = splitPatients(dataset, experiment, external);
+  log.info(`data: ${dataset.patients.length} patients (${split.train.length} train, ${split.val.length} val, ${split.test.length} test) from ${dataset.source}${external ? `; test patients from ${external.source}` : ''}`);
   // Two-stage mode: the model reads slice embeddings cached by `sliceseq extract`, refused unless they are the extraction the experiment names.
   const embeddings = experiment.data.embeddings
     ? await openEmbeddingsInput(experiment.data.embeddings, { patients: dataset.patients, heldOut: [...split.val, ...split.test] })
     : undefined;
 
-  const data = { source: dataset.source, fingerprint: dataFingerprint(dataset.patients), patients: dataset.patients.length };
+  const data = { source: dataset.source, fingerprint: dataFingerprint([...dataset.patients, ...(external?.patients ?? [])]), patients: dataset.patients.length };
   const resume = resuming
     ? checkResume(runDir, experiment, data.fingerprint, {
         allowed: options.allowChanges,
@@ -147,11 +169,13 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   if (pretrained) log.info(`backbone weights: ${pretrained.path} (${pretrained.format}), input normalisation '${pretrained.normalize}'`);
 
   const preprocess = buildPreprocess(experiment.data.preprocess);
-  const loaderFor = (patients: Patient[], train: boolean): BatchSource =>
+  // Final predictions (out-of-fold and test) cover every slice of every patient: the whole series in one pass
+  // (see README "Reproduce a leaderboard score"); maxSlices bounds only training and epoch selection.
+  const loaderFor = (patients: Patient[], train: boolean, everySlice = false): BatchSource =>
     embeddings
       ? new EmbeddingLoader(
           { patients, labelSchema: schema, cache: embeddings.cache },
-          { batchSize: experiment.train.batchSize, seed: experiment.seed, shuffle: train, maxSlices: experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit, sliceTargets: level === 'slice' },
+          { batchSize: experiment.train.batchSize, seed: experiment.seed, shuffle: train, maxSlices: everySlice ? undefined : experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit, sliceTargets: level === 'slice' },
         )
       : new PatientLoader(
           { patients, labelSchema: schema },
@@ -163,7 +187,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
             augmentPerSlice: experiment.data.augmentPerSlice,
             prefetch: experiment.data.prefetch,
             workers: experiment.data.workers ?? defaultWorkers(),
-            maxSlices: experiment.data.maxSlices,
+            maxSlices: everySlice ? undefined : experiment.data.maxSlices,
             sliceLimit: experiment.data.sliceLimit,
             sliceTargets: level === 'slice',
             ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
@@ -239,12 +263,12 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
 
   // Evaluate the best epoch: thresholds are fitted on validation (out-of-fold) predictions only, then applied to test.
   checkpoints.loadWeights(model, 'best');
-  const valPredictions = await predict(model, valLoader, schema, { level, criterion });
+  const valPredictions = await predict(model, experiment.data.maxSlices === undefined ? valLoader : loaderFor(split.val, false, true), schema, { level, criterion });
   const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision: settings.zeroDivision, source: 'validation' });
   const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { ...settings, thresholds }) };
   writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
   if (split.test.length > 0) {
-    const testPredictions = await predict(model, loaderFor(split.test, false), schema, { level, criterion });
+    const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
     metrics.test = scorePredictions(schema, testPredictions, { ...settings, thresholds });
     if (binaryClassNames(schema).length > 0) {
       const binary = binaryView(schema, testPredictions);

@@ -4,7 +4,7 @@ import { pairedBootstrap, type PairedBootstrapResult, type ScoreFunction } from 
 import type { FbetaAverage } from '../metrics/fbeta.ts';
 import { createMetric, scoreFunction } from '../metrics/registry.ts';
 import { binarize, concatRows, matrix, type Matrix } from '../metrics/matrix.ts';
-import type { ZeroDivision } from '../metrics/policy.ts';
+import { DEFAULT_ZERO_DIVISION, describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
 import { readAblationPlan, type AblationTrial } from '../runs/ablation-plan.ts';
 import {
   ABLATION_SUMMARY_FORMAT,
@@ -17,7 +17,7 @@ import {
 import { readRunConfig } from '../runs/config-file.ts';
 import { runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics } from '../runs/metrics-file.ts';
-import { readRunPredictions } from '../runs/predictions.ts';
+import { readRunPredictions, type BinaryPredictions } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds } from '../runs/run-dir.ts';
 import { patchPaths, type AblationPlan } from './ablation.ts';
 
@@ -50,7 +50,7 @@ function trialSummary(dir: string, trial: AblationTrial, keys: readonly string[]
   const trialDir = join(dir, trial.name);
   const path = runPath(trialDir, 'metrics');
   const test = readRunMetrics(trialDir).test;
-  if (!test) throw new Error(`${path}: no test split scores (the ablation needs split.test > 0)`);
+  if (!test) throw new Error(`${path}: no test split scores (the ablation needs a test split: split.test > 0, or a labelled test dataset)`);
   const values: Record<string, number | null> = {};
   for (const key of keys) {
     values[key] = metricValue(test, key, path) ?? null;
@@ -69,23 +69,28 @@ interface TestPredictions {
   zeroDivision: ZeroDivision;
 }
 
-/** Slice-level rows are `<patient>:<slice>`; a bootstrap draw takes a patient with all its slices. */
-function patientOf(id: string, level: unknown): string {
-  return level === 'slice' ? id.replace(/:\d+$/, '') : id;
+/**
+ * Slice-level rows name their patient in the `patient` column (runs before it was written named rows
+ * `<patient>:<slice>`); a bootstrap draw takes a patient with all its slices.
+ */
+function patientsOf(predictions: BinaryPredictions, level: unknown): string[] {
+  if (level !== 'slice') return predictions.ids;
+  return predictions.patients ?? predictions.ids.map((id) => id.replace(/:\d+$/, ''));
 }
 
 async function readTestPredictions(trialDir: string, thresholds: AblationPlan['thresholds']): Promise<TestPredictions> {
   const config = readRunConfig(trialDir);
   const fitted = readRunThresholds(trialDir);
-  const { ids, classes, scores, targets } = await readRunPredictions(trialDir, 'test', fitted.classes);
+  const predictions = await readRunPredictions(trialDir, 'test', fitted.classes);
+  const { ids, classes, scores, targets } = predictions;
   const hard = binarize(scores, thresholds === 'tuned' ? fitted.thresholds : 0.5);
   return {
     ids,
-    patients: ids.map((id) => patientOf(id, config.data?.level)),
+    patients: patientsOf(predictions, config.data?.level),
     decisions: matrix(Float64Array.from(hard.data), hard.rows, hard.cols),
     targets: matrix(Float64Array.from(targets.data), targets.rows, targets.cols),
     classes,
-    zeroDivision: config.evaluation?.zeroDivision ?? 1,
+    zeroDivision: config.evaluation?.zeroDivision ?? DEFAULT_ZERO_DIVISION,
   };
 }
 
@@ -142,7 +147,7 @@ async function compare(
   const referenceParts: Matrix<Float64Array>[] = [];
   const targetParts: Matrix<Float64Array>[] = [];
   const patients: string[] = [];
-  let zeroDivision: ZeroDivision = 1;
+  let zeroDivision: ZeroDivision = DEFAULT_ZERO_DIVISION;
   let classes: string[] = [];
   for (const { trial, reference } of pairs) {
     const ref = await load(reference);
@@ -214,12 +219,14 @@ export async function summarizeAblation(dir: string): Promise<AblationSummary> {
       pairing: comparison?.pairing ?? null,
     });
   }
+  const firstFinished = plan.trials.find((t) => finished.has(t.name));
   return {
     format: ABLATION_SUMMARY_FORMAT,
     name: plan.name,
     description: plan.description,
     split: 'test',
     thresholds: plan.thresholds,
+    zeroDivision: firstFinished ? (readRunConfig(join(dir, firstFinished.name)).evaluation?.zeroDivision ?? DEFAULT_ZERO_DIVISION) : DEFAULT_ZERO_DIVISION,
     metrics: keys,
     reference: plan.reference,
     confidence: plan.bootstrap.confidence,
@@ -263,7 +270,8 @@ export function formatAblationSummary(summary: AblationSummary): string {
     `# Ablation ${summary.name}${summary.quick ? ' (quick)' : ''}`,
     '',
     ...(summary.description ? [summary.description, ''] : []),
-    `Test split, seeds ${summary.seeds.join(', ')}${summary.folds > 1 ? ` × ${summary.folds} folds` : ''}; F2 ${thresholdText}; ` +
+    `Test split, seeds ${summary.seeds.join(', ')}${summary.folds > 1 ? ` × ${summary.folds} folds` : ''}; F2 ${thresholdText}` +
+      `${summary.zeroDivision !== undefined ? `, ${describeZeroDivision(summary.zeroDivision)}` : ''}; ` +
       `mean ± standard deviation over trials; reference **${summary.reference}**. ` +
       `${summary.trials.finished} of ${summary.trials.planned} trials finished.`,
     '',

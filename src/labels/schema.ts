@@ -138,3 +138,10 @@ export function binaryClassNames(schema: LabelSchema): string[] {
 export function binarySchema(classes: string[], noFinding?: string): LabelSchema {
   return parseLabelSchema({ groups: [{ kind: 'binary', name: 'labels', classes }], ...(noFinding ? { noFinding } : {}) });
 }
+
+/** Why two label schemas differ, in words (`the model predicts … but the dataset is labelled …`); null when they are the same. */
+export function schemaDifference(model: LabelSchema, data: LabelSchema, names: [string, string] = ['the model predicts', 'the dataset is labelled']): string | null {
+  const describe = (schema: LabelSchema) => schema.groups.map((g) => `${g.kind} '${g.name}' [${g.classes.join(', ')}]`).join('; ');
+  const key = (schema: LabelSchema) => JSON.stringify(schema.groups.map((g) => [g.kind, g.name, g.classes]));
+  return key(model) === key(data) ? null : `${names[0]} ${describe(model)} but ${names[1]} ${describe(data)}`;
+}

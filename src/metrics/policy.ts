@@ -10,6 +10,21 @@ import type { Warn } from './matrix.ts';
 export const zeroDivisionSchema = z.union([z.literal('warn'), z.literal(0), z.literal(1)]);
 export type ZeroDivision = z.output<typeof zeroDivisionSchema>;
 
+/**
+ * The one default of every F2 sliceseq reports (runs, `score`, reports, ablation and cross-validation summaries):
+ * a row with no true and no predicted label scores 1. A normal patient (or slice) without any finding that the
+ * model also calls normal is a perfect answer, as Kaggle's mean-F2 leaderboards counted it; under 0 every
+ * correctly cleared normal row would pull the mean down, so the score would mostly measure how many normals the
+ * data holds. The library's metric functions keep scikit-learn's `'warn'` default (scores 0 and says so).
+ */
+export const DEFAULT_ZERO_DIVISION = 1 as const;
+
+/** How an output names the policy behind an F2: `zero division 1 (a row with no true and no predicted label scores 1)`. */
+export function describeZeroDivision(policy: ZeroDivision): string {
+  const value = zeroDivisionValue(policy);
+  return `zero division ${policy} (a row with no true and no predicted label scores ${value}${policy === 'warn' ? ', with a warning' : ''})`;
+}
+
 export function zeroDivisionValue(policy: ZeroDivision): number {
   return policy === 1 ? 1 : 0;
 }

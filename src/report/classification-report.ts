@@ -1,7 +1,7 @@
 import { writeFileAtomic } from '../core/atomic.ts';
 import { precisionRecallFbeta, precisionRecallFbetaPerClass, type FbetaAverage } from '../metrics/fbeta.ts';
 import { checkBinaryProblem, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
-import { warnToLog, type ReportingOptions, type ZeroDivision } from '../metrics/policy.ts';
+import { DEFAULT_ZERO_DIVISION, warnToLog, type ReportingOptions, type ZeroDivision } from '../metrics/policy.ts';
 import { rocAucPerClass, rocAucScore } from '../metrics/roc-auc.ts';
 import type { ThresholdSet } from '../metrics/thresholds.ts';
 import { writeClassificationReportJson, type ClassificationReport, type DecisionScores, type ReportRow } from '../runs/classification-report.ts';
@@ -24,7 +24,7 @@ const UNTUNED = 0.5;
 const averageNames: FbetaAverage[] = ['micro', 'macro', 'weighted', 'samples'];
 
 function decisionScoresPerClass(scores: ScoreMatrix, targets: LabelMatrix, threshold: number | number[], options: ClassificationReportOptions) {
-  const common = { threshold, zeroDivision: options.zeroDivision ?? 'warn', warn: options.warn, classNames: options.classes };
+  const common = { threshold, zeroDivision: options.zeroDivision ?? DEFAULT_ZERO_DIVISION, warn: options.warn, classNames: options.classes };
   const f2 = precisionRecallFbetaPerClass(scores, targets, { ...common, beta: 2 });
   // F1 is ill-defined exactly where F2 is, and the F2 call has said so.
   const f1 = precisionRecallFbetaPerClass(scores, targets, { ...common, beta: 1 }, []);
@@ -38,7 +38,7 @@ function decisionScoresAveraged(
   average: FbetaAverage,
   options: ClassificationReportOptions,
 ): DecisionScores {
-  const common = { threshold, zeroDivision: options.zeroDivision ?? 'warn', warn: options.warn, classNames: options.classes };
+  const common = { threshold, zeroDivision: options.zeroDivision ?? DEFAULT_ZERO_DIVISION, warn: options.warn, classNames: options.classes };
   const f2 = precisionRecallFbeta(scores, targets, average, { ...common, beta: 2 });
   // F1 is ill-defined exactly where F2 is, and the F2 call has said so.
   const f1 = precisionRecallFbeta(scores, targets, average, { ...common, beta: 1, warn: () => {} });
@@ -89,7 +89,7 @@ export function classificationReport(scores: ScoreMatrix, targets: LabelMatrix, 
     averages,
     untunedThreshold: UNTUNED,
     ...(tuned ? { tunedThresholds: { kind: tuned.kind, source: tuned.fittedOn.source } } : {}),
-    zeroDivision: options.zeroDivision ?? 'warn',
+    zeroDivision: options.zeroDivision ?? DEFAULT_ZERO_DIVISION,
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
 import { readJsonFile } from '../core/json.ts';
+import { zeroDivisionSchema } from '../metrics/policy.ts';
 import { ablationThresholdModes } from './ablation-plan.ts';
 import { ablationPath } from './layout.ts';
 
@@ -80,6 +81,8 @@ export const ablationSummarySchema = z
     split: z.literal('test'),
     /** `tuned`: F2 at each run's thresholds tuned on its validation split; `fixed`: at 0.5. */
     thresholds: z.enum(ablationThresholdModes),
+    /** The zero-division policy of the trials' F2 (metrics/policy.ts); absent in summaries written before it was recorded. */
+    zeroDivision: zeroDivisionSchema.optional(),
     /** Metric keys (dot paths into metrics.json `test`), in display order. */
     metrics: z.array(z.string()),
     /** The variant the others are compared with. */

@@ -14,3 +14,4 @@ export * from './ablation-plan.ts';
 export * from './trial-record.ts';
 export * from './ablation-summary.ts';
 export * from './resume.ts';
+export * from './cross-validation-summary.ts';

@@ -22,8 +22,11 @@ import { join, resolve } from 'node:path';
  * An ablation folder (`<out>/<ablation>/`): ablation.json (the plan), one run directory per trial, each with
  * trial.json (who ran it, when) and trial.log (a child process's output), ablation-summary.json / .md, report.html.
  *
- * A cross-validation folder (`<out>/<name>-seed<seed>-cv/`): one run directory per fold (`fold<k>/`), the
- * pooled out-of-fold and ensemble test predictions under the run names above, and cv-summary.json.
+ * A cross-validation folder (`<out>/<name>-seed<seed>-cv/`) is an ablation folder of one variant (ablation.json,
+ * one run directory per fold named as a single run, `<name>-seed<seed>-fold<k>/`, with trial.json) and, once every
+ * fold has finished, a run-like result: config.json, thresholds.json (tuned on all out-of-fold predictions),
+ * predictions-oof.csv (pooled), predictions-test.csv (the fold ensemble), metrics.json (`val` = out of fold,
+ * `test` = ensemble), cv-summary.json and report.html. It has no model/: `sliceseq predict` on it uses every fold.
  */
 export const RUN_FILES = {
   config: 'config.json',
@@ -86,11 +89,8 @@ export function runDirectory(out: string, experiment: { name: string; seed: numb
   return resolve(out, name ?? runDirName(experiment.name, experiment.seed, experiment.fold));
 }
 
-/** A cross-validation folder's name, and the run directory name of one of its folds. */
+/** A cross-validation folder's name. */
 export function crossValidationDirName(experiment: string, seed: number): string {
   return `${experiment}-seed${seed}-cv`;
 }
 
-export function foldDirName(fold: number): string {
-  return `fold${fold}`;
-}

@@ -2,12 +2,14 @@ import { writeFileAtomic } from '../core/atomic.ts';
 import { formatCsv } from '../core/csv.ts';
 import { at, readCsv, requireColumns } from '../data/datasets/csv.ts';
 import { matrix, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
+import { PATIENT_COLUMN } from '../metrics/submission/read.ts';
 import { runPath } from './layout.ts';
 
 /**
- * `predictions-oof.csv` and `predictions-test.csv`: one row per predicted row (patient, or `<patient>:<slice>` at
- * slice level): `id`, every score column, and the true target of each target column as `true_<column>` when
- * known. Scores are written with 6 significant digits.
+ * `predictions-oof.csv` and `predictions-test.csv` (and what `sliceseq predict` writes): one row per predicted row
+ * (a patient, or at slice level a slice named by its own id, data/patients.ts `sliceId`): `id`, `patient` (slice
+ * level), every score column, `label_<class>` 0/1 decisions where thresholds were applied, and the true target of
+ * each target column as `true_<column>` when known. Scores are written with 6 significant digits.
  */
 export type PredictionSplit = 'validation' | 'test';
 
@@ -20,19 +22,28 @@ export function predictionsPath(runDir: string, split: PredictionSplit): string 
 /** What a predictions file holds: row-major `scores` [ids × columns], `truth` [ids × truthColumns] when known. */
 export interface PredictionTable {
   ids: readonly string[];
+  /** Slice level: each row's patient. */
+  patients?: readonly string[];
   columns: readonly string[];
   scores: ArrayLike<number>;
+  /** 0/1 decisions of the binary classes, row-major [ids × labels.classes]. */
+  labels?: { classes: readonly string[]; data: ArrayLike<number> };
   truthColumns?: readonly string[];
   truth?: ArrayLike<number>;
 }
 
 export function formatPredictions(table: PredictionTable): string {
-  const { ids, columns, scores } = table;
+  const { ids, patients, columns, scores, labels } = table;
   const truthColumns = table.truth ? (table.truthColumns ?? []) : [];
-  const rows: Array<Array<string | number>> = [['id', ...columns, ...truthColumns.map((c) => `true_${c}`)]];
+  const labelClasses = labels?.classes ?? [];
+  const rows: Array<Array<string | number>> = [
+    ['id', ...(patients ? [PATIENT_COLUMN] : []), ...columns, ...labelClasses.map((c) => `label_${c}`), ...truthColumns.map((c) => `true_${c}`)],
+  ];
   ids.forEach((id, r) => {
     const row: Array<string | number> = [id];
+    if (patients) row.push(patients[r]);
     for (let c = 0; c < columns.length; c++) row.push(Number(scores[r * columns.length + c].toPrecision(6)));
+    for (let c = 0; c < labelClasses.length; c++) row.push(labels!.data[r * labelClasses.length + c]);
     for (let c = 0; c < truthColumns.length; c++) row.push(table.truth![r * truthColumns.length + c]);
     rows.push(row);
   });
@@ -47,6 +58,8 @@ export function writePredictions(runDir: string, split: PredictionSplit, table: 
 export interface BinaryPredictions {
   file: string;
   ids: string[];
+  /** Each row's patient, where the file has a `patient` column (slice level). */
+  patients?: string[];
   classes: string[];
   scores: ScoreMatrix;
   targets: LabelMatrix;
@@ -76,6 +89,7 @@ export async function readBinaryPredictions(file: string, classes: readonly stri
   return {
     file,
     ids: table.rows.map((row) => row.cells.id),
+    ...(table.header.includes(PATIENT_COLUMN) ? { patients: table.rows.map((row) => row.cells[PATIENT_COLUMN]) } : {}),
     classes: [...classes],
     scores: matrix(scores, rows, classes.length),
     targets: matrix(targets, rows, classes.length),
@@ -84,4 +98,27 @@ export async function readBinaryPredictions(file: string, classes: readonly stri
 
 export function readRunPredictions(runDir: string, split: PredictionSplit, classes: readonly string[]): Promise<BinaryPredictions> {
   return readBinaryPredictions(predictionsPath(runDir, split), classes);
+}
+
+/** Reads a whole predictions file back (every score column, decisions and targets), checking each cell. */
+export async function readPredictionsFile(file: string): Promise<PredictionTable & { file: string }> {
+  const table = await readCsv(file);
+  requireColumns(table, ['id']);
+  const columns = table.header.filter((name) => name !== 'id' && name !== PATIENT_COLUMN && !name.startsWith('label_') && !name.startsWith('true_'));
+  const labelColumns = table.header.filter((name) => name.startsWith('label_'));
+  const truthColumns = table.header.filter((name) => name.startsWith('true_'));
+  const read = (names: readonly string[]) => {
+    const out = new Float64Array(table.rows.length * names.length);
+    table.rows.forEach(({ line, cells }, r) => names.forEach((name, c) => (out[r * names.length + c] = numberCell(cells[name], file, line, name))));
+    return out;
+  };
+  return {
+    file,
+    ids: table.rows.map((row) => row.cells.id),
+    ...(table.header.includes(PATIENT_COLUMN) ? { patients: table.rows.map((row) => row.cells[PATIENT_COLUMN]) } : {}),
+    columns,
+    scores: read(columns),
+    ...(labelColumns.length > 0 ? { labels: { classes: labelColumns.map((name) => name.slice('label_'.length)), data: read(labelColumns) } } : {}),
+    ...(truthColumns.length > 0 ? { truthColumns: truthColumns.map((name) => name.slice('true_'.length)), truth: read(truthColumns) } : {}),
+  };
 }

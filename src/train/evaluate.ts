@@ -6,14 +6,16 @@ import type { Batch, BatchSource } from '../data/loader.ts';
 import { scoreSplit } from '../metrics/summary.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { matrix, selectColumns, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
-import type { ZeroDivision } from '../metrics/policy.ts';
+import { describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
 
 /**
  * Model outputs over a whole split: one row per patient (patient-level labels) or per real slice (slice-level,
- * ids `patient:k`), with the raw logits, the targets when labelled, and the mean loss.
+ * ids are the slices' own ids, patients.ts `sliceId`), with the raw logits, the targets when labelled, and the mean loss.
  */
 export interface Predictions {
   ids: string[];
+  /** Slice level: the patient of each row (what a bootstrap resamples by). */
+  patients?: string[];
   rows: number;
   /** [rows, totalOutputWidth(schema)] */
   logits: Float32Array;
@@ -23,13 +25,14 @@ export interface Predictions {
 }
 
 /** Appends one batch's real rows (padded slices dropped) to the running arrays. */
-function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): void {
+function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; patients: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): void {
   batch.patientIds.forEach((id, p) => {
     const slots = sliceLevel ? batch.sliceCounts[p] : 1;
     const stride = sliceLevel ? (batch.mask.shape[1] as number) : 1;
     for (let k = 0; k < slots; k++) {
       const row = p * stride + k;
-      sink.ids.push(sliceLevel ? `${id}:${k}` : id);
+      sink.ids.push(sliceLevel ? batch.sliceIds[p][k] : id);
+      sink.patients.push(id);
       sink.logits.push(Array.from(logits.subarray(row * outWidth, (row + 1) * outWidth)));
       if (targets) sink.targets.push(Array.from(targets.subarray(row * targetWidth, (row + 1) * targetWidth)));
     }
@@ -41,7 +44,7 @@ export async function predict(model: tf.LayersModel, loader: BatchSource, schema
   const outWidth = totalOutputWidth(schema);
   const targetWidth = totalTargetWidth(schema);
   const sliceLevel = options.level === 'slice';
-  const sink = { ids: [] as string[], logits: [] as number[][], targets: [] as number[][] };
+  const sink = { ids: [] as string[], patients: [] as string[], logits: [] as number[][], targets: [] as number[][] };
   let lossSum = 0;
   let lossBatches = 0;
   for await (const batch of loader.epoch(0)) {
@@ -67,6 +70,7 @@ export async function predict(model: tf.LayersModel, loader: BatchSource, schema
   const rows = sink.ids.length;
   return {
     ids: sink.ids,
+    ...(sliceLevel ? { patients: sink.patients } : {}),
     rows,
     logits: Float32Array.from(sink.logits.flat()),
     ...(sink.targets.length === rows && targetWidth > 0 ? { targets: Float32Array.from(sink.targets.flat()) } : {}),
@@ -92,15 +96,18 @@ export type ScoreBlock = Record<string, unknown>;
 
 /**
  * Validation values that can pick the best epoch (`train.monitor`): F2 and ROC-AUC of the binary labels,
- * `categorical_auc` and `qwk` (means over the categorical / ordinal groups), or the loss (lower is better).
+ * `categorical_auc` and `qwk` (means over the categorical / ordinal groups), the loss (lower is better), or
+ * `last`: no epoch selection, the model kept is the last epoch's (early stopping never triggers).
  */
-export const monitorChoices = ['f2_samples', 'f2_micro', 'f2_macro', 'auc_macro', 'categorical_auc', 'qwk', 'loss'] as const;
+export const monitorChoices = ['f2_samples', 'f2_micro', 'f2_macro', 'auc_macro', 'categorical_auc', 'qwk', 'loss', 'last'] as const;
 export type Monitor = (typeof monitorChoices)[number];
 
-/** The monitored value, oriented so that higher is better (NaN when the block lacks it). */
-export function monitoredValue(block: ScoreBlock, monitor: Monitor): number {
+/** The monitored value, oriented so that higher is better (NaN when the block lacks it); `last` ranks epochs by their number. */
+export function monitoredValue(block: ScoreBlock, monitor: Monitor, epoch = NaN): number {
   const pick = (group: string, key: string) => ((block[group] as Record<string, number | null> | undefined)?.[key] ?? NaN) as number;
   switch (monitor) {
+    case 'last':
+      return epoch;
     case 'loss':
       return -(block.loss as number);
     case 'auc_macro':
@@ -166,7 +173,7 @@ export function scorePredictions(schema: LabelSchema, predictions: Predictions, 
   const block: ScoreBlock = {
     rows: predictions.rows,
     ...(predictions.loss !== undefined ? { loss: predictions.loss } : {}),
-    policy: `zero division scores ${options.zeroDivision}; samples = mean F2 over rows (Kaggle); thresholds fitted on validation predictions only`,
+    policy: `${describeZeroDivision(options.zeroDivision)}; samples = mean F2 over rows (Kaggle); thresholds fitted on validation predictions only`,
   };
   Object.assign(block, scoreSplit(schema, scores, targets, { thresholds: options.thresholds, zeroDivision: options.zeroDivision }));
   return block;

@@ -109,7 +109,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
     // 2. Validate on the held-out fold.
     const predictions = await predict(model, valLoader, schema, { level: settings.level, criterion });
     const val = scorePredictions(schema, predictions, { zeroDivision: settings.zeroDivision });
-    const value = monitoredValue(val, settings.monitor);
+    const value = monitoredValue(val, settings.monitor, epoch + 1);
 
     // 3. Record, checkpoint, early stopping.
     const timing = {

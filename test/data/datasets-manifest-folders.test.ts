@@ -8,6 +8,7 @@ import { parseCsv } from '../../src/data/datasets/csv.ts';
 import { PatientLoader, forEachBatch } from '../../src/data/loader.ts';
 import { readSlices } from '../../src/data/readers/index.ts';
 import { useBackend } from '../helpers/backend.ts';
+import { sliceId } from '../../src/data/patients.ts';
 
 const rsnaFixture = join(import.meta.dirname, '../fixtures/datasets/rsna-mini');
 const expectedRsna = JSON.parse(readFileSync(join(rsnaFixture, 'expected.json'), 'utf8')) as { series: Record<string, string[]> };
@@ -71,6 +72,19 @@ describe('manifest dataset', () => {
     expect(Array.from(dataset.patients[0].targets!)).toEqual([0, 1, 0, 1, 0, 2, 0]);
     expect(Array.from(dataset.patients[1].targets!)).toEqual([1, 0, 0, 0, 1, 0, 1]);
     expect(dataset.sliceLabelled).toBe(false);
+    // Slices are named by the path cell as written.
+    expect(dataset.patients[0].slices.map(sliceId)).toEqual(['folders/p1/s2.png', 'folders/p1/s10.png', 'folders/p1/s1.png']);
+  });
+
+  it('names slices by the id column when there is one, which must be unique', async () => {
+    const rows = manifestRows.map((row, i) => `${row},img-${i}`);
+    const csv = write('id-manifest.csv', [`${header},image_id`, ...rows].join('\n'));
+    const dataset = await loadDataset({ name: 'manifest', csv, orderColumn: 'z', labels, idColumn: 'image_id', cacheDir: null });
+    expect(dataset.patients.map((p) => p.slices.map(sliceId))).toEqual([['img-1', 'img-2', 'img-0'], ['img-3']]);
+    const clash = write('id-clash.csv', [`${header},image_id`, `${manifestRows[0]},x`, `${manifestRows[1]},x`].join('\n'));
+    await expect(loadDataset({ name: 'manifest', csv: clash, orderColumn: 'z', labels, idColumn: 'image_id', cacheDir: null })).rejects.toThrow(
+      /id-clash.csv line 3: duplicate 'image_id' x \(first at line 2\)/,
+    );
   });
 
   it('orders DICOM slices from their headers when there is no order column', async () => {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { loadDataset } from '../../src/data/datasets/registry.ts';
 import { defaultCacheDir, scanIndexDir } from '../../src/data/datasets/scan.ts';
 import { readDicomMeta } from '../../src/data/readers/dicom.ts';
-import type { Patient } from '../../src/data/patients.ts';
+import { sliceId, type Patient } from '../../src/data/patients.ts';
 
 const fixture = join(import.meta.dirname, '../fixtures/datasets/rsna-mini');
 const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as {
@@ -48,6 +48,8 @@ describe('rsna-ich dataset', () => {
     expect(dataset.patients.map((p) => p.id).sort()).toEqual(Object.keys(expected.studies).sort());
     for (const patient of dataset.patients) {
       expect(imageIds(patient)).toEqual(expected.studies[patient.id]);
+      // Each slice is named by its image id, the key of the label CSV and of a submission.
+      expect(patient.slices.map(sliceId)).toEqual(expected.studies[patient.id]);
       imageIds(patient).forEach((id, s) =>
         expect(Array.from(patient.sliceTargets![s])).toEqual(subtypes.map((t) => csvLabel(id, t))),
       );
@@ -69,6 +71,16 @@ describe('rsna-ich dataset', () => {
     expect(dataset.labelled).toBe(false);
     expect(dataset.patients.map((p) => [p.id, imageIds(p)])).toEqual(Object.entries(expected.test));
     expect(dataset.patients[0].targets).toBeUndefined();
+  });
+
+  it('reads a test split with labels when labelsCsv names them (a solution file with a Usage column)', async () => {
+    const images = Object.values(expected.test).flat();
+    const rows = images.flatMap((id, i) => subtypes.map((t) => `${id}_${t},${t === 'subdural' || t === 'any' ? i % 2 : 0},${i % 2 ? 'Public' : 'Private'}`));
+    const labelsCsv = writeCsv('test-solution.csv', rows, 'ID,Label,Usage');
+    const dataset = await rsna({ split: 'test', labelsCsv });
+    expect(dataset.labelled && dataset.sliceLabelled).toBe(true);
+    const slices = dataset.patients.flatMap((p) => p.slices.map((s, k) => [sliceId(s), Array.from(p.sliceTargets![k])] as const));
+    expect(new Map(slices)).toEqual(new Map(images.map((id, i) => [id, subtypes.map((t) => (t === 'subdural' || t === 'any' ? i % 2 : 0))])));
   });
 
   it('caches the header scan and re-reads only changed files', async () => {

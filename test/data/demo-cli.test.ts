@@ -25,7 +25,7 @@ describe('sliceseq demo-data', () => {
     const out = await run(dir, '--patients', '3', '--seed', '2', '--size', '16', '--slices', '3-4', '--test-patients', '1');
     expect(out).toMatch(/train: 3 patients/);
     expect(out).toMatch(/test: {2}1 patients/);
-    expect(readdirSync(dir).sort()).toEqual(['demo-manifest.json', 'stage_2_sample_submission.csv', 'stage_2_test', 'stage_2_train', 'stage_2_train.csv']);
+    expect(readdirSync(dir).sort()).toEqual(['demo-manifest.json', 'solution.csv', 'stage_2_sample_submission.csv', 'stage_2_test', 'stage_2_train', 'stage_2_train.csv']);
   });
 
   it('refuses a non-empty folder without --force, and leaves it alone', async () => {

@@ -80,6 +80,30 @@ describe('demo phantom dataset (RSNA layout)', () => {
     expect(readdirSync(join(work, 'a', 'stage_2_test'))).toHaveLength(testImages.length);
   });
 
+  it("writes the test patients' labels to solution.csv, the sample submission's rows with a Public/Private split by study", () => {
+    const solution = readFileSync(join(work, 'a', 'solution.csv'), 'utf8').trim().split('\n');
+    const submission = readFileSync(join(work, 'a', 'stage_2_sample_submission.csv'), 'utf8').trim().split('\n');
+    expect(solution[0]).toBe('ID,Label,Usage');
+    expect(solution.slice(1).map((row) => row.split(',')[0])).toEqual(submission.slice(1).map((row) => row.split(',')[0]));
+    const usageOf = new Map<string, string>();
+    const cells = new Map(solution.slice(1).map((row) => [row.split(',')[0], row.split(',')]));
+    for (const record of records.filter((r) => r.split === 'test')) {
+      const usage = new Set(record.images.flatMap((id) => DEMO_LABELS.map((label) => cells.get(`${id}_${label}`)![2])));
+      expect(usage.size, record.studyInstanceUid).toBe(1);
+      usageOf.set(record.studyInstanceUid, [...usage][0]);
+      record.images.forEach((id, index) => {
+        const values = DEMO_LABELS.map((label) => Number(cells.get(`${id}_${label}`)![1]));
+        subtypes.forEach((subtype, s) => {
+          const lesion = record.lesions.find((l) => l.subtype === subtype);
+          const inside = lesion !== undefined && index >= lesion.firstSlice && index <= lesion.lastSlice;
+          if (values[s] === 1) expect(inside, `${id} ${subtype}`).toBe(true);
+        });
+        expect(values[DEMO_LABELS.length - 1]).toBe(Math.max(...values.slice(0, -1)));
+      });
+    }
+    expect([...usageOf.values()].sort()).toEqual(['Private', 'Public']);
+  });
+
   it('writes real DICOM that decodes to plausible head-CT Hounsfield units in every encoding', () => {
     expect(new Set(records.map((r) => r.encoding))).toEqual(new Set(['int16', 'uint12', 'rsna-quirk']));
     for (const slice of slices.values()) {

@@ -75,6 +75,7 @@ describe('PatientLoader', () => {
         targets: await batch.targets!.array(),
         sliceTargets: await batch.sliceTargets!.array(),
         firstPixels: (await batch.images.array()).map((patient) => patient.map((slice) => slice[0][0][0])),
+        sliceIds: batch.sliceIds,
       });
       batch.dispose();
     }
@@ -84,6 +85,8 @@ describe('PatientLoader', () => {
     expect(batches[0].firstPixels).toEqual([[0, 1, 2], [100, 0, 0]]);
     expect(batches[1].targets).toEqual([[0, 1], [1, 0]]);
     expect(batches[0].sliceTargets[1]).toEqual([[0, 1], [0, 0], [0, 0]]);
+    // Without a dataset id a slice is named by its file.
+    expect(batches[0].sliceIds).toEqual([['0/0', '0/1', '0/2'], ['1/0']]);
   });
 
   it('limits slices (crop / resample) and pads to maxSlices for fixed shapes', async () => {

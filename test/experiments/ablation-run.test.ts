@@ -61,6 +61,8 @@ describe('the quick LSTM-vs-GRU ablation on tiny data', () => {
     expect(none.trials[0].values['auc.macro']).toBe(metrics.test.auc.macro);
     const markdown = readFileSync(join(first.dir, 'ablation-summary.md'), 'utf8');
     expect(markdown).toContain('| **gru-lstm** (reference) | 1/1 |');
+    expect(markdown).toContain('zero division 1 (a row with no true and no predicted label scores 1)');
+    expect(summary.zeroDivision).toBe(1);
     expect(markdown.match(/^\| (gru|lstm|none)-/gm)).toHaveLength(8 + 8); // 8 other variants in each table
   });
 

@@ -74,10 +74,14 @@ describe('two-stage mode', () => {
     const run = readJson<{ split: { val: string[]; test: string[] }; embeddings: { fingerprint: string } }>(join(runDir, 'environment.json'));
     expect(run.embeddings.fingerprint).toBe(index.fingerprint);
     // Out-of-fold (validation) and test predictions, one row per real slice (4 per patient).
-    const rows = (file: string) => readFileSync(join(runDir, file), 'utf8').trim().split('\n').slice(1).map((line) => line.split(',')[0]);
-    expect(rows('predictions-oof.csv')).toHaveLength(run.split.val.length * 4);
-    expect(new Set(rows('predictions-oof.csv'))).toEqual(new Set(run.split.val.flatMap((id) => [0, 1, 2, 3].map((k) => `${id}:${k}`))));
-    expect(new Set(rows('predictions-test.csv'))).toEqual(new Set(run.split.test.flatMap((id) => [0, 1, 2, 3].map((k) => `${id}:${k}`))));
+    // Rows are named by the slice's own id (the RSNA image id, ID_<hex>) with its patient beside it.
+    const column = (file: string, c: number) => readFileSync(join(runDir, file), 'utf8').trim().split('\n').slice(1).map((line) => line.split(',')[c]);
+    expect(column('predictions-oof.csv', 0)).toHaveLength(run.split.val.length * 4);
+    for (const [file, patients] of [['predictions-oof.csv', run.split.val], ['predictions-test.csv', run.split.test]] as const) {
+      expect(new Set(column(file, 0)).size).toBe(patients.length * 4);
+      expect(column(file, 0).every((id) => /^ID_[0-9a-f]+$/.test(id))).toBe(true);
+      expect([...column(file, 1)].sort()).toEqual(patients.flatMap((id) => [id, id, id, id]).sort());
+    }
     // The saved model reads embeddings: no backbone inside.
     const modelJson = readFileSync(join(runDir, 'model', 'model.json'), 'utf8');
     expect(modelJson).toContain('"embeddings"');

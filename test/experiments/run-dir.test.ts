@@ -29,6 +29,7 @@ describe('the run directory', () => {
       expect(readFileSync(report, 'utf8')).toContain('<svg');
       expect(existsSync(join(result.runDir, 'figures'))).toBe(true);
       expect(summarizeRun(result)).toContain(`report: ${report}`);
+      expect(summarizeRun(result)).toContain('F2 policy: zero division 1 (a row with no true and no predicted label scores 1); samples = mean F2 over rows (Kaggle)');
     } finally {
       setLogLevel('info');
     }

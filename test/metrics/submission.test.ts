@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/datasets/csv.ts';
 import { detectFormat, inferLongClasses, readPredictionTable, splitLongKey } from '../../src/metrics/submission/read.ts';
 import { scoreSubmission, type ScoreOptions } from '../../src/metrics/submission/score.ts';
-import { longSubmission, tagsSubmission, wideSubmission } from '../../src/metrics/submission/write.ts';
+import { longSubmission, submissionText, tagsSubmission, wideSubmission } from '../../src/metrics/submission/write.ts';
 import { close, loadFixture } from './fixtures.ts';
 
 interface Case {
@@ -55,6 +55,42 @@ describe('submission writers', () => {
   it('refuse values that are not probabilities and duplicate ids', () => {
     expect(() => wideSubmission({ ...small, values: Float64Array.of(0.2, 1.5, 0, 0) })).toThrow(/value 1.5 for id '7', class 'sub_dural'/);
     expect(() => wideSubmission({ ...small, ids: ['7', '7'] })).toThrow(/duplicate id '7'/);
+  });
+});
+
+describe('rsna format and sample submissions', () => {
+  const subtypes = ['epidural', 'intraparenchymal', 'intraventricular', 'subarachnoid', 'subdural'];
+  // Two images (file stems ID_a1, ID_b2), the subtypes in another order than the competition's.
+  const probabilities = { ids: ['ID_a1', 'ID_b2'], classes: [...subtypes].reverse(), values: Float64Array.of(0.5, 0, 0, 0, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1) };
+
+  it("writes ID_<image>_<subtype> rows, any = 1 - prod(1 - p) without the model's own any", () => {
+    const lines = submissionText(probabilities, 'rsna').trim().split('\n');
+    expect(lines[0]).toBe('ID,Label');
+    expect(lines.slice(1, 7)).toEqual(['ID_a1_epidural,0.2', 'ID_a1_intraparenchymal,0', 'ID_a1_intraventricular,0', 'ID_a1_subarachnoid,0', 'ID_a1_subdural,0.5', `ID_a1_any,${1 - 0.5 * 0.8}`]);
+    expect(lines[12]).toBe(`ID_b2_any,${Number((1 - 0.9 ** 5).toPrecision(6))}`);
+    const withAny = { ids: ['ID_a1'], classes: [...subtypes, 'any'], values: Float64Array.of(0.1, 0.1, 0.1, 0.1, 0.1, 0.05) };
+    expect(submissionText(withAny, 'rsna').trim().split('\n')[6]).toBe('ID_a1_any,0.05');
+    expect(() => submissionText({ ids: ['x'], classes: ['any'], values: [0.5] }, 'rsna')).toThrow(/the rsna format needs the classes .*; the model has no epidural, intraparenchymal/);
+  });
+
+  it("follows the sample submission's order and header, and lists missing and extra ids", () => {
+    const keys = (ids: string[]) => ids.flatMap((id) => [...subtypes, 'any'].map((t) => `ID_${id}_${t}`));
+    const sample = parseCsv(`ID,Label\n${[...keys(['b2', 'a1'])].reverse().map((key) => `${key},0.5`).join('\n')}`, 'sample.csv');
+    const ordered = submissionText(probabilities, 'rsna', { sample }).trim().split('\n');
+    expect(ordered.slice(1).map((line) => line.split(',')[0])).toEqual(sample.rows.map((row) => row.cells.ID));
+    expect(new Set(ordered)).toEqual(new Set(submissionText(probabilities, 'rsna').trim().split('\n')));
+    const other = parseCsv(`ID,Label\n${keys(['a1', 'c3']).map((key) => `${key},0.5`).join('\n')}`, 'other.csv');
+    expect(() => submissionText(probabilities, 'rsna', { sample: other })).toThrow(
+      /submission does not match other.csv: missing ids: 6 \(ID_c3_epidural, .* and 1 more\) of the sample submission have no prediction; extra ids: 6 \(ID_b2_epidural, .*\) are not in the sample submission/,
+    );
+    expect(() => submissionText(probabilities, 'wide', { sample })).toThrow(/sample.csv: the sample submission is in long format, not wide/);
+  });
+
+  it('takes a wide sample its column order and id column name', () => {
+    const wideSample = parseCsv('image,subdural,epidural,intraparenchymal,intraventricular,subarachnoid\nID_b2,0,0,0,0,0\nID_a1,0,0,0,0,0', 'w.csv');
+    expect(submissionText(probabilities, 'wide', { sample: wideSample })).toBe(
+      'image,subdural,epidural,intraparenchymal,intraventricular,subarachnoid\nID_b2,0.1,0.1,0.1,0.1,0.1\nID_a1,0.5,0.2,0,0,0\n',
+    );
   });
 });
 
@@ -118,13 +154,54 @@ describe('scoring matches scikit-learn on each split', () => {
 
   it('scores everything as "all" when the solution has no Usage column', () => {
     const solution = wideSubmission({ ...solutionTable, values: Float64Array.from(c.targets) });
-    expect(Object.keys(score(submissions.wide, solution))).toEqual(['all']);
+    expect(Object.keys(score(submissions.wide, solution))).toEqual(['all', 'policy']);
   });
 
   it('counts a tag the solution never uses as a false positive', () => {
     const solution = 'Id,Expected\na,cat\nb,dog';
     expect(score('Id,Predicted\na,cat\nb,dog', solution).all).toBe(1);
     expect(score('Id,Predicted\na,cat unicorn\nb,dog', solution).all).toBeCloseTo((5 / 6 + 1) / 2, 12);
+  });
+});
+
+describe('sliceseq predictions files', () => {
+  const k = c.classes.length;
+  // A run's predictions-test.csv: id, patient, every decoded column (one the solution does not score), true_ targets.
+  const header = ['id', 'patient', ...c.classes, 'other_head', ...c.classes.map((name) => `true_${name}`)];
+  const rows = c.ids.map((id, r) =>
+    [id, `p${r % 3}`, ...c.classes.map((_, j) => c.scores[r * k + j]), 0.5, ...c.classes.map((_, j) => c.targets[r * k + j])].join(','),
+  );
+  const file = [header.join(','), ...rows].join('\n');
+
+  it('score as a submission against a solution in any format, and against their own true_ columns', () => {
+    expect(detectFormat(header, 'f')).toBe('sliceseq');
+    expectScores(score(file, wideSolution()), c.expected.f2);
+    expectScores(score(file, longSolution()), c.expected.f2);
+    const own = scoreSubmission(parseCsv(file, 'predictions-test.csv'), undefined, { zeroDivision: 0 }, () => {});
+    const noUsage = wideSubmission({ ...solutionTable, values: Float64Array.from(c.targets) });
+    expect(own.all).toBe(score(wideSubmission(predictions), noUsage).all);
+  });
+
+  it('a submission in another format needs a solution; a predictions file without targets is no solution', () => {
+    expect(() => scoreSubmission(parseCsv(wideSubmission(predictions), 'sub.csv'), undefined)).toThrow(/sub.csv: a solution is needed/);
+    const noTargets = 'id,patient,cat\na,p,0.5';
+    expect(() => scoreSubmission(parseCsv(noTargets, 'sub.csv'), parseCsv(noTargets, 'sol.csv'))).toThrow(/sol.csv: a predictions file without true_<class> columns holds no labels/);
+  });
+});
+
+describe('zero division', () => {
+  // a has no true and no predicted label (a normal patient called normal); b is a hit.
+  const submission = 'id,cat,dog\na,0.1,0.2\nb,0.9,0.1';
+  const solution = 'id,cat,dog\na,0,0\nb,1,0';
+  it('scores such a row 1 by default, as runs do, and says which policy produced the number', () => {
+    const result = scoreSubmission(parseCsv(submission, 's.csv'), parseCsv(solution, 't.csv'), {}, () => {});
+    expect(result.all).toBe(1);
+    expect(result.policy).toBe('f2 samples at threshold 0.5; zero division 1 (a row with no true and no predicted label scores 1)');
+    const warnings: string[] = [];
+    const warned = scoreSubmission(parseCsv(submission, 's.csv'), parseCsv(solution, 't.csv'), { zeroDivision: 'warn' }, (m) => warnings.push(m));
+    expect(warned.all).toBe(0.5);
+    expect(warned.policy).toMatch(/zero division warn \(a row with no true and no predicted label scores 0, with a warning\)/);
+    expect(warnings).toHaveLength(1);
   });
 });
 

@@ -73,7 +73,7 @@ describe('sliceseq binary', () => {
     ]);
     expect(score.code, score.stderr).toBe(0);
     const parsed = JSON.parse(score.stdout);
-    expect(Object.keys(parsed)).toEqual(['public', 'private', 'all']);
+    expect(Object.keys(parsed)).toEqual(['public', 'private', 'all', 'policy']);
     expect(parsed.public).toBeCloseTo(0.2777777777777778, 12);
     expect(parsed.private).toBeCloseTo(0.9166666666666667, 12);
     expect(parsed.all).toBeCloseTo(0.5972222222222222, 12);
@@ -89,7 +89,7 @@ describe('sliceseq score', () => {
   it('prints public, private and all as JSON for each submission format', async () => {
     for (const file of ['tags.csv', 'wide.csv', 'long.csv']) {
       const score = JSON.parse(await inProcess('score', path(file), '--solution', path('solution.csv'), '--zero-division', '0', '--threshold', '0.5'));
-      expect(Object.keys(score)).toEqual(['public', 'private', 'all']);
+      expect(Object.keys(score)).toEqual(['public', 'private', 'all', 'policy']);
       expect(score.public, file).toBeCloseTo(0.2777777777777778, 12);
       expect(score.private, file).toBeCloseTo(0.9166666666666667, 12);
       expect(score.all, file).toBeCloseTo(0.5972222222222222, 12);

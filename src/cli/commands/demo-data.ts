@@ -61,7 +61,7 @@ function writeRsnaDemo(dir: string, options: DemoDataOptions): string[] {
   return [
     `wrote ${dir}`,
     `  train: ${summary.trainPatients} patients (${summary.abnormalPatients} with hemorrhage), ${summary.trainImages} slices`,
-    `  test:  ${summary.testPatients} patients, ${summary.testImages} slices (unlabelled)`,
+    `  test:  ${summary.testPatients} patients, ${summary.testImages} slices (unlabelled; their labels, split Public/Private, in solution.csv)`,
     `  positive slices: ${positives}`,
   ];
 }

@@ -11,6 +11,7 @@ import { registerAblate } from './ablate.ts';
 import { registerExtract } from './extract.ts';
 import { registerReport } from './report.ts';
 import { registerWeights } from './weights.ts';
+import { registerPredict } from './predict.ts';
 
 /** Every CLI command registers itself on the program; one line each. */
 export const commands: Array<(program: Command) => void> = [
@@ -26,4 +27,5 @@ export const commands: Array<(program: Command) => void> = [
   registerExtract,
   registerReport,
   registerWeights,
+  registerPredict,
 ];

@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseThreads } from '../options.ts';
 import { backendPreferences } from '../../backend/select.ts';
 import { loadExperimentFile } from '../../experiments/load.ts';
 import { runExperiment, type RunResult } from '../../experiments/run.ts';
+import { formatCrossValidation, runCrossValidation, runCrossValidationFold } from '../../experiments/cross-validate.ts';
+import { INTERRUPTED_EXIT } from '../../experiments/ablate.ts';
+import { parseShard, shardFromEnv } from '../../experiments/ablation.ts';
 import { runPath } from '../../runs/layout.ts';
 
 export interface RunCommandOptions {
@@ -18,6 +21,11 @@ export interface RunCommandOptions {
   resume?: boolean;
   allowChanges?: string[];
   force?: boolean;
+  /** `all`: cross-validation, every fold of the experiment's split. */
+  folds?: string;
+  jobs?: string;
+  shard?: string;
+  trial?: string;
 }
 
 function fmt(value: unknown): string {
@@ -28,7 +36,7 @@ function fmt(value: unknown): string {
 export function summarizeRun(result: RunResult): string {
   const { val, test, baseline } = result.metrics;
   const split = test ? 'test' : 'val';
-  const block = (test ?? val) as { f2?: Record<string, number>; f2_tuned?: Record<string, number>; auc?: { macro: number | null }; categorical_auc?: number | null; qwk?: number | null; ordinal_accuracy?: number | null };
+  const block = (test ?? val) as { policy?: unknown; f2?: Record<string, number>; f2_tuned?: Record<string, number>; auc?: { macro: number | null }; categorical_auc?: number | null; qwk?: number | null; ordinal_accuracy?: number | null };
   const lines = [`run: ${result.runDir}`, `backend: ${result.backend.kind} (${result.backend.device})`];
   if (result.state.stopped) lines.push(`stopped: ${result.state.stopped}`);
   const row = (label: string, f?: Record<string, number>) => f && lines.push(`${label.padEnd(26)} samples ${fmt(f.samples)}  micro ${fmt(f.micro)}  macro ${fmt(f.macro)}`);
@@ -36,6 +44,7 @@ export function summarizeRun(result: RunResult): string {
   row(`${split} F2 tuned thresholds`, block.f2_tuned);
   row('all-positive F2', baseline);
   if (block.auc) lines.push(`${split} AUC macro ${fmt(block.auc.macro)}`);
+  if (block.f2 && typeof block.policy === 'string') lines.push(`F2 policy: ${block.policy}`);
   if ('categorical_auc' in block) lines.push(`${split} categorical AUC macro ${fmt(block.categorical_auc)} (per group: metrics.json groups)`);
   if ('qwk' in block) lines.push(`${split} ordinal QWK ${fmt(block.qwk)}, exact grade accuracy ${fmt(block.ordinal_accuracy)} (per group: metrics.json groups)`);
   const report = runPath(result.runDir, 'report');
@@ -44,12 +53,35 @@ export function summarizeRun(result: RunResult): string {
   return lines.join('\n');
 }
 
-export async function runCommand(file: string, options: RunCommandOptions): Promise<RunResult> {
+/** Trains one run, or with `--folds all` a cross-validation (then nothing is returned: its summary is printed). */
+export async function runCommand(file: string, options: RunCommandOptions): Promise<RunResult | undefined> {
   const experiment = await loadExperimentFile(file);
   const seed = options.seed === undefined ? undefined : Number(options.seed);
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new Error(`--seed must be a non-negative integer, got '${options.seed}'`);
   const workers = options.workers === undefined ? undefined : Number(options.workers);
   if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) throw new Error(`--workers must be a non-negative integer, got '${options.workers}'`);
+  if (options.folds !== undefined && options.folds !== 'all') throw new Error(`--folds takes 'all' (every fold of split.folds; set their number with --set split.folds=K), got '${options.folds}'`);
+  const crossValidation = options.folds === 'all';
+  if (!crossValidation && (options.jobs !== undefined || options.shard !== undefined || options.trial !== undefined)) throw new Error('--jobs, --shard and --trial go with --folds all');
+  if (crossValidation) {
+    const common = { out: options.out, data: options.data, sets: options.set, backend: options.backend, seed, quick: options.quick, file };
+    if (options.trial !== undefined) {
+      const outcome = await runCrossValidationFold(experiment, { ...common, trial: options.trial });
+      if (outcome.status === 'failed') throw new Error(`fold run ${outcome.trial.name} failed: ${outcome.error}`);
+      if (outcome.status === 'interrupted') process.exitCode = INTERRUPTED_EXIT;
+      return undefined;
+    }
+    const jobs = options.jobs === undefined ? 1 : Number(options.jobs);
+    if (!(Number.isInteger(jobs) && jobs >= 1)) throw new Error(`--jobs must be a positive integer, got '${options.jobs}'`);
+    const shard = options.shard !== undefined ? parseShard(options.shard) : shardFromEnv();
+    const result = await runCrossValidation(experiment, { ...common, jobs, shard });
+    const failed = result.run.outcomes.filter((o) => o.status === 'failed');
+    if (result.summary) process.stdout.write(`${formatCrossValidation(result.summary, result.dir)}\n`);
+    else if (failed.length === 0) process.stdout.write(`cross-validation ${result.dir}: this shard's folds are done; run the same command once every shard has finished to pool them\n`);
+    if (failed.length > 0) throw new Error(`${failed.length} fold run(s) failed: ${failed.map((o) => `${o.trial.name}: ${o.error}`).join('; ')}`);
+    if (result.run.outcomes.some((o) => o.status === 'interrupted')) process.exitCode = INTERRUPTED_EXIT;
+    return undefined;
+  }
   const result = await runExperiment(experiment, {
     out: options.out,
     data: options.data,
@@ -82,6 +114,10 @@ export function registerRun(program: Command): void {
     .option('--resume', 'continue from the last checkpoint in the run directory (the config and data must be the ones it started with)')
     .option('--allow-changes <field...>', 'with --resume: config fields or sections that may differ on purpose, e.g. train.epochs (recorded in environment.json)')
     .option('--force', 'delete an existing run directory of the same name first')
+    .option('--folds <all>', 'cross-validation: train every fold, tune thresholds on all out-of-fold predictions, average the fold models on the test split (<out>/<name>-seed<s>-cv/)')
+    .option('--jobs <j>', 'with --folds all: folds at once, each in its own process', undefined)
+    .option('--shard <i/n>', 'with --folds all: run only the i-th of n parts of the folds (default: from SLURM_ARRAY_TASK_ID/COUNT when set)')
+    .addOption(new Option('--trial <name>', 'with --folds all: run one fold run (what --jobs child processes run)').hideHelp())
     .action(async (file: string, options: RunCommandOptions) => {
       await runCommand(file, options);
     });

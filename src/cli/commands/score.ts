@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import { readCsv } from '../../data/datasets/csv.ts';
 import { scoreSubmission } from '../../metrics/submission/score.ts';
+import { DEFAULT_ZERO_DIVISION } from '../../metrics/policy.ts';
 
 interface ScoreFlags {
-  solution: string;
+  solution?: string;
   metric: 'f2' | 'auc' | 'logloss' | 'wlogloss';
   average?: 'samples' | 'micro' | 'macro';
   threshold?: string;
@@ -21,18 +22,23 @@ function parseThreshold(text: string | undefined): number | undefined {
 export function registerScore(program: Command): void {
   program
     .command('score')
-    .description('score a Kaggle submission (long ID,Label; wide id,class…; tags Id,Predicted) against a solution; prints {"public","private","all"} JSON')
-    .argument('<submission>', 'submission CSV')
-    .requiredOption('--solution <file>', 'solution CSV (same formats; an optional Usage column splits Public / Private)')
+    .description(
+      'score a Kaggle submission (long ID,Label; wide id,class…; tags Id,Predicted) or a sliceseq predictions file against a solution; ' +
+        'prints {"public","private","all","policy"} JSON',
+    )
+    .argument('<submission>', 'submission CSV, or a predictions CSV written by a run or `sliceseq predict`')
+    .option('--solution <file>', 'solution CSV (same formats; an optional Usage column splits Public / Private); default for a predictions file: its own true_<class> columns')
     .addOption(new Option('--metric <name>', 'metric').choices(['f2', 'auc', 'logloss', 'wlogloss']).default('f2'))
     .addOption(new Option('--average <kind>', 'average (f2: samples by default; auc: macro by default)').choices(['samples', 'micro', 'macro']))
     .option('--threshold <t>', 'f2: probability at or above which a class is predicted (default 0.5)')
     .addOption(
-      new Option('--zero-division <policy>', 'f2 for a row with no true and no predicted labels').choices(['warn', '0', '1']).default('warn'),
+      new Option('--zero-division <policy>', 'f2 for a row with no true and no predicted labels (the default everywhere in sliceseq; see README)')
+        .choices(['warn', '0', '1'])
+        .default(String(DEFAULT_ZERO_DIVISION)),
     )
     .option('--classes <names>', 'comma-separated class names, where long-format ID_<id>_<class> keys are ambiguous')
     .action(async (submissionFile: string, flags: ScoreFlags) => {
-      const [submission, solution] = await Promise.all([readCsv(submissionFile), readCsv(flags.solution)]);
+      const [submission, solution] = await Promise.all([readCsv(submissionFile), flags.solution === undefined ? undefined : readCsv(flags.solution)]);
       const zeroDivision = flags.zeroDivision === 'warn' ? 'warn' : flags.zeroDivision === '1' ? 1 : 0;
       const score = scoreSubmission(submission, solution, {
         metric: flags.metric,

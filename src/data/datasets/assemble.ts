@@ -21,8 +21,11 @@ export function readableSlices(files: readonly ScannedFile[], bad: BadInput): Sc
   });
 }
 
-export function sliceRef(slice: ScannedSlice): SliceRef {
-  return slice.frame === undefined ? { path: slice.path } : { path: slice.path, frame: slice.frame };
+/** The reference a patient keeps to one slice; `id` is the dataset's own name for it (`#frame` is added within a volume). */
+export function sliceRef(slice: ScannedSlice, id?: string): SliceRef {
+  const ref: SliceRef = slice.frame === undefined ? { path: slice.path } : { path: slice.path, frame: slice.frame };
+  if (id !== undefined) ref.id = slice.frame === undefined ? id : `${id}#${slice.frame}`;
+  return ref;
 }
 
 /** Patients in a stable order, whatever order the files were listed in. */

@@ -1,4 +1,4 @@
-import { basename, dirname, join, resolve, isAbsolute } from 'node:path';
+import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { z } from 'zod';
 import { readMeta } from '../readers/index.ts';
@@ -76,7 +76,7 @@ async function loadFolders(config: FoldersConfig, context: DatasetContext): Prom
     }
     const { ordered, check } = orderScanned(readable);
     orderChecks[id] = check;
-    patients.push({ id, slices: ordered.map(sliceRef), ...(patientLabels ? { targets: patientLabels.targets } : {}) });
+    patients.push({ id, slices: ordered.map((slice) => sliceRef(slice, relative(root, slice.path))), ...(patientLabels ? { targets: patientLabels.targets } : {}) });
   }
   bad.warnSummary();
   return {

@@ -17,6 +17,8 @@ export const manifestConfigSchema = z.object({
   csv: z.string().min(1),
   patientColumn: z.string().default('patient_id'),
   pathColumn: z.string().default('path'),
+  /** A column naming each slice in predictions and submissions (unique); without it the path cell as written names it. */
+  idColumn: z.string().optional(),
   /** A numeric column ordering each patient's slices; without it slices are ordered from their headers. */
   orderColumn: z.string().optional(),
   /** The labels and so the label columns (see targets.ts); none for an unlabelled manifest. */
@@ -40,11 +42,12 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
   const table = await readCsv(csvFile);
   const bad = new BadInput(config.onBadFile, 'manifest dataset');
   const schema: LabelSchema | undefined = config.labels;
-  requireColumns(table, [config.patientColumn, config.pathColumn, ...(config.orderColumn ? [config.orderColumn] : [])]);
+  requireColumns(table, [config.patientColumn, config.pathColumn, ...(config.orderColumn ? [config.orderColumn] : []), ...(config.idColumn ? [config.idColumn] : [])]);
   if (schema) requireLabelColumns(table, schema);
 
   // Row checks first: id, path, duplicates, order key, label cells.
   const firstLineOfPath = new Map<string, number>();
+  const firstLineOfId = new Map<string, number>();
   const rows: Array<{ row: CsvRow; path: string; orderKey: number; targets?: Float32Array }> = [];
   for (const row of table.rows) {
     const report = (reason: string) => bad.report({ file: csvFile, line: row.line, reason });
@@ -65,6 +68,19 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
       continue;
     }
     firstLineOfPath.set(path, row.line);
+    if (config.idColumn) {
+      const id = row.cells[config.idColumn];
+      if (id === '') {
+        report(`empty '${config.idColumn}'`);
+        continue;
+      }
+      const earlierId = firstLineOfId.get(id);
+      if (earlierId !== undefined) {
+        report(`duplicate '${config.idColumn}' ${id} (first at line ${earlierId})`);
+        continue;
+      }
+      firstLineOfId.set(id, row.line);
+    }
     const orderKey = config.orderColumn ? Number(row.cells[config.orderColumn]) : 0;
     if (config.orderColumn && (row.cells[config.orderColumn] === '' || !Number.isFinite(orderKey))) {
       report(`'${config.orderColumn}' must be a number, got '${row.cells[config.orderColumn]}'`);
@@ -109,7 +125,7 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
     const { ordered, check } = orderManifestSlices(readable, config.orderColumn, csvFile, bad);
     if (!ordered) continue;
     if (check) orderChecks[id] = check;
-    const patient: Patient = { id, slices: ordered.map(sliceRef) };
+    const patient: Patient = { id, slices: ordered.map((slice) => sliceRef(slice, slice.row.cells[config.idColumn ?? config.pathColumn])) };
     if (schema && !assignTargets(patient, ordered, schema, config.labelLevel, csvFile, bad)) continue;
     patients.push(patient);
   }

@@ -18,8 +18,12 @@ export const rsnaIchConfigSchema = z.object({
   /** The competition folder: `stage_2_train.csv`, `stage_2_train/`, `stage_2_test/`. */
   root: z.string().min(1),
   split: z.enum(['train', 'test']).default('train'),
-  /** Label CSV, relative to root (train split only). */
-  labelsCsv: z.string().default('stage_2_train.csv'),
+  /**
+   * Label CSV (`ID,Label` rows `ID_<image>_<subtype>`; extra columns such as a solution's `Usage` are ignored),
+   * relative to root. Default `stage_2_train.csv` for the train split and none for the test split, which is then
+   * unlabelled; name one (e.g. released stage-1 test labels, or demo data's `solution.csv`) to score on it.
+   */
+  labelsCsv: z.string().optional(),
   /** Image folder relative to root; default `stage_2_train` or `stage_2_test` by split. */
   images: z.string().optional(),
   /** A patient is a study (the Kaggle solutions' usual choice) or a series. */
@@ -122,8 +126,9 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
 
   let labels: Map<string, ImageLabels> | undefined;
   let usable = entries;
-  if (config.split === 'train') {
-    const labelsFile = resolve(root, config.labelsCsv);
+  const labelsCsv = config.labelsCsv ?? (config.split === 'train' ? 'stage_2_train.csv' : undefined);
+  if (labelsCsv !== undefined) {
+    const labelsFile = resolve(root, labelsCsv);
     const parsed = parseRsnaLabels(await readTextFile(labelsFile), labelsFile, bad);
     labels = parsed.images;
     const present = new Set(entries.map((e) => imageId(e.path)));
@@ -154,7 +159,8 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
   for (const [id, slices] of groupBy(grouped, (slice) => groupKey(slice.meta, config.groupBy)!)) {
     const { ordered, check } = orderScanned(slices);
     orderChecks[id] = check;
-    const patient: Patient = { id, slices: ordered.map(sliceRef) };
+    // A slice is named by its file stem, which the label CSV and the sample submission key on (in the Kaggle data it is also the SOPInstanceUID).
+    const patient: Patient = { id, slices: ordered.map((slice) => sliceRef(slice, imageId(slice.path))) };
     if (labels) {
       patient.sliceTargets = ordered.map((slice) => labels!.get(imageId(slice.path))!.values.slice(0, width));
       patient.targets = aggregateSliceTargets(labelSchema, patient.sliceTargets);

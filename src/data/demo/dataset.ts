@@ -12,6 +12,7 @@ import { generatePhantom, subtypes, type LesionSpec, type PhantomVolume } from '
  *   stage_2_train/ID_<image>.dcm    real DICOM files, one per slice
  *   stage_2_test/ID_<image>.dcm     a few unlabelled patients
  *   stage_2_sample_submission.csv   the test rows with Label 0.5
+ *   solution.csv                    the test rows' true labels, ID,Label,Usage: half the test studies (seeded) Public, half Private
  *   demo-manifest.json              the generator's options and each patient's lesions (ground truth)
  * Image IDs are random, so slice order must come from ImagePositionPatient, as in the real data.
  */
@@ -60,11 +61,12 @@ export function resolveDemoOptions(options: DemoDatasetOptions): ResolvedDemoOpt
 export const DEMO_LABELS = [...subtypes, 'any'] as const;
 export const DEMO_TRAIN_CSV = 'stage_2_train.csv';
 export const DEMO_SUBMISSION_CSV = 'stage_2_sample_submission.csv';
+export const DEMO_SOLUTION_CSV = 'solution.csv';
 export const DEMO_TRAIN_DIR = 'stage_2_train';
 export const DEMO_TEST_DIR = 'stage_2_test';
 export const DEMO_MANIFEST = 'demo-manifest.json';
 /** Every entry writeDemoDataset creates in its folder. */
-export const DEMO_ENTRIES = [DEMO_TRAIN_CSV, DEMO_SUBMISSION_CSV, DEMO_TRAIN_DIR, DEMO_TEST_DIR, DEMO_MANIFEST] as const;
+export const DEMO_ENTRIES = [DEMO_TRAIN_CSV, DEMO_SUBMISSION_CSV, DEMO_SOLUTION_CSV, DEMO_TRAIN_DIR, DEMO_TEST_DIR, DEMO_MANIFEST] as const;
 
 /** How pixel values are stored: the common signed form, 12-bit unsigned, and the RSNA broken-intercept form. */
 export type DemoEncoding = 'int16' | 'uint12' | 'rsna-quirk';
@@ -193,6 +195,11 @@ function sliceElements(identity: PatientIdentity, volume: PhantomVolume, index: 
   ];
 }
 
+/** One slice's label row in DEMO_LABELS order: the five subtypes, then `any`. */
+function sliceLabelValues(labels: Uint8Array): number[] {
+  return [...labels, labels.some((v) => v === 1) ? 1 : 0];
+}
+
 /** Generates and writes one patient; returns its record and, per slice bottom to top, the labels. */
 function writePatient(
   dir: string,
@@ -245,17 +252,25 @@ export function writeDemoDataset(dir: string, options: DemoDatasetOptions, onPat
     records.push(record);
     if (labels.some((row) => row.some((v) => v === 1))) abnormalPatients++;
     record.images.forEach((imageId, index) => {
-      const values = [...labels[index], labels[index].some((v) => v === 1) ? 1 : 0];
+      const values = sliceLabelValues(labels[index]);
       values.forEach((value, l) => (positiveSlices[DEMO_LABELS[l]] += value));
       trainRows.push(DEMO_LABELS.map((label, l) => `${imageId}_${label},${values[l]}`));
     });
     onPatient?.();
   }
   const testRows: string[] = [];
+  const solutionRows: string[] = [];
+  // Public or Private by study, as Kaggle split its test set: a seeded half of the test patients each.
+  const publicPatients = new Set(Rng.derive(resolved.seed, 'demo', 'usage').shuffle(Array.from({ length: testCount }, (_, p) => p)).slice(0, Math.ceil(testCount / 2)));
   for (let p = 0; p < testCount; p++) {
-    const { record } = writePatient(dir, 'test', Rng.derive(resolved.seed, 'demo', 'test', p), phantomOptions, takenIds);
+    const { record, labels } = writePatient(dir, 'test', Rng.derive(resolved.seed, 'demo', 'test', p), phantomOptions, takenIds);
     records.push(record);
-    for (const imageId of record.images) testRows.push(...DEMO_LABELS.map((label) => `${imageId}_${label},0.5`));
+    const usage = publicPatients.has(p) ? 'Public' : 'Private';
+    record.images.forEach((imageId, index) => {
+      const values = sliceLabelValues(labels[index]);
+      testRows.push(...DEMO_LABELS.map((label) => `${imageId}_${label},0.5`));
+      solutionRows.push(...DEMO_LABELS.map((label, l) => `${imageId}_${label},${values[l]},${usage}`));
+    });
     onPatient?.();
   }
 
@@ -263,6 +278,7 @@ export function writeDemoDataset(dir: string, options: DemoDatasetOptions, onPat
   Rng.derive(resolved.seed, 'demo', 'csv-order').shuffle(trainRows);
   writeFileAtomic(join(dir, DEMO_TRAIN_CSV), `ID,Label\n${trainRows.flat().join('\n')}\n`);
   writeFileAtomic(join(dir, DEMO_SUBMISSION_CSV), `ID,Label\n${testRows.join('\n')}\n`);
+  if (testCount > 0) writeFileAtomic(join(dir, DEMO_SOLUTION_CSV), `ID,Label,Usage\n${solutionRows.join('\n')}\n`);
   writeJsonAtomic(join(dir, DEMO_MANIFEST), {
     generator: 'sliceseq demo-data (synthetic head-CT phantom)',
     options: resolved,

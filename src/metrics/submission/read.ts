@@ -2,20 +2,25 @@ import { at, type CsvRow, type CsvTable } from '../../data/datasets/csv.ts';
 import { listSome } from '../policy.ts';
 
 /**
- * Reads a submission or a solution in any of the three Kaggle layouts, told apart by the header:
+ * Reads a submission or a solution in any of the three Kaggle layouts, or a sliceseq predictions file, told
+ * apart by the header:
  * - long: `ID,Label`, one row per (id, class) with key `ID_<id>_<class>` (RSNA);
  * - tags: `<id>,Predicted` (or Expected / tags / labels), space-separated class names (Planet Amazon);
- * - wide: an id column, then one numeric column per class.
+ * - wide: an id column, then one numeric column per class;
+ * - sliceseq: `id`, an optional `patient` column, score columns, and `true_<column>` targets (a run's
+ *   predictions-*.csv, `sliceseq predict`): as a submission its score columns count (those the solution does
+ *   not score are ignored), as a solution its `true_` columns.
  * A solution may add a `Usage` column (Public / Private / Ignored). Problems inside one file (duplicate ids,
  * values that are not numbers or not in [0, 1], unexpected columns) are rejected here, naming file and line.
  */
 export type SubmissionFormat = 'long' | 'wide' | 'tags';
+export type TableFormat = SubmissionFormat | 'sliceseq';
 export type TableRole = 'submission' | 'solution';
 
 /** A parsed file: values row-major [ids.length, classes.length]; NaN marks a (long-format) cell never given. */
 export interface PredictionTable {
   file: string;
-  format: SubmissionFormat;
+  format: TableFormat;
   ids: string[];
   classes: string[];
   values: Float64Array;
@@ -31,9 +36,15 @@ export const USAGE_COLUMN = 'Usage';
 const TAG_COLUMNS = ['predicted', 'expected', 'tags', 'labels'];
 const LONG_PREFIX = 'ID_';
 
-export function detectFormat(header: readonly string[], file: string): SubmissionFormat {
+/** Marks the target columns of a sliceseq predictions file. */
+export const TRUE_PREFIX = 'true_';
+/** The patient of each row in a slice-level sliceseq predictions file. */
+export const PATIENT_COLUMN = 'patient';
+
+export function detectFormat(header: readonly string[], file: string): TableFormat {
   const columns = header.filter((name) => name !== USAGE_COLUMN);
   const lower = columns.map((name) => name.toLowerCase());
+  if (columns[0] === 'id' && columns.some((name) => name === PATIENT_COLUMN || name.startsWith(TRUE_PREFIX))) return 'sliceseq';
   if (lower.length === 2 && lower[0] === 'id' && lower[1] === 'label') return 'long';
   if (lower.length === 2 && TAG_COLUMNS.includes(lower[1])) return 'tags';
   if (columns.length >= 2) return 'wide';
@@ -119,6 +130,39 @@ function readWide(csv: CsvTable, role: TableRole, hasUsage: boolean): Prediction
   return {
     file: csv.file,
     format: 'wide',
+    ids: ids.ids,
+    classes,
+    values: Float64Array.from(rows.flat()),
+    lines: ids.lines,
+    ...(hasUsage ? { usage: usage.values } : {}),
+    keyOf: (id) => id,
+  };
+}
+
+/** A sliceseq predictions file: score columns as a submission, `true_` columns as a solution. */
+function readSliceseq(csv: CsvTable, role: TableRole, hasUsage: boolean, classesHint?: readonly string[]): PredictionTable {
+  const truth = classesHint && role === 'solution' ? classesHint.map((name) => `${TRUE_PREFIX}${name}`) : csv.header.filter((name) => name.startsWith(TRUE_PREFIX));
+  const absent = truth.filter((name) => !csv.header.includes(name));
+  if (absent.length > 0) throw new Error(`${csv.file}: wrong columns: missing ${absent.map((name) => `'${name}'`).join(', ')}`);
+  if (role === 'solution' && truth.length === 0) {
+    throw new Error(`${csv.file}: a predictions file without ${TRUE_PREFIX}<class> columns holds no labels to score against`);
+  }
+  const scoreColumns = csv.header.filter((name) => name !== 'id' && name !== PATIENT_COLUMN && name !== USAGE_COLUMN && !name.startsWith(TRUE_PREFIX));
+  const columns = role === 'solution' ? truth : scoreColumns;
+  const classes = role === 'solution' ? truth.map((name) => name.slice(TRUE_PREFIX.length)) : scoreColumns;
+  const ids = new IdIndex(csv.file);
+  const usage = new UsageColumn(csv.file);
+  const rows: number[][] = [];
+  for (const row of csv.rows) {
+    const id = row.cells.id;
+    if (id === '') throw new Error(`${at(csv.file, row.line, 'id')}: empty id`);
+    const r = ids.add(id, id, row.line);
+    rows[r] = columns.map((name) => parseValue(row.cells[name], role, at(csv.file, row.line, name), `id '${id}'`));
+    if (hasUsage) usage.set(r, row, id);
+  }
+  return {
+    file: csv.file,
+    format: 'sliceseq',
     ids: ids.ids,
     classes,
     values: Float64Array.from(rows.flat()),
@@ -250,5 +294,7 @@ export function readPredictionTable(csv: CsvTable, role: TableRole, classes?: re
       return readTags(csv, role, hasUsage);
     case 'long':
       return readLong(csv, role, hasUsage, classes);
+    case 'sliceseq':
+      return readSliceseq(csv, role, hasUsage, classes);
   }
 }

@@ -2,9 +2,9 @@ import { z } from 'zod';
 import type { CsvTable } from '../../data/datasets/csv.ts';
 import { parseOrThrow } from '../../core/validate.ts';
 import { matrix, selectRows, type Warn } from '../matrix.ts';
-import { listSome, warnToLog, zeroDivisionSchema } from '../policy.ts';
+import { DEFAULT_ZERO_DIVISION, describeZeroDivision, listSome, warnToLog, zeroDivisionSchema } from '../policy.ts';
 import { createMetric } from '../registry.ts';
-import { readPredictionTable, type PredictionTable } from './read.ts';
+import { detectFormat, readPredictionTable, type PredictionTable } from './read.ts';
 
 /**
  * Scores a submission against a solution the way a competition does: the submission must hold exactly the
@@ -18,7 +18,7 @@ export const scoreOptionsSchema = z
     average: z.enum(['samples', 'micro', 'macro']).optional(),
     /** f2 only: a probability at or above it is a positive prediction (0.5 by default). */
     threshold: z.number().min(0).max(1).optional(),
-    zeroDivision: zeroDivisionSchema.default('warn'),
+    zeroDivision: zeroDivisionSchema.default(DEFAULT_ZERO_DIVISION),
     /** Class names, for long-format keys whose split is ambiguous (inferred otherwise). */
     classes: z.array(z.string().min(1)).min(1).optional(),
   })
@@ -29,6 +29,13 @@ export interface SubmissionScore {
   public?: number | null;
   private?: number | null;
   all: number | null;
+  /** What produced the numbers (metric, average, threshold and, for F2, the zero-division policy). */
+  policy: string;
+}
+
+function describePolicy(config: { name: string } & Record<string, unknown>): string {
+  if (config.name !== 'f2') return `${config.name}${config.average ? ` ${String(config.average)}` : ''}`;
+  return `f2 ${String(config.average)} at threshold ${String(config.threshold)}; ${describeZeroDivision(config.zeroDivision as 'warn' | 0 | 1)}`;
 }
 
 function metricConfig(options: z.output<typeof scoreOptionsSchema>): { name: string } & Record<string, unknown> {
@@ -59,9 +66,10 @@ function some(items: string[]): string {
  */
 function scoredClasses(submission: PredictionTable, solution: PredictionTable): string[] {
   const openSet = submission.format === 'tags' || solution.format === 'tags';
-  if (submission.format === 'wide') {
+  if (submission.format === 'wide' || submission.format === 'sliceseq') {
     const missing = solution.classes.filter((c) => !submission.classes.includes(c));
-    const unexpected = openSet ? [] : submission.classes.filter((c) => !solution.classes.includes(c));
+    // A predictions file holds every decoded column of its run; the solution picks those scored.
+    const unexpected = openSet || submission.format === 'sliceseq' ? [] : submission.classes.filter((c) => !solution.classes.includes(c));
     if (missing.length > 0 || unexpected.length > 0) {
       const parts = [
         ...(missing.length > 0 ? [`missing ${missing.map((c) => `'${c}'`).join(', ')}`] : []),
@@ -70,7 +78,7 @@ function scoredClasses(submission: PredictionTable, solution: PredictionTable): 
       throw new Error(`${submission.file}: wrong columns: ${parts.join('; ')}; expected the id column, then ${solution.classes.join(',')}`);
     }
   }
-  return openSet ? [...solution.classes, ...submission.classes.filter((c) => !solution.classes.includes(c))] : [...solution.classes];
+  return openSet && submission.format !== 'sliceseq' ? [...solution.classes, ...submission.classes.filter((c) => !solution.classes.includes(c))] : [...solution.classes];
 }
 
 /** A row's keys in the file's own terms: one per class in long format, the id otherwise. */
@@ -118,11 +126,17 @@ function align(submission: PredictionTable, solution: PredictionTable, classes: 
   return { predictions: matrix(predictions, solution.ids.length, k), targets: matrix(targets, solution.ids.length, k) };
 }
 
-/** Scores a parsed submission against a parsed solution; prints nothing, returns the split scores. */
-export function scoreSubmission(submissionCsv: CsvTable, solutionCsv: CsvTable, options: ScoreOptions = {}, warn: Warn = warnToLog): SubmissionScore {
+/**
+ * Scores a parsed submission against a parsed solution; prints nothing, returns the split scores. Without a
+ * solution, a sliceseq predictions file is scored against its own `true_` columns.
+ */
+export function scoreSubmission(submissionCsv: CsvTable, solutionCsv: CsvTable | undefined, options: ScoreOptions = {}, warn: Warn = warnToLog): SubmissionScore {
   const resolved = parseOrThrow(scoreOptionsSchema, options, 'score options');
   const config = metricConfig(resolved);
-  const solution = readPredictionTable(solutionCsv, 'solution', resolved.classes);
+  if (!solutionCsv && detectFormat(submissionCsv.header, submissionCsv.file) !== 'sliceseq') {
+    throw new Error(`${submissionCsv.file}: a solution is needed (--solution FILE); only a sliceseq predictions file with true_<class> columns is its own`);
+  }
+  const solution = readPredictionTable(solutionCsv ?? submissionCsv, 'solution', resolved.classes);
   const submission = readPredictionTable(submissionCsv, 'submission', solution.classes);
   const classes = scoredClasses(submission, solution);
   const { predictions, targets } = align(submission, solution, classes);
@@ -135,12 +149,14 @@ export function scoreSubmission(submissionCsv: CsvTable, solutionCsv: CsvTable, 
     return value;
   };
   const all = solution.ids.map((_, r) => r);
-  if (!solution.usage) return { all: scoreRows(all) };
+  const policy = describePolicy(config);
+  if (!solution.usage) return { all: scoreRows(all), policy };
   const usage = solution.usage.map((u) => u.toLowerCase());
   const part = (name: string) => all.filter((r) => usage[r] === name);
   return {
     public: scoreRows(part('public')),
     private: scoreRows(part('private')),
     all: scoreRows(all.filter((r) => usage[r] !== 'ignored')),
+    policy,
   };
 }

@@ -1,0 +1,279 @@
+import { join, resolve } from 'node:path';
+import { log } from '../core/log.ts';
+import { projectRoot } from '../core/version.ts';
+import { bootstrapInterval, type BootstrapInterval } from '../metrics/bootstrap.ts';
+import { fbetaScore } from '../metrics/fbeta.ts';
+import { matrix, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
+import { describeZeroDivision } from '../metrics/policy.ts';
+import { summarizeSplit, type SplitSummary } from '../metrics/summary.ts';
+import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
+import { writeRunReport } from '../report/run-report.ts';
+import { readAblationPlan } from '../runs/ablation-plan.ts';
+import { readRunConfig, writeRunConfig } from '../runs/config-file.ts';
+import { CROSS_VALIDATION_SUMMARY_FORMAT, writeCrossValidationSummary, type CrossValidationSummary } from '../runs/cross-validation-summary.ts';
+import { crossValidationDirName, runPath } from '../runs/layout.ts';
+import { metricValue, readRunMetrics, writeRunMetrics } from '../runs/metrics-file.ts';
+import { predictionsPath, readPredictionsFile, writePredictions, type PredictionTable } from '../runs/predictions.ts';
+import { isRunFinished, readRunThresholds, writeRunThresholds } from '../runs/run-dir.ts';
+import { existsSync } from 'node:fs';
+import { planAblation, parseAblation, type Ablation, type AblationTrial, type Shard } from './ablation.ts';
+import { runAblation, runTrial, type AblationRun } from './ablate.ts';
+import { parseExperiment, type Experiment, type ExperimentInput } from './config.ts';
+import { resolveExperiment, type ResolveOptions } from './resolve.ts';
+
+/**
+ * Cross-validation (`sliceseq run EXP --folds all`), the Kaggle recipe: train every fold of the experiment's
+ * k-fold split (in this process, `--jobs N` child processes, or sharded over machines: it runs as an ablation of
+ * one variant, so an interrupted or sharded cross-validation just runs again), then pool the out-of-fold
+ * predictions of all training patients, tune the thresholds on the pool, report its metrics with a bootstrap
+ * interval, and average the fold models' predictions of the held-out test split (each fold predicted every test
+ * slice) as the ensemble, scored at the out-of-fold thresholds.
+ */
+export interface CrossValidateOptions extends ResolveOptions {
+  out: string;
+  jobs?: number;
+  shard?: Shard;
+  /** The experiment file: `--jobs` child processes load it themselves. */
+  file?: string;
+  /** Write report.html for the folder (default true). */
+  report?: boolean;
+}
+
+export interface CrossValidationResult {
+  dir: string;
+  run: AblationRun;
+  /** Once every fold has finished (all shards). */
+  summary?: CrossValidationSummary;
+}
+
+/** The experiment's folds as an ablation of one variant (the experiment itself) and one seed. */
+export function crossValidationAblation(experiment: Experiment): Ablation & { name: string } {
+  return parseAblation(
+    {
+      name: crossValidationDirName(experiment.name, experiment.seed),
+      description: `${experiment.split.folds}-fold cross-validation of ${experiment.name}`,
+      base: { ...experiment, quick: {} },
+      variants: { [experiment.name]: {} },
+      reference: experiment.name,
+      seeds: [experiment.seed],
+      folds: experiment.split.folds,
+    },
+    `cross-validation of '${experiment.name}'`,
+  );
+}
+
+/** What a child process runs for one fold: the same experiment and flags, `--folds all --trial <fold run>`. */
+function foldCommand(file: string, options: CrossValidateOptions): (trial: AblationTrial) => string[] {
+  return (trial) => [
+    join(projectRoot, 'bin', 'sliceseq.js'),
+    'run',
+    resolve(file),
+    '--folds',
+    'all',
+    '--trial',
+    trial.name,
+    '--out',
+    resolve(options.out),
+    ...(options.quick ? ['--quick'] : []),
+    ...(options.data ? ['--data', resolve(options.data)] : []),
+    ...(options.seed !== undefined ? ['--seed', String(options.seed)] : []),
+    ...(options.backend ? ['--backend', options.backend] : []),
+    ...(options.sets ?? []).flatMap((assignment) => ['--set', assignment]),
+  ];
+}
+
+/** Runs this machine's folds; once all have finished, writes the folder's pooled results (summarizeCrossValidation). */
+export async function runCrossValidation(input: ExperimentInput, options: CrossValidateOptions): Promise<CrossValidationResult> {
+  const experiment = resolveExperiment(input, options);
+  const run = await runAblation(crossValidationAblation(experiment), {
+    out: options.out,
+    jobs: options.jobs,
+    shard: options.shard,
+    ...(options.file ? { childCommand: foldCommand(options.file, options) } : {}),
+  });
+  if (!run.complete) return { dir: run.dir, run };
+  const summary = await summarizeCrossValidation(run.dir);
+  if (options.report !== false) {
+    try {
+      await writeRunReport(run.dir);
+    } catch (error) {
+      log.warn(`report.html not written: ${(error as Error).message} (\`sliceseq report ${run.dir}\` tries again)`);
+    }
+  }
+  return { dir: run.dir, run, summary };
+}
+
+/** One fold in this process (what a `--jobs` child runs). */
+export async function runCrossValidationFold(input: ExperimentInput, options: CrossValidateOptions & { trial: string }) {
+  const plan = planAblation(crossValidationAblation(resolveExperiment(input, options)));
+  const trial = plan.trials.find((t) => t.name === options.trial);
+  if (!trial) throw new Error(`--trial: cross-validation '${plan.name}' has no fold run '${options.trial}' (${plan.trials.map((t) => t.name).join(', ')})`);
+  return runTrial(plan, trial, { out: options.out });
+}
+
+/** The binary classes' scores and 0/1 targets of a predictions table. */
+function binaryColumns(table: PredictionTable & { file: string }, classes: readonly string[]): { scores: ScoreMatrix; targets: LabelMatrix } {
+  const rows = table.ids.length;
+  const truthColumns = table.truthColumns ?? [];
+  const scoreAt = classes.map((name) => table.columns.indexOf(name));
+  const truthAt = classes.map((name) => truthColumns.indexOf(name));
+  const missing = classes.filter((_, j) => scoreAt[j] < 0 || truthAt[j] < 0);
+  if (missing.length > 0) throw new Error(`${table.file}: no score and true_ column for ${missing.join(', ')}`);
+  const scores = new Float64Array(rows * classes.length);
+  const targets = new Uint8Array(rows * classes.length);
+  for (let r = 0; r < rows; r++) {
+    classes.forEach((_, j) => {
+      scores[r * classes.length + j] = table.scores[r * table.columns.length + scoreAt[j]];
+      targets[r * classes.length + j] = table.truth![r * truthColumns.length + truthAt[j]];
+    });
+  }
+  return { scores: matrix(scores, rows, classes.length), targets: matrix(targets, rows, classes.length) };
+}
+
+/** The folds' validation predictions as one table (each patient is in exactly one fold's validation split). */
+function poolTables(tables: ReadonlyArray<PredictionTable & { file: string }>): PredictionTable & { file: string } {
+  const [first] = tables;
+  const seen = new Map<string, string>();
+  for (const table of tables) {
+    if (table.columns.join('\u0000') !== first.columns.join('\u0000')) throw new Error(`${table.file}: its columns differ from ${first.file}'s`);
+    for (const id of table.ids) {
+      if (seen.has(id)) throw new Error(`${table.file}: row '${id}' is also in ${seen.get(id)}: the folds' validation splits overlap`);
+      seen.set(id, table.file);
+    }
+  }
+  const concat = (pick: (t: PredictionTable) => ArrayLike<number> | undefined) => Float64Array.from(tables.flatMap((t) => Array.from(pick(t) ?? [])));
+  return {
+    file: tables.map((t) => t.file).join(' + '),
+    ids: tables.flatMap((t) => t.ids),
+    ...(first.patients ? { patients: tables.flatMap((t) => t.patients ?? []) } : {}),
+    columns: first.columns,
+    scores: concat((t) => t.scores),
+    ...(first.truth ? { truthColumns: first.truthColumns, truth: concat((t) => t.truth) } : {}),
+  };
+}
+
+/** The mean of the folds' test predictions, row by row (every fold predicted the same test rows). */
+function meanTables(tables: ReadonlyArray<PredictionTable & { file: string }>): PredictionTable & { file: string } {
+  const [first] = tables;
+  const width = first.columns.length;
+  const sums = new Float64Array(first.ids.length * width);
+  const rowOf = new Map(first.ids.map((id, r) => [id, r]));
+  for (const table of tables) {
+    if (table.columns.join('\u0000') !== first.columns.join('\u0000')) throw new Error(`${table.file}: its columns differ from ${first.file}'s`);
+    if (table.ids.length !== first.ids.length || table.ids.some((id) => !rowOf.has(id))) {
+      throw new Error(`${table.file}: its test rows differ from ${first.file}'s (${table.ids.length} vs ${first.ids.length}): did the folds use different test patients?`);
+    }
+    table.ids.forEach((id, r) => {
+      const row = rowOf.get(id)!;
+      for (let c = 0; c < width; c++) sums[row * width + c] += table.scores[r * width + c];
+    });
+  }
+  return { ...first, file: `mean of ${tables.length} folds' ${first.file}`, scores: sums.map((sum) => sum / tables.length) };
+}
+
+const valueKeys = ['f2.samples', 'f2_tuned.samples', 'f2.micro', 'f2.macro', 'auc.macro', 'logloss'] as const;
+
+function valuesOf(block: unknown, where: string): Record<string, number | null> {
+  return Object.fromEntries(valueKeys.map((key) => [key, metricValue(block, key, where) ?? null]));
+}
+
+/** F2 (samples) at the tuned thresholds with a percentile bootstrap interval over patients. */
+function tunedInterval(scores: ScoreMatrix, targets: LabelMatrix, table: PredictionTable, thresholds: ThresholdSet, seed: number): BootstrapInterval {
+  const zeroDivision = thresholds.objective.zeroDivision;
+  const quiet = () => {};
+  return bootstrapInterval((p, t) => fbetaScore(p, t, 'samples', { beta: 2, threshold: thresholds.thresholds, zeroDivision, warn: quiet }), scores, targets, {
+    seed,
+    patients: table.patients ?? table.ids,
+    warn: quiet,
+  });
+}
+
+function intervalRecord(interval: BootstrapInterval) {
+  const { estimate, lower, upper, confidence, resamples, patients } = interval;
+  return { estimate, lower, upper, confidence, resamples, patients };
+}
+
+/**
+ * Pools a finished cross-validation folder: predictions-oof.csv (all folds' validation rows), thresholds.json
+ * (tuned on them), predictions-test.csv (the fold ensemble), metrics.json and cv-summary.json.
+ */
+export async function summarizeCrossValidation(dir: string): Promise<CrossValidationSummary> {
+  const plan = readAblationPlan(dir);
+  const foldDirs = plan.trials.map((trial) => join(dir, trial.name));
+  const unfinished = foldDirs.filter((foldDir) => !isRunFinished(foldDir));
+  if (unfinished.length > 0) throw new Error(`${dir}: ${unfinished.length} fold run(s) have not finished: ${unfinished.join(', ')}`);
+  const config = readRunConfig(foldDirs[0]);
+  const experiment = parseExperiment(config, runPath(foldDirs[0], 'config'));
+  if (!existsSync(runPath(foldDirs[0], 'thresholds'))) {
+    throw new Error(`${dir}: cross-validation pools F2 thresholds and needs binary labels; ${foldDirs[0]} has no thresholds.json`);
+  }
+  const { classes } = readRunThresholds(foldDirs[0]);
+  const zeroDivision = experiment.evaluation.zeroDivision;
+  const policy = `${describeZeroDivision(zeroDivision)}; samples = mean F2 over rows (Kaggle); thresholds tuned on all out-of-fold predictions`;
+
+  const pooled = poolTables(await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'validation')))));
+  const oof = binaryColumns(pooled, classes);
+  const thresholds = fitThresholds(oof.scores, oof.targets, { source: 'out-of-fold', classes, kind: experiment.evaluation.thresholds, beta: 2, average: 'samples', zeroDivision });
+  const oofSummary: SplitSummary = summarizeSplit(oof.scores, oof.targets, { classes, thresholds, zeroDivision });
+  const oofInterval = intervalRecord(tunedInterval(oof.scores, oof.targets, pooled, thresholds, experiment.seed));
+
+  const withTest = foldDirs.filter((foldDir) => existsSync(predictionsPath(foldDir, 'test')));
+  let ensemble: { table: PredictionTable; summary: SplitSummary; interval: ReturnType<typeof intervalRecord> } | undefined;
+  if (withTest.length > 0) {
+    if (withTest.length !== foldDirs.length) throw new Error(`${dir}: only ${withTest.length} of ${foldDirs.length} folds have test predictions`);
+    const table = meanTables(await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'test')))));
+    const test = binaryColumns(table, classes);
+    ensemble = {
+      table,
+      summary: summarizeSplit(test.scores, test.targets, { classes, thresholds, zeroDivision }),
+      interval: intervalRecord(tunedInterval(test.scores, test.targets, table, thresholds, experiment.seed)),
+    };
+  }
+
+  writePredictions(dir, 'validation', pooled);
+  if (ensemble) writePredictions(dir, 'test', ensemble.table);
+  writeRunThresholds(dir, thresholds);
+  writeRunConfig(dir, config);
+  const val = { ...oofSummary, policy, f2_tuned_interval: oofInterval };
+  const test = ensemble ? { ...ensemble.summary, policy: `${policy}; test = mean of the ${foldDirs.length} fold models`, f2_tuned_interval: ensemble.interval } : undefined;
+  writeRunMetrics(dir, { best_epoch: null, stopped: null, val, ...(test ? { test } : {}) });
+  const summary: CrossValidationSummary = {
+    format: CROSS_VALIDATION_SUMMARY_FORMAT,
+    experiment: experiment.name,
+    seed: experiment.seed,
+    policy,
+    classes: [...classes],
+    thresholds: [...thresholds.thresholds],
+    folds: plan.trials.map((trial, k) => {
+      const metrics = readRunMetrics(foldDirs[k]);
+      return {
+        fold: trial.fold,
+        runDir: trial.name,
+        val: valuesOf(metrics.val, runPath(foldDirs[k], 'metrics')),
+        ...(metrics.test ? { test: valuesOf(metrics.test, runPath(foldDirs[k], 'metrics')) } : {}),
+      };
+    }),
+    outOfFold: { rows: pooled.ids.length, values: valuesOf(val, 'out-of-fold'), f2TunedInterval: oofInterval },
+    ...(ensemble && test ? { ensemble: { rows: ensemble.table.ids.length, values: valuesOf(test, 'ensemble'), f2TunedInterval: ensemble.interval, members: foldDirs.length } } : {}),
+  };
+  writeCrossValidationSummary(dir, summary);
+  return summary;
+}
+
+/** The lines a researcher reads at the end of a cross-validation. */
+export function formatCrossValidation(summary: CrossValidationSummary, dir: string): string {
+  const fmt = (value: number | null | undefined) => (typeof value === 'number' ? value.toFixed(4) : 'n/a');
+  const interval = (i: CrossValidationSummary['outOfFold']['f2TunedInterval']) => `[${fmt(i.lower)}, ${fmt(i.upper)}] (${Math.round(i.confidence * 100)}%, ${i.patients} patients)`;
+  const lines = [`cross-validation: ${dir}`, `policy: ${summary.policy}`];
+  for (const fold of summary.folds) {
+    lines.push(`  fold ${fold.fold}: val F2 ${fmt(fold.val['f2.samples'])} (tuned ${fmt(fold.val['f2_tuned.samples'])})${fold.test ? `, test F2 ${fmt(fold.test['f2.samples'])}` : ''}`);
+  }
+  const oof = summary.outOfFold;
+  lines.push(`out-of-fold (${oof.rows} rows): F2 ${fmt(oof.values['f2.samples'])}, tuned ${fmt(oof.values['f2_tuned.samples'])} ${interval(oof.f2TunedInterval)}, AUC macro ${fmt(oof.values['auc.macro'])}`);
+  if (summary.ensemble) {
+    const e = summary.ensemble;
+    lines.push(`test, ensemble of ${e.members} folds (${e.rows} rows): F2 ${fmt(e.values['f2.samples'])}, tuned ${fmt(e.values['f2_tuned.samples'])} ${interval(e.f2TunedInterval)}, AUC macro ${fmt(e.values['auc.macro'])}`);
+  }
+  lines.push(`thresholds (out of fold): ${summary.classes.map((name, j) => `${name} ${summary.thresholds[j].toFixed(3)}`).join(', ')}`);
+  return lines.join('\n');
+}

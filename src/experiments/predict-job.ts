@@ -1,0 +1,171 @@
+import { existsSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { initBackend } from '../backend/select.ts';
+import { writeFileAtomic } from '../core/atomic.ts';
+import { log } from '../core/log.ts';
+import { readCsv } from '../data/datasets/csv.ts';
+import { datasets, loadDataset, type DatasetConfig } from '../data/datasets/registry.ts';
+import type { Dataset } from '../data/datasets/types.ts';
+import { loadThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
+import { writeSubmission, type WriteFormat } from '../metrics/submission/write.ts';
+import { loadModel, modelFileName } from '../models/io.ts';
+import { readRunConfig } from '../runs/config-file.ts';
+import { formatPredictions } from '../runs/predictions.ts';
+import { runPath } from '../runs/layout.ts';
+import { findRuns, isRunFinished, readRunThresholds } from '../runs/run-dir.ts';
+import { Checkpoints } from '../train/checkpoint.ts';
+import { parseExperiment, type Experiment } from './config.ts';
+import { binaryProbabilities, ensembleTable, predictEnsemble, probabilityColumns, type Decisions, type EnsembleMember, type EnsemblePredictions, type TestTimeAugmentation } from './predict.ts';
+
+/**
+ * `sliceseq predict`: trained runs (one, several, or every finished run below an ablation or cross-validation
+ * folder) predict a dataset, and the result is written as a predictions CSV and, optionally, a submission.
+ */
+export interface PredictJobOptions {
+  /** Run directories, or folders holding finished runs. */
+  runs: string[];
+  /** Predictions CSV to write. */
+  out: string;
+  /** Replaces the runs' dataset root. */
+  data?: string;
+  /** The dataset's split option (rsna-ich: `test` reads stage_2_test/). */
+  split?: string;
+  /** A labels file for the dataset (rsna-ich `labelsCsv`), e.g. a solution, so the predictions carry targets. */
+  labels?: string;
+  /** Any registered dataset with its options, instead of the runs' own. */
+  dataset?: DatasetConfig;
+  weights?: 'best' | 'last';
+  /** Ensemble weights, one per member in the order printed. */
+  memberWeights?: number[];
+  tta?: TestTimeAugmentation;
+  /** `tuned` (the runs' own), `0.5`, or a thresholds.json file: adds label_<class> decisions; tags submissions use them. */
+  thresholds?: string;
+  batchSize?: number;
+  submission?: string;
+  format?: WriteFormat;
+  sampleSubmission?: string;
+}
+
+export interface PredictJobResult {
+  predictions: EnsemblePredictions;
+  members: string[];
+  out: string;
+  submission?: string;
+  thresholds?: ThresholdSet | 'fixed';
+}
+
+/** A finished run that `predict` can load: metrics.json and a saved model. */
+function isPredictableRun(dir: string): boolean {
+  return isRunFinished(dir) && existsSync(join(runPath(dir, 'model'), modelFileName));
+}
+
+/** Each argument is a finished run, or a folder whose finished runs (below it, sorted by path) all join. */
+export function expandRunDirs(paths: readonly string[]): string[] {
+  const dirs: string[] = [];
+  for (const path of paths) {
+    const dir = resolve(path);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${path}: no such run directory`);
+    if (isPredictableRun(dir)) {
+      dirs.push(dir);
+      continue;
+    }
+    const found = findRuns(dir).map((run) => run.dir).filter(isPredictableRun);
+    if (found.length === 0) throw new Error(`${path}: neither a finished run (metrics.json and model/) nor a folder holding any`);
+    dirs.push(...found);
+  }
+  const unique = [...new Set(dirs)];
+  if (unique.length !== dirs.length) throw new Error('predict: a run is named twice (directly and through its folder?)');
+  return unique;
+}
+
+function memberOf(dir: string, weights: 'best' | 'last', weight?: number): EnsembleMember {
+  const experiment: Experiment = parseExperiment(readRunConfig(dir), runPath(dir, 'config'));
+  return {
+    name: dir,
+    experiment,
+    ...(weight !== undefined ? { weight } : {}),
+    load: async () => {
+      const model = await loadModel(runPath(dir, 'model'));
+      if (weights === 'last' && !new Checkpoints(runPath(dir, 'checkpoints')).loadWeights(model, 'last')) {
+        model.dispose();
+        throw new Error(`${dir}: --weights last needs the run's checkpoints/ (model/ holds only the best epoch)`);
+      }
+      return model;
+    },
+  };
+}
+
+/** The runs' dataset with the command line's changes, validated by the dataset registry. */
+export function predictDatasetConfig(experiment: Experiment, options: Pick<PredictJobOptions, 'data' | 'split' | 'labels' | 'dataset'>): DatasetConfig {
+  const config: DatasetConfig = structuredClone(options.dataset ?? experiment.data.dataset);
+  if (options.data) config.root = options.data;
+  const name = config.name;
+  const known = Object.keys((datasets.get(name).schema as { shape?: Record<string, unknown> }).shape ?? {});
+  const set = (key: string, value: string | undefined, flag: string) => {
+    if (value === undefined) return;
+    if (!known.includes(key)) throw new Error(`${flag}: the ${name} dataset has no '${key}' option (it takes ${known.join(', ')}); use --dataset`);
+    config[key] = value;
+  };
+  set('split', options.split, '--split');
+  set('labelsCsv', options.labels && resolve(options.labels), '--labels');
+  const { name: _, ...datasetOptions } = config;
+  datasets.resolve(name, datasetOptions, 'predict dataset');
+  return config;
+}
+
+/** `tuned`: the run's own thresholds, or those a cross-validation folder tuned on all its out-of-fold predictions; `0.5`; or a thresholds file. */
+function chooseThresholds(choice: string | undefined, runs: readonly string[], members: readonly string[]): ThresholdSet | 'fixed' | undefined {
+  if (choice === undefined) return undefined;
+  if (choice === '0.5') return 'fixed';
+  if (choice !== 'tuned') return loadThresholds(choice);
+  if (runs.length === 1 && existsSync(runPath(resolve(runs[0]), 'thresholds'))) return readRunThresholds(resolve(runs[0]));
+  throw new Error(
+    `--thresholds tuned: ${members.length > 1 ? `an ensemble of ${members.length} runs` : runs[0]} has no tuned thresholds of its own ` +
+      `(a run and a cross-validation folder have them: thresholds.json); give --thresholds FILE or 0.5`,
+  );
+}
+
+/** Per-class thresholds for the binary classes (0.5 each for `fixed`). */
+function decisionsOf(set: ThresholdSet | 'fixed', classes: readonly string[]): Decisions {
+  return set === 'fixed' ? { classes: [...classes], thresholds: classes.map(() => 0.5) } : set;
+}
+
+function submissionPredictions(predictions: EnsemblePredictions, format: WriteFormat) {
+  if (format === 'rsna' || format === 'tags') {
+    const { classes, values } = binaryProbabilities(predictions);
+    return { ids: predictions.ids, classes, values };
+  }
+  const columns = probabilityColumns(predictions.schema);
+  const indices = columns.map((name) => predictions.columns.indexOf(name));
+  const values = new Float64Array(predictions.ids.length * columns.length);
+  predictions.ids.forEach((_, r) => indices.forEach((c, j) => (values[r * columns.length + j] = predictions.values[r * predictions.columns.length + c])));
+  return { ids: predictions.ids, classes: columns, values };
+}
+
+export async function runPredictJob(options: PredictJobOptions): Promise<PredictJobResult> {
+  const dirs = expandRunDirs(options.runs);
+  if (options.memberWeights && options.memberWeights.length !== dirs.length) {
+    throw new Error(`--ensemble-weights: ${options.memberWeights.length} weights for ${dirs.length} runs (${dirs.map((d) => basename(d)).join(', ')})`);
+  }
+  const members = dirs.map((dir, i) => memberOf(dir, options.weights ?? 'best', options.memberWeights?.[i]));
+  const thresholds = chooseThresholds(options.thresholds, options.runs, dirs);
+  const datasetConfig = predictDatasetConfig(members[0].experiment, options);
+  await initBackend(members[0].experiment.backend);
+  log.info(`predict: ${dirs.length} run(s): ${dirs.map((d) => basename(d)).join(', ')}${options.tta === 'flip' ? ' (+ flip TTA)' : ''}`);
+  const dataset: Dataset = await loadDataset(datasetConfig, { cacheDir: members[0].experiment.data.cacheDir });
+  const predictions = await predictEnsemble(members, dataset, { tta: options.tta, batchSize: options.batchSize, cacheDir: members[0].experiment.data.cacheDir });
+  const binaryClasses = binaryProbabilities(predictions).classes;
+  const decisions = thresholds ? decisionsOf(thresholds, binaryClasses) : undefined;
+  writeFileAtomic(options.out, formatPredictions(ensembleTable(predictions, decisions)));
+  let submission: string | undefined;
+  if (options.submission) {
+    const format = options.format ?? (dataset.kind === 'rsna-ich' ? 'rsna' : 'wide');
+    const sample = options.sampleSubmission ? await readCsv(options.sampleSubmission) : undefined;
+    writeSubmission(options.submission, submissionPredictions(predictions, format), format, {
+      ...(sample ? { sample } : {}),
+      ...(format === 'tags' ? { thresholds: (decisions ?? decisionsOf('fixed', binaryClasses)).thresholds } : {}),
+    });
+    submission = options.submission;
+  }
+  return { predictions, members: dirs, out: options.out, ...(submission ? { submission } : {}), ...(thresholds ? { thresholds } : {}) };
+}
