@@ -108,6 +108,14 @@ describe.skipIf(!torchPython || !kerasPython)('torchvision ResNet-18 and VGG16 i
     expect(maxDiff / scale).toBeLessThan(1e-4);
   });
 
+  test("resnet18 at an odd size (57 px), where 'same' padding would agree and the explicit padding must too", () => {
+    const odd = join(dir, 'odd');
+    run(torchPython!, ['torch', odd, '--size', '57']);
+    run(kerasPython!, ['safetensors', join(odd, 'resnet18-state.npz'), join(odd, 'resnet18.safetensors')]);
+    const { maxDiff, scale } = compare({ name: 'resnet18', weights: join(odd, 'resnet18.safetensors') }, join('odd', 'resnet18'));
+    expect(maxDiff / scale).toBeLessThan(1e-4);
+  }, 120_000);
+
   test('vgg16 from torchvision’s features.N', () => {
     const { maxDiff, scale } = compare({ name: 'vgg16', weights: { path: join(dir, 'vgg16-torch.safetensors'), format: 'safetensors' } }, 'vgg16-torch');
     expect(maxDiff / scale).toBeLessThan(1e-4);
