@@ -2,7 +2,15 @@ import type * as tfType from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 import { torchvisionResnetName } from '../../src/models/backbones/resnet18.ts';
 
-/** Writes float32 tensors as a safetensors file (header length, JSON header, raw little-endian data). */
+/** A safetensors file's bytes: the 8-byte little-endian header length, the JSON header, the raw data. */
+export function safetensorsBytes(header: Record<string, unknown>, data: Uint8Array): Buffer {
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([length, json, data]);
+}
+
+/** Writes float32 tensors as a safetensors file. */
 export function writeSafetensors(path: string, tensors: Record<string, { shape: number[]; data: Float32Array }>): void {
   const header: Record<string, unknown> = {};
   let offset = 0;
@@ -10,11 +18,8 @@ export function writeSafetensors(path: string, tensors: Record<string, { shape: 
     header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + data.byteLength] };
     offset += data.byteLength;
   }
-  const json = Buffer.from(JSON.stringify(header));
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(json.length));
-  const parts = Object.values(tensors).map(({ data }) => Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-  writeFileSync(path, Buffer.concat([length, json, ...parts]));
+  const parts = Object.values(tensors).map(({ data }) => new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  writeFileSync(path, safetensorsBytes(header, Buffer.concat(parts)));
 }
 
 /**

@@ -43,8 +43,10 @@ function run(python: string, args: string[]): void {
 }
 
 let tf: typeof tfType;
-const dir = mkdtempSync(join(tmpdir(), 'sliceseq-pretrained-'));
+// Made (and removed) only when some test runs: with every test skipped, vitest runs no hooks.
+let dir: string;
 beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sliceseq-pretrained-'));
   tf = await useBackend('wasm');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,6 +109,14 @@ describe.skipIf(!torchPython || !kerasPython)('torchvision ResNet-18 and VGG16 i
     expect(scale).toBeGreaterThan(0);
     expect(maxDiff / scale).toBeLessThan(1e-4);
   });
+
+  test("resnet18 at an odd size (57 px), where 'same' padding would agree and the explicit padding must too", () => {
+    const odd = join(dir, 'odd');
+    run(torchPython!, ['torch', odd, '--size', '57']);
+    run(kerasPython!, ['safetensors', join(odd, 'resnet18-state.npz'), join(odd, 'resnet18.safetensors')]);
+    const { maxDiff, scale } = compare({ name: 'resnet18', weights: join(odd, 'resnet18.safetensors') }, join('odd', 'resnet18'));
+    expect(maxDiff / scale).toBeLessThan(1e-4);
+  }, 120_000);
 
   test('vgg16 from torchvision’s features.N', () => {
     const { maxDiff, scale } = compare({ name: 'vgg16', weights: { path: join(dir, 'vgg16-torch.safetensors'), format: 'safetensors' } }, 'vgg16-torch');

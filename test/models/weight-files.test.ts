@@ -3,15 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { openWeights } from '../../src/models/pretrained/open.ts';
 import { readSafetensors } from '../../src/models/pretrained/safetensors.ts';
+import { safetensorsBytes } from '../helpers/safetensors.ts';
 import { withTempDir } from './model-checks.ts';
-
-/** A safetensors file from a header and raw data bytes. */
-function safetensorsBytes(header: Record<string, unknown>, data: Uint8Array): Buffer {
-  const json = Buffer.from(JSON.stringify(header));
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([length, json, data]);
-}
 
 describe('weight files', () => {
   test('safetensors: F16, BF16 and F32 decode; tensors group into PyTorch modules in natural order', async () => {

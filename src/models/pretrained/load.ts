@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ImageNormalization } from '../layers/image-normalization.ts';
@@ -29,6 +29,7 @@ export interface PretrainedConfig {
 export interface PretrainedRecord {
   path: string;
   format: WeightFormat;
+  /** The file's size (a folder's: all its files). */
   bytes: number;
   normalize: Normalization;
 }
@@ -74,6 +75,7 @@ export function pretrainedRecord(config: Partial<PretrainedConfig>): PretrainedR
   if (!config.weights) return undefined;
   const path = weightsPath(config.weights);
   const format = weightFormatOf(config.weights);
-  const bytes = format === 'tfjs' ? 0 : existsSync(path) ? statSync(path).size : 0;
+  const files = format === 'tfjs' ? readdirSync(path).map((name) => join(path, name)) : [path];
+  const bytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
   return { path, format, bytes, normalize: resolveNormalization({ weights: config.weights, normalize: config.normalize ?? 'auto' }) };
 }
