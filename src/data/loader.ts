@@ -9,6 +9,8 @@ import { SliceCache, type CacheSource } from './cache.ts';
 import { limitPatientSlices, makeBatches, type Patient } from './patients.ts';
 import { mapLimit } from './map-limit.ts';
 import type { Slice } from './types.ts';
+import type { DenseOrdinalGroup } from '../labels/dense-ordinal.ts';
+import { readPatientMasks } from './masks.ts';
 
 export const loaderConfigSchema = z
   .object({
@@ -59,6 +61,8 @@ export interface LoaderPipeline {
   prepare(slices: Slice[]): Promise<Slice[]>;
   augment(slices: Slice[], rng: Rng, perSlice?: boolean): Promise<Slice[]>;
   finish(slices: Slice[]): Promise<Slice[]>;
+  /** Dense label maps through the geometric steps of a stage, with the slices' parameters (preprocess.ts `Preprocess.masks`). */
+  masks?(masks: Slice[], stage: 'prepare' | 'augment' | 'finish', options: { rng?: Rng; perSlice?: boolean; fill: number }): Slice[];
 }
 
 /** Reads the slices of one file (one for 2-D images, several for a volume). */
@@ -82,6 +86,8 @@ export interface LoaderRuntime {
 export interface LoaderSource {
   patients: readonly Patient[];
   labelSchema?: LabelSchema;
+  /** A dense-ordinal group: the loader reads each patient's `sliceMasks` into `Batch.maps`. */
+  dense?: DenseOrdinalGroup;
 }
 
 /**
@@ -102,6 +108,8 @@ export interface Batch<Images extends tf.Tensor = tf.Tensor5D> {
   targets?: tf.Tensor2D;
   /** [patients, slices, targetWidth], when `sliceTargets` is on. */
   sliceTargets?: tf.Tensor3D;
+  /** [patients, slices, rows, cols, types]: dense label maps (grades, the ignore value where unlabelled and at padded slices). */
+  maps?: tf.Tensor5D;
   dispose(): void;
 }
 
@@ -121,6 +129,7 @@ interface HostBatch {
   mask: Float32Array;
   targets?: Float32Array;
   sliceTargets?: Float32Array;
+  maps?: Float32Array;
 }
 
 /** A bounded FIFO between one producer and one consumer: `push` waits while full, `shift` while empty. */
@@ -190,6 +199,7 @@ export class PatientLoader {
   private readonly targetWidth: number;
   private readonly cache: SliceCache | undefined;
   private readonly readSlices: SliceFileReader;
+  private readonly dense: DenseOrdinalGroup | undefined;
 
   constructor(
     source: LoaderSource,
@@ -209,6 +219,12 @@ export class PatientLoader {
       if (p.targets && p.targets.length !== this.targetWidth) {
         throw new Error(`patient '${p.id}' has ${p.targets.length} targets, the label schema ${this.targetWidth}`);
       }
+    }
+    this.dense = source.dense;
+    if (this.dense) {
+      const missing = this.patients.find((p) => p.sliceMasks?.length !== p.slices.length);
+      if (missing) throw new Error(`dense labels are on but patient '${missing.id}' has no mask for each slice`);
+      if (this.config.cacheDir) throw new Error('loader config cacheDir: the decoded-slice cache does not hold mask files; leave it out for dense labels');
     }
     this.cache = this.config.cacheDir ? new SliceCache(this.config.cacheDir, this.config.cacheMaxBytes) : undefined;
     this.readSlices = runtime.readSlices ?? ((path) => readSlicesFromFile(path));
@@ -269,10 +285,11 @@ export class PatientLoader {
 
   /** Undefined when the consumer left meanwhile. */
   private async decodeBatch(patients: Patient[], epoch: number, index: number, isStopped: () => boolean): Promise<HostBatch | undefined> {
-    const decoded = await mapLimit(patients, this.config.concurrency, async (patient) =>
-      isStopped() ? [] : this.decodePatient(patient, epoch),
+    const decodedWithMasks = await mapLimit(patients, this.config.concurrency, async (patient) =>
+      isStopped() ? { slices: [] as Slice[], masks: undefined } : this.decodePatient(patient, epoch),
     );
     if (isStopped()) return undefined;
+    const decoded = decodedWithMasks.map((d) => d.slices);
     const first = decoded[0][0];
     const [rows, cols, channels] = [first.rows, first.cols, first.channels];
     decoded.forEach((slices, p) =>
@@ -306,6 +323,16 @@ export class PatientLoader {
       host.targets = new Float32Array(count * this.targetWidth);
       patients.forEach((p, i) => host.targets!.set(p.targets!, i * this.targetWidth));
     }
+    if (this.dense) {
+      const types = this.dense.classes.length;
+      host.maps = new Float32Array(count * slicesPerPatient * rows * cols * types).fill(this.dense.ignoreValue);
+      decodedWithMasks.forEach(({ masks }, p) =>
+        masks!.forEach((mask, s) => {
+          if (mask.rows !== rows || mask.cols !== cols) throw new Error(`mask ${mask.meta.source} is ${mask.rows}×${mask.cols} after preprocessing, its slice ${rows}×${cols}: the pipeline must move label maps with its geometric steps`);
+          host.maps!.set(mask.data, (p * slicesPerPatient + s) * rows * cols * types);
+        }),
+      );
+    }
     if (this.config.sliceTargets) {
       host.sliceTargets = new Float32Array(count * slicesPerPatient * this.targetWidth);
       patients.forEach((p, i) =>
@@ -315,10 +342,11 @@ export class PatientLoader {
     return host;
   }
 
-  /** A patient's slices: from the cache or decoded and prepared (then cached), then augmented when on. */
-  private async decodePatient(patient: Patient, epoch: number): Promise<Slice[]> {
+  /** A patient's slices: from the cache or decoded and prepared (then cached), then augmented when on; with dense labels, its maps moved alike. */
+  private async decodePatient(patient: Patient, epoch: number): Promise<{ slices: Slice[]; masks?: Slice[] }> {
     const pipeline = this.runtime.pipeline;
     let slices: Slice[] | undefined;
+    let masks: Slice[] | undefined;
     let key: string | undefined;
     if (this.cache) {
       key = this.cache.key(pipeline?.fingerprint() ?? 'none', await this.cacheSources(patient));
@@ -327,16 +355,27 @@ export class PatientLoader {
     }
     if (!slices) {
       slices = await this.readPatient(patient);
+      if (this.dense) {
+        masks = await readPatientMasks(patient.sliceMasks!, slices, this.dense, this.readSlices).catch((error: Error) => {
+          throw new Error(`patient '${patient.id}': ${error.message}`);
+        });
+        if (pipeline?.masks) masks = pipeline.masks(masks, 'prepare', { fill: this.dense.ignoreValue });
+      }
       if (pipeline) slices = this.checkCount(patient, await pipeline.prepare(slices), 'preprocessing');
       if (this.cache && key) this.cache.put(key, slices);
     }
     if (pipeline) {
-      const rest = this.config.augment
-        ? await pipeline.augment(slices, Rng.derive(this.config.seed, 'augment', epoch, patient.id), this.config.augmentPerSlice)
-        : await pipeline.finish(slices);
+      const augmentRng = () => Rng.derive(this.config.seed, 'augment', epoch, patient.id);
+      const rest = this.config.augment ? await pipeline.augment(slices, augmentRng(), this.config.augmentPerSlice) : await pipeline.finish(slices);
       slices = this.checkCount(patient, rest, this.config.augment ? 'augmentation' : 'preprocessing');
+      // The maps get the draw the slices got: the same stream, in the same state.
+      if (masks && pipeline.masks) {
+        masks = this.config.augment
+          ? pipeline.masks(masks, 'augment', { rng: augmentRng(), perSlice: this.config.augmentPerSlice, fill: this.dense!.ignoreValue })
+          : pipeline.masks(masks, 'finish', { fill: this.dense!.ignoreValue });
+      }
     }
-    return slices;
+    return { slices, ...(masks ? { masks } : {}) };
   }
 
   private async cacheSources(patient: Patient): Promise<CacheSource[]> {
@@ -390,6 +429,7 @@ export class PatientLoader {
       mask: tf.tensor2d(host.mask, [count, slices]),
       ...(host.targets ? { targets: tf.tensor2d(host.targets, [count, this.targetWidth]) } : {}),
       ...(host.sliceTargets ? { sliceTargets: tf.tensor3d(host.sliceTargets, [count, slices, this.targetWidth]) } : {}),
+      ...(host.maps && this.dense ? { maps: tf.tensor5d(host.maps, [count, slices, host.shape[2], host.shape[3], this.dense.classes.length]) } : {}),
     };
     let disposed = false;
     return {

@@ -255,8 +255,8 @@ export function checkPlan(plan: AblationPlan, options: { data?: string } = {}): 
         registry.resolve(name, rest, where);
       };
       if (backbone) component(backbone, 'model.backbone', backbones);
-      component(encoder, 'model.encoder', encoders);
-      component(decoder, 'model.decoder', decoders);
+      if (encoder) component(encoder, 'model.encoder', encoders);
+      if (decoder) component(decoder, 'model.decoder', decoders);
     } catch (error) {
       throw new Error(`ablation '${plan.name}', variant '${trial.variant}': ${(error as Error).message}`);
     }

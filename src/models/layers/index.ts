@@ -6,3 +6,4 @@ export { MaskedPooling, poolingModes, type PoolingMode, type MaskedPoolingOption
 export { SeededDropout, type SeededDropoutOptions } from './seeded-dropout.ts';
 export { cellKinds, type CellKind } from './recurrent-cells.ts';
 export { OptionsLayer, type LayerNaming } from './options-layer.ts';
+export { SliceNeighbours, UpsampleNearest, type SliceNeighboursOptions, type UpsampleOptions } from './dense-maps.ts';
