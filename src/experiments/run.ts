@@ -10,14 +10,16 @@ import { Rng } from '../core/rng.ts';
 import { packageVersion } from '../core/version.ts';
 import { datasets, loadDataset } from '../data/datasets/registry.ts';
 import type { Dataset } from '../data/datasets/types.ts';
-import { PatientLoader, type BatchSource } from '../data/loader.ts';
+import { PatientLoader, type Batch, type BatchSource } from '../data/loader.ts';
 import { EmbeddingLoader } from '../data/embedding-loader.ts';
 import { buildPreprocess } from '../data/preprocess.ts';
 import { holdout, kFold, splitItems } from '../data/splits.ts';
 import type { Patient } from '../data/patients.ts';
 import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
-import { buildCriterion } from '../losses/criterion.ts';
+import { buildCriterion, type Criterion } from '../losses/criterion.ts';
+import { buildDenseCriterion } from '../losses/dense-criterion.ts';
+import { checkDenseMonitor, denseValidation, finishDenseRun } from './dense-run.ts';
 import { buildModel } from '../models/build.ts';
 import { saveModel } from '../models/io.ts';
 import { fbetaScore } from '../metrics/fbeta.ts';
@@ -82,6 +84,7 @@ function dataFingerprint(patients: readonly Patient[]): string {
   for (const p of patients) {
     hash.update(p.id);
     for (const s of p.slices) hash.update(`${s.path}#${s.frame ?? ''}`);
+    for (const m of p.sliceMasks ?? []) hash.update(`mask:${m.paths.join('|')}#${m.frame ?? ''}`);
     if (p.targets) hash.update(Buffer.from(p.targets.buffer, p.targets.byteOffset, p.targets.byteLength));
   }
   return hash.digest('hex').slice(0, 16);
@@ -91,7 +94,13 @@ function dataFingerprint(patients: readonly Patient[]): string {
 function splitPatients(dataset: Dataset, experiment: Experiment): { train: Patient[]; val: Patient[]; test: Patient[] } {
   const { test, folds, fold } = experiment.split;
   const items = splitItems(dataset.patients);
-  const held = test > 0 ? holdout(items, { train: 1 - test, val: 0, test, seed: experiment.seed }) : { train: items.map((i) => i.id), val: [], test: [] };
+  // A dataset that names its own test patients (a manifest's split column) keeps them; otherwise a seeded draw.
+  const fixed = dataset.testIds ? new Set(dataset.testIds) : undefined;
+  const held = fixed
+    ? { train: items.filter((i) => !fixed.has(i.id)).map((i) => i.id), val: [], test: items.filter((i) => fixed.has(i.id)).map((i) => i.id) }
+    : test > 0
+      ? holdout(items, { train: 1 - test, val: 0, test, seed: experiment.seed })
+      : { train: items.map((i) => i.id), val: [], test: [] };
   const remaining = new Set(held.train);
   const chosen = kFold(items.filter((item) => remaining.has(item.id)), { k: folds, seed: experiment.seed })[fold];
   const byId = new Map(dataset.patients.map((p) => [p.id, p]));
@@ -135,11 +144,17 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
 
   const backend = await initBackend(experiment.backend);
   const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.cacheDir });
-  if (!dataset.labelSchema || !dataset.labelled) throw new Error(`data.dataset: ${dataset.source} has no labels to train on`);
+  if ((!dataset.labelSchema && !dataset.dense) || !dataset.labelled) throw new Error(`data.dataset: ${dataset.source} has no labels to train on`);
+  const dense = dataset.dense;
+  if (dense && dataset.labelSchema) throw new Error(`data.dataset: ${dataset.source} has both mask files and label columns; a run trains dense maps or image-level labels, not both`);
+  if (dense && experiment.data.embeddings) throw new Error('data.embeddings: dense maps are trained on images, not on cached slice embeddings');
+  if (dense && !experiment.model.dense) throw new Error(`model.dense: the dataset has dense-ordinal maps (group '${dense.name}'); name a dense model, e.g. { name: 'unet' }`);
+  if (!dense && experiment.model.dense) throw new Error('model.dense: a dense model needs mask files in the dataset (the manifest\'s masks option)');
   const schema = dataset.labelSchema;
   const level = experiment.data.level;
-  if (level === 'slice' && !dataset.sliceLabelled) throw new Error(`data.level: 'slice' needs slice labels, which ${dataset.source} does not have`);
-  checkMonitor(schema, experiment.train.monitor, 'train.monitor');
+  if (level === 'slice' && !dataset.sliceLabelled && !dense) throw new Error(`data.level: 'slice' needs slice labels, which ${dataset.source} does not have`);
+  if (dense) checkDenseMonitor(experiment.train.monitor, 'train.monitor');
+  else checkMonitor(schema!, experiment.train.monitor, 'train.monitor');
   const split = splitPatients(dataset, experiment);
   log.info(`data: ${dataset.patients.length} patients (${split.train.length} train, ${split.val.length} val, ${split.test.length} test) from ${dataset.source}`);
   // Two-stage mode: the model reads slice embeddings cached by `sliceseq extract`, refused unless they are the extraction the experiment names.
@@ -171,7 +186,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
           { batchSize: experiment.train.batchSize, seed: experiment.seed, shuffle: train, maxSlices: experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit, sliceTargets: level === 'slice' },
         )
       : new PatientLoader(
-          { patients, labelSchema: schema },
+          { patients, labelSchema: schema, ...(dense ? { dense } : {}) },
           {
             batchSize: experiment.train.batchSize,
             seed: experiment.seed,
@@ -181,7 +196,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
             prefetch: experiment.data.prefetch,
             maxSlices: experiment.data.maxSlices,
             sliceLimit: experiment.data.sliceLimit,
-            sliceTargets: level === 'slice',
+            sliceTargets: level === 'slice' && !dense,
             ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
             ...(experiment.data.cacheMaxGiB ? { cacheMaxBytes: experiment.data.cacheMaxGiB * 2 ** 30 } : {}),
           },
@@ -198,8 +213,8 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   // Embeddings batches are [b, s, features]; image batches [b, s, height, width, channels].
   const inputShape = sliceShape.length === 1 ? { features: sliceShape[0] } : { height: sliceShape[0], width: sliceShape[1], channels: sliceShape[2] };
 
-  const model = buildModel(experiment.model, { schema, rng: Rng.derive(experiment.seed, 'model'), inputShape, level });
-  const criterion = buildCriterion(schema, experiment.loss, 'loss');
+  const model = buildModel(experiment.model, { schema, dense, rng: Rng.derive(experiment.seed, 'model'), inputShape, level });
+  const criterion = dense ? buildDenseCriterion(dense, experiment.loss, 'loss') : buildCriterion(schema!, experiment.loss, 'loss');
   const optimizer = createOptimizer(experiment.optimizer);
   const schedule = createSchedule(experiment.schedule);
 
@@ -216,6 +231,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     state = await fit(
       {
         model, schema, criterion, optimizer, schedule, trainLoader, valLoader, checkpoints,
+        ...(dense ? { targetsOf: (batch: Batch<tf.Tensor>) => batch.maps, validate: denseValidation(dense, valLoader, criterion) } : {}),
         onEpoch: (s) => writeFileAtomic(join(runDir, 'history.jsonl'), s.history.map((h) => JSON.stringify(h)).join('\n') + '\n'),
         shouldStop: () => interrupted,
       },
@@ -232,22 +248,12 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
 
   // Evaluate the best epoch: thresholds are fitted on validation (out-of-fold) predictions only, then applied to test.
   checkpoints.loadWeights(model, 'best');
-  const valPredictions = await predict(model, valLoader, schema, { level, criterion });
-  const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision: settings.zeroDivision, source: 'validation' });
-  const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { ...settings, thresholds }) };
-  writeFileAtomic(join(runDir, 'predictions-oof.csv'), predictionsCsv(schema, valPredictions));
-  if (split.test.length > 0) {
-    const testPredictions = await predict(model, loaderFor(split.test, false), schema, { level, criterion });
-    metrics.test = scorePredictions(schema, testPredictions, { ...settings, thresholds });
-    if (binaryClassNames(schema).length > 0) {
-      const binary = binaryView(schema, testPredictions);
-      metrics.baseline = allPositiveBaseline(schema, testPredictions, settings.zeroDivision);
-      const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision: settings.zeroDivision });
-      writeClassificationReport(report, join(runDir, 'classification-report'));
-    }
-    writeFileAtomic(join(runDir, 'predictions-test.csv'), predictionsCsv(schema, testPredictions));
-  }
-  if (thresholds) writeJsonAtomic(join(runDir, 'thresholds.json'), thresholds);
+  const metrics: RunResult['metrics'] = dense
+    ? await finishDenseRun({
+        model, group: dense, criterion, runDir, thresholds: experiment.evaluation.denseThresholds,
+        trainLoader: loaderFor(split.train, false), valLoader, ...(split.test.length > 0 ? { testLoader: loaderFor(split.test, false) } : {}),
+      })
+    : await finishLabelRun(model, schema!, criterion as Criterion, { valLoader, testLoader: split.test.length > 0 ? loaderFor(split.test, false) : undefined, level, zeroDivision: settings.zeroDivision, thresholdKind: experiment.evaluation.thresholds, runDir });
   writeJsonAtomic(join(runDir, 'metrics.json'), { best_epoch: state.best?.epoch ?? null, stopped: state.stopped ?? null, ...metrics });
   const modelDir = join(runDir, 'model');
   const stagingDir = join(runDir, '.model-staging');
@@ -259,6 +265,34 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   optimizer.optimizer.dispose();
   if (options.report !== false) await writeReport(runDir);
   return { runDir, metrics, state, backend };
+}
+
+/** Image-level labels after training: thresholds tuned on validation, both splits scored, predictions and reports written. */
+async function finishLabelRun(
+  model: tf.LayersModel,
+  schema: LabelSchema,
+  criterion: Criterion,
+  parts: { valLoader: BatchSource; testLoader?: BatchSource; level: Experiment['data']['level']; zeroDivision: 0 | 1; thresholdKind: Experiment['evaluation']['thresholds']; runDir: string },
+): Promise<RunResult['metrics']> {
+  const { valLoader, testLoader, level, runDir } = parts;
+  const settings = { zeroDivision: parts.zeroDivision };
+  const valPredictions = await predict(model, valLoader, schema, { level, criterion });
+  const thresholds = tuneThresholds(schema, valPredictions, { kind: parts.thresholdKind, zeroDivision: settings.zeroDivision, source: 'validation' });
+  const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { zeroDivision: settings.zeroDivision, thresholds }) };
+  writeFileAtomic(join(runDir, 'predictions-oof.csv'), predictionsCsv(schema, valPredictions));
+  if (testLoader) {
+    const testPredictions = await predict(model, testLoader, schema, { level, criterion });
+    metrics.test = scorePredictions(schema, testPredictions, { zeroDivision: settings.zeroDivision, thresholds });
+    if (binaryClassNames(schema).length > 0) {
+      const binary = binaryView(schema, testPredictions);
+      metrics.baseline = allPositiveBaseline(schema, testPredictions, settings.zeroDivision);
+      const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision: settings.zeroDivision });
+      writeClassificationReport(report, join(runDir, 'classification-report'));
+    }
+    writeFileAtomic(join(runDir, 'predictions-test.csv'), predictionsCsv(schema, testPredictions));
+  }
+  if (thresholds) writeJsonAtomic(join(runDir, 'thresholds.json'), thresholds);
+  return metrics;
 }
 
 /** The report reads only the finished run directory, so a failure here loses no result: say so and go on. */

@@ -6,6 +6,7 @@ import './flip.ts';
 import './rotate.ts';
 import './zoom.ts';
 import './jitter.ts';
+import './rescale.ts';
 
 export { transforms, type SliceTransform, type TransformContext } from './transform.ts';
 export { namedWindows, windowValue, applyWindows, resolveWindow, type WindowChoice, type WindowSpec } from './window.ts';
