@@ -21,6 +21,7 @@ import { FigureSet, type RenderedFigure } from './render.ts';
 import { fieldAt, numberAt, readRunFiles, type JsonObject, type PredictionFile, type RunFiles } from './run-files.ts';
 import { buildSliceStages, type SliceStages } from './slice-stages.ts';
 import { labelGroupsSection } from './label-groups.ts';
+import { denseMapsSection } from './dense-maps.ts';
 
 /**
  * A run's report: `<run>/report.html`, one self-contained page (inline SVG figures, images as data: URIs, no
@@ -346,8 +347,9 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
   const notes: string[] = [];
   const figures = new FigureSet();
   const groups = await labelGroupsSection(files, figures);
+  const denseMaps = await denseMapsSection(files, figures);
   // A schema of only categorical/ordinal groups has no binary labels to draw curves, thresholds or a report for.
-  const binary = files.classes.length > 0 || !groups;
+  const binary = files.classes.length > 0 || (!groups && !denseMaps);
   const sections: PageSection[] = [
     { id: 'summary', title: 'Summary', body: summarySection(files, notes) },
     { id: 'training', title: 'Training', body: await historyFigures(files, figures, notes) },
@@ -360,6 +362,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
         ]
       : []),
     ...(groups ? [{ id: 'label-groups', title: 'Categorical and ordinal groups', body: groups }] : []),
+    ...(denseMaps ? [{ id: 'dense-maps', title: 'Dense grade maps', body: denseMaps }] : []),
     { id: 'slices', title: 'Slices after preprocessing', body: await sliceFigure(files, figures, notes, options) },
   ];
   const written = await figures.writeAll(join(files.dir, 'figures'));
