@@ -85,3 +85,21 @@ export { extractEmbeddings } from './experiments/extract.ts';
 export { defineAblation, parseAblation, planAblation, parseShard, shardTrials, type Ablation, type AblationInput, type AblationPlan } from './experiments/ablation.ts';
 export { loadAblationFile, runAblation, type AblationRun } from './experiments/ablate.ts';
 export { summarizeAblation, writeAblationSummary, formatAblationSummary, type AblationSummary } from './experiments/summarize.ts';
+
+// Dense ordinal maps (per-pixel grades per type, from mask files)
+export {
+  denseOrdinalGroupSchema,
+  parseDenseOrdinalGroup,
+  denseThresholds,
+  denseOutputWidth,
+  decodeDensePixel,
+  jointIndex,
+  jointGrades,
+  type DenseOrdinalGroup,
+  type DenseOrdinalGroupInput,
+} from './labels/dense-ordinal.ts';
+export { denseModels, type DenseModelContext, type DenseNet } from './models/dense/index.ts';
+export { buildDenseCriterion, defaultDenseLoss } from './losses/dense-criterion.ts';
+export { DenseOrdinalAccumulator, tuneThresholdsForQwk, confusionFromHistograms } from './metrics/dense-ordinal.ts';
+export { evaluateDense, scoreDense, seenCombinations, tuneDenseThresholds } from './train/dense-evaluate.ts';
+export { writeDenseOrdinalDemo } from './data/demo/dense-ordinal.ts';
