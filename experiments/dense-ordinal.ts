@@ -31,8 +31,9 @@ export function denseOrdinal(mode: 'regression' | 'joint'): ExperimentInput {
         },
       },
       level: 'slice',
-      // 8-bit RGB → 0..1; flips, rotations and zooms move the masks with the image (nearest neighbour).
-      preprocess: [{ name: 'rescale' }, { name: 'flip', horizontal: 0.5, vertical: 0.5 }, { name: 'rotate', degrees: 15 }, { name: 'zoom', min: 0.9, max: 1.1 }],
+      // 8-bit RGB → 0..1, then random flips (exact, and the masks flip with the image). Rotations and zooms move the
+      // masks too (nearest neighbour), but their bilinear resampling of the image blurs the fine damage textures.
+      preprocess: [{ name: 'rescale' }, { name: 'flip', horizontal: 0.5, vertical: 0.5 }],
     },
     split: { folds: 5, fold: 0 },
     model: { dense: { name: 'unet', depth: 3, baseWidth: 16, batchNorm: true, upsample: 'transpose', skips: true } },

@@ -8,7 +8,7 @@ describe('experiment config', () => {
     const experiment = parseExperiment(quickstart);
     expect(experiment.name).toBe('quickstart');
     expect(experiment.split).toEqual({ test: 0.2, folds: 5, fold: 0 });
-    expect(experiment.evaluation).toEqual({ thresholds: 'per-class', zeroDivision: 1 });
+    expect(experiment.evaluation).toEqual({ thresholds: 'per-class', zeroDivision: 1, denseThresholds: 'fixed' });
   });
 
   it('names the field and what was expected when a value is wrong', () => {

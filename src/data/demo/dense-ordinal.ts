@@ -10,7 +10,7 @@ import { Raster } from './raster.ts';
 /**
  * Synthetic skin photographs with four kinds of damage graded per pixel: healthy 0, mild 1, moderate 2, severe 3.
  * Each lesion is an ellipse graded from its peak grade at the centre down to 1 at the rim; every kind leaves its
- * own additive mark, scaled by the grade: erythema reddens, scaling adds a fine checker of flakes, crusting turns
+ * own additive mark, scaled by the grade: erythema reddens, scaling adds a checker of 2×2-pixel flakes, crusting turns
  * the skin yellow-brown, lichenification adds coarse diagonal ridges and darkens. Marks add up where lesions
  * overlap, so each kind stays readable at every pixel.
  *
@@ -124,7 +124,8 @@ function renderImage(maps: readonly Uint8Array[], size: number, rng: Rng): Raste
       const i = y * size + x;
       const shading = 12 * (1 - Math.hypot(x - light.x, y - light.y) / size);
       const [e, s, c, l] = maps.map((map) => map[i]);
-      const flakes = (x + y) % 2 === 0 ? 1 : -1;
+      // 2×2-pixel blocks: a one-pixel checker would not survive any resampling.
+      const flakes = (Math.floor(x / 2) + Math.floor(y / 2)) % 2 === 0 ? 1 : -1;
       const ridges = Math.sin(((x - y) * Math.PI) / 3);
       const mark = [
         24 * e + 4 * c,
