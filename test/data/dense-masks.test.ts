@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/data/datasets/registry.ts';
 import { forEachBatch, PatientLoader } from '../../src/data/loader.ts';
 import { checkMaskValues } from '../../src/data/masks.ts';
+import { readSlices } from '../../src/data/readers/index.ts';
 import { buildPreprocess } from '../../src/data/preprocess.ts';
 import { parseDenseOrdinalGroup } from '../../src/labels/dense-ordinal.ts';
 import { useBackend } from '../helpers/backend.ts';
@@ -141,5 +142,47 @@ describe('loader maps', () => {
   it('refuses a value that is not an integer (e.g. a float NIfTI mask)', () => {
     const checked = parseDenseOrdinalGroup(group);
     expect(() => checkMaskValues(Float32Array.from([0, 1, 1.5, 2]), 2, 1, checked, 'mask.nii')).toThrow('mask mask.nii: value 1.5 at row 1, column 0 is not an integer grade 0..3 (or the ignore value 255)');
+  });
+});
+
+/** A minimal NIfTI-1 file (.nii): 348-byte header, 4 empty extension bytes, uint8 voxels, x fastest. */
+function niftiUint8(dims: [number, number, number], voxels: Uint8Array): Buffer {
+  const header = Buffer.alloc(352);
+  header.writeInt32LE(348, 0);
+  [3, ...dims, 1, 1, 1, 1].forEach((d, i) => header.writeInt16LE(d, 40 + 2 * i));
+  header.writeInt16LE(2, 70); // DT_UINT8
+  header.writeInt16LE(8, 72); // bits per voxel
+  [1, 1, 1, 1].forEach((p, i) => header.writeFloatLE(p, 76 + 4 * i)); // pixdim
+  header.writeFloatLE(352, 108); // vox_offset
+  header.writeFloatLE(1, 112); // scl_slope
+  header.write('n+1\0', 344, 'latin1');
+  return Buffer.concat([header, Buffer.from(voxels)]);
+}
+
+describe('volume masks', () => {
+  it('a NIfTI volume row gets the mask volume\'s slice of the same frame', async () => {
+    const volume = join(import.meta.dirname, '../fixtures/nifti/volume.nii');
+    // Same 4×3×5 grid as the fixture volume; each voxel's grade is its z index mod 4, plus its x index on z = 2.
+    const voxels = Uint8Array.from({ length: 4 * 3 * 5 }, (_, i) => {
+      const [x, z] = [i % 4, Math.floor(i / 12)];
+      return (z + (z === 2 ? x : 0)) % 4;
+    });
+    writeFileSync(join(work, 'mask.nii'), niftiUint8([4, 3, 5], voxels));
+    manifest('volume.csv', [`v1,${volume},0,mask.nii,train`], 'patient_id,path,slice,mask,split');
+    const single = { kind: 'dense-ordinal', name: 'damage', classes: ['a'], levels: 4 } as const;
+    const dataset = await loadDataset(datasetConfig('volume.csv', { masks: { group: single, columns: ['mask'] } }));
+    const patient = dataset.patients[0];
+    expect(patient.sliceMasks!.map((m) => m.frame)).toEqual(patient.slices.map((s) => s.frame));
+    const expected = await readSlices(join(work, 'mask.nii'));
+    const loader = new PatientLoader({ patients: dataset.patients, dense: dataset.dense }, { batchSize: 1, seed: 0, shuffle: false });
+    await forEachBatch(loader.epoch(0), (batch) => {
+      const [, slices, rows, cols] = batch.maps!.shape;
+      expect(slices).toBe(patient.slices.length);
+      const maps = batch.maps!.dataSync();
+      patient.slices.forEach((slice, s) => {
+        const want = expected[slice.frame ?? 0].data;
+        expect(Array.from(maps.subarray(s * rows * cols, (s + 1) * rows * cols))).toEqual(Array.from(want));
+      });
+    });
   });
 });
