@@ -132,7 +132,7 @@ function renderImage(maps: readonly Uint8Array[], size: number, rng: Rng): Raste
         -8 * e + 10 * c,
         -8 * e - 18 * c,
       ];
-      for (let k = 0; k < 3; k++) channels[k].data[i] += shading + mark[k] + 11 * s * flakes + 11 * l * ridges - 7 * l;
+      for (let k = 0; k < 3; k++) channels[k].data[i] += shading + mark[k] + 11 * s * flakes + 15 * l * ridges - 10 * l;
     }
   }
   for (const channel of channels) channel.noise(rng, 4);
