@@ -95,3 +95,21 @@ export { summarizeAblation, writeAblationSummary, formatAblationSummary, type Ab
 export { classAttention, queryDecoders, type ClassAttentionMap } from './models/attention-maps.ts';
 export { attentionFileSchema, readAttention, type AttentionFile } from './runs/attention.ts';
 export { collectClassAttention, pickAttentionPatients } from './experiments/class-attention.ts';
+
+// Dense ordinal maps (per-pixel grades per type, from mask files)
+export {
+  denseOrdinalGroupSchema,
+  parseDenseOrdinalGroup,
+  denseThresholds,
+  denseOutputWidth,
+  decodeDensePixel,
+  jointIndex,
+  jointGrades,
+  type DenseOrdinalGroup,
+  type DenseOrdinalGroupInput,
+} from './labels/dense-ordinal.ts';
+export { denseModels, type DenseModelContext, type DenseNet } from './models/dense/index.ts';
+export { buildDenseCriterion, defaultDenseLoss } from './losses/dense-criterion.ts';
+export { DenseOrdinalAccumulator, tuneThresholdsForQwk, confusionFromHistograms } from './metrics/dense-ordinal.ts';
+export { evaluateDense, scoreDense, seenCombinations, tuneDenseThresholds } from './train/dense-evaluate.ts';
+export { writeDenseOrdinalDemo } from './data/demo/dense-ordinal.ts';

@@ -4,7 +4,7 @@ import { SliceCache } from './cache.ts';
 import { decodePatient, type PatientDecodeRequest } from './decode-patient.ts';
 import { buildPreprocess, type Preprocess, type TransformConfig } from './preprocess.ts';
 import { readSlices } from './readers/index.ts';
-import type { SliceMeta } from './types.ts';
+import type { Slice, SliceMeta } from './types.ts';
 
 /** What the loader sends a decode worker: the patient, and the plain configs the worker rebuilds its tools from. */
 export interface DecodeTask extends PatientDecodeRequest {
@@ -12,9 +12,12 @@ export interface DecodeTask extends PatientDecodeRequest {
   cache?: { dir: string; maxBytes?: number };
 }
 
-/** A patient's slices as they come back; each `data` buffer is moved, not copied, where it owns its buffer. */
+type PlainSlice = { rows: number; cols: number; channels: number; data: Float32Array; meta: SliceMeta };
+
+/** A patient's slices (and label maps) as they come back; each `data` buffer is moved, not copied, where it owns its buffer. */
 export interface DecodeTaskResult {
-  slices: Array<{ rows: number; cols: number; channels: number; data: Float32Array; meta: SliceMeta }>;
+  slices: PlainSlice[];
+  masks?: PlainSlice[];
   cacheHit?: boolean;
   /** Cache entries this task evicted (size limit). */
   evicted: number;
@@ -43,20 +46,22 @@ function cacheFor({ dir, maxBytes }: { dir: string; maxBytes?: number }): SliceC
 export async function decodeTask(task: DecodeTask): Promise<unknown> {
   const cache = task.cache ? cacheFor(task.cache) : undefined;
   const evictedBefore = cache?.evicted ?? 0;
-  const { slices, cacheHit } = await decodePatient(task, {
+  const { slices, masks, cacheHit } = await decodePatient(task, {
     ...(task.preprocess ? { pipeline: pipelineFor(task.preprocess) } : {}),
     readSlices: (path) => readSlices(path),
     ...(cache ? { cache } : {}),
   });
+  const plain = (list: Slice[]): PlainSlice[] => list.map(({ rows, cols, channels, data, meta }) => ({ rows, cols, channels, data, meta }));
   const result: DecodeTaskResult = {
-    slices: slices.map(({ rows, cols, channels, data, meta }) => ({ rows, cols, channels, data, meta })),
+    slices: plain(slices),
+    ...(masks ? { masks: plain(masks) } : {}),
     ...(cacheHit === undefined ? {} : { cacheHit }),
     evicted: (cache?.evicted ?? 0) - evictedBefore,
     thread: threadId,
   };
   // Move the buffers that belong to one slice alone; views into shared buffers are copied by the message.
   const transfer = new Set<ArrayBuffer>();
-  for (const { data } of slices) {
+  for (const { data } of [...slices, ...(masks ?? [])]) {
     if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) transfer.add(data.buffer);
   }
   return Piscina.move({ [Piscina.transferableSymbol]: [...transfer], [Piscina.valueSymbol]: result } as never);

@@ -10,6 +10,7 @@ import { runDecodeTask } from './decode-pool.ts';
 import { limitPatientSlices, makeBatches, sliceId, type Patient } from './patients.ts';
 import { mapLimit } from './map-limit.ts';
 import type { Slice } from './types.ts';
+import type { DenseOrdinalGroup } from '../labels/dense-ordinal.ts';
 
 export type { LoaderPipeline, SliceFileReader } from './decode-patient.ts';
 
@@ -76,6 +77,8 @@ export interface LoaderRuntime {
 export interface LoaderSource {
   patients: readonly Patient[];
   labelSchema?: LabelSchema;
+  /** A dense-ordinal group: the loader reads each patient's `sliceMasks` into `Batch.maps`. */
+  dense?: DenseOrdinalGroup;
 }
 
 /**
@@ -98,6 +101,8 @@ export interface Batch<Images extends tf.Tensor = tf.Tensor5D> {
   targets?: tf.Tensor2D;
   /** [patients, slices, targetWidth], when `sliceTargets` is on. */
   sliceTargets?: tf.Tensor3D;
+  /** [patients, slices, rows, cols, types]: dense label maps (grades, the ignore value where unlabelled and at padded slices). */
+  maps?: tf.Tensor5D;
   dispose(): void;
 }
 
@@ -118,6 +123,7 @@ interface HostBatch {
   mask: Float32Array;
   targets?: Float32Array;
   sliceTargets?: Float32Array;
+  maps?: Float32Array;
 }
 
 /** A bounded FIFO between one producer and one consumer: `push` waits while full, `shift` while empty. */
@@ -188,6 +194,7 @@ export class PatientLoader {
   private readonly cache: SliceCache | undefined;
   private readonly readSlices: SliceFileReader;
   private readonly cacheCounts = { hits: 0, misses: 0, evicted: 0 };
+  private readonly dense: DenseOrdinalGroup | undefined;
 
   constructor(
     source: LoaderSource,
@@ -211,6 +218,13 @@ export class PatientLoader {
     if (this.config.workers > 0) {
       if (runtime.readSlices) throw new Error('loader: workers read files themselves; a custom readSlices needs workers: 0');
       if (runtime.pipeline && !runtime.pipeline.config) throw new Error('loader: workers rebuild the pipeline from its config; this pipeline has no config() (use buildPreprocess, or workers: 0)');
+    }
+    this.dense = source.dense;
+    if (this.dense) {
+      const missing = this.patients.find((p) => p.sliceMasks?.length !== p.slices.length);
+      if (missing) throw new Error(`dense labels are on but patient '${missing.id}' has no mask for each slice`);
+      if (this.config.cacheDir) throw new Error('loader config cacheDir: the decoded-slice cache does not hold mask files; leave it out for dense labels');
+      if (runtime.pipeline && !runtime.pipeline.masks) throw new Error('loader: dense labels need a pipeline that moves label maps (masks()); use buildPreprocess');
     }
     this.cache =
       this.config.cacheDir && this.config.workers === 0 ? new SliceCache(this.config.cacheDir, this.config.cacheMaxBytes) : undefined;
@@ -273,10 +287,11 @@ export class PatientLoader {
 
   /** Undefined when the consumer left meanwhile. */
   private async decodeBatch(patients: Patient[], epoch: number, index: number, isStopped: () => boolean): Promise<HostBatch | undefined> {
-    const decoded = await mapLimit(patients, this.config.concurrency, async (patient) =>
-      isStopped() ? [] : this.decodePatient(patient, epoch),
+    const decodedWithMasks = await mapLimit(patients, this.config.concurrency, async (patient): Promise<DecodedPatient> =>
+      isStopped() ? { slices: [] } : this.decodePatient(patient, epoch),
     );
     if (isStopped()) return undefined;
+    const decoded = decodedWithMasks.map((d) => d.slices);
     const first = decoded[0][0];
     const [rows, cols, channels] = [first.rows, first.cols, first.channels];
     decoded.forEach((slices, p) =>
@@ -311,6 +326,16 @@ export class PatientLoader {
       host.targets = new Float32Array(count * this.targetWidth);
       patients.forEach((p, i) => host.targets!.set(p.targets!, i * this.targetWidth));
     }
+    if (this.dense) {
+      const types = this.dense.classes.length;
+      host.maps = new Float32Array(count * slicesPerPatient * rows * cols * types).fill(this.dense.ignoreValue);
+      decodedWithMasks.forEach(({ masks }, p) =>
+        masks!.forEach((mask, s) => {
+          if (mask.rows !== rows || mask.cols !== cols) throw new Error(`mask ${mask.meta.source} is ${mask.rows}×${mask.cols} after preprocessing, its slice ${rows}×${cols}: the pipeline must move label maps with its geometric steps`);
+          host.maps!.set(mask.data, (p * slicesPerPatient + s) * rows * cols * types);
+        }),
+      );
+    }
     if (this.config.sliceTargets) {
       host.sliceTargets = new Float32Array(count * slicesPerPatient * this.targetWidth);
       patients.forEach((p, i) =>
@@ -320,8 +345,8 @@ export class PatientLoader {
     return host;
   }
 
-  /** A patient's slices (cached, read, prepared, augmented or finished): on the main thread or in a worker. */
-  private async decodePatient(patient: Patient, epoch: number): Promise<Slice[]> {
+  /** A patient's slices (cached, read, prepared, augmented or finished), with its label maps where dense: on the main thread or in a worker. */
+  private async decodePatient(patient: Patient, epoch: number): Promise<DecodedPatient> {
     const request: PatientDecodeRequest = {
       patientId: patient.id,
       slices: patient.slices.map(({ path, frame }) => (frame === undefined ? { path } : { path, frame })),
@@ -329,6 +354,7 @@ export class PatientLoader {
       augmentPerSlice: this.config.augmentPerSlice,
       seed: this.config.seed,
       epoch,
+      ...(this.dense ? { masks: { refs: patient.sliceMasks!, group: this.dense } } : {}),
     };
     const { workers, cacheDir, cacheMaxBytes } = this.config;
     const pipeline = this.runtime.pipeline;
@@ -350,7 +376,7 @@ export class PatientLoader {
       this.cacheCounts[decoded.cacheHit ? 'hits' : 'misses']++;
       this.runtime.onEvent?.({ type: 'cache', patientId: patient.id, hit: decoded.cacheHit });
     }
-    return decoded.slices;
+    return decoded;
   }
 
   private toTensors(host: HostBatch, epoch: number, emit: (event: LoaderEvent) => void): Batch {
@@ -360,6 +386,7 @@ export class PatientLoader {
       mask: tf.tensor2d(host.mask, [count, slices]),
       ...(host.targets ? { targets: tf.tensor2d(host.targets, [count, this.targetWidth]) } : {}),
       ...(host.sliceTargets ? { sliceTargets: tf.tensor3d(host.sliceTargets, [count, slices, this.targetWidth]) } : {}),
+      ...(host.maps && this.dense ? { maps: tf.tensor5d(host.maps, [count, slices, host.shape[2], host.shape[3], this.dense.classes.length]) } : {}),
     };
     let disposed = false;
     return {

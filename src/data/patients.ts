@@ -27,6 +27,17 @@ export interface Patient {
   targets?: Float32Array;
   /** One flat target row per slice, in slice order, where the labels are per slice. */
   sliceTargets?: Float32Array[];
+  /** Per slice, in slice order, its dense label maps (a dense-ordinal group's mask files). */
+  sliceMasks?: MaskRef[];
+}
+
+/**
+ * The mask files of one slice: one file per type (single-channel, in the group's type order) or one file with a
+ * channel per type; `frame` picks the slice of a volume (NIfTI), as for the image.
+ */
+export interface MaskRef {
+  paths: string[];
+  frame?: number;
 }
 
 /** The header fields that order slices; a subset of SliceMeta so a scan index can store just these. */
@@ -180,6 +191,7 @@ export function limitPatientSlices(patient: Patient, maxSlices: number | undefin
     ...patient,
     slices: keep.map((i) => patient.slices[i]),
     ...(patient.sliceTargets ? { sliceTargets: keep.map((i) => patient.sliceTargets![i]) } : {}),
+    ...(patient.sliceMasks ? { sliceMasks: keep.map((i) => patient.sliceMasks![i]) } : {}),
   };
 }
 

@@ -76,6 +76,16 @@ export class Preprocess {
   finish(slices: readonly Slice[]): Promise<Slice[]> {
     return runSteps(this.steps.slice(this.prefixLength), slices, { train: false });
   }
+
+  /**
+   * A patient's label maps (one per slice) through the geometric steps of `stage`, with the parameters the
+   * slices got: `augment` must be given an Rng in the state the slices' `augment` got (the loader derives both
+   * from the same seed). Intensity steps leave maps alone; `fill` is where a warp uncovers nothing.
+   */
+  masks(masks: readonly Slice[], stage: 'prepare' | 'augment' | 'finish', options: { rng?: Rng; perSlice?: boolean; fill: number }): Slice[] {
+    const steps = stage === 'prepare' ? this.steps.slice(0, this.prefixLength) : this.steps.slice(this.prefixLength);
+    return moveMasks(steps, masks, { train: stage === 'augment', rng: options.rng, perSlice: options.perSlice, fill: options.fill });
+  }
 }
 
 /** Validates every step (errors name `preprocess[i]` and the field) and builds the pipeline. */
@@ -92,15 +102,21 @@ export function buildPreprocess(config: readonly TransformConfig[]): Preprocess 
   return new Preprocess(steps);
 }
 
-async function runSteps(steps: readonly Step[], slices: readonly Slice[], options: PreprocessApplyOptions): Promise<Slice[]> {
+/** The steps that run, and each slice's parameters per step: drawn up front, in slice order then step order. */
+function plan(steps: readonly Step[], count: number, options: PreprocessApplyOptions): { active: readonly Step[]; params: unknown[][] } {
   const active = options.train ? steps : steps.filter((step) => !step.transform.random);
-  if (active.length === 0) return [...slices];
   const needsRng = active.some((step) => step.transform.random);
   if (needsRng && !options.rng) throw new Error('preprocess: training with random steps needs an rng');
   const draw = () => active.map((step) => (step.transform.random ? step.transform.sample(options.rng!) : undefined));
-  // Parameters are drawn up front, in slice order then step order, so results never depend on timing.
+  // Drawn before any work, so results never depend on timing.
   const patientParams = needsRng && !options.perSlice ? draw() : undefined;
-  const params = slices.map(() => patientParams ?? (needsRng ? draw() : active.map(() => undefined)));
+  const params = Array.from({ length: count }, () => patientParams ?? (needsRng ? draw() : active.map(() => undefined)));
+  return { active, params };
+}
+
+async function runSteps(steps: readonly Step[], slices: readonly Slice[], options: PreprocessApplyOptions): Promise<Slice[]> {
+  const { active, params } = plan(steps, slices.length, options);
+  if (active.length === 0) return [...slices];
   return Promise.all(
     slices.map(async (slice, index) => {
       let current = slice;
@@ -115,6 +131,12 @@ async function runSteps(steps: readonly Step[], slices: readonly Slice[], option
       return current;
     }),
   );
+}
+
+/** Label maps through the same steps: the same parameter draw as `runSteps` from an Rng in the same state. */
+function moveMasks(steps: readonly Step[], masks: readonly Slice[], options: PreprocessApplyOptions & { fill: number }): Slice[] {
+  const { active, params } = plan(steps, masks.length, options);
+  return masks.map((mask, index) => active.reduce((current, step, s) => step.transform.moveMask?.(current, params[index][s], options.fill) ?? current, mask));
 }
 
 /** JSON with object keys sorted, so equal configs hash equally whatever their key order. */

@@ -125,9 +125,11 @@ export const experimentSchema = z
         thresholds: z.enum(['per-class', 'global']).default('per-class'),
         /** F2 of a row or class with no true and no predicted positive (scikit-learn's zero_division); metrics/policy.ts DEFAULT_ZERO_DIVISION. */
         zeroDivision: z.union([z.literal(0), z.literal(1)]).default(DEFAULT_ZERO_DIVISION),
+        /** Dense-ordinal regression maps: grade by the group's thresholds, or by thresholds tuned per type on validation to maximise QWK. */
+        denseThresholds: z.enum(['fixed', 'tuned']).default('fixed'),
       })
       .strict()
-      .default({ thresholds: 'per-class', zeroDivision: DEFAULT_ZERO_DIVISION }),
+      .default({ thresholds: 'per-class', zeroDivision: DEFAULT_ZERO_DIVISION, denseThresholds: 'fixed' }),
     /** Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top. */
     quick: z.record(z.string(), z.unknown()).default({}),
   })

@@ -22,6 +22,9 @@ import type { Experiment } from './config.ts';
 export type TestTimeAugmentation = 'none' | 'flip';
 
 /** One trained model of an ensemble. */
+/** The metadata of a model with image-level labels (dense-ordinal models have none to predict). */
+type LabelModelMetadata = ModelMetadata & { labelSchema: LabelSchema };
+
 export interface EnsembleMember {
   /** How messages name it (its run directory). */
   name: string;
@@ -134,7 +137,7 @@ export async function predictEnsemble(members: readonly EnsembleMember[], datase
       ? undefined
       : new Progress({ label: 'predict', total: members.reduce((sum, m) => sum + Math.ceil(dataset.patients.length / (options.batchSize ?? m.experiment.train.batchSize)) * views, 0), unit: 'batch' });
 
-  let first: { meta: ModelMetadata; ids: string[]; patients?: string[]; targets?: Float32Array; columns: string[] } | undefined;
+  let first: { meta: LabelModelMetadata; ids: string[]; patients?: string[]; targets?: Float32Array; columns: string[] } | undefined;
   let sums: Float64Array | undefined;
   let totalWeight = 0;
   for (const member of members) {
@@ -145,8 +148,10 @@ export async function predictEnsemble(members: readonly EnsembleMember[], datase
     }
     const model = await member.load();
     try {
-      const meta = modelMetadata(model);
-      if (!meta) throw new Error(`${member.name}: the model carries no sliceseq metadata (label schema, level, input shape)`);
+      const stored = modelMetadata(model);
+      if (!stored) throw new Error(`${member.name}: the model carries no sliceseq metadata (label schema, level, input shape)`);
+      if (!stored.labelSchema) throw new Error(`${member.name}: a dense-ordinal model emits grade maps; predict writes image-level predictions only`);
+      const meta: LabelModelMetadata = { ...stored, labelSchema: stored.labelSchema };
       if (first) {
         const difference = schemaDifference(first.meta.labelSchema, meta.labelSchema);
         if (difference || first.meta.level !== meta.level) {

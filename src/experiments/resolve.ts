@@ -3,6 +3,7 @@ import { datasets } from '../data/datasets/registry.ts';
 import { buildPreprocess } from '../data/preprocess.ts';
 import { backbones } from '../models/backbones/index.ts';
 import { decoders } from '../models/decoders/index.ts';
+import { denseModels } from '../models/dense/index.ts';
 import { encoders } from '../models/encoders/index.ts';
 import { heads } from '../models/heads/index.ts';
 import { losses } from '../losses/registry.ts';
@@ -62,8 +63,9 @@ export function resolveExperiment(input: ExperimentInput, options: ResolveOption
     model: {
       ...model,
       ...(model.backbone ? { backbone: component(model.backbone, backbones, 'model.backbone') } : {}),
-      encoder: component(model.encoder, encoders, 'model.encoder'),
-      decoder: component(model.decoder, decoders, 'model.decoder'),
+      ...(model.encoder ? { encoder: component(model.encoder, encoders, 'model.encoder') } : {}),
+      ...(model.decoder ? { decoder: component(model.decoder, decoders, 'model.decoder') } : {}),
+      ...(model.dense ? { dense: component(model.dense, denseModels, 'model.dense') } : {}),
       heads: Object.fromEntries(Object.entries(model.heads).map(([kind, options]) => [kind, heads.resolve(kind, options, `model.heads.${kind}`)])),
     },
     optimizer: component(experiment.optimizer, optimizers, 'optimizer'),

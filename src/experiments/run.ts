@@ -8,17 +8,20 @@ import { Rng } from '../core/rng.ts';
 import { packageVersion } from '../core/version.ts';
 import { loadDataset } from '../data/datasets/registry.ts';
 import type { Dataset } from '../data/datasets/types.ts';
-import { PatientLoader, type BatchSource } from '../data/loader.ts';
+import { PatientLoader, type Batch, type BatchSource } from '../data/loader.ts';
 import { EmbeddingLoader } from '../data/embedding-loader.ts';
 import { buildPreprocess } from '../data/preprocess.ts';
 import { holdout, kFold, splitItems } from '../data/splits.ts';
 import type { Patient } from '../data/patients.ts';
+import type { DenseOrdinalGroup } from '../labels/dense-ordinal.ts';
 import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, schemaDifference, targetColumns, type LabelSchema } from '../labels/schema.ts';
 import { listSome } from '../metrics/policy.ts';
-import { buildCriterion } from '../losses/criterion.ts';
+import { buildCriterion, type Criterion } from '../losses/criterion.ts';
+import { buildDenseCriterion } from '../losses/dense-criterion.ts';
 import { writeAttention } from '../runs/attention.ts';
 import { queryDecoders } from '../models/attention-maps.ts';
+import { checkDenseMonitor, denseValidation, finishDenseRun } from './dense-run.ts';
 import { buildModel } from '../models/build.ts';
 import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
 import { saveModel } from '../models/io.ts';
@@ -74,6 +77,7 @@ function dataFingerprint(patients: readonly Patient[]): string {
   for (const p of patients) {
     hash.update(p.id);
     for (const s of p.slices) hash.update(`${s.path}#${s.frame ?? ''}`);
+    for (const m of p.sliceMasks ?? []) hash.update(`mask:${m.paths.join('|')}#${m.frame ?? ''}`);
     if (p.targets) hash.update(Buffer.from(p.targets.buffer, p.targets.byteOffset, p.targets.byteLength));
   }
   return hash.digest('hex').slice(0, 16);
@@ -87,7 +91,13 @@ function splitPatients(dataset: Dataset, experiment: Experiment, external?: Data
   const { test, folds, fold } = experiment.split;
   const items = splitItems(dataset.patients);
   const fraction = typeof test === 'number' ? test : 0;
-  const held = fraction > 0 ? holdout(items, { train: 1 - fraction, val: 0, test: fraction, seed: experiment.seed }) : { train: items.map((i) => i.id), val: [], test: [] };
+  // A dataset that names its own test patients (a manifest's split column) keeps them; otherwise a seeded draw.
+  const fixed = dataset.testIds ? new Set(dataset.testIds) : undefined;
+  const held = fixed
+    ? { train: items.filter((i) => !fixed.has(i.id)).map((i) => i.id), val: [], test: items.filter((i) => fixed.has(i.id)).map((i) => i.id) }
+    : fraction > 0
+      ? holdout(items, { train: 1 - fraction, val: 0, test: fraction, seed: experiment.seed })
+      : { train: items.map((i) => i.id), val: [], test: [] };
   const remaining = new Set(held.train);
   const chosen = kFold(items.filter((item) => remaining.has(item.id)), { k: folds, seed: experiment.seed })[fold];
   const byId = new Map(dataset.patients.map((p) => [p.id, p]));
@@ -99,6 +109,7 @@ function splitPatients(dataset: Dataset, experiment: Experiment, external?: Data
 async function loadExternalTest(experiment: Experiment, dataset: Dataset): Promise<Dataset | undefined> {
   const config = experiment.split.test;
   if (typeof config === 'number') return undefined;
+  if (dataset.testIds) throw new Error(`split.test: ${dataset.source} holds out its own test patients (the manifest's splitColumn); name one test set, not both`);
   const external = await loadDataset(config, { cacheDir: experiment.data.cacheDir });
   if (!external.labelled || !external.labelSchema) throw new Error(`split.test: ${external.source} has no labels to score on (for rsna-ich, name them with labelsCsv)`);
   const difference = schemaDifference(dataset.labelSchema!, external.labelSchema, ['data.dataset is labelled', 'split.test is labelled']);
@@ -144,11 +155,15 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
 
   const backend = await initBackend(experiment.backend, { threads: experiment.threads || undefined });
   const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.indexDir });
-  if (!dataset.labelSchema || !dataset.labelled) throw new Error(`data.dataset: ${dataset.source} has no labels to train on`);
+  if ((!dataset.labelSchema && !dataset.dense) || !dataset.labelled) throw new Error(`data.dataset: ${dataset.source} has no labels to train on`);
+  const dense = dataset.dense;
+  if (dense) checkDenseExperiment(experiment, dataset, dense);
+  else if (experiment.model.dense) throw new Error('model.dense: a dense model needs mask files in the dataset (the manifest\'s masks option)');
   const schema = dataset.labelSchema;
   const level = experiment.data.level;
-  if (level === 'slice' && !dataset.sliceLabelled) throw new Error(`data.level: 'slice' needs slice labels, which ${dataset.source} does not have`);
-  checkMonitor(schema, experiment.train.monitor, 'train.monitor');
+  if (level === 'slice' && !dataset.sliceLabelled && !dense) throw new Error(`data.level: 'slice' needs slice labels, which ${dataset.source} does not have`);
+  if (dense) checkDenseMonitor(experiment.train.monitor, 'train.monitor');
+  else checkMonitor(schema!, experiment.train.monitor, 'train.monitor');
   const external = await loadExternalTest(experiment, dataset);
   const split = splitPatients(dataset, experiment, external);
   log.info(`data: ${dataset.patients.length} patients (${split.train.length} train, ${split.val.length} val, ${split.test.length} test) from ${dataset.source}${external ? `; test patients from ${external.source}` : ''}`);
@@ -178,7 +193,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
           { batchSize: experiment.train.batchSize, seed: experiment.seed, shuffle: train, maxSlices: everySlice ? undefined : experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit, sliceTargets: level === 'slice' },
         )
       : new PatientLoader(
-          { patients, labelSchema: schema },
+          { patients, labelSchema: schema, ...(dense ? { dense } : {}) },
           {
             batchSize: experiment.train.batchSize,
             seed: experiment.seed,
@@ -189,7 +204,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
             workers: experiment.data.workers ?? defaultWorkers(),
             maxSlices: everySlice ? undefined : experiment.data.maxSlices,
             sliceLimit: experiment.data.sliceLimit,
-            sliceTargets: level === 'slice',
+            sliceTargets: level === 'slice' && !dense,
             ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
             ...(experiment.data.cacheMaxGiB ? { cacheMaxBytes: experiment.data.cacheMaxGiB * 2 ** 30 } : {}),
           },
@@ -206,8 +221,8 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   // Embeddings batches are [b, s, features]; image batches [b, s, height, width, channels].
   const inputShape = sliceShape.length === 1 ? { features: sliceShape[0] } : { height: sliceShape[0], width: sliceShape[1], channels: sliceShape[2] };
 
-  const model = buildModel(experiment.model, { schema, rng: Rng.derive(experiment.seed, 'model'), inputShape, level });
-  const criterion = buildCriterion(schema, experiment.loss, 'loss');
+  const model = buildModel(experiment.model, { schema, dense, rng: Rng.derive(experiment.seed, 'model'), inputShape, level });
+  const criterion = dense ? buildDenseCriterion(dense, experiment.loss, 'loss') : buildCriterion(schema!, experiment.loss, 'loss');
   const optimizer = createOptimizer(experiment.optimizer);
   const schedule = createSchedule(experiment.schedule);
 
@@ -247,6 +262,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     state = await fit(
       {
         model, schema, criterion, optimizer, schedule, trainLoader, valLoader, checkpoints,
+        ...(dense ? { targetsOf: (batch: Batch<tf.Tensor>) => batch.maps, validate: denseValidation(dense, valLoader, criterion) } : {}),
         onEpoch: (s) => writeHistory(runDir, s.history),
         shouldStop: () => interrupted,
       },
@@ -263,27 +279,12 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
 
   // Evaluate the best epoch: thresholds are fitted on validation (out-of-fold) predictions only, then applied to test.
   checkpoints.loadWeights(model, 'best');
-  const valPredictions = await predict(model, experiment.data.maxSlices === undefined ? valLoader : loaderFor(split.val, false, true), schema, { level, criterion });
-  const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision: settings.zeroDivision, source: 'validation' });
-  const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { ...settings, thresholds }) };
-  writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
-  if (split.test.length > 0) {
-    const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
-    metrics.test = scorePredictions(schema, testPredictions, { ...settings, thresholds });
-    if (binaryClassNames(schema).length > 0) {
-      const binary = binaryView(schema, testPredictions);
-      metrics.baseline = allPositiveBaseline(schema, testPredictions, settings.zeroDivision);
-      const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision: settings.zeroDivision });
-      writeClassificationReport(report, runPath(runDir, 'classificationReport'));
-    }
-    writePredictions(runDir, 'test', predictionTable(schema, testPredictions));
-    // Query decoders: what each class looked at, for a few test patients (the report draws it beside their slices).
-    if (queryDecoders(model).length > 0) {
-      const chosen = pickAttentionPatients(split.test, ATTENTION_PATIENTS, { maxSlices: experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit });
-      writeAttention(runDir, await collectClassAttention(model, loaderFor(chosen.patients, false), chosen.positions, 'test'));
-    }
-  }
-  if (thresholds) writeRunThresholds(runDir, thresholds);
+  const metrics: RunResult['metrics'] = dense
+    ? await finishDenseRun({
+        model, group: dense, criterion, runDir, thresholds: experiment.evaluation.denseThresholds,
+        trainLoader: loaderFor(split.train, false), valLoader, ...(split.test.length > 0 ? { testLoader: loaderFor(split.test, false) } : {}),
+      })
+    : await finishLabelRun({ model, schema: schema!, criterion: criterion as Criterion, experiment, split, loaderFor, valLoader, runDir });
   writeRunMetrics(runDir, { best_epoch: state.best?.epoch ?? null, stopped: state.stopped ?? null, ...metrics });
   const modelDir = runPath(runDir, 'model');
   const stagingDir = runPath(runDir, 'modelStaging');
@@ -295,6 +296,59 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   optimizer.optimizer.dispose();
   if (options.report !== false) await writeReport(runDir);
   return { runDir, metrics, state, backend };
+}
+
+/**
+ * Image-level labels after training: thresholds tuned on validation predictions only, then applied to test; both
+ * splits scored over every slice of every patient, predictions, the classification report and (query decoders)
+ * class attention written.
+ */
+async function finishLabelRun(parts: {
+  model: tf.LayersModel;
+  schema: LabelSchema;
+  criterion: Criterion;
+  experiment: Experiment;
+  split: { val: Patient[]; test: Patient[] };
+  loaderFor: (patients: Patient[], train: boolean, everySlice?: boolean) => BatchSource;
+  valLoader: BatchSource;
+  runDir: string;
+}): Promise<RunResult['metrics']> {
+  const { model, schema, criterion, experiment, split, loaderFor, runDir } = parts;
+  const level = experiment.data.level;
+  const zeroDivision = experiment.evaluation.zeroDivision;
+  const valPredictions = await predict(model, experiment.data.maxSlices === undefined ? parts.valLoader : loaderFor(split.val, false, true), schema, { level, criterion });
+  const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision, source: 'validation' });
+  const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { zeroDivision, thresholds }) };
+  writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
+  if (split.test.length > 0) {
+    const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
+    metrics.test = scorePredictions(schema, testPredictions, { zeroDivision, thresholds });
+    if (binaryClassNames(schema).length > 0) {
+      const binary = binaryView(schema, testPredictions);
+      metrics.baseline = allPositiveBaseline(schema, testPredictions, zeroDivision);
+      const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision });
+      writeClassificationReport(report, runPath(runDir, 'classificationReport'));
+    }
+    writePredictions(runDir, 'test', predictionTable(schema, testPredictions));
+    // Query decoders: what each class looked at, for a few test patients (the report draws it beside their slices).
+    if (queryDecoders(model).length > 0) {
+      const chosen = pickAttentionPatients(split.test, ATTENTION_PATIENTS, { maxSlices: experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit });
+      writeAttention(runDir, await collectClassAttention(model, loaderFor(chosen.patients, false), chosen.positions, 'test'));
+    }
+  }
+  if (thresholds) writeRunThresholds(runDir, thresholds);
+  return metrics;
+}
+
+/**
+ * What a dense-ordinal dataset asks of the experiment: a dense model, images (not embeddings), no image-level
+ * labels beside the maps, and a test set the dataset itself or a fraction holds out (not another dataset).
+ */
+function checkDenseExperiment(experiment: Experiment, dataset: Dataset, dense: DenseOrdinalGroup): void {
+  if (dataset.labelSchema) throw new Error(`data.dataset: ${dataset.source} has both mask files and label columns; a run trains dense maps or image-level labels, not both`);
+  if (experiment.data.embeddings) throw new Error('data.embeddings: dense maps are trained on images, not on cached slice embeddings');
+  if (!experiment.model.dense) throw new Error(`model.dense: the dataset has dense-ordinal maps (group '${dense.name}'); name a dense model, e.g. { name: 'unet' }`);
+  if (typeof experiment.split.test !== 'number') throw new Error('split.test: a dense-ordinal run holds out test patients by a fraction or the manifest\'s split column, not another dataset');
 }
 
 /** The report reads only the finished run directory, so a failure here loses no result: say so and go on. */

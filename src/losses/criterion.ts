@@ -27,6 +27,7 @@ const groupObjectiveSchema = z
 
 /** `{ groups: { <group name>: { loss: { name, ...options }, weight } } }`; groups left out get the defaults. */
 export const criterionConfigSchema = z.object({ groups: z.record(z.string(), groupObjectiveSchema).default({}) }).strict();
+export type GroupObjectiveConfig = z.output<typeof groupObjectiveSchema>;
 export type CriterionConfig = z.input<typeof criterionConfigSchema>;
 
 export function outputKind(group: LabelGroup): OutputKind {
@@ -68,31 +69,43 @@ export interface CriterionResult {
  * the schema's target width; mask (optional) [batch] or [batch, slices], 0 for padded slices. The caller
  * disposes the returned scalars.
  */
-export type Criterion = ((logits: tf.Tensor, targets: tf.Tensor, mask?: tf.Tensor) => CriterionResult) & {
+export type CriterionFn = (logits: tf.Tensor, targets: tf.Tensor, mask?: tf.Tensor) => CriterionResult;
+export type Criterion = CriterionFn & {
   readonly objectives: readonly GroupObjective[];
 };
 
-function lossNamesFor(kind: OutputKind): string[] {
+export function lossNamesFor(kind: OutputKind): string[] {
   return losses.names().filter((name) => losses.get(name).create(losses.resolve(name), undefined).accepts.includes(kind));
 }
 
-function buildObjective(span: GroupSpan, configured: z.output<typeof groupObjectiveSchema> | undefined, where: string): GroupObjective {
-  const group = span.group;
-  const fallback = defaultLoss(group);
+/**
+ * A group's loss: the configured one or `fallback`, options validated, and refused (naming the losses that fit)
+ * when it does not take the group's output kind.
+ */
+export function resolveGroupLoss(
+  groupName: string,
+  kind: OutputKind,
+  fallback: LossConfig,
+  configured: GroupObjectiveConfig | undefined,
+  where: string,
+): { lossConfig: LossConfig; loss: Loss; weight: number } {
   // Naming the default loss keeps the group's defaults (e.g. its label smoothing) under the options given.
   const requested = configured?.loss ?? fallback;
   const { name, ...options } = requested.name === fallback.name ? { ...fallback, ...requested } : requested;
-  const lossWhere = `${where}.groups.${group.name}.loss`;
+  const lossWhere = `${where}.groups.${groupName}.loss`;
   const resolved = losses.resolve(name, options, lossWhere);
   const loss = losses.get(name).create(resolved, undefined);
-  const kind = outputKind(group);
   if (!loss.accepts.includes(kind)) {
     throw new Error(
-      `${lossWhere}: loss '${name}' does not fit ${kind} group '${group.name}' (it takes ${loss.accepts.join(', ')} outputs); ` +
+      `${lossWhere}: loss '${name}' does not fit ${kind} group '${groupName}' (it takes ${loss.accepts.join(', ')} outputs); ` +
         `losses for ${kind}: ${lossNamesFor(kind).join(', ')}`,
     );
   }
-  return { span, lossConfig: { name, ...resolved }, loss, weight: configured?.weight ?? 1 };
+  return { lossConfig: { name, ...resolved }, loss, weight: configured?.weight ?? 1 };
+}
+
+function buildObjective(span: GroupSpan, configured: GroupObjectiveConfig | undefined, where: string): GroupObjective {
+  return { span, ...resolveGroupLoss(span.group.name, outputKind(span.group), defaultLoss(span.group), configured, where) };
 }
 
 function assertInputs(schema: LabelSchema, logits: tf.Tensor, targets: tf.Tensor, mask: tf.Tensor | undefined, where: string): void {

@@ -59,8 +59,13 @@ export function quadraticWeightedKappa(
   options: ReportingOptions = {},
 ): number | null {
   checkPair(trueGrades, predictedGrades, 'quadratic weighted kappa');
-  const observed = confusionMatrix(trueGrades, predictedGrades, levels, 'quadratic weighted kappa');
-  const n = trueGrades.length;
+  return kappaFromConfusion(confusionMatrix(trueGrades, predictedGrades, levels, 'quadratic weighted kappa'), options);
+}
+
+/** Quadratic weighted kappa of a grade confusion matrix (rows true, columns predicted); null when undefined. */
+export function kappaFromConfusion(observed: readonly (readonly number[])[], options: ReportingOptions = {}): number | null {
+  const levels = observed.length;
+  const n = observed.reduce((sum, row) => sum + row.reduce((s, v) => s + v, 0), 0);
   const trueHistogram = observed.map((row) => row.reduce((s, v) => s + v, 0));
   const predictedHistogram = observed[0].map((_, j) => observed.reduce((s, row) => s + row[j], 0));
   let observedDisagreement = 0;
@@ -72,9 +77,22 @@ export function quadraticWeightedKappa(
       expectedDisagreement += (weight * trueHistogram[i] * predictedHistogram[j]) / n;
     }
   }
-  if (expectedDisagreement === 0) {
+  if (!(expectedDisagreement > 0)) {
     (options.warn ?? warnToLog)('quadratic weighted kappa: undefined when true and predicted grades are one single grade; reported as null');
     return null;
   }
   return 1 - observedDisagreement / expectedDisagreement;
+}
+
+/**
+ * Dice per grade of a grade confusion matrix: 2·TP / (2·TP + FP + FN) for each grade (scikit-learn's
+ * `f1_score(average=None)`), null for a grade neither true nor predicted anywhere.
+ */
+export function dicePerGrade(observed: readonly (readonly number[])[]): Array<number | null> {
+  return observed.map((row, k) => {
+    const tp = row[k];
+    const fn = row.reduce((s, v) => s + v, 0) - tp;
+    const fp = observed.reduce((s, other) => s + other[k], 0) - tp;
+    return 2 * tp + fp + fn > 0 ? (2 * tp) / (2 * tp + fp + fn) : null;
+  });
 }

@@ -45,7 +45,7 @@ export function queryDecoders(model: tf.LayersModel): ClassQueryDecoder[] {
 export function classAttention(model: tf.LayersModel, inputs: [tf.Tensor, tf.Tensor]): ClassAttentionMap[] {
   const layers = queryDecoders(model);
   if (layers.length === 0) throw new Error(`model '${model.name}' has no class-query decoder (decoder: { name: 'query' }), so it has no class attention`);
-  const groups = modelMetadata(model)?.labelSchema.groups ?? [];
+  const groups = modelMetadata(model)?.labelSchema?.groups ?? [];
   return layers.map((layer) => {
     const group = groups.find((g) => `${headName(g)}_decoder` === layer.name);
     const [sequence, mask] = inputsModel(model, layer).predict(inputs) as tf.Tensor[];

@@ -11,6 +11,9 @@ import { heads, type Head } from './heads/index.ts';
 import { MaskedPooling } from './layers/masked-pooling.ts';
 import './layers/index.ts';
 import { foldApplyUnfold, stackingModes, stackSlices } from './stack.ts';
+import { denseOutputWidth, type DenseOrdinalGroup } from '../labels/dense-ordinal.ts';
+import { denseModels } from './dense/index.ts';
+import { SliceNeighbours } from './layers/dense-maps.ts';
 
 /** `{ name, ...options }` of one registered component; the options are validated by its registry entry. */
 const componentConfigSchema = z.looseObject({ name: z.string().min(1) });
@@ -19,13 +22,22 @@ export const modelConfigSchema = z
   .object({
     /** The per-slice CNN; not needed when the model reads precomputed slice embeddings. */
     backbone: componentConfigSchema.optional(),
-    encoder: componentConfigSchema,
-    decoder: componentConfigSchema,
+    /** The slice encoder and label decoder; required unless the model is a dense (per-pixel) one. */
+    encoder: componentConfigSchema.optional(),
+    decoder: componentConfigSchema.optional(),
     /** Options per head kind (`binary`, `categorical`, `ordinal`), e.g. `{ ordinal: { neck: 16 } }`. */
     heads: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     stacking: z.enum(stackingModes).default('fold'),
+    /** A per-pixel model (`{ name: 'unet', ... }`, models/dense) for dense label maps, instead of backbone → encoder → heads. */
+    dense: componentConfigSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.dense) return;
+    for (const part of ['encoder', 'decoder'] as const) {
+      if (!config[part]) ctx.addIssue({ code: 'custom', path: [part], message: 'required (unless the model is a dense one, model.dense)' });
+    }
+  });
 
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type ModelConfigInput = z.input<typeof modelConfigSchema>;
@@ -39,7 +51,10 @@ export const inputShapeSchema = z.union([imageInputShapeSchema, embeddingInputSh
 export type ModelInputShape = z.output<typeof inputShapeSchema>;
 
 export interface BuildModelOptions {
-  schema: LabelSchema;
+  /** The image-level label schema; a dense model reads `dense` instead. */
+  schema?: LabelSchema;
+  /** The dense-ordinal group a dense model (`model.dense`) emits maps for. */
+  dense?: DenseOrdinalGroup;
   /** One draw from it seeds every weight; each component derives its own stream, so adding one never shifts another. */
   rng: Rng;
   /** `slices` left out: any number of slices per batch. */
@@ -51,7 +66,8 @@ export interface BuildModelOptions {
 /** What `buildModel` records in the model's user-defined metadata (saved with it). */
 export interface ModelMetadata {
   config: ModelConfig;
-  labelSchema: LabelSchema;
+  labelSchema?: LabelSchema;
+  dense?: DenseOrdinalGroup;
   inputShape: ModelInputShape;
   level: OutputLevel;
 }
@@ -75,7 +91,8 @@ export function buildBackbone(config: z.input<typeof componentConfigSchema>, opt
 /** Parts a given model may not build (the backbone on embeddings, the decoder without binary labels) are still checked. */
 function validateUnusedParts(config: ModelConfig): void {
   if (config.backbone) backbones.resolve(config.backbone.name, withoutName(config.backbone), 'model config backbone');
-  decoders.resolve(config.decoder.name, withoutName(config.decoder), 'model config decoder');
+  if (config.decoder) decoders.resolve(config.decoder.name, withoutName(config.decoder), 'model config decoder');
+  if (config.dense) denseModels.resolve(config.dense.name, withoutName(config.dense), 'model config dense');
   for (const [kind, options] of Object.entries(config.heads)) heads.resolve(kind, options, `model config heads.${kind}`);
 }
 
@@ -104,7 +121,7 @@ function sliceReadingHeads(
   groupHeads: Head[],
   encoded: tf.SymbolicTensor,
   mask: tf.SymbolicTensor,
-  context: { level: OutputLevel; schema: LabelSchema; encoder: ModelConfig['encoder'] },
+  context: { level: OutputLevel; schema: LabelSchema; encoder: NonNullable<ModelConfig['encoder']> },
 ): tf.SymbolicTensor {
   const { level, schema, encoder } = context;
   let pooled: tf.SymbolicTensor | null = null;
@@ -137,8 +154,11 @@ export function buildModel(config: ModelConfigInput, options: BuildModelOptions)
   const parsed = parseOrThrow(modelConfigSchema, config, 'model config');
   const inputShape = parseOrThrow(inputShapeSchema, options.inputShape, 'model inputShape');
   const level = parseOrThrow(z.enum(outputLevels), options.level, 'model level');
-  const { schema } = options;
   validateUnusedParts(parsed);
+  if (parsed.dense) return buildDenseModel(parsed, parsed.dense, inputShape, level, options);
+  const { schema } = options;
+  if (!schema || !parsed.encoder || !parsed.decoder) throw new Error('model config: a model with a slice encoder and label decoder needs a label schema, encoder and decoder');
+  const decoder = parsed.decoder;
   const seed = options.rng.seed();
   const slices = inputShape.slices ?? null;
 
@@ -157,7 +177,7 @@ export function buildModel(config: ModelConfigInput, options: BuildModelOptions)
   const groupHeads = schema.groups.map((group) =>
     heads.create(
       { name: group.kind, ...(parsed.heads[group.kind] ?? {}) },
-      { group, rng: Rng.derive(seed, 'head', group.name), decoder: parsed.decoder, level },
+      { group, rng: Rng.derive(seed, 'head', group.name), decoder, level },
       `model config heads.${group.kind}`,
     ),
   );
@@ -171,6 +191,27 @@ export function buildModel(config: ModelConfigInput, options: BuildModelOptions)
   if (width !== totalOutputWidth(schema)) throw new Error(`internal: the heads emit ${width} logits, the label schema needs ${totalOutputWidth(schema)}`);
   const model = tf.model({ inputs: [input, mask], outputs: logits, name: options.name ?? 'sliceseq' });
   const metadata: ModelMetadata = { config: parsed, labelSchema: schema, inputShape, level };
+  model.setUserDefinedMetadata({ [metadataKey]: metadata as unknown as {} });
+  return model;
+}
+
+/**
+ * A dense model: images [b, s, H, W, C] (with `context` neighbours joined as channels for 2.5D) and mask [b, s]
+ * → maps [b, s, H, W, outputWidth], the per-slice network run on the real slices only (zeros at padded ones).
+ */
+function buildDenseModel(parsed: ModelConfig, config: { name: string } & Record<string, unknown>, inputShape: ModelInputShape, level: OutputLevel, options: BuildModelOptions): tf.LayersModel {
+  if (!options.dense) throw new Error('model config dense: a dense model needs a dense-ordinal label group (the dataset\'s masks)');
+  if ('features' in inputShape) throw new Error('model config dense: a dense model reads images, not slice embeddings');
+  const resolved = denseModels.resolve(config.name, withoutName(config), 'model config dense');
+  const context = typeof resolved.context === 'number' ? resolved.context : 0;
+  const channels = inputShape.channels * (2 * context + 1);
+  const net = denseModels.create(config, { rng: Rng.derive(options.rng.seed(), 'dense'), imageShape: { height: inputShape.height, width: inputShape.width, channels }, outputs: denseOutputWidth(options.dense) }, 'model config dense');
+  const mask = tf.input({ shape: [inputShape.slices ?? null], name: 'mask' });
+  const images = tf.input({ shape: [inputShape.slices ?? null, inputShape.height, inputShape.width, inputShape.channels], name: 'images' });
+  const stacked = context > 0 ? (new SliceNeighbours({ name: 'slice_neighbours', context }).apply(images) as tf.SymbolicTensor) : images;
+  const maps = foldApplyUnfold(stacked, mask, (rows) => net.model.apply(rows) as tf.SymbolicTensor, 'dense');
+  const model = tf.model({ inputs: [images, mask], outputs: maps, name: options.name ?? 'sliceseq' });
+  const metadata: ModelMetadata = { config: parsed, dense: options.dense, inputShape, level };
   model.setUserDefinedMetadata({ [metadataKey]: metadata as unknown as {} });
   return model;
 }

@@ -23,7 +23,8 @@ interface PerClass {
 }
 
 interface OrdinalScores {
-  kind: 'ordinal';
+  /** dense-ordinal: the same numbers over pixels (train/dense-evaluate.ts). */
+  kind: 'ordinal' | 'dense-ordinal';
   accuracy: PerClass;
   mae: PerClass;
   qwk: PerClass;
@@ -48,7 +49,7 @@ function scoresTable(groups: Record<string, GroupScores>, split: string): SafeHt
       rows.push([name, 'categorical (arg max)', (scores.classes ?? []).join(' / '), format(scores.accuracy), format(scores.auc_macro), '—', '—']);
     } else {
       for (const type of Object.keys(scores.accuracy.perClass)) {
-        rows.push([name, 'ordinal (graded)', type, format(scores.accuracy.perClass[type]), '—', format(scores.mae.perClass[type]), format(scores.qwk.perClass[type])]);
+        rows.push([name, scores.kind === 'dense-ordinal' ? 'dense ordinal (pixels)' : 'ordinal (graded)', type, format(scores.accuracy.perClass[type]), '—', format(scores.mae.perClass[type]), format(scores.qwk.perClass[type])]);
       }
     }
   }

@@ -24,6 +24,7 @@ import { readRunFiles, type RunFiles } from '../runs/run-dir.ts';
 import { buildSliceStages, type SliceStages } from './slice-stages.ts';
 import { labelGroupsSection } from './label-groups.ts';
 import { attentionSection, type DatasetSource } from './attention-section.ts';
+import { denseMapsSection } from './dense-maps.ts';
 
 /**
  * A run's report: `<run>/report.html`, one self-contained page (inline SVG figures, images as data: URIs, no
@@ -397,8 +398,9 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
   const groups = await labelGroupsSection(files, figures);
   const dataset = runDataset(files, options);
   const attention = await attentionSection(files, figures, notes, dataset, { slices: options.slices !== false });
+  const denseMaps = await denseMapsSection(files, figures);
   // A schema of only categorical/ordinal groups has no binary labels to draw curves, thresholds or a report for.
-  const binary = files.classes.length > 0 || !groups;
+  const binary = files.classes.length > 0 || (!groups && !denseMaps);
   const sections: PageSection[] = [
     { id: 'summary', title: 'Summary', body: summarySection(files, notes) },
     { id: 'training', title: 'Training', body: await historyFigures(files, figures, notes) },
@@ -412,6 +414,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
       : []),
     ...(groups ? [{ id: 'label-groups', title: 'Categorical and ordinal groups', body: groups }] : []),
     ...(attention ? [{ id: 'class-attention', title: 'Class attention over the slices', body: attention }] : []),
+    ...(denseMaps ? [{ id: 'dense-maps', title: 'Dense grade maps', body: denseMaps }] : []),
     { id: 'slices', title: 'Slices after preprocessing', body: await sliceFigure(files, figures, notes, options, dataset) },
   ];
   const written = await figures.writeAll(runPath(files.dir, 'figures'));

@@ -15,3 +15,5 @@ export * from './trial-record.ts';
 export * from './ablation-summary.ts';
 export * from './resume.ts';
 export * from './cross-validation-summary.ts';
+export * from './dense-thresholds.ts';
+export * from './dense-examples.ts';

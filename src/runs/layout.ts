@@ -17,6 +17,8 @@ import { join, resolve } from 'node:path';
  *   classification-report.json / .md   per-label report on the test split (classification-report.ts)
  *   skipped-files.json      slice files the dataset could not read
  *   attention.json          class-query decoders: per-class attention over a few test patients' slices (attention.ts)
+ *   dense-thresholds.json   dense-ordinal runs: the thresholds that grade each type's output (dense-thresholds.ts)
+ *   dense-examples.json     dense-ordinal runs: a few validation slices' true and predicted grade maps (dense-examples.ts)
  *   report.html, figures/   the run report (report/run-report.ts)
  *
  * An ablation folder (`<out>/<ablation>/`): ablation.json (the plan), one run directory per trial, each with
@@ -44,6 +46,9 @@ export const RUN_FILES = {
   skippedFiles: 'skipped-files.json',
   /** Only runs whose label decoder is the class-query decoder write it (never listed as missing). */
   attention: 'attention.json',
+  /** Only dense-ordinal runs write these two (never listed as missing). */
+  denseThresholds: 'dense-thresholds.json',
+  denseExamples: 'dense-examples.json',
   report: 'report.html',
   figures: 'figures',
 } as const;

@@ -4,6 +4,7 @@ import fg from 'fast-glob';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { loadThresholds, saveThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { readAttention, type AttentionFile } from './attention.ts';
+import { readDenseExamples, type DenseExamplesFile } from './dense-examples.ts';
 import { readClassificationReport, type ClassificationReport } from './classification-report.ts';
 import { readRunConfig, type RunConfig } from './config-file.ts';
 import { readEnvironment, type RunEnvironment } from './environment.ts';
@@ -56,6 +57,8 @@ export interface RunFiles {
   test?: BinaryPredictions;
   /** attention.json: only runs whose label decoder is the class-query decoder write it (never listed as missing). */
   attention?: AttentionFile;
+  /** dense-examples.json: only dense-ordinal runs write it (never listed as missing). */
+  denseExamples?: DenseExamplesFile;
   /** File names that are absent (the report says which sections they would have filled). */
   missing: string[];
 }
@@ -82,7 +85,8 @@ export async function readRunFiles(runDir: string): Promise<RunFiles> {
   const validation = await predictions('predictionsValidation', 'validation');
   const test = await predictions('predictionsTest', 'test');
   const attention = existsSync(runPath(dir, 'attention')) ? readAttention(dir) : undefined;
-  return { dir, name: basename(dir), config, environment, history, metrics, thresholds, classificationReport, classes, validation, test, attention, missing };
+  const denseExamples = existsSync(runPath(dir, 'denseExamples')) ? readDenseExamples(dir) : undefined;
+  return { dir, name: basename(dir), config, environment, history, metrics, thresholds, classificationReport, classes, validation, test, attention, ...(denseExamples ? { denseExamples } : {}), missing };
 }
 
 /** A finished run as the leaderboard sees it. */

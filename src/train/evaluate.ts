@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, totalOutputWidth, totalTargetWidth, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
-import type { Criterion } from '../losses/criterion.ts';
+import type { CriterionFn } from '../losses/criterion.ts';
 import type { Batch, BatchSource } from '../data/loader.ts';
 import { scoreSplit } from '../metrics/summary.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
@@ -40,7 +40,7 @@ function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Flo
 }
 
 /** Runs the model over every batch of `loader` (epoch 0, no augmentation) in inference mode. */
-export async function predict(model: tf.LayersModel, loader: BatchSource, schema: LabelSchema, options: { level: 'patient' | 'slice'; criterion?: Criterion }): Promise<Predictions> {
+export async function predict(model: tf.LayersModel, loader: BatchSource, schema: LabelSchema, options: { level: 'patient' | 'slice'; criterion?: CriterionFn }): Promise<Predictions> {
   const outWidth = totalOutputWidth(schema);
   const targetWidth = totalTargetWidth(schema);
   const sliceLevel = options.level === 'slice';

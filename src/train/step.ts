@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Criterion } from '../losses/criterion.ts';
+import type { CriterionFn } from '../losses/criterion.ts';
 import type { TrainingOptimizer } from './optimizers.ts';
 
 /** What one optimisation step needs from a batch. */
@@ -42,7 +42,7 @@ function backboneVariables(model: tf.LayersModel): Set<string> {
  */
 export function trainStep(
   model: tf.LayersModel,
-  criterion: Criterion,
+  criterion: CriterionFn,
   optimizer: TrainingOptimizer,
   batch: StepInputs,
   options: { gradientClip?: number; learningRate: number },
@@ -51,7 +51,8 @@ export function trainStep(
   let perGroupTensors: Record<string, tf.Scalar> = {};
   const { value, grads } = tf.variableGrads(() => {
     const logits = model.apply([batch.images, batch.mask], { training: true }) as tf.Tensor;
-    const result = criterion(logits, batch.targets, logits.rank === 3 ? batch.mask : undefined);
+    // Per-slice outputs ([b, s, width] rows or [b, s, H, W, width] maps) are weighed by the slice mask.
+    const result = criterion(logits, batch.targets, logits.rank >= 3 ? batch.mask : undefined);
     // The per-group scalars would be freed with the closure's scope: keep them for logging.
     perGroupTensors = Object.fromEntries(Object.entries(result.perGroup).map(([k, v]) => [k, tf.keep(v)]));
     return result.total;

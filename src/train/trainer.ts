@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BatchSource } from '../data/loader.ts';
+import type { Batch, BatchSource } from '../data/loader.ts';
 import { log } from '../core/log.ts';
 import { Progress } from '../core/progress.ts';
 import type { LabelSchema } from '../labels/schema.ts';
-import type { Criterion } from '../losses/criterion.ts';
+import type { CriterionFn } from '../losses/criterion.ts';
 import type { ZeroDivision } from '../metrics/policy.ts';
 import { Checkpoints, type TrainingState } from './checkpoint.ts';
-import { monitoredValue, predict, scorePredictions, type Monitor } from './evaluate.ts';
+import { monitoredValue, predict, scorePredictions, type Monitor, type ScoreBlock } from './evaluate.ts';
 import type { TrainingOptimizer } from './optimizers.ts';
 import { restoreRngStates, rngStates } from './rng-state.ts';
 import type { Schedule } from './schedules.ts';
@@ -21,10 +21,21 @@ export interface FitSettings {
   zeroDivision: ZeroDivision;
 }
 
+/** A split's validation numbers: the score block (monitored values included) and the mean loss. */
+export interface Validation {
+  block: ScoreBlock;
+  loss?: number;
+}
+
 export interface FitParts {
   model: tf.LayersModel;
-  schema: LabelSchema;
-  criterion: Criterion;
+  /** The label schema (image-level labels); left out when `validate` and `targetsOf` say how to score (dense maps). */
+  schema?: LabelSchema;
+  criterion: CriterionFn;
+  /** A batch's training targets; by default `targets` (patient level) or `sliceTargets` (slice level). */
+  targetsOf?: (batch: Batch<tf.Tensor>) => tf.Tensor | undefined;
+  /** Validates the model after each epoch; by default predict + scorePredictions over `valLoader` with the schema. */
+  validate?: (model: tf.LayersModel) => Promise<Validation>;
   optimizer: TrainingOptimizer;
   schedule: Schedule;
   trainLoader: BatchSource;
@@ -40,6 +51,16 @@ function round(value: number, digits: number): number {
   return Number(value.toFixed(digits));
 }
 
+/** Validation of image-level labels: predictions over the validation loader, scored with the label schema. */
+function defaultValidation(parts: FitParts, settings: FitSettings): (model: tf.LayersModel) => Promise<Validation> {
+  const { schema, criterion, valLoader } = parts;
+  if (!schema) throw new Error('fit: without a label schema, FitParts needs its own validate');
+  return async (model) => {
+    const predictions = await predict(model, valLoader, schema, { level: settings.level, criterion });
+    return { block: scorePredictions(schema, predictions, { zeroDivision: settings.zeroDivision }), loss: predictions.loss };
+  };
+}
+
 function freshState(model: tf.LayersModel): TrainingState {
   return { epoch: 0, step: 0, batchInEpoch: 0, history: [], monitorHistory: [], best: null, epochsWithoutImprovement: 0, rng: rngStates(model) };
 }
@@ -50,7 +71,7 @@ function freshState(model: tf.LayersModel): TrainingState {
  * Resumes from the last checkpoint when one exists.
  */
 export async function fit(parts: FitParts, settings: FitSettings): Promise<TrainingState> {
-  const { model, schema, criterion, optimizer, schedule, trainLoader, valLoader, checkpoints } = parts;
+  const { model, criterion, optimizer, schedule, trainLoader, checkpoints } = parts;
   let state = (await checkpoints.restore(model, optimizer.optimizer)) ?? freshState(model);
   restoreRngStates(model, state.rng);
   if (state.epoch > 0 || state.batchInEpoch > 0) log.info(`resuming at epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1} (step ${state.step})`);
@@ -75,7 +96,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
       waitMs += performance.now() - waitFrom;
       try {
         if (batchIndex++ < state.batchInEpoch) continue; // already trained before the interruption
-        const targets = settings.level === 'slice' ? batch.sliceTargets : batch.targets;
+        const targets = parts.targetsOf ? parts.targetsOf(batch) : settings.level === 'slice' ? batch.sliceTargets : batch.targets;
         if (!targets) throw new Error(`training batch ${batch.index} of epoch ${epoch + 1} has no ${settings.level} targets`);
         const result = trainStep(model, criterion, optimizer, { images: batch.images, mask: batch.mask, targets }, { gradientClip: settings.gradientClip, learningRate });
         if (!result.finite) {
@@ -107,8 +128,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
     }
 
     // 2. Validate on the held-out fold.
-    const predictions = await predict(model, valLoader, schema, { level: settings.level, criterion });
-    const val = scorePredictions(schema, predictions, { zeroDivision: settings.zeroDivision });
+    const { block: val, loss: valLoss } = await (parts.validate ?? defaultValidation(parts, settings))(model);
     const value = monitoredValue(val, settings.monitor, epoch + 1);
 
     // 3. Record, checkpoint, early stopping.
@@ -138,7 +158,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
     await checkpoints.save(model, optimizer.optimizer, state, improved);
     parts.onEpoch?.(state);
     log.info(
-      `epoch ${epoch + 1}: train loss ${(batches ? lossSum / batches : NaN).toFixed(4)}, val loss ${(predictions.loss ?? NaN).toFixed(4)}, ` +
+      `epoch ${epoch + 1}: train loss ${(batches ? lossSum / batches : NaN).toFixed(4)}, val loss ${(valLoss ?? NaN).toFixed(4)}, ` +
         `val ${settings.monitor} ${Number.isFinite(value) ? Math.abs(value).toFixed(4) : 'n/a'}${improved ? ' (best)' : ''}; ` +
         `${timing.epoch_seconds.toFixed(1)} s, ${timing.train_slices_per_second ?? 'n/a'} training slices/s, ` +
         `waiting for data ${timing.data_wait_fraction === null ? 'n/a' : `${(100 * timing.data_wait_fraction).toFixed(1)}%`}`,

@@ -19,5 +19,8 @@ describe("the package entry ('sliceseq')", () => {
       expect(typeof sliceseq[name], name).toBe('function');
     }
     expect(typeof sliceseq.EmbeddingLoader).toBe('function');
+    expect(sliceseq.denseModels.names()).toEqual(['unet']);
+    expect(sliceseq.transforms.names()).toContain('rescale');
+    expect(typeof sliceseq.buildDenseCriterion).toBe('function');
   });
 });

@@ -82,7 +82,7 @@ describe('sliceseq demo-data --kind', () => {
 
   it('rejects an unknown kind, options that do not apply, and bad values before touching the folder', async () => {
     const dir = join(work, 'organs');
-    await expect(run(dir, '--kind', 'mri')).rejects.toThrow("--kind must be one of rsna-ich, organs, ordinal, chest, got 'mri'");
+    await expect(run(dir, '--kind', 'mri')).rejects.toThrow("--kind must be one of rsna-ich, organs, ordinal, chest, dense-ordinal, got 'mri'");
     await expect(run(dir, '--kind', 'chest', '--test-patients', '2', '--force')).rejects.toThrow(/--test-patients applies to --kind rsna-ich only/);
     await expect(run(dir, '--kind', 'organs', '--slices', '5-2', '--force')).rejects.toThrow(/slices: min must not exceed max/);
     expect(readdirSync(join(dir, 'images'))).toHaveLength(3);

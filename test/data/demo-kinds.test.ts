@@ -56,7 +56,8 @@ describe.each(Object.keys(manifestDemoKinds))('demo kind %s', (name) => {
     expect(c[MANIFEST_CSV]).not.toBe(a[MANIFEST_CSV]);
   });
 
-  it('loads through the manifest dataset with the labels the generator drew, slices in order', async () => {
+  // Dense maps have no label columns; test/data/demo-dense-ordinal.test.ts loads that kind with its masks.
+  it.skipIf(name === 'dense-ordinal')('loads through the manifest dataset with the labels the generator drew, slices in order', async () => {
     const dir = join(work, `${name}-a`);
     const truth = JSON.parse(readFileSync(join(dir, MANIFEST_GROUND_TRUTH), 'utf8'));
     const schema = parseLabelSchema(truth.labels);

@@ -24,7 +24,7 @@ describe('the label-decoder ablation', () => {
       expect(experiment.data.level).toBe('patient');
       expect(experiment.model.encoder).toEqual({ name: 'gru', hidden: 64, bidirectional: true, pooling: 'max' });
       expect(experiment.model.backbone).toEqual(quickstart.model.backbone);
-      const { name, ...options } = experiment.model.decoder;
+      const { name, ...options } = experiment.model.decoder!;
       expect(() => decoders.resolve(name, options)).not.toThrow();
     }
   });

@@ -12,7 +12,7 @@ describe('experiment config', () => {
     const experiment = parseExperiment(quickstart);
     expect(experiment.name).toBe('quickstart');
     expect(experiment.split).toEqual({ test: 0.2, folds: 5, fold: 0 });
-    expect(experiment.evaluation).toEqual({ thresholds: 'per-class', zeroDivision: 1 });
+    expect(experiment.evaluation).toEqual({ thresholds: 'per-class', zeroDivision: 1, denseThresholds: 'fixed' });
   });
 
   it('names the field and what was expected when a value is wrong', () => {
@@ -63,7 +63,7 @@ describe('experiment config', () => {
     const experiment = resolveExperiment(quickstart, { sets: ['name=renamed', 'seed=4'] });
     expect(experiment.name).toBe('renamed');
     expect(experiment.seed).toBe(4);
-    expect(experiment.model.encoder.name).toBe('gru');
+    expect(experiment.model.encoder!.name).toBe('gru');
   });
 
   it('applies --quick, --set, --seed and --data in that order', () => {
@@ -72,7 +72,7 @@ describe('experiment config', () => {
     expect(experiment.train.batchSize).toBe(2);
     expect(experiment.seed).toBe(7);
     expect(experiment.data.dataset).toMatchObject({ name: 'rsna-ich', root: '/data/x' });
-    expect(experiment.model.decoder.name).toBe('dense');
+    expect(experiment.model.decoder!.name).toBe('dense');
     expect(experiment.data.maxSlices).toBe(8);
   });
 });

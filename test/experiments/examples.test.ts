@@ -73,6 +73,8 @@ describe('example experiments', () => {
     const weights = (experiment.model.backbone as { weights?: string | { path: string } } | undefined)?.weights;
     const weightsFile = typeof weights === 'string' ? weights : weights?.path;
     if (weightsFile && !existsSync(weightsFile)) skip(`needs pretrained weights at ${weightsFile}; pretrained-example.test.ts runs it on generated ones`);
+    // Dense maps have no label schema or prediction CSVs; test/experiments/dense-ordinal.test.ts runs those files.
+    if ((experiment.data.dataset as { masks?: unknown }).masks) skip('dense-ordinal maps: see dense-ordinal.test.ts');
     const kind = demoKindOf(file, experiment.data.dataset as { name: string; root?: unknown });
     const data = await demoData(kind);
     const options = { out: join(work, 'runs'), data, quick: true, backend: defaultTestBackend, sets: [cacheOff] };

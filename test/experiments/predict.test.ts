@@ -143,7 +143,7 @@ describe('sliceseq predict', () => {
     model.dispose();
     const dataset = await loadDataset({ name: 'rsna-ich', root: data, includeAny: false, cacheDir: null });
     const member = { name: runs[0], experiment: JSON.parse(readFileSync(join(runs[0], 'config.json'), 'utf8')), load: () => loadModel(join(runs[0], 'model')) };
-    expect(meta.labelSchema.groups[0].classes).toEqual(classes);
+    expect(meta.labelSchema!.groups[0].classes).toEqual(classes);
     await expect(predictEnsemble([member], dataset, { progress: false })).rejects.toThrow(
       /does not fit .*: the model predicts binary 'labels' \[epidural, .*, any\] but the dataset is labelled binary 'labels' \[epidural, .*, subdural\]/,
     );

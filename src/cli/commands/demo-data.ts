@@ -28,7 +28,7 @@ function kindName(text: string): string {
 
 interface DemoDataOptions {
   kind: string;
-  patients: number;
+  patients?: number;
   seed: number;
   size?: number;
   slices?: number | [number, number];
@@ -37,6 +37,8 @@ interface DemoDataOptions {
 }
 
 /** Empties the demo entries an earlier run left in `dir` (only with --force); other files stay. */
+const DEFAULT_PATIENTS = 100;
+
 function prepareFolder(dir: string, entries: readonly string[], force: boolean | undefined): void {
   const existing = existsSync(dir) ? readdirSync(dir) : [];
   if (existing.length === 0) return;
@@ -46,7 +48,7 @@ function prepareFolder(dir: string, entries: readonly string[], force: boolean |
 
 /** The head-CT phantom in the Kaggle RSNA layout (real DICOM files). */
 function writeRsnaDemo(dir: string, options: DemoDataOptions): string[] {
-  const config: DemoDatasetOptions = { patients: options.patients, seed: options.seed };
+  const config: DemoDatasetOptions = { patients: options.patients ?? DEFAULT_PATIENTS, seed: options.seed };
   if (options.size !== undefined) config.size = options.size;
   if (options.slices !== undefined) config.slices = options.slices;
   if (options.testPatients !== undefined) config.testPatients = options.testPatients;
@@ -70,12 +72,13 @@ function writeRsnaDemo(dir: string, options: DemoDataOptions): string[] {
 async function writeManifestKind(dir: string, options: DemoDataOptions): Promise<string[]> {
   const writer = manifestDemoKinds[options.kind];
   if (options.testPatients !== undefined) throw new Error(`--test-patients applies to --kind rsna-ich only (the ${options.kind} demo has no unlabelled test set)`);
-  const config: ManifestDemoOptions = { patients: options.patients, seed: options.seed };
+  const patients = options.patients ?? writer.defaults.patients ?? DEFAULT_PATIENTS;
+  const config: ManifestDemoOptions = { patients, seed: options.seed };
   if (options.size !== undefined) config.size = options.size;
   if (options.slices !== undefined) config.slices = options.slices;
   writer.resolve(config); // bad options fail before the folder is touched
-  prepareFolder(dir, MANIFEST_DEMO_ENTRIES, options.force);
-  const progress = new Progress({ label: `demo-data ${options.kind}`, total: options.patients, unit: 'patient' });
+  prepareFolder(dir, writer.entries ?? MANIFEST_DEMO_ENTRIES, options.force);
+  const progress = new Progress({ label: `demo-data ${options.kind}`, total: patients, unit: 'patient' });
   const summary = await writer.write(dir, config, () => progress.tick());
   progress.finish();
   const counts = Object.entries(summary.counts).map(
@@ -91,11 +94,12 @@ export function registerDemoData(program: Command): void {
     .description(
       'write a seeded synthetic dataset to DIR: rsna-ich (default; head-CT phantom, RSNA hemorrhage layout, real DICOM), ' +
         'organs (abdominal CT: binary signs + healthy/low/high organ injury), ordinal (4 damage types graded 0-3), ' +
-        'chest (X-rays with the 14 ChestX-ray14 findings); the last three as PNG slices with a manifest.csv',
+        'chest (X-rays with the 14 ChestX-ray14 findings), dense-ordinal (skin images, 4 damage types graded 0-3 per pixel as mask PNGs); ' +
+        'the last four as PNG slices with a manifest.csv',
     )
     .argument('<dir>', 'output folder (must be empty or absent unless --force)')
     .option('--kind <kind>', `which dataset: ${demoKindNames.join(', ')}`, kindName, 'rsna-ich')
-    .option('--patients <n>', 'labelled patients', integer('patients'), 100)
+    .option('--patients <n>', `labelled patients (default ${DEFAULT_PATIENTS}; 200 images for dense-ordinal)`, integer('patients'))
     .option('--seed <n>', 'random seed', integer('seed'), 0)
     .option('--size <px>', 'pixels per side (default: 64 for rsna-ich and chest, 48 for organs and ordinal)', integer('size'))
     .option('--slices <n|min-max>', 'slices per patient (default: 8-24 rsna-ich, 4 organs, 3 ordinal, 1 chest)', sliceCount)

@@ -2,7 +2,8 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { readMeta } from '../readers/index.ts';
 import { labelSchemaSchema, type LabelSchema } from '../../labels/schema.ts';
-import { groupBy, type OrderCheck, type Patient } from '../patients.ts';
+import { groupBy, type MaskRef, type OrderCheck, type Patient } from '../patients.ts';
+import { denseOrdinalGroupSchema } from '../../labels/dense-ordinal.ts';
 import type { RegistryEntry } from '../../core/registry.ts';
 import { readCsv, requireColumns, type CsvRow } from './csv.ts';
 import { aggregateSliceTargets, parseRowTargets, requireLabelColumns } from './targets.ts';
@@ -27,6 +28,21 @@ export const manifestConfigSchema = z.object({
   labelLevel: z.enum(['patient', 'slice']).default('patient'),
   onBadFile: onBadFileSchema,
   cacheDir: z.string().nullable().optional(),
+  /**
+   * Dense label maps: a dense-ordinal group and its mask columns, one per type (single-channel files, in the
+   * group's type order) or one (a file with a channel per type). Paths are relative to the CSV's folder; a
+   * volume row's mask is a volume with the same frames.
+   */
+  masks: z
+    .object({ group: denseOrdinalGroupSchema, columns: z.array(z.string().min(1)).min(1) })
+    .strict()
+    .refine((masks) => masks.columns.length === 1 || masks.columns.length === masks.group.classes.length, {
+      message: 'give one mask column per type, or one column (a file with a channel per type)',
+      path: ['columns'],
+    })
+    .optional(),
+  /** A column whose value `test` puts the patient in the held-out test set (instead of a random draw). */
+  splitColumn: z.string().optional(),
 });
 export type ManifestConfig = z.output<typeof manifestConfigSchema>;
 
@@ -35,6 +51,7 @@ interface ManifestSlice extends ScannedSlice {
   row: CsvRow;
   orderKey: number;
   targets?: Float32Array;
+  masks?: MaskRef;
 }
 
 async function loadManifest(config: ManifestConfig, context: DatasetContext): Promise<Dataset> {
@@ -44,11 +61,12 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
   const schema: LabelSchema | undefined = config.labels;
   requireColumns(table, [config.patientColumn, config.pathColumn, ...(config.orderColumn ? [config.orderColumn] : []), ...(config.idColumn ? [config.idColumn] : [])]);
   if (schema) requireLabelColumns(table, schema);
+  requireColumns(table, [...(config.masks?.columns ?? []), ...(config.splitColumn ? [config.splitColumn] : [])]);
 
   // Row checks first: id, path, duplicates, order key, label cells.
   const firstLineOfPath = new Map<string, number>();
   const firstLineOfId = new Map<string, number>();
-  const rows: Array<{ row: CsvRow; path: string; orderKey: number; targets?: Float32Array }> = [];
+  const rows: Array<{ row: CsvRow; path: string; orderKey: number; targets?: Float32Array; masks?: string[] }> = [];
   for (const row of table.rows) {
     const report = (reason: string) => bad.report({ file: csvFile, line: row.line, reason });
     const patient = row.cells[config.patientColumn];
@@ -88,12 +106,25 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
     }
     const targets = schema ? parseRowTargets(schema, row, csvFile, bad) : undefined;
     if (schema && !targets) continue;
-    rows.push({ row, path, orderKey, targets });
+    const emptyMask = config.masks?.columns.find((column) => row.cells[column] === '');
+    if (emptyMask) {
+      report(`empty mask column '${emptyMask}'`);
+      continue;
+    }
+    const masks = config.masks?.columns.map((column) => resolve(dirname(csvFile), row.cells[column]));
+    rows.push({ row, path, orderKey, targets, masks });
   }
 
-  // Then the files: present and readable.
+  // Then the files: present and readable (mask files: present; their pixels are checked as they are read).
   const stats = await statFiles(rows.map((r) => r.path));
+  const maskStats = await statFiles(rows.flatMap((r) => r.masks ?? []));
+  let maskIndex = 0;
   const present = rows.flatMap((r, i) => {
+    const missingMask = (r.masks ?? []).map(() => maskStats[maskIndex++]).find((entry) => entry.error !== undefined);
+    if (missingMask) {
+      bad.report({ file: csvFile, line: r.row.line, reason: `mask ${missingMask.path}: ${missingMask.error}` });
+      return [];
+    }
     if (stats[i].error === undefined) return [{ ...r, entry: stats[i] }];
     bad.report({ file: csvFile, line: r.row.line, reason: `${r.path}: ${stats[i].error}` });
     return [];
@@ -105,14 +136,15 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
   );
   const slices: ManifestSlice[] = [];
   scan.files.forEach((file, i) => {
-    const { row, orderKey, targets } = present[i];
+    const { row, orderKey, targets, masks } = present[i];
     if (file.error !== undefined) bad.report({ file: csvFile, line: row.line, reason: `${file.path} is unreadable: ${file.error}` });
-    else for (const slice of slicesOf(file)) slices.push({ ...slice, row, orderKey, targets });
+    else for (const slice of slicesOf(file)) slices.push({ ...slice, row, orderKey, targets, ...(masks ? { masks: { paths: masks, ...(slice.frame !== undefined ? { frame: slice.frame } : {}) } } : {}) });
   });
 
   const byPatient = groupBy(table.rows, (row) => row.cells[config.patientColumn]);
   const readableByPatient = groupBy(slices, (slice) => slice.row.cells[config.patientColumn]);
   const patients: Patient[] = [];
+  const testIds: string[] = [];
   const orderChecks: Dataset['orderChecks'] = {};
   for (const [id, patientRows] of byPatient) {
     if (id === '') continue;
@@ -127,6 +159,15 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
     if (check) orderChecks[id] = check;
     const patient: Patient = { id, slices: ordered.map((slice) => sliceRef(slice, slice.row.cells[config.idColumn ?? config.pathColumn])) };
     if (schema && !assignTargets(patient, ordered, schema, config.labelLevel, csvFile, bad)) continue;
+    if (config.masks) patient.sliceMasks = ordered.map((slice) => slice.masks!);
+    if (config.splitColumn) {
+      const values = new Set(patientRows.map((row) => row.cells[config.splitColumn!] === 'test'));
+      if (values.size > 1) {
+        bad.report({ file: csvFile, line: patientRows[0].line, reason: `patient '${id}': rows disagree on whether '${config.splitColumn}' is 'test'` });
+        continue;
+      }
+      if (values.has(true)) testIds.push(id);
+    }
     patients.push(patient);
   }
   bad.warnSummary();
@@ -135,8 +176,10 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
     source: csvFile,
     labelSchema: schema,
     patients: sortPatients(patients),
-    labelled: schema !== undefined,
+    labelled: schema !== undefined || config.masks !== undefined,
     sliceLabelled: schema !== undefined && config.labelLevel === 'slice',
+    ...(config.masks ? { dense: config.masks.group } : {}),
+    ...(config.splitColumn ? { testIds: testIds.sort() } : {}),
     orderChecks,
     skipped: bad.skipped,
   };
@@ -191,7 +234,7 @@ function assignTargets(
 
 export const manifestDataset: RegistryEntry<typeof manifestConfigSchema, DatasetContext, Promise<Dataset>> = {
   name: 'manifest',
-  description: 'a CSV with one row per slice: patient id, slice path (relative to the CSV), optional order key, label columns',
+  description: 'a CSV with one row per slice: patient id, slice path (relative to the CSV), optional order key, label columns, mask columns, split column',
   schema: manifestConfigSchema,
   create: loadManifest,
 };

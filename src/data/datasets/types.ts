@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { LabelSchema } from '../../labels/schema.ts';
+import type { DenseOrdinalGroup } from '../../labels/dense-ordinal.ts';
 import type { SliceMeta } from '../types.ts';
 import type { OrderCheck, Patient } from '../patients.ts';
 import { log } from '../../core/log.ts';
@@ -30,6 +31,10 @@ export interface Dataset {
   labelled: boolean;
   /** Whether patients carry per-slice targets. */
   sliceLabelled: boolean;
+  /** The dense-ordinal group whose maps every patient's `sliceMasks` hold, for a dataset with mask files. */
+  dense?: DenseOrdinalGroup;
+  /** Patients the dataset itself holds out as the test set (e.g. a manifest's split column), instead of a random draw. */
+  testIds?: string[];
   /** Order check per patient id, where slices were ordered from their headers. */
   orderChecks: Record<string, OrderCheck>;
   skipped: SkippedItem[];

@@ -36,5 +36,6 @@ transforms.register({
     random: true,
     sample: (rng) => ({ horizontal: rng.bernoulli(horizontal), vertical: rng.bernoulli(vertical) }),
     apply: async (slice, params) => flipSlice(slice, params),
+    moveMask: (mask, params) => flipSlice(mask, params),
   }),
 });

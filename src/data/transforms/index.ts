@@ -6,9 +6,10 @@ import './flip.ts';
 import './rotate.ts';
 import './zoom.ts';
 import './jitter.ts';
+import './rescale.ts';
 
 export { transforms, type SliceTransform, type TransformContext } from './transform.ts';
 export { namedWindows, windowValue, applyWindows, resolveWindow, type WindowChoice, type WindowSpec } from './window.ts';
 export { flipSlice, type FlipParams } from './flip.ts';
-export { warpSlice } from './warp.ts';
+export { warpSlice, resizeNearest } from './warp.ts';
 export { jitterSlice, type JitterParams } from './jitter.ts';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { mapChannelsWithSharp } from './sharp-channels.ts';
 import { deterministic, transforms } from './transform.ts';
+import { resizeNearest } from './warp.ts';
+import type { Slice } from '../types.ts';
 
 const kernels = ['nearest', 'linear', 'cubic', 'mitchell', 'lanczos2', 'lanczos3'] as const;
 
@@ -20,9 +22,10 @@ transforms.register({
   }),
   create: ({ size, kernel }) => {
     const [rows, cols] = typeof size === 'number' ? [size, size] : size;
-    return deterministic('resize', async (slice) => {
+    const transform = deterministic('resize', async (slice) => {
       if (slice.rows === rows && slice.cols === cols) return slice;
       return mapChannelsWithSharp(slice, 16, 'resize', (image) => image.resize(cols, rows, { fit: 'fill', kernel }));
     });
+    return { ...transform, moveMask: (mask: Slice) => resizeNearest(mask, rows, cols) };
   },
 });

@@ -24,5 +24,6 @@ transforms.register({
       return { degrees: apply ? angle : 0 };
     },
     apply: async (slice, params) => warpSlice(slice, { degrees: params.degrees, scale: 1, fill }),
+    moveMask: (mask, params, maskFill) => warpSlice(mask, { degrees: params.degrees, scale: 1, fill: maskFill, nearest: true }),
   }),
 });

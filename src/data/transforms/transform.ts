@@ -13,6 +13,12 @@ export interface SliceTransform<Params = unknown> {
   readonly random: boolean;
   sample(rng: Rng): Params;
   apply(slice: Slice, params: Params): Promise<Slice>;
+  /**
+   * How a label map (a mask slice of integer grades) follows this step: geometric steps move it the same way,
+   * with nearest-neighbour sampling and `fill` where nothing maps; steps without it (intensity changes) leave
+   * label maps as they are.
+   */
+  moveMask?(mask: Slice, params: Params, fill: number): Slice;
 }
 
 /** Transforms need nothing beyond their config. */

@@ -9,7 +9,10 @@ import { withData } from './transform.ts';
  * at the origin and samples 8/16-bit integers, whereas augmentation needs a same-size, centre-anchored float
  * result (pixel centres at integer indices, the image centre at ((cols−1)/2, (rows−1)/2)).
  */
-export function warpSlice(slice: Slice, { degrees, scale, fill }: { degrees: number; scale: number; fill: number }): Slice {
+export function warpSlice(
+  slice: Slice,
+  { degrees, scale, fill, nearest = false }: { degrees: number; scale: number; fill: number; /** Nearest-neighbour sampling (label maps). */ nearest?: boolean },
+): Slice {
   if (degrees === 0 && scale === 1) return slice;
   const { rows, cols, channels, data } = slice;
   const radians = (degrees * Math.PI) / 180;
@@ -26,10 +29,37 @@ export function warpSlice(slice: Slice, { degrees, scale, fill }: { degrees: num
       const dx = c - cx;
       const x = cx + cos * dx - sin * dy;
       const y = cy + sin * dx + cos * dy;
-      sampleBilinear(data, rows, cols, channels, x, y, fill, out, (r * cols + c) * channels);
+      if (nearest) sampleNearest(data, rows, cols, channels, x, y, fill, out, (r * cols + c) * channels);
+      else sampleBilinear(data, rows, cols, channels, x, y, fill, out, (r * cols + c) * channels);
     }
   }
   return withData(slice, out);
+}
+
+/** The nearest pixel's values at (x, y), or `fill` outside the image. */
+function sampleNearest(data: Float32Array, rows: number, cols: number, channels: number, x: number, y: number, fill: number, out: Float32Array, offset: number): void {
+  const xx = Math.round(x);
+  const yy = Math.round(y);
+  const inside = yy >= 0 && yy < rows && xx >= 0 && xx < cols;
+  const base = (yy * cols + xx) * channels;
+  for (let k = 0; k < channels; k++) out[offset + k] = inside ? data[base + k] : fill;
+}
+
+/** Nearest-neighbour resize to rows × cols (label maps: values are copied, never blended). */
+export function resizeNearest(slice: Slice, rows: number, cols: number): Slice {
+  if (slice.rows === rows && slice.cols === cols) return slice;
+  const { channels, data } = slice;
+  const out = new Float32Array(rows * cols * channels);
+  for (let r = 0; r < rows; r++) {
+    const sr = Math.min(slice.rows - 1, Math.floor(((r + 0.5) * slice.rows) / rows));
+    for (let c = 0; c < cols; c++) {
+      const sc = Math.min(slice.cols - 1, Math.floor(((c + 0.5) * slice.cols) / cols));
+      const from = (sr * slice.cols + sc) * channels;
+      const to = (r * cols + c) * channels;
+      for (let k = 0; k < channels; k++) out[to + k] = data[from + k];
+    }
+  }
+  return withData(slice, out, rows, cols, channels);
 }
 
 /** Bilinear sample at (x, y); neighbours outside the image count as `fill`. Snaps near-integers to stay exact. */

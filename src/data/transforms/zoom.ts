@@ -27,5 +27,6 @@ transforms.register({
       return { scale: apply ? scale : 1 };
     },
     apply: async (slice, params) => warpSlice(slice, { degrees: 0, scale: params.scale, fill }),
+    moveMask: (mask, params, maskFill) => warpSlice(mask, { degrees: 0, scale: params.scale, fill: maskFill, nearest: true }),
   }),
 });

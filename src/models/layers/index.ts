@@ -8,3 +8,4 @@ export { SeededDropout, type SeededDropoutOptions } from './seeded-dropout.ts';
 export { cellKinds, type CellKind } from './recurrent-cells.ts';
 export { OptionsLayer, type LayerNaming } from './options-layer.ts';
 export { ImageNormalization, type ImageNormalizationOptions } from './image-normalization.ts';
+export { SliceNeighbours, UpsampleNearest, type SliceNeighboursOptions, type UpsampleOptions } from './dense-maps.ts';
