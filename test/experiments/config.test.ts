@@ -40,6 +40,13 @@ describe('experiment config', () => {
     expect(() => resolveExperiment(quickstart, { sets: ['loss.groups.labels.loss.gama_neg=2'] })).toThrow(/loss\.groups\.labels\.loss 'asl'[\s\S]*gama_neg/);
   });
 
+  it('checks a dense model\'s options too, and fills its defaults', async () => {
+    const dense = await loadExperimentFile(join(import.meta.dirname, '../../experiments/dense-ordinal.ts'));
+    expect(() => resolveExperiment(dense, { sets: ['model.dense.depht=2'] })).toThrow(/model\.dense 'unet'[\s\S]*depht/);
+    expect(() => resolveExperiment(dense, { sets: ['model.dense.name=vnet'] })).toThrow(/unknown dense model 'vnet'/);
+    expect(resolveExperiment(dense).model.dense).toMatchObject({ name: 'unet', convsPerBlock: 2, skips: true });
+  });
+
   it('refuses a typo before reading any data, and leaves no run directory behind', async () => {
     const out = join(import.meta.dirname, 'no-such-folder', 'runs');
     const missingData = join(import.meta.dirname, 'no-such-folder', 'data');
