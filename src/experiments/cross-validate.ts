@@ -85,6 +85,9 @@ function foldCommand(file: string, options: CrossValidateOptions): (trial: Ablat
 /** Runs this machine's folds; once all have finished, writes the folder's pooled results (summarizeCrossValidation). */
 export async function runCrossValidation(input: ExperimentInput, options: CrossValidateOptions): Promise<CrossValidationResult> {
   const experiment = resolveExperiment(input, options);
+  if (experiment.model.dense) {
+    throw new Error(`--folds all: cross-validation pools image-level predictions, and '${experiment.name}' trains a dense model (model.dense) that writes grade maps; run its folds one at a time (--set split.fold=K)`);
+  }
   const run = await runAblation(crossValidationAblation(experiment), {
     out: options.out,
     jobs: options.jobs,

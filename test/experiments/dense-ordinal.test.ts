@@ -7,6 +7,7 @@ import { setLogLevel } from '../../src/core/log.ts';
 import { writeDenseOrdinalDemo } from '../../src/data/demo/dense-ordinal.ts';
 import { loadExperimentFile } from '../../src/experiments/load.ts';
 import { runExperiment } from '../../src/experiments/run.ts';
+import { runCrossValidation } from '../../src/experiments/cross-validate.ts';
 import { loadModel } from '../../src/models/io.ts';
 import { defaultTestBackend } from '../helpers/backend.ts';
 
@@ -93,5 +94,8 @@ describe('dense-ordinal experiments', () => {
     );
     const noDense = { ...experiment, model: { encoder: { name: 'none' }, decoder: { name: 'dense' } }, quick: {} };
     await expect(runExperiment(noDense, { out: join(work, 'refused'), data, backend: defaultTestBackend, sets: ['train.epochs=1'] })).rejects.toThrow(/model.dense: the dataset has dense-ordinal maps/);
+    // Cross-validation pools image-level predictions: refused before any fold trains.
+    await expect(runCrossValidation(experiment, { out: join(work, 'refused-cv'), data, quick: true, backend: defaultTestBackend })).rejects.toThrow(/--folds all: .*dense model \(model\.dense\)/);
+    expect(existsSync(join(work, 'refused-cv'))).toBe(false);
   });
 });
