@@ -341,12 +341,14 @@ async function finishLabelRun(parts: {
 }
 
 /**
- * What a dense-ordinal dataset asks of the experiment: a dense model, images (not embeddings), no image-level
- * labels beside the maps, and a test set the dataset itself or a fraction holds out (not another dataset).
+ * What a dense-ordinal dataset asks of the experiment: a dense model, images (not embeddings) decoded afresh (no
+ * decoded-slice cache), no image-level labels beside the maps, and a test set the dataset itself or a fraction
+ * holds out (not another dataset).
  */
 function checkDenseExperiment(experiment: Experiment, dataset: Dataset, dense: DenseOrdinalGroup): void {
   if (dataset.labelSchema) throw new Error(`data.dataset: ${dataset.source} has both mask files and label columns; a run trains dense maps or image-level labels, not both`);
   if (experiment.data.embeddings) throw new Error('data.embeddings: dense maps are trained on images, not on cached slice embeddings');
+  if (experiment.data.cacheDir) throw new Error('data.cacheDir: the decoded-slice cache does not hold mask files; leave it out for a dataset with masks');
   if (!experiment.model.dense) throw new Error(`model.dense: the dataset has dense-ordinal maps (group '${dense.name}'); name a dense model, e.g. { name: 'unet' }`);
   if (typeof experiment.split.test !== 'number') throw new Error('split.test: a dense-ordinal run holds out test patients by a fraction or the manifest\'s split column, not another dataset');
 }

@@ -94,6 +94,9 @@ describe('dense-ordinal experiments', () => {
     );
     const noDense = { ...experiment, model: { encoder: { name: 'none' }, decoder: { name: 'dense' } }, quick: {} };
     await expect(runExperiment(noDense, { out: join(work, 'refused'), data, backend: defaultTestBackend, sets: ['train.epochs=1'] })).rejects.toThrow(/model.dense: the dataset has dense-ordinal maps/);
+    await expect(runExperiment(experiment, { out: join(work, 'refused'), data, quick: true, backend: defaultTestBackend, sets: [`data.cacheDir=${join(work, 'cache')}`] })).rejects.toThrow(
+      'data.cacheDir: the decoded-slice cache does not hold mask files',
+    );
     // Cross-validation pools image-level predictions: refused before any fold trains.
     await expect(runCrossValidation(experiment, { out: join(work, 'refused-cv'), data, quick: true, backend: defaultTestBackend })).rejects.toThrow(/--folds all: .*dense model \(model\.dense\)/);
     expect(existsSync(join(work, 'refused-cv'))).toBe(false);
