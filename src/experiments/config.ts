@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { backendPreferences } from '../backend/select.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { criterionConfigSchema } from '../losses/criterion.ts';
+import { zeroDivisionValueSchema } from '../metrics/policy.ts';
 import { modelConfigSchema } from '../models/build.ts';
 import { preprocessConfigSchema } from '../data/preprocess.ts';
 import { monitorChoices } from '../train/evaluate.ts';
@@ -106,7 +107,7 @@ export const experimentSchema = z
         /** Tune one threshold per binary class, or one for all, on validation predictions. */
         thresholds: z.enum(['per-class', 'global']).default('per-class'),
         /** F2 of a row or class with no true and no predicted positive (scikit-learn's zero_division). */
-        zeroDivision: z.union([z.literal(0), z.literal(1)]).default(1),
+        zeroDivision: zeroDivisionValueSchema.default(1),
       })
       .strict()
       .default({ thresholds: 'per-class', zeroDivision: 1 }),
