@@ -85,9 +85,9 @@ export const experimentSchema = z
       })
       .strict()
       .refine((s) => s.fold < s.folds, { message: 'fold must be smaller than folds', path: ['fold'] })
-      .default({ test: 0.2, folds: 5, fold: 0 }),
+      .prefault({}),
     model: modelConfigSchema,
-    loss: criterionConfigSchema.default({ groups: {} }),
+    loss: criterionConfigSchema.prefault({}),
     optimizer: component.default({ name: 'adam' }),
     schedule: component.default({ name: 'constant' }),
     train: z
@@ -110,7 +110,7 @@ export const experimentSchema = z
         zeroDivision: zeroDivisionValueSchema.default(1),
       })
       .strict()
-      .default({ thresholds: 'per-class', zeroDivision: 1 }),
+      .prefault({}),
     /** Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top. */
     quick: z.record(z.string(), z.unknown()).default({}),
   })

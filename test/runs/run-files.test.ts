@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   ABLATION_FILES,
+  checkResume,
+  readEnvironment,
+  readRunConfig,
   RUN_FILES,
   readHistory,
   readRunFiles,
@@ -15,6 +18,8 @@ import {
   writePredictions,
   writeTrialRecord,
 } from '../../src/runs/index.ts';
+import type { ExperimentInput } from '../../src/experiments/config.ts';
+import { resolveExperiment } from '../../src/experiments/resolve.ts';
 
 const fixture = new URL('../fixtures/runs/v0.1-tiny-seed3-fold0', import.meta.url).pathname;
 const temp = mkdtempSync(join(tmpdir(), 'sliceseq-runs-'));
@@ -31,6 +36,16 @@ describe('the run directory module', () => {
     expect(files.classes).toEqual(files.thresholds!.classes);
     expect(files.test!.ids).toEqual(files.environment!.split.test);
     expect(files.classificationReport!.classes.map((row) => row.label)).toEqual(files.classes);
+  });
+
+  it('resumes a sliceseq 0.1 run: its config (saved before configs were resolved) is brought to the resolved form first', () => {
+    const saved = readRunConfig(fixture);
+    const fingerprint = readEnvironment(fixture).data.fingerprint;
+    const now = resolveExperiment(saved as ExperimentInput);
+    // Read as saved, the 0.1 config lacks the defaults a resolved config holds, and the resume would be refused.
+    expect(() => checkResume(fixture, now, fingerprint)).toThrow(/cannot resume [\s\S]*model\.decoder\.embeddingSize: undefined → 16/);
+    const plan = checkResume(fixture, now, fingerprint, { migrate: (config) => resolveExperiment(config as ExperimentInput) });
+    expect(plan.changes).toEqual({});
   });
 
   it('writes the predictions files byte for byte as sliceseq 0.1 did', async () => {
