@@ -87,3 +87,6 @@ export { extractEmbeddings } from './experiments/extract.ts';
 export { defineAblation, parseAblation, planAblation, parseShard, shardTrials, type Ablation, type AblationInput, type AblationPlan } from './experiments/ablation.ts';
 export { loadAblationFile, runAblation, type AblationRun } from './experiments/ablate.ts';
 export { summarizeAblation, writeAblationSummary, formatAblationSummary, type AblationSummary } from './experiments/summarize.ts';
+
+// Run directories: their layout and the readers of their files (src/runs)
+export { RUN_FILES, ABLATION_FILES, runPath, readRunFiles, readRunConfig, readEnvironment, readHistory, readRunMetrics, readRunPredictions, type RunFiles } from './runs/index.ts';

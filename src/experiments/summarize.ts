@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { mean, std } from 'mathjs';
 import { pairedBootstrap, type PairedBootstrapResult, type ScoreFunction } from '../metrics/bootstrap.ts';
-import { fbetaScore, type FbetaAverage } from '../metrics/fbeta.ts';
+import type { FbetaAverage } from '../metrics/fbeta.ts';
+import { createMetric, scoreFunction } from '../metrics/registry.ts';
 import { binarize, concatRows, matrix, type Matrix } from '../metrics/matrix.ts';
 import { DEFAULT_ZERO_DIVISION, describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
 import { readAblationPlan, type AblationTrial } from '../runs/ablation-plan.ts';
@@ -147,6 +148,7 @@ async function compare(
   const targetParts: Matrix<Float64Array>[] = [];
   const patients: string[] = [];
   let zeroDivision: ZeroDivision = DEFAULT_ZERO_DIVISION;
+  let classes: string[] = [];
   for (const { trial, reference } of pairs) {
     const ref = await load(reference);
     variantParts.push(alignRows(await load(trial), ref, join(dir, trial.name)));
@@ -154,6 +156,7 @@ async function compare(
     targetParts.push(ref.targets);
     patients.push(...ref.patients);
     zeroDivision = ref.zeroDivision;
+    classes = ref.classes;
   }
   const decisionsA = concatRows(variantParts);
   const decisionsB = concatRows(referenceParts);
@@ -163,7 +166,9 @@ async function compare(
   const f2 = Object.fromEntries(
     f2Averages.map((average) => {
       // Decisions are already 0/1 at each run's own thresholds, so one score function serves both models.
-      const score: ScoreFunction = (decisions, truth) => fbetaScore(decisions, truth, average, { beta: 2, threshold: 0.5, zeroDivision, warn: quiet });
+      // The run's own F2 metric (the registry's), as the runs scored it.
+      const f2Metric = scoreFunction(createMetric({ name: 'f2', average, threshold: 0.5, zeroDivision }, { columns: classes }));
+      const score: ScoreFunction = (decisions, truth) => f2Metric(decisions, truth, quiet);
       return [average, pairedDifference(pairedBootstrap(score, decisionsA, decisionsB, targets, { resamples, confidence, seed, patients, warn: quiet }))];
     }),
   ) as Record<F2Average, PairedDifference>;

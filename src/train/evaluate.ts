@@ -3,8 +3,7 @@ import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, totalOutputWidth, totalTargetWidth, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
 import type { Criterion } from '../losses/criterion.ts';
 import type { Batch, BatchSource } from '../data/loader.ts';
-import { createMetric, metricContext } from '../metrics/registry.ts';
-import { summarizeSplit } from '../metrics/summary.ts';
+import { scoreSplit } from '../metrics/summary.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { matrix, selectColumns, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
 import { describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
@@ -176,54 +175,7 @@ export function scorePredictions(schema: LabelSchema, predictions: Predictions, 
     ...(predictions.loss !== undefined ? { loss: predictions.loss } : {}),
     policy: `${describeZeroDivision(options.zeroDivision)}; samples = mean F2 over rows (Kaggle); thresholds fitted on validation predictions only`,
   };
-  if (binaryClassNames(schema).length > 0) {
-    const binary = binaryView(schema, predictions);
-    Object.assign(block, summarizeSplit(binary.scores, binary.targets!, { classes: binary.classes, thresholds: options.thresholds, zeroDivision: options.zeroDivision }));
-  }
-  Object.assign(block, groupScores(schema, scores, targets));
-  return block;
-}
-
-/** The mean of the defined values; null when none is. */
-function meanOfDefined(values: ReadonlyArray<number | null>): number | null {
-  const defined = values.filter((v): v is number => v !== null && Number.isFinite(v));
-  return defined.length > 0 ? defined.reduce((sum, v) => sum + v, 0) / defined.length : null;
-}
-
-/**
- * Categorical and ordinal groups: `groups.<name>` holds each group's numbers (categorical: its classes, one-vs-rest
- * ROC-AUC macro, accuracy and confusion matrix of the arg-max class; ordinal: exact grade accuracy, grade MAE and
- * quadratic weighted kappa, each per class and their mean, and a grade confusion matrix per class), and the top level their means across groups (`categorical_auc` macro over all
- * categorical classes, `ordinal_accuracy`, `qwk`): the values a run can monitor.
- */
-function groupScores(schema: LabelSchema, scores: ScoreMatrix, targets: LabelMatrix): ScoreBlock {
-  const metric = (config: { name: string } & Record<string, unknown>) => createMetric(config, metricContext(schema)).compute(scores, targets);
-  const block: ScoreBlock = {};
-  const groups: Record<string, Record<string, unknown>> = {};
-  const categoricalGroups = schema.groups.filter((g) => g.kind === 'categorical');
-  const categorical = categoricalGroups.map((g) => g.name);
-  for (const { name: group, classes } of categoricalGroups) {
-    const confusion = metric({ name: 'confusion', group }) as number[][];
-    const total = confusion.flat().reduce((sum, n) => sum + n, 0);
-    groups[group] = { kind: 'categorical', classes, auc_macro: metric({ name: 'auc', average: 'macro', groups: [group] }), accuracy: confusion.reduce((sum, row, k) => sum + row[k], 0) / total, confusion };
-  }
-  if (categorical.length > 0) block.categorical_auc = metric({ name: 'auc', average: 'macro', groups: categorical });
-  const ordinal = schema.groups.filter((g) => g.kind === 'ordinal').map((g) => g.name);
-  for (const group of ordinal) {
-    groups[group] = {
-      kind: 'ordinal',
-      accuracy: metric({ name: 'ordinal_accuracy', group }),
-      mae: metric({ name: 'ordinal_mae', group }),
-      qwk: metric({ name: 'qwk', group }),
-      confusion: (metric({ name: 'ordinal_confusion', group }) as { perClass: Record<string, number[][]> }).perClass,
-    };
-  }
-  if (ordinal.length > 0) {
-    const means = (key: string) => ordinal.map((group) => (groups[group][key] as { mean: number | null }).mean);
-    block.ordinal_accuracy = meanOfDefined(means('accuracy'));
-    block.qwk = meanOfDefined(means('qwk'));
-  }
-  if (Object.keys(groups).length > 0) block.groups = groups;
+  Object.assign(block, scoreSplit(schema, scores, targets, { thresholds: options.thresholds, zeroDivision: options.zeroDivision }));
   return block;
 }
 

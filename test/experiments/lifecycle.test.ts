@@ -96,6 +96,12 @@ describe('the run lifecycle', () => {
       expect(snapshot(runDir)).toEqual(before);
     });
 
+    it('an allowed change the checkpoint cannot take (another model size) fails and changes nothing', async () => {
+      const before = snapshot(runDir);
+      await expect(runExperiment(experiment(), { out, resume: true, sets: ['model.encoder.hidden=16'], allowChanges: ['model'] })).rejects.toThrow(/not compatible|was the config changed/);
+      expect(snapshot(runDir)).toEqual(before);
+    });
+
     it('--allow-changes continues with the change on purpose and records it', async () => {
       const resumed = await runExperiment(experiment(), { out, resume: true, sets: ['train.epochs=2'], allowChanges: ['train.epochs'], report: false });
       expect(resumed.state.epoch).toBe(2);
