@@ -98,8 +98,16 @@ for (const kind of available) {
 
 const wasm = results.find((r) => r.backend === 'wasm' && r.stacking === 'fold');
 const torch = pythonJson(['bench/torch_reference.py', '--threads', '1', '--steps', String(steps), '--warmup', String(warmup)]);
-const preprocess = flag('skip-preprocess') ? null : await benchPreprocess();
-const preprocessPython = flag('skip-preprocess') ? null : pythonJson(['bench/preprocess.py']);
+// Preprocessing at equal parallelism: our decode workers beside pydicom + OpenCV with as many threads.
+const preprocessing = flag('skip-preprocess')
+  ? []
+  : await (async () => {
+      const rows = [];
+      for (const workers of [1, 2]) {
+        rows.push({ workers, ours: await benchPreprocess({ workers }), python: pythonJson(['bench/preprocess.py', '--threads', String(workers)]) });
+      }
+      return rows;
+    })();
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const lines = [
@@ -114,10 +122,12 @@ if (wasm && cpu) ratios.push(`wasm / cpu training: ${fmt(wasm.slicesPerSecond / 
 const timeDistributed = results.find((r) => r.stacking === 'timeDistributed');
 if (wasm && timeDistributed) ratios.push(`folded / timeDistributed (wasm): ${fmt(wasm.slicesPerSecond / timeDistributed.slicesPerSecond, 2)}×`);
 if (wasm && torch) ratios.push(`ours (wasm) / PyTorch training: ${fmt(wasm.slicesPerSecond / Number(torch.slices_per_second), 3)}`);
-if (preprocess) ratios.push(`preprocessing (decode + HU + 3 windows + CLAHE + resize 224): ours ${fmt(preprocess.slicesPerSecond)} slices/s`);
-if (preprocess && preprocessPython) {
-  const pythonRate = Number(preprocessPython.slicesPerSecond);
-  ratios.push(`preprocessing, pydicom + OpenCV (${preprocessPython.threads} threads): ${fmt(pythonRate)} slices/s; ours / Python ${fmt(preprocess.slicesPerSecond / pythonRate, 3)}`);
+for (const { workers, ours, python } of preprocessing) {
+  const pythonRate = python ? Number(python.slicesPerSecond) : undefined;
+  ratios.push(
+    `preprocessing (decode + HU + 3 windows + CLAHE + resize 224), ${workers} worker(s): ours ${fmt(ours.slicesPerSecond)} slices/s` +
+      (pythonRate ? `; pydicom + OpenCV, ${workers} thread(s): ${fmt(pythonRate)} slices/s; ours / Python ${fmt(ours.slicesPerSecond / pythonRate, 3)}` : ''),
+  );
 }
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, tfjs ${tf.version.tfjs}`;
 const leak = results.some((r) => r.tensorsAfter > r.tensorsBefore);
