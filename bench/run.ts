@@ -91,8 +91,16 @@ if (available.has('wasm')) {
 }
 // The cpu backend takes minutes per step on this workload: one warm-up step and one timed step are enough.
 if (!flag('skip-cpu')) results.push(timeTraining('cpu', 1, 'fold', option('cpu-steps', '1'), option('cpu-warmup', '1')));
-const preprocess = flag('skip-preprocess') ? null : await benchPreprocess();
-const preprocessPython = flag('skip-preprocess') ? null : pythonJson(['bench/preprocess.py']);
+// Preprocessing at equal parallelism: our decode workers beside pydicom + OpenCV with as many threads.
+const preprocessing = flag('skip-preprocess')
+  ? []
+  : await (async () => {
+      const rows = [];
+      for (const workers of [1, 2]) {
+        rows.push({ workers, ours: await benchPreprocess({ workers }), python: pythonJson(['bench/preprocess.py', '--threads', String(workers)]) });
+      }
+      return rows;
+    })();
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
@@ -120,10 +128,12 @@ const timeDistributed = find('wasm', 1, 'timeDistributed');
 if (wasm && timeDistributed) ratios.push(`folded / timeDistributed (wasm): ${fmt(wasm.slicesPerSecond / timeDistributed.slicesPerSecond, 2)}×`);
 const torch1 = torch.find((t) => t.threads === 1 && t.label === '1.x');
 if (wasm && torch1) ratios.push(`wasm / PyTorch ${torch1.version}, 1 thread: ${fmt(wasm.slicesPerSecond / torch1.slices_per_second, 3)}`);
-if (preprocess) ratios.push(`preprocessing (decode + HU + 3 windows + CLAHE + resize 224): ours ${fmt(preprocess.slicesPerSecond)} slices/s`);
-if (preprocess && preprocessPython) {
-  const pythonRate = Number(preprocessPython.slicesPerSecond);
-  ratios.push(`preprocessing, pydicom + OpenCV (${preprocessPython.threads} threads): ${fmt(pythonRate)} slices/s; ours / Python ${fmt(preprocess.slicesPerSecond / pythonRate, 3)}`);
+for (const { workers, ours, python } of preprocessing) {
+  const pythonRate = python ? Number(python.slicesPerSecond) : undefined;
+  ratios.push(
+    `preprocessing (decode + HU + 3 windows + CLAHE + resize 224), ${workers} worker(s): ours ${fmt(ours.slicesPerSecond)} slices/s` +
+      (pythonRate ? `; pydicom + OpenCV, ${workers} thread(s): ${fmt(pythonRate)} slices/s; ours / Python ${fmt(ours.slicesPerSecond / pythonRate, 3)}` : ''),
+  );
 }
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, tfjs ${tf.version.tfjs}`;
 const leak = results.some((r) => r.tensorsAfter > r.tensorsBefore);
