@@ -85,3 +85,4 @@ export { extractEmbeddings } from './experiments/extract.ts';
 export { defineAblation, parseAblation, planAblation, parseShard, shardTrials, type Ablation, type AblationInput, type AblationPlan } from './experiments/ablation.ts';
 export { loadAblationFile, runAblation, type AblationRun } from './experiments/ablate.ts';
 export { summarizeAblation, writeAblationSummary, formatAblationSummary, type AblationSummary } from './experiments/summarize.ts';
+export { defaultWorkers, closeDecodePools } from './data/decode-pool.ts';
