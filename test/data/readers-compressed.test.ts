@@ -25,9 +25,10 @@ describe('compressed DICOM (dcmtk and GDCM fixtures)', () => {
     }
   });
 
-  it('covers JPEG Baseline, JPEG Lossless (process 14 and SV1), JPEG-LS, JPEG 2000 and RLE', () => {
+  it('covers JPEG Baseline, JPEG Lossless (process 14 and SV1), JPEG-LS (lossless, near-lossless), JPEG 2000 (lossless, lossy) and RLE', () => {
     const syntaxes = new Set(expected.cases.map((c) => c.syntax));
-    for (const uid of ['1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70', '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.5']) {
+    const uids = ['1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70', '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.81'];
+    for (const uid of [...uids, '1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91', '1.2.840.10008.1.2.5']) {
       expect(syntaxes.has(uid), uid).toBe(true);
       expect(transferSyntax(uid).decodable).toBe(true);
     }
