@@ -97,3 +97,4 @@ export { attentionFileSchema, readAttention, type AttentionFile } from './runs/a
 export { collectClassAttention, pickAttentionPatients } from './experiments/class-attention.ts';
 // Run directories: their layout and the readers of their files (src/runs)
 export { RUN_FILES, ABLATION_FILES, runPath, readRunFiles, readRunConfig, readEnvironment, readHistory, readRunMetrics, readRunPredictions, type RunFiles } from './runs/index.ts';
+export { defaultWorkers, closeDecodePools } from './data/decode-pool.ts';

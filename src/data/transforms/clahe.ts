@@ -22,14 +22,15 @@ function quantiseChannels(slice: Slice): Uint8Array[] {
   const { channels, data } = slice;
   const pixels = slice.rows * slice.cols;
   const codes = Array.from({ length: channels }, () => new Uint8Array(pixels));
-  for (let i = 0, j = 0; i < pixels; i++) {
-    for (let c = 0; c < channels; c++, j++) {
+  for (let c = 0; c < channels; c++) {
+    const out = codes[c];
+    for (let i = 0, j = c; i < pixels; i++, j += channels) {
       const value = data[j];
       if (!(value >= -1e-6 && value <= 1 + 1e-6)) unitRange(slice, c, 'clahe'); // throws, naming the file
       const scaled = (value < 0 ? 0 : value > 1 ? 1 : value) * 255;
       let r = (scaled + 0.5) | 0;
       if (r - scaled === 0.5 && (r & 1) === 1) r--;
-      codes[c][i] = r;
+      out[i] = r;
     }
   }
   return codes;
