@@ -17,9 +17,13 @@
  * All arithmetic that OpenCV does in `float` is done in float32 here (Math.fround).
  */
 
-import { roundHalfEven } from '../src/data/transforms/clahe.ts';
-
 const BINS = 256;
+
+/** Round half to even, as cvRound does under the default rounding mode. */
+function roundHalfEven(value: number): number {
+  const r = Math.round(value);
+  return r - value === 0.5 && (r & 1) === 1 ? r - 1 : r;
+}
 
 export interface ClaheGrid {
   /** Tiles across (OpenCV's tileGridSize.width). */

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Python twin of bench/preprocess.ts: DICOM decode + HU (pydicom) -> brain/subdural/bone windows (numpy) ->
-CLAHE per channel on 8-bit (OpenCV, clip 3, 8x8 tiles) -> resize to 224 (OpenCV bilinear), at 64x64 and 224x224.
+CLAHE per channel on 8-bit (OpenCV, clip 3, 8x8 tiles) -> resize to 224 (OpenCV bilinear), at 64x64 and 224x224,
+with --threads files processed at once (a thread pool; OpenCV itself single-threaded, as each of our workers is).
 
-    /usr/bin/python3 bench/preprocess.py [--slices 320] [--dir FOLDER]
+    /usr/bin/python3 bench/preprocess.py [--slices 320] [--threads 1] [--dir FOLDER]
 
 Without --dir it writes its own int16 CT-like DICOM files (pydicom) to a temporary folder; with --dir it reads
 FOLDER/size64/*.dcm and FOLDER/size224/*.dcm. Prints JSON shaped like benchPreprocess(): slicesPerSecond
 (total slices / total seconds) and one entry per size.
 """
 import argparse
+import concurrent.futures
 import glob
 import json
 import os
@@ -62,22 +64,30 @@ def preprocess(path, clahe):
     return cv2.resize(image, (224, 224), interpolation=cv2.INTER_LINEAR)
 
 
-def run_case(files):
-    clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
-    for path in files[:2]:
-        preprocess(path, clahe)  # warm-up
-    start = time.perf_counter()
-    for path in files:
-        out = preprocess(path, clahe)
+def run_case(files, threads):
+    # One CLAHE object per thread (OpenCV algorithm objects are not meant to be shared between threads).
+    local = __import__('threading').local()
+
+    def one(path):
+        if not hasattr(local, 'clahe'):
+            local.clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+        out = preprocess(path, local.clahe)
         assert out.shape == (224, 224, 3)
-    return time.perf_counter() - start
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(one, files[: 2 * threads]))  # warm-up
+        start = time.perf_counter()
+        list(pool.map(one, files))
+        return time.perf_counter() - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--slices', type=int, default=320)
+    parser.add_argument('--threads', type=int, default=1, help='files processed at once')
     parser.add_argument('--dir', help='folder holding size64/ and size224/ DICOM files')
     args = parser.parse_args()
+    cv2.setNumThreads(1)
     work = args.dir or tempfile.mkdtemp(prefix='sliceseq-bench-py-')
     try:
         cases = []
@@ -89,14 +99,14 @@ def main():
             files = sorted(glob.glob(os.path.join(folder, '*.dcm')))
             if not files:
                 raise SystemExit(f'{folder}: no .dcm files')
-            seconds = run_case(files)
+            seconds = run_case(files, args.threads)
             cases.append({'size': size, 'slices': len(files), 'seconds': seconds, 'slicesPerSecond': len(files) / seconds})
         total = sum(c['slices'] for c in cases)
         print(json.dumps({
             'slicesPerSecond': total / sum(c['seconds'] for c in cases),
             'cases': cases,
             'pipeline': 'pydicom (HU) -> window x3 -> cv2 CLAHE -> cv2 resize 224',
-            'threads': cv2.getNumThreads(),
+            'threads': args.threads,
         }, indent=2))
     finally:
         if not args.dir:

@@ -1,18 +1,21 @@
 /**
- * Preprocessing throughput: DICOM decode + HU (readDicom) → brain/subdural/bone windows → CLAHE → resize 224,
- * one patient at a time (its slices concurrently, as the loader does), on demo-phantom DICOM files at 64×64
- * and 224×224. Python twin for comparison: bench/preprocess.py (pydicom + numpy + OpenCV).
+ * Preprocessing throughput: DICOM decode + HU → brain/subdural/bone windows → CLAHE (OpenCV's, clip 3, 8×8) →
+ * resize to 224, through the loader's decode workers (1 and 2 by default; the main thread only batches), on
+ * demo-phantom DICOM files at 64×64 and 224×224. Python twin: bench/preprocess.py (pydicom + numpy + OpenCV,
+ * with as many threads), run in the same `npm run bench`.
  *
- *   npx tsx bench/preprocess.ts [--slices 320]     prints JSON
+ *   npx tsx bench/preprocess.ts [--slices 320] [--workers 1,2]     prints JSON
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setLogLevel, type LogLevel } from '../src/core/log.ts';
+import { closeDecodePools } from '../src/data/decode-pool.ts';
+import { loadDataset } from '../src/data/datasets/registry.ts';
 import { writeDemoDataset } from '../src/data/demo/dataset.ts';
+import { forEachBatch, PatientLoader } from '../src/data/loader.ts';
 import { buildPreprocess, type TransformConfig } from '../src/data/preprocess.ts';
-import { readDicom } from '../src/data/readers/dicom.ts';
 
 export const benchPipeline: TransformConfig[] = [
   { name: 'window', windows: ['brain', 'subdural', 'bone'] },
@@ -29,6 +32,7 @@ export interface PreprocessBenchCase {
 }
 
 export interface PreprocessBenchResult {
+  workers: number;
   /** Over all cases: total slices / total seconds. */
   slicesPerSecond: number;
   cases: PreprocessBenchCase[];
@@ -37,47 +41,51 @@ export interface PreprocessBenchResult {
 
 const SLICES_PER_PATIENT = 16;
 
-async function runCase(size: number, slices: number): Promise<PreprocessBenchCase> {
+/** One loader epoch (decode, preprocess, batch) over `slices` demo slices of `size` pixels, after a warm-up epoch. */
+async function runCase(size: number, slices: number, workers: number): Promise<PreprocessBenchCase> {
   const dir = mkdtempSync(join(tmpdir(), `sliceseq-bench-pre-${size}-`));
   try {
     const patients = Math.max(1, Math.ceil(slices / SLICES_PER_PATIENT));
     writeDemoDataset(dir, { patients, seed: 1, size, slices: SLICES_PER_PATIENT, testPatients: 0 });
-    const files = readdirSync(join(dir, 'stage_2_train')).map((name) => join(dir, 'stage_2_train', name));
-    const preprocess = buildPreprocess(benchPipeline);
-    const patientFiles = Array.from({ length: patients }, (_, p) => files.slice(p * SLICES_PER_PATIENT, (p + 1) * SLICES_PER_PATIENT));
-    // Warm-up (sharp/libvips initialisation, JIT), not timed.
-    await preprocess.apply(await Promise.all(patientFiles[0].slice(0, 2).map((f) => readDicom(f))), { train: false });
+    const dataset = await loadDataset({ name: 'rsna-ich', root: dir, cacheDir: null });
+    const loader = new PatientLoader(dataset, { batchSize: 4, seed: 0, shuffle: false, workers }, { pipeline: buildPreprocess(benchPipeline) });
+    const total = dataset.patients.reduce((sum, p) => sum + p.slices.length, 0);
+    await forEachBatch(loader.epoch(0), () => {}); // warm-up: workers started, OpenCV loaded, JIT
     const start = performance.now();
-    for (const group of patientFiles) {
-      const decoded = await Promise.all(group.map((file) => readDicom(file)));
-      await preprocess.apply(decoded, { train: false });
-    }
+    await forEachBatch(loader.epoch(1), () => {});
     const seconds = (performance.now() - start) / 1000;
-    return { size, slices: files.length, seconds, slicesPerSecond: files.length / seconds };
+    return { size, slices: total, seconds, slicesPerSecond: total / seconds };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export async function benchPreprocess(options: { slices?: number; sizes?: number[] } = {}): Promise<PreprocessBenchResult> {
+export async function benchPreprocess(options: { slices?: number; sizes?: number[]; workers?: number } = {}): Promise<PreprocessBenchResult> {
   const slices = options.slices ?? 320;
   const sizes = options.sizes ?? [64, 224];
+  const workers = options.workers ?? 1;
   const levels: LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
   const previous = levels.find((level) => level === process.env.SLICESEQ_LOG) ?? 'info';
   setLogLevel('warn'); // the phantom's RSNA-quirk files would log on read
   try {
     const cases: PreprocessBenchCase[] = [];
-    for (const size of sizes) cases.push(await runCase(size, slices));
+    for (const size of sizes) cases.push(await runCase(size, slices, workers));
     const total = cases.reduce((sum, c) => sum + c.slices, 0);
     const seconds = cases.reduce((sum, c) => sum + c.seconds, 0);
-    return { slicesPerSecond: total / seconds, cases, pipeline: 'readDicom (HU) → window ×3 → CLAHE → resize 224' };
+    return { workers, slicesPerSecond: total / seconds, cases, pipeline: 'readDicom (HU) → window ×3 → CLAHE (OpenCV) → resize 224, in decode workers' };
   } finally {
+    await closeDecodePools();
     setLogLevel(previous);
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const at = process.argv.indexOf('--slices');
-  const result = await benchPreprocess(at >= 0 ? { slices: Number(process.argv[at + 1]) } : {});
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const option = (name: string) => {
+    const at = process.argv.indexOf(`--${name}`);
+    return at >= 0 ? process.argv[at + 1] : undefined;
+  };
+  const slices = option('slices') === undefined ? {} : { slices: Number(option('slices')) };
+  const results = [];
+  for (const workers of (option('workers') ?? '1,2').split(',').map(Number)) results.push(await benchPreprocess({ ...slices, workers }));
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 }

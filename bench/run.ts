@@ -9,19 +9,26 @@
  * PyTorch 2.x (a venv, below) at 1 and 2 threads. Steady-state slices/s from the median step after warm-up;
  * tf.memory().numTensors before and after (must not grow); preprocessing beside the pydicom + OpenCV twin.
  *
- *   npm run bench [-- --steps 20 --warmup 2 --threads 1,2 --cpu-steps 1 --skip-cpu --skip-preprocess --profile --record]
+ * End to end: `sliceseq run` of the quickstart (the demo data at its quickstart size, 2 epochs) on native and on wasm;
+ * training slices/s of the second epoch including data loading, and the share of it spent waiting for data.
+ *
+ *   npm run bench [-- --steps 20 --warmup 2 --threads 1,2 --cpu-steps 1 --skip-cpu --skip-preprocess --skip-e2e --profile --record]
  *   --record rewrites docs/benchmarks.md with this run's table (date and machine included).
  *   PyTorch 2.x: SLICESEQ_TORCH2_PYTHON, else .venv-torch2/bin/python if present
  *   (`python3 -m venv .venv-torch2 && .venv-torch2/bin/pip install torch==2.13.0`).
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { probeBackends } from '../src/backend/select.ts';
 import { writeFileAtomic } from '../src/core/atomic.ts';
 import { projectRoot } from '../src/core/version.ts';
+import { writeDemoDataset } from '../src/data/demo/dataset.ts';
+import { quickstartDemo } from '../src/cli/commands/quickstart.ts';
+import { readHistory, type HistoryRecord } from '../src/runs/history.ts';
+import { runDirName } from '../src/runs/layout.ts';
 import { benchPreprocess } from './preprocess.ts';
 import type { StepTiming } from './train-step.ts';
 
@@ -91,8 +98,38 @@ if (available.has('wasm')) {
 }
 // The cpu backend takes minutes per step on this workload: one warm-up step and one timed step are enough.
 if (!flag('skip-cpu')) results.push(timeTraining('cpu', 1, 'fold', option('cpu-steps', '1'), option('cpu-warmup', '1')));
-const preprocess = flag('skip-preprocess') ? null : await benchPreprocess();
-const preprocessPython = flag('skip-preprocess') ? null : pythonJson(['bench/preprocess.py']);
+// Preprocessing at equal parallelism: our decode workers beside pydicom + OpenCV with as many threads.
+const preprocessing = flag('skip-preprocess')
+  ? []
+  : await (async () => {
+      const rows = [];
+      for (const workers of [1, 2]) {
+        rows.push({ workers, ours: await benchPreprocess({ workers }), python: pythonJson(['bench/preprocess.py', '--threads', String(workers)]) });
+      }
+      return rows;
+    })();
+
+/** `sliceseq run experiments/quickstart.ts` for 2 epochs on `backend`, in a child process; its last epoch's record. */
+function endToEnd(backend: string, data: string, out: string): HistoryRecord {
+  process.stderr.write(`end to end: sliceseq run experiments/quickstart.ts on ${backend}, 2 epochs\n`);
+  const args = ['bin/sliceseq.js', 'run', 'experiments/quickstart.ts', '--data', data, '--out', join(out, backend), '--backend', backend, '--set', 'train.epochs=2', '--force'];
+  execFileSync(process.execPath, args, { cwd: projectRoot, stdio: ['ignore', 'ignore', 'ignore'] });
+  return readHistory(join(out, backend, runDirName('quickstart', 0, 0))).at(-1)!;
+}
+
+const endToEndRuns: Array<{ backend: string; record: HistoryRecord }> = [];
+if (!flag('skip-e2e')) {
+  const work = mkdtempSync(join(tmpdir(), 'sliceseq-bench-'));
+  try {
+    const data = join(work, 'demo-data');
+    await writeDemoDataset(data, quickstartDemo);
+    for (const backend of ['tensorflow', 'wasm']) {
+      if (available.has(backend as 'tensorflow' | 'wasm')) endToEndRuns.push({ backend, record: endToEnd(backend, data, join(work, 'runs')) });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
 
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
@@ -102,6 +139,13 @@ const lines = [
   ...results.map((r) => `| ${r.backend} | ${r.threads} | ${r.stacking} | ${r.steps} | ${fmt(r.msPerStep, 0)} | ${fmt(r.slicesPerSecond)} | ${r.tensorsBefore} → ${r.tensorsAfter} |`),
   ...torch.map((t) => `| pytorch ${t.version} (CPU) | ${t.threads} | fold | ${t.steps} | ${fmt(1000 * t.seconds_per_step, 0)} | ${fmt(t.slices_per_second)} | |`),
 ];
+if (endToEndRuns.length > 0) {
+  lines.push('', '| end to end (quickstart, epoch 2) | epoch s | training slices/s | waiting for data |', '|---|---|---|---|');
+  for (const { backend, record } of endToEndRuns) {
+    const wait = record.data_wait_fraction as number | null;
+    lines.push(`| ${backend} | ${fmt(record.epoch_seconds as number)} | ${fmt(record.train_slices_per_second as number)} | ${wait === null ? 'n/a' : `${fmt(100 * wait)}%`} |`);
+  }
+}
 const ratios: string[] = [];
 const find = (backend: string, threads: number, stacking = 'fold') => results.find((r) => r.backend === backend && r.threads === threads && r.stacking === stacking);
 for (const threads of threadCounts) {
@@ -118,12 +162,18 @@ if (native1 && wasm) ratios.push(`native / wasm training, 1 thread: ${fmt(native
 if (wasm && cpu) ratios.push(`wasm / cpu training: ${fmt(wasm.slicesPerSecond / cpu.slicesPerSecond)}×`);
 const timeDistributed = find('wasm', 1, 'timeDistributed');
 if (wasm && timeDistributed) ratios.push(`folded / timeDistributed (wasm): ${fmt(wasm.slicesPerSecond / timeDistributed.slicesPerSecond, 2)}×`);
+const [e2eNative, e2eWasm] = ['tensorflow', 'wasm'].map((backend) => endToEndRuns.find((run) => run.backend === backend)?.record);
+if (e2eNative && e2eWasm) {
+  ratios.push(`end to end (sliceseq run quickstart, training slices/s with data loading): native / wasm ${fmt((e2eNative.train_slices_per_second as number) / (e2eWasm.train_slices_per_second as number), 2)}×`);
+}
 const torch1 = torch.find((t) => t.threads === 1 && t.label === '1.x');
 if (wasm && torch1) ratios.push(`wasm / PyTorch ${torch1.version}, 1 thread: ${fmt(wasm.slicesPerSecond / torch1.slices_per_second, 3)}`);
-if (preprocess) ratios.push(`preprocessing (decode + HU + 3 windows + CLAHE + resize 224): ours ${fmt(preprocess.slicesPerSecond)} slices/s`);
-if (preprocess && preprocessPython) {
-  const pythonRate = Number(preprocessPython.slicesPerSecond);
-  ratios.push(`preprocessing, pydicom + OpenCV (${preprocessPython.threads} threads): ${fmt(pythonRate)} slices/s; ours / Python ${fmt(preprocess.slicesPerSecond / pythonRate, 3)}`);
+for (const { workers, ours, python } of preprocessing) {
+  const pythonRate = python ? Number(python.slicesPerSecond) : undefined;
+  ratios.push(
+    `preprocessing (decode + HU + 3 windows + CLAHE + resize 224), ${workers} worker(s): ours ${fmt(ours.slicesPerSecond)} slices/s` +
+      (pythonRate ? `; pydicom + OpenCV, ${workers} thread(s): ${fmt(pythonRate)} slices/s; ours / Python ${fmt(ours.slicesPerSecond / pythonRate, 3)}` : ''),
+  );
 }
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, tfjs ${tf.version.tfjs}`;
 const leak = results.some((r) => r.tensorsAfter > r.tensorsBefore);

@@ -95,6 +95,9 @@ export { summarizeAblation, writeAblationSummary, formatAblationSummary, type Ab
 export { classAttention, queryDecoders, type ClassAttentionMap } from './models/attention-maps.ts';
 export { attentionFileSchema, readAttention, type AttentionFile } from './runs/attention.ts';
 export { collectClassAttention, pickAttentionPatients } from './experiments/class-attention.ts';
+// Run directories: their layout and the readers of their files (src/runs)
+export { RUN_FILES, ABLATION_FILES, runPath, readRunFiles, readRunConfig, readEnvironment, readHistory, readRunMetrics, readRunPredictions, type RunFiles } from './runs/index.ts';
+export { defaultWorkers, closeDecodePools } from './data/decode-pool.ts';
 
 // Dense ordinal maps (per-pixel grades per type, from mask files)
 export {

@@ -24,7 +24,10 @@ export const loaderConfigSchema = z
     augment: z.boolean().default(false),
     /** Draw augmentation parameters per slice instead of once per patient (the volume moving as one). */
     augmentPerSlice: z.boolean().default(false),
-    /** Decoded batches queued ahead of the consumer; memory holds at most prefetch + 2 batches. */
+    /**
+     * Decoded batches queued ahead of the consumer; memory holds at most prefetch + 2 batches (with workers, plus
+     * the ceil(workers / batchSize) − 1 further batches decoded at once to keep every worker busy).
+     */
     prefetch: z.number().int().min(1).default(2),
     /** Patients of one batch decoded at once. */
     concurrency: z.number().int().min(1).default(4),
@@ -259,15 +262,38 @@ export class PatientLoader {
     const plan = this.plan(epoch);
     const emit = (event: LoaderEvent) => this.runtime.onEvent?.(event);
     let stopped = false;
+    // Batches decoded at once: one on the main thread; with workers, enough batches to keep every worker busy.
+    const { workers, batchSize } = this.config;
+    const ahead = workers === 0 ? 1 : Math.max(1, Math.ceil(workers / batchSize));
     const produce = async () => {
-      for (let index = 0; index < plan.length && !stopped; index++) {
-        emit({ type: 'decode-start', epoch, batch: index });
-        const host = await this.decodeBatch(plan[index].map((i) => this.patients[i]), epoch, index, () => stopped);
-        if (!host) return;
-        emit({ type: 'decode-end', epoch, batch: index });
-        if (!(await queue.push(host))) return;
+      const inFlight: Array<Promise<HostBatch | undefined>> = [];
+      let next = 0;
+      let failed = false;
+      const isStopped = () => stopped || failed;
+      try {
+        while (!stopped && (next < plan.length || inFlight.length > 0)) {
+          while (next < plan.length && inFlight.length < ahead && !isStopped()) {
+            const index = next++;
+            emit({ type: 'decode-start', epoch, batch: index });
+            const decoding = this.decodeBatch(plan[index].map((i) => this.patients[i]), epoch, index, isStopped).then((host) => {
+              if (host) emit({ type: 'decode-end', epoch, batch: index });
+              return host;
+            });
+            decoding.catch(() => {}); // awaited in order below; a batch that fails early must not count as unhandled
+            inFlight.push(decoding);
+          }
+          const host = await inFlight.shift()!;
+          if (!host) return;
+          if (!(await queue.push(host))) return;
+        }
+        queue.end();
+      } catch (error) {
+        failed = true; // the other batches in flight stop taking new patients
+        throw error;
+      } finally {
+        // Leave no decode running behind a consumer that stopped or a batch that failed.
+        await Promise.allSettled(inFlight);
       }
-      queue.end();
     };
     const producer = produce().catch((error) => queue.fail(error));
     try {
@@ -287,7 +313,10 @@ export class PatientLoader {
 
   /** Undefined when the consumer left meanwhile. */
   private async decodeBatch(patients: Patient[], epoch: number, index: number, isStopped: () => boolean): Promise<HostBatch | undefined> {
-    const decodedWithMasks = await mapLimit(patients, this.config.concurrency, async (patient): Promise<DecodedPatient> =>
+    // With workers, a batch's patients all go to the pool at once (it queues them); otherwise `concurrency` at a time.
+    const { workers, concurrency } = this.config;
+    const limit = workers === 0 ? concurrency : Math.max(concurrency, Math.min(patients.length, workers));
+    const decodedWithMasks = await mapLimit(patients, limit, async (patient): Promise<DecodedPatient> =>
       isStopped() ? { slices: [] } : this.decodePatient(patient, epoch),
     );
     if (isStopped()) return undefined;

@@ -55,7 +55,7 @@ export const ablationSchema = z
         seed: z.number().int().min(0).default(0),
       })
       .strict()
-      .default({ resamples: 1000, confidence: 0.95, seed: 0 }),
+      .prefault({}),
     /** `--quick`: fewer seeds or folds, and a patch applied after the base's own quick overrides. */
     quick: z
       .object({
@@ -64,7 +64,7 @@ export const ablationSchema = z
         experiment: patchSchema.default({}),
       })
       .strict()
-      .default({ experiment: {} }),
+      .prefault({}),
   })
   .strict()
   .superRefine((ablation, ctx) => {

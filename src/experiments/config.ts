@@ -2,10 +2,10 @@ import { z } from 'zod';
 import { backendPreferences } from '../backend/select.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { criterionConfigSchema } from '../losses/criterion.ts';
+import { DEFAULT_ZERO_DIVISION, zeroDivisionValueSchema } from '../metrics/policy.ts';
 import { modelConfigSchema } from '../models/build.ts';
 import { preprocessConfigSchema } from '../data/preprocess.ts';
 import { monitorChoices } from '../train/evaluate.ts';
-import { DEFAULT_ZERO_DIVISION } from '../metrics/policy.ts';
 
 /**
  * An experiment is one plain, typed object: data and label schema, preprocessing and augmentation, model,
@@ -102,9 +102,9 @@ export const experimentSchema = z
       })
       .strict()
       .refine((s) => s.fold < s.folds, { message: 'fold must be smaller than folds', path: ['fold'] })
-      .default({ test: 0.2, folds: 5, fold: 0 }),
+      .prefault({}),
     model: modelConfigSchema,
-    loss: criterionConfigSchema.default({ groups: {} }),
+    loss: criterionConfigSchema.prefault({}),
     optimizer: component.default({ name: 'adam' }),
     schedule: component.default({ name: 'constant' }),
     train: z
@@ -124,12 +124,12 @@ export const experimentSchema = z
         /** Tune one threshold per binary class, or one for all, on validation predictions. */
         thresholds: z.enum(['per-class', 'global']).default('per-class'),
         /** F2 of a row or class with no true and no predicted positive (scikit-learn's zero_division); metrics/policy.ts DEFAULT_ZERO_DIVISION. */
-        zeroDivision: z.union([z.literal(0), z.literal(1)]).default(DEFAULT_ZERO_DIVISION),
+        zeroDivision: zeroDivisionValueSchema.default(DEFAULT_ZERO_DIVISION),
         /** Dense-ordinal regression maps: grade by the group's thresholds, or by thresholds tuned per type on validation to maximise QWK. */
         denseThresholds: z.enum(['fixed', 'tuned']).default('fixed'),
       })
       .strict()
-      .default({ thresholds: 'per-class', zeroDivision: DEFAULT_ZERO_DIVISION, denseThresholds: 'fixed' }),
+      .prefault({}),
     /** Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top. */
     quick: z.record(z.string(), z.unknown()).default({}),
   })

@@ -226,9 +226,8 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const optimizer = createOptimizer(experiment.optimizer);
   const schedule = createSchedule(experiment.schedule);
 
-  // The run directory appears (or, resumed with --allow-changes, records its changes) as the first epoch starts.
-  if (resume) recordResumeChanges(runDir, resume, experiment, data);
-  else {
+  // The run directory appears as the first epoch starts (a resume records its allowed changes once its checkpoint is restored).
+  if (!resume) {
     if (options.force) rmSync(runDir, { recursive: true, force: true });
     mkdirSync(runDir, { recursive: true });
     if (dataset.skipped.length > 0) writeSkippedFiles(runDir, dataset.skipped);
@@ -263,6 +262,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
       {
         model, schema, criterion, optimizer, schedule, trainLoader, valLoader, checkpoints,
         ...(dense ? { targetsOf: (batch: Batch<tf.Tensor>) => batch.maps, validate: denseValidation(dense, valLoader, criterion) } : {}),
+        onStart: () => resume && recordResumeChanges(runDir, resume, experiment, data),
         onEpoch: (s) => writeHistory(runDir, s.history),
         shouldStop: () => interrupted,
       },

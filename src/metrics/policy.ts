@@ -7,7 +7,9 @@ import type { Warn } from './matrix.ts';
  * positives, F-beta of a row or class with neither) — scikit-learn's `zero_division`: `'warn'` scores 0 and
  * says so, `0` and `1` score that value quietly because the caller chose it.
  */
-export const zeroDivisionSchema = z.union([z.literal('warn'), z.literal(0), z.literal(1)]);
+/** The policies that choose the value quietly (what a run's evaluation takes: `evaluation.zeroDivision`). */
+export const zeroDivisionValueSchema = z.union([z.literal(0), z.literal(1)]);
+export const zeroDivisionSchema = z.union([z.literal('warn'), ...zeroDivisionValueSchema.options]);
 export type ZeroDivision = z.output<typeof zeroDivisionSchema>;
 
 /**

@@ -88,12 +88,17 @@ export function buildBackbone(config: z.input<typeof componentConfigSchema>, opt
   return backboneFrom(parsed, options.rng.seed(), parseOrThrow(imageInputShapeSchema.omit({ slices: true }), options.imageShape, 'backbone imageShape'));
 }
 
-/** Parts a given model may not build (the backbone on embeddings, the decoder without binary labels) are still checked. */
-function validateUnusedParts(config: ModelConfig): void {
-  if (config.backbone) backbones.resolve(config.backbone.name, withoutName(config.backbone), 'model config backbone');
-  if (config.decoder) decoders.resolve(config.decoder.name, withoutName(config.decoder), 'model config decoder');
-  if (config.dense) denseModels.resolve(config.dense.name, withoutName(config.dense), 'model config dense');
-  for (const [kind, options] of Object.entries(config.heads)) heads.resolve(kind, options, `model config heads.${kind}`);
+/**
+ * Parts this model does not build (the backbone on embeddings, the decoder without binary labels, heads of kinds
+ * the schema lacks; with a dense model, every slice-sequence part given) are still checked; the parts it builds
+ * are checked once, by their registries as they build.
+ */
+function validateUnusedParts(config: ModelConfig, schema: LabelSchema | undefined, readsEmbeddings: boolean): void {
+  const kinds = new Set<string>(config.dense ? [] : (schema?.groups ?? []).map((group) => group.kind));
+  if (config.backbone && (readsEmbeddings || config.dense)) backbones.resolve(config.backbone.name, withoutName(config.backbone), 'model config backbone');
+  if (config.encoder && config.dense) encoders.resolve(config.encoder.name, withoutName(config.encoder), 'model config encoder');
+  if (config.decoder && !kinds.has('binary')) decoders.resolve(config.decoder.name, withoutName(config.decoder), 'model config decoder');
+  for (const [kind, options] of Object.entries(config.heads)) if (!kinds.has(kind)) heads.resolve(kind, options, `model config heads.${kind}`);
 }
 
 function withoutName({ name: _name, ...options }: { name: string } & Record<string, unknown>): Record<string, unknown> {
@@ -154,7 +159,7 @@ export function buildModel(config: ModelConfigInput, options: BuildModelOptions)
   const parsed = parseOrThrow(modelConfigSchema, config, 'model config');
   const inputShape = parseOrThrow(inputShapeSchema, options.inputShape, 'model inputShape');
   const level = parseOrThrow(z.enum(outputLevels), options.level, 'model level');
-  validateUnusedParts(parsed);
+  validateUnusedParts(parsed, options.schema, 'features' in inputShape);
   if (parsed.dense) return buildDenseModel(parsed, parsed.dense, inputShape, level, options);
   const { schema } = options;
   if (!schema || !parsed.encoder || !parsed.decoder) throw new Error('model config: a model with a slice encoder and label decoder needs a label schema, encoder and decoder');

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
+import { readJson } from '../core/json.ts';
 import './layers/index.ts';
 
 /**
@@ -48,12 +49,7 @@ function writeArtifacts(dir: string, artifacts: tf.io.ModelArtifacts): tf.io.Sav
 export function readModelArtifacts(dir: string): tf.io.ModelArtifacts {
   const modelPath = join(dir, modelFileName);
   if (!existsSync(modelPath)) throw new Error(`no model at ${dir}: ${modelFileName} is missing`);
-  let modelJson: tf.io.ModelJSON;
-  try {
-    modelJson = JSON.parse(readFileSync(modelPath, 'utf8')) as tf.io.ModelJSON;
-  } catch (error) {
-    throw new Error(`${modelPath}: not valid JSON (${(error as Error).message})`);
-  }
+  const modelJson = readJson(modelPath) as tf.io.ModelJSON;
   if (modelJson.modelTopology == null || !Array.isArray(modelJson.weightsManifest)) {
     throw new Error(`${modelPath}: not a tfjs model.json (needs modelTopology and weightsManifest)`);
   }

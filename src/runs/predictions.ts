@@ -2,7 +2,7 @@ import { writeFileAtomic } from '../core/atomic.ts';
 import { formatCsv } from '../core/csv.ts';
 import { at, readCsv, requireColumns } from '../data/datasets/csv.ts';
 import { matrix, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
-import { PATIENT_COLUMN } from '../metrics/submission/read.ts';
+import { LABEL_PREFIX, PATIENT_COLUMN, TRUE_PREFIX } from '../metrics/submission/read.ts';
 import { runPath } from './layout.ts';
 
 /**
@@ -37,7 +37,7 @@ export function formatPredictions(table: PredictionTable): string {
   const truthColumns = table.truth ? (table.truthColumns ?? []) : [];
   const labelClasses = labels?.classes ?? [];
   const rows: Array<Array<string | number>> = [
-    ['id', ...(patients ? [PATIENT_COLUMN] : []), ...columns, ...labelClasses.map((c) => `label_${c}`), ...truthColumns.map((c) => `true_${c}`)],
+    ['id', ...(patients ? [PATIENT_COLUMN] : []), ...columns, ...labelClasses.map((c) => `${LABEL_PREFIX}${c}`), ...truthColumns.map((c) => `true_${c}`)],
   ];
   ids.forEach((id, r) => {
     const row: Array<string | number> = [id];
@@ -104,9 +104,9 @@ export function readRunPredictions(runDir: string, split: PredictionSplit, class
 export async function readPredictionsFile(file: string): Promise<PredictionTable & { file: string }> {
   const table = await readCsv(file);
   requireColumns(table, ['id']);
-  const columns = table.header.filter((name) => name !== 'id' && name !== PATIENT_COLUMN && !name.startsWith('label_') && !name.startsWith('true_'));
-  const labelColumns = table.header.filter((name) => name.startsWith('label_'));
-  const truthColumns = table.header.filter((name) => name.startsWith('true_'));
+  const columns = table.header.filter((name) => name !== 'id' && name !== PATIENT_COLUMN && !name.startsWith(LABEL_PREFIX) && !name.startsWith(TRUE_PREFIX));
+  const labelColumns = table.header.filter((name) => name.startsWith(LABEL_PREFIX));
+  const truthColumns = table.header.filter((name) => name.startsWith(TRUE_PREFIX));
   const read = (names: readonly string[]) => {
     const out = new Float64Array(table.rows.length * names.length);
     table.rows.forEach(({ line, cells }, r) => names.forEach((name, c) => (out[r * names.length + c] = numberCell(cells[name], file, line, name))));
@@ -118,7 +118,7 @@ export async function readPredictionsFile(file: string): Promise<PredictionTable
     ...(table.header.includes(PATIENT_COLUMN) ? { patients: table.rows.map((row) => row.cells[PATIENT_COLUMN]) } : {}),
     columns,
     scores: read(columns),
-    ...(labelColumns.length > 0 ? { labels: { classes: labelColumns.map((name) => name.slice('label_'.length)), data: read(labelColumns) } } : {}),
-    ...(truthColumns.length > 0 ? { truthColumns: truthColumns.map((name) => name.slice('true_'.length)), truth: read(truthColumns) } : {}),
+    ...(labelColumns.length > 0 ? { labels: { classes: labelColumns.map((name) => name.slice(LABEL_PREFIX.length)), data: read(labelColumns) } } : {}),
+    ...(truthColumns.length > 0 ? { truthColumns: truthColumns.map((name) => name.slice(TRUE_PREFIX.length)), truth: read(truthColumns) } : {}),
   };
 }

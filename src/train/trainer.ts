@@ -41,6 +41,8 @@ export interface FitParts {
   trainLoader: BatchSource;
   valLoader: BatchSource;
   checkpoints: Checkpoints;
+  /** Called once the last checkpoint (if any) is restored, before the first step. */
+  onStart?: (state: TrainingState) => void;
   /** Called after every epoch with the full state (the runner writes history.jsonl from it). */
   onEpoch?: (state: TrainingState) => void;
   /** Set by Ctrl-C: finish the current step, save a checkpoint, stop. */
@@ -75,6 +77,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
   let state = (await checkpoints.restore(model, optimizer.optimizer)) ?? freshState(model);
   restoreRngStates(model, state.rng);
   if (state.epoch > 0 || state.batchInEpoch > 0) log.info(`resuming at epoch ${state.epoch + 1}, batch ${state.batchInEpoch + 1} (step ${state.step})`);
+  parts.onStart?.(state);
 
   while (state.epoch < settings.epochs && !state.stopped) {
     const epoch = state.epoch;

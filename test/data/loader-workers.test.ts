@@ -85,5 +85,12 @@ describe('decode workers', () => {
     const loader = new PatientLoader(source, { batchSize: 1, seed: 0, workers: 1 }, { pipeline: preprocess() });
     await expect(collect(loader, 0)).rejects.toThrow(`patient 'x': ${join(work, 'absent.dcm')}: cannot read file`);
     expect(() => new PatientLoader(source, { batchSize: 1, seed: 0, workers: 1 }, { readSlices: async () => [] })).toThrow(/custom readSlices needs workers: 0/);
+    // Several batches decode at once with 4 workers and batches of 1: a bad one among them still surfaces in order.
+    const strip = (patients: typeof dataset.patients) => patients.map(({ id, slices }) => ({ id, slices }));
+    const mixed = { patients: [...strip(dataset.patients.slice(0, 2)), ...source.patients, ...strip(dataset.patients.slice(2))] };
+    const seen: string[] = [];
+    const pipelined = new PatientLoader(mixed, { batchSize: 1, seed: 0, shuffle: false, workers: 4 }, { pipeline: preprocess() });
+    await expect(forEachBatch(pipelined.epoch(0), (batch) => void seen.push(...batch.patientIds))).rejects.toThrow(`patient 'x': `);
+    expect(seen).toEqual(dataset.patients.slice(0, 2).map((p) => p.id));
   });
 });

@@ -40,8 +40,8 @@ describe('sliceseq ablate --jobs', () => {
     const [gru, dense] = [attempt('gru-seed0-fold0'), attempt('dense-seed0-fold0')];
     expect([gru.status, dense.status]).toEqual(['finished', 'finished']);
     expect(new Set([gru.pid, dense.pid, result.pid]).size).toBe(3);
-    // Both processes were started before either trial finished.
-    const started = [...result.stderr.matchAll(/^(\S+): started in process (\d+)/gm)].map((m) => [m[1], Number(m[2])]);
+    // Both processes were started before either trial finished (log lines to a pipe start with a UTC time stamp).
+    const started = [...result.stderr.matchAll(/^(?:\S+Z )?(\S+): started in process (\d+)/gm)].map((m) => [m[1], Number(m[2])]);
     expect(Object.fromEntries(started)).toEqual({ 'gru-seed0-fold0': gru.pid, 'dense-seed0-fold0': dense.pid });
     const lastStart = Math.max(...[...result.stderr.matchAll(/started in process/g)].map((m) => m.index!));
     expect(lastStart).toBeLessThan(result.stderr.search(/\] \S+: finished/));

@@ -89,6 +89,8 @@ describe('reproducing a leaderboard score', () => {
     expect(summary.ensemble!.members).toBe(3);
     expect(existsSync(join(cvDir, 'report.html'))).toBe(true);
 
+    await expect(runCommand(file, { out, set: [], folds: '3' })).rejects.toThrow(/--folds takes 'all'/);
+    await expect(runCommand(file, { out, set: [], jobs: '2' })).rejects.toThrow(/--jobs, --shard and --trial go with --folds all/);
     // Resumable: a second run finds every fold finished and only pools again.
     const again = await quietly(() => runCommand(file, { out, set: [], folds: 'all' }));
     expect(again.printed).toContain(`cross-validation: ${cvDir}`);

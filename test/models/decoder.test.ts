@@ -62,7 +62,7 @@ function referenceScores(kind: CellKind, feature: number[], w: Record<string, nu
 }
 
 function decoderLayer(overrides: Partial<LabelDecoderArgs>): LabelDecoder {
-  return new LabelDecoder({ cell: 'lstm', units: 3, bidirectional: true, numClasses: 4, inputs: 'zeros', embeddingSize: 2, seed: 11, ...overrides });
+  return new LabelDecoder({ cell: 'lstm', hidden: 3, bidirectional: true, numClasses: 4, inputs: 'zeros', embeddingSize: 2, seed: 11, ...overrides });
 }
 
 function weightsByName(layer: LabelDecoder): Record<string, number[] | Matrix> {

@@ -73,7 +73,7 @@ describe.each([...testBackends, 'cpu'] as const)('save and load on %s', (backend
       writeFileSync(join(dir, 'weights.bin'), weights.subarray(0, weights.length - 4));
       await expect(loadModel(dir)).rejects.toThrow(new RegExp(`weights files hold ${weights.length - 4} bytes but model.json describes ${weights.length}`));
       writeFileSync(join(dir, 'model.json'), '{"modelTopology": ');
-      await expect(loadModel(dir)).rejects.toThrow(/model\.json: not valid JSON/);
+      await expect(loadModel(dir)).rejects.toThrow(/model\.json: invalid JSON/);
     });
     await expect(loadModel('/nonexistent/sliceseq-model')).rejects.toThrow(/no model at \/nonexistent\/sliceseq-model: model.json is missing/);
     model.dispose();

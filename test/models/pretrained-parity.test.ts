@@ -8,7 +8,7 @@ import { Rng } from '../../src/core/rng.ts';
 import { readNpy } from '../../src/data/npy.ts';
 import { backbones } from '../../src/models/backbones/index.ts';
 import { convertWeights, inspectWeights } from '../../src/models/weights.ts';
-import { useBackend } from '../helpers/backend.ts';
+import { testBackends, useBackend } from '../helpers/backend.ts';
 
 /**
  * Proof of equality with the source frameworks: scripts/make-pretrained-fixtures.py builds VGG16 (Keras) and
@@ -47,21 +47,28 @@ let tf: typeof tfType;
 let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sliceseq-pretrained-'));
-  tf = await useBackend('wasm');
+  tf = await useBackend();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Features of `backbones.create(config)` on the fixture input, against the framework's, relative to their scale. */
-function compare(config: Record<string, unknown>, stem: string): { maxDiff: number; scale: number } {
+/**
+ * Features of `backbones.create(config)` on the fixture input, against the framework's, relative to their scale:
+ * the largest difference over every backend that loads here (native and wasm).
+ */
+async function compare(config: Record<string, unknown>, stem: string): Promise<{ maxDiff: number; scale: number }> {
   const input = readNpy(join(dir, `${stem}-input.npy`));
   const expected = readNpy(join(dir, `${stem}-features.npy`));
   const [n, height, width, channels] = input.shape;
-  const backbone = backbones.create(config as { name: string }, { rng: new Rng(9), imageShape: { height, width, channels } });
-  const features = tf.tidy(() => (backbone.model.predict(tf.tensor4d(input.data, [n, height, width, channels])) as tfType.Tensor).dataSync());
-  backbone.model.dispose();
-  expect(features.length).toBe(expected.data.length);
   const scale = Math.max(...Array.from(expected.data, Math.abs));
-  const maxDiff = Math.max(...Array.from(features, (v, i) => Math.abs(v - expected.data[i])));
+  let maxDiff = 0;
+  for (const backend of testBackends) {
+    tf = await useBackend(backend);
+    const backbone = backbones.create(config as { name: string }, { rng: new Rng(9), imageShape: { height, width, channels } });
+    const features = tf.tidy(() => (backbone.model.predict(tf.tensor4d(input.data, [n, height, width, channels])) as tfType.Tensor).dataSync());
+    backbone.model.dispose();
+    expect(features.length, backend).toBe(expected.data.length);
+    maxDiff = Math.max(maxDiff, ...Array.from(features, (v, i) => Math.abs(v - expected.data[i])));
+  }
   return { maxDiff, scale };
 }
 
@@ -76,8 +83,8 @@ describe.skipIf(!kerasPython)('Keras VGG16 imported from .h5 and .keras gives Ke
     ['vgg16.weights.h5', 'a Keras 3 weights file'],
     ['vgg16-nested.h5', 'a full-model file with VGG16 nested in a Sequential'],
     ['vgg16-nested.keras', 'the same as a Keras 3 archive'],
-  ])('%s (%s)', (file) => {
-    const { maxDiff, scale } = compare({ name: 'vgg16', weights: join(dir, file) }, 'vgg16');
+  ])('%s (%s)', async (file) => {
+    const { maxDiff, scale } = await compare({ name: 'vgg16', weights: join(dir, file) }, 'vgg16');
     expect(scale).toBeGreaterThan(0);
     expect(maxDiff / scale).toBeLessThan(1e-4);
   });
@@ -88,12 +95,12 @@ describe.skipIf(!kerasPython)('Keras VGG16 imported from .h5 and .keras gives Ke
     expect(report.fits[0].mapping.map((m) => `${m.layer}<${m.source}`).slice(0, 2)).toEqual(['block1_conv1<block1_conv1', 'block1_conv2<block1_conv2']);
     const out = join(dir, 'vgg16-tfjs');
     await convertWeights(join(dir, 'vgg16-full.h5'), { backbone: 'vgg16', out });
-    const { maxDiff, scale } = compare({ name: 'vgg16', weights: out }, 'vgg16');
+    const { maxDiff, scale } = await compare({ name: 'vgg16', weights: out }, 'vgg16');
     expect(maxDiff / scale).toBeLessThan(1e-4);
   });
 
-  test("the 'caffe' normalisation is what makes them equal", () => {
-    const { maxDiff, scale } = compare({ name: 'vgg16', weights: join(dir, 'vgg16-notop.h5'), normalize: 'imagenet' }, 'vgg16');
+  test("the 'caffe' normalisation is what makes them equal", async () => {
+    const { maxDiff, scale } = await compare({ name: 'vgg16', weights: join(dir, 'vgg16-notop.h5'), normalize: 'imagenet' }, 'vgg16');
     expect(maxDiff / scale).toBeGreaterThan(1e-2);
   });
 });
@@ -104,22 +111,22 @@ describe.skipIf(!torchPython || !kerasPython)('torchvision ResNet-18 and VGG16 i
     for (const stem of ['resnet18', 'vgg16-torch']) run(kerasPython!, ['safetensors', join(dir, `${stem}-state.npz`), join(dir, `${stem}.safetensors`)]);
   }, 300_000);
 
-  test('resnet18: BN running statistics, transposed kernels, symmetric stem and stride padding', () => {
-    const { maxDiff, scale } = compare({ name: 'resnet18', weights: join(dir, 'resnet18.safetensors') }, 'resnet18');
+  test('resnet18: BN running statistics, transposed kernels, symmetric stem and stride padding', async () => {
+    const { maxDiff, scale } = await compare({ name: 'resnet18', weights: join(dir, 'resnet18.safetensors') }, 'resnet18');
     expect(scale).toBeGreaterThan(0);
     expect(maxDiff / scale).toBeLessThan(1e-4);
   });
 
-  test("resnet18 at an odd size (57 px), where 'same' padding would agree and the explicit padding must too", () => {
+  test("resnet18 at an odd size (57 px), where 'same' padding would agree and the explicit padding must too", async () => {
     const odd = join(dir, 'odd');
     run(torchPython!, ['torch', odd, '--size', '57']);
     run(kerasPython!, ['safetensors', join(odd, 'resnet18-state.npz'), join(odd, 'resnet18.safetensors')]);
-    const { maxDiff, scale } = compare({ name: 'resnet18', weights: join(odd, 'resnet18.safetensors') }, join('odd', 'resnet18'));
+    const { maxDiff, scale } = await compare({ name: 'resnet18', weights: join(odd, 'resnet18.safetensors') }, join('odd', 'resnet18'));
     expect(maxDiff / scale).toBeLessThan(1e-4);
   }, 120_000);
 
-  test('vgg16 from torchvision’s features.N', () => {
-    const { maxDiff, scale } = compare({ name: 'vgg16', weights: { path: join(dir, 'vgg16-torch.safetensors'), format: 'safetensors' } }, 'vgg16-torch');
+  test('vgg16 from torchvision’s features.N', async () => {
+    const { maxDiff, scale } = await compare({ name: 'vgg16', weights: { path: join(dir, 'vgg16-torch.safetensors'), format: 'safetensors' } }, 'vgg16-torch');
     expect(maxDiff / scale).toBeLessThan(1e-4);
   });
 

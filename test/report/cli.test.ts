@@ -44,6 +44,7 @@ const path = files({
   'text.csv': 'Id,cat,dog,bird\na,0.9,0.2,yes\nb,0.1,0.8,0.7\nc,0,0,0\nd,0.3,0.1,0.95\n',
   'range.csv': 'Id,cat,dog,bird\na,0.9,0.2,0.1\nb,0.1,-0.8,0.7\nc,0,0,0\nd,0.3,0.1,0.95\n',
   'columns.csv': 'Id,cat,dog,fish\na,0.9,0.2,0.1\nb,0.1,0.8,0.7\nc,0,0,0\nd,0.3,0.1,0.95\n',
+  'predictions.csv': 'id,patient,cat,dog,bird,label_cat,true_cat,true_dog,true_bird\na,p1,0.9,0.2,0.1,1,1,1,0\nb,p1,0.1,0.8,0.7,0,0,1,0\nc,p2,0.1,0.1,0.1,0,0,0,0\n',
 });
 
 /** Runs a command in this process, through the same commander registration; returns what it printed. */
@@ -110,6 +111,14 @@ describe('sliceseq score', () => {
     const run = inProcess('score', path(file), '--solution', path('solution.csv'));
     await expect(run).rejects.toThrow(message);
     await expect(run).rejects.toThrow(path(file));
+  });
+
+  it("scores a sliceseq predictions file against its own true_ columns, or a solution's", async () => {
+    const own = JSON.parse(await inProcess('score', path('predictions.csv')));
+    // Rows a (cat dog vs cat), b (dog vs dog bird), c (none vs none: zero division 1): F2 (5/9 + 5/6 + 1) / 3.
+    expect(own.all).toBeCloseTo((5 / 9 + 5 / 6 + 1) / 3, 12);
+    expect(own.policy).toContain('zero division 1');
+    await expect(inProcess('score', path('wide.csv'))).rejects.toThrow(/a solution is needed \(--solution FILE\)/);
   });
 
   it('rejects a threshold that is not a number', async () => {

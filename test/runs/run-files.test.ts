@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   ABLATION_FILES,
+  checkResume,
+  readEnvironment,
+  readRunConfig,
   RUN_FILES,
   readHistory,
   readRunFiles,
@@ -15,6 +18,11 @@ import {
   writePredictions,
   writeTrialRecord,
 } from '../../src/runs/index.ts';
+import type { ExperimentInput } from '../../src/experiments/config.ts';
+import { resolveExperiment } from '../../src/experiments/resolve.ts';
+import { loadModel } from '../../src/models/io.ts';
+import { useBackend } from '../helpers/backend.ts';
+import { ones, tidy, zeros, type Tensor } from '@tensorflow/tfjs';
 
 const fixture = new URL('../fixtures/runs/v0.1-tiny-seed3-fold0', import.meta.url).pathname;
 const temp = mkdtempSync(join(tmpdir(), 'sliceseq-runs-'));
@@ -31,6 +39,29 @@ describe('the run directory module', () => {
     expect(files.classes).toEqual(files.thresholds!.classes);
     expect(files.test!.ids).toEqual(files.environment!.split.test);
     expect(files.classificationReport!.classes.map((row) => row.label)).toEqual(files.classes);
+  });
+
+  it('resumes a sliceseq 0.1 run: its config (saved before configs were resolved) is brought to the resolved form first', () => {
+    const saved = readRunConfig(fixture);
+    const fingerprint = readEnvironment(fixture).data.fingerprint;
+    const now = resolveExperiment(saved as ExperimentInput);
+    // Read as saved, the 0.1 config lacks the defaults a resolved config holds, and the resume would be refused.
+    expect(() => checkResume(fixture, now, fingerprint)).toThrow(/cannot resume [\s\S]*model\.decoder\.embeddingSize: undefined → 16/);
+    const plan = checkResume(fixture, now, fingerprint, { migrate: (config) => resolveExperiment(config as ExperimentInput) });
+    expect(plan.changes).toEqual({});
+  });
+
+  it("loads the model a sliceseq 0.1 run saved (its recurrent layers named the state size 'units')", async () => {
+    await useBackend();
+    const model = await loadModel(runPath(fixture, 'model'));
+    const sizes = model.layers.flatMap((layer) => {
+      const config = layer.getConfig();
+      return 'hidden' in config ? [`${layer.getClassName()}:${config.hidden}`] : [];
+    });
+    expect(sizes.sort()).toEqual(['SliceseqLabelDecoder:4', 'SliceseqMaskedRecurrent:8']);
+    const output = tidy(() => (model.predict([zeros([1, 2, 32, 32, 3]), ones([1, 2])]) as Tensor).shape);
+    expect(output).toEqual([1, 6]);
+    model.dispose();
   });
 
   it('writes the predictions files byte for byte as sliceseq 0.1 did', async () => {

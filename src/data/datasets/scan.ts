@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readJson } from '../../core/json.ts';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { homedir } from 'node:os';
@@ -188,7 +189,7 @@ export async function scanHeaders(entries: readonly FileEntry[], options: ScanOp
   let previous = new Map<string, ScannedFile>();
   if (indexPath && existsSync(indexPath)) {
     try {
-      const index = JSON.parse(readFileSync(indexPath, 'utf8')) as ScanIndex;
+      const index = readJson(indexPath) as ScanIndex;
       if (index.version === SCAN_INDEX_VERSION) {
         previous = decodeIndex(index);
         if (index.key === key) return { files: entries.map((e) => previous.get(e.path)!), fromIndex: entries.length, read: 0, indexPath };

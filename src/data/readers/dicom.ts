@@ -107,8 +107,9 @@ export async function readDicom(path: string, options: DicomReadOptions = {}): P
 
 /**
  * Header only (no pixel decoding; reads the first few KB of the file when that holds the whole header). A file
- * whose pixel data is missing, runs past the end of the file or, uncompressed, is shorter than the header's
- * image needs is an error here already, so a dataset scan finds it before training does.
+ * whose pixel data is missing, runs past the end of the file, is compressed in a syntax without a decoder or,
+ * uncompressed, is shorter than the header's image needs is an error here already, so a dataset scan finds it
+ * before training does.
  */
 export async function readDicomMeta(path: string, options: DicomReadOptions = {}): Promise<SliceMeta> {
   const header = await readDicomHeader(path, options);
@@ -131,6 +132,10 @@ export async function readDicomHeader(path: string, options: DicomReadOptions = 
   return headerFromDataSet(path, parseDataSet(path, whole, true), size, options);
 }
 
+function unsupportedSyntax(syntax: TransferSyntax): string {
+  return `compressed transfer syntax ${syntax.name} (${syntax.uid}) is not supported; decompress first (e.g. dcmdjpeg, gdcmconv --raw)`;
+}
+
 /** Why the header's pixel data cannot be decoded (missing, cut off, too short for the image), if it cannot. */
 export function pixelDataProblem(header: DicomHeader): string | undefined {
   const pixels = header.pixelData;
@@ -140,6 +145,7 @@ export function pixelDataProblem(header: DicomHeader): string | undefined {
   if (!pixels.undefinedLength && !deflated && pixels.offset + pixels.length > header.fileSize) {
     return `truncated DICOM file (pixel data declares ${pixels.length} bytes from byte ${pixels.offset}, the file has ${header.fileSize})`;
   }
+  if (!header.transferSyntax.decodable) return unsupportedSyntax(header.transferSyntax);
   if (!header.transferSyntax.native || pixels.undefinedLength) return undefined;
   const { rows, cols, samplesPerPixel, bitsAllocated, numberOfFrames } = header;
   if (rows === undefined || cols === undefined || bitsAllocated === undefined) return undefined;
@@ -313,10 +319,7 @@ async function decodeModalityValues(path: string, dataSet: DataSet, header: Dico
   const encapsulated = element.encapsulatedPixelData === true || !syntax.native;
   const decoder = encapsulated ? frameDecoder(syntax.uid) : undefined;
   if (encapsulated && (!decoder || !element.encapsulatedPixelData)) {
-    throw new DataFileError(
-      path,
-      `compressed transfer syntax ${syntax.name} (${syntax.uid}) is not supported; decompress first (e.g. dcmdjpeg, gdcmconv --raw)`,
-    );
+    throw new DataFileError(path, unsupportedSyntax(syntax));
   }
   if (header.numberOfFrames > 1) {
     throw new DataFileError(path, `multi-frame DICOM (${header.numberOfFrames} frames) is not supported; one slice per file`);

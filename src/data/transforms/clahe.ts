@@ -11,10 +11,29 @@ const tileGridSchema = z
   .union([z.number().int().positive(), z.tuple([z.number().int().positive(), z.number().int().positive()])])
   .default([8, 8]);
 
-/** Round half to even, as numpy's round and OpenCV's cvRound do. */
-export function roundHalfEven(value: number): number {
-  const r = Math.round(value);
-  return r - value === 0.5 && (r & 1) === 1 ? r - 1 : r;
+/** k / 255 for every 8-bit code k, as float32. */
+const UNIT_STEPS = Float32Array.from({ length: 256 }, (_, k) => k / 255);
+
+/**
+ * Each channel's [0, 1] values as 8-bit codes, round(v × 255) half to even as numpy rounds; a value outside
+ * [0, 1] (beyond float error) is an error naming the file, as for every 8-bit step.
+ */
+function quantiseChannels(slice: Slice): Uint8Array[] {
+  const { channels, data } = slice;
+  const pixels = slice.rows * slice.cols;
+  const codes = Array.from({ length: channels }, () => new Uint8Array(pixels));
+  for (let c = 0; c < channels; c++) {
+    const out = codes[c];
+    for (let i = 0, j = c; i < pixels; i++, j += channels) {
+      const value = data[j];
+      if (!(value >= -1e-6 && value <= 1 + 1e-6)) unitRange(slice, c, 'clahe'); // throws, naming the file
+      const scaled = (value < 0 ? 0 : value > 1 ? 1 : value) * 255;
+      let r = (scaled + 0.5) | 0;
+      if (r - scaled === 0.5 && (r & 1) === 1) r--;
+      out[i] = r;
+    }
+  }
+  return codes;
 }
 
 /**
@@ -39,16 +58,15 @@ export class OpenCvClaheRunner {
     const pixels = rows * cols;
     const out = new Float32Array(data.length);
     if (pixels === 0) return withData(slice, out);
+    const codes = quantiseChannels(slice);
     const src = new cv.Mat(rows, cols, cv.CV_8UC1);
     const dst: OpenCvMat = new cv.Mat();
     try {
       for (let channel = 0; channel < channels; channel++) {
-        unitRange(slice, channel, 'clahe');
-        const codes = src.data; // a view of the wasm heap: taken afresh, since the heap may have grown
-        for (let i = 0; i < pixels; i++) codes[i] = roundHalfEven(Math.min(1, Math.max(0, data[i * channels + channel])) * 255);
+        src.data.set(codes[channel]); // a view of the wasm heap: taken afresh, since the heap may have grown
         this.clahe.apply(src, dst);
         const equalised = dst.data;
-        for (let i = 0; i < pixels; i++) out[i * channels + channel] = equalised[i] / 255;
+        for (let i = 0, j = channel; i < pixels; i++, j += channels) out[j] = UNIT_STEPS[equalised[i]];
       }
     } finally {
       src.delete();

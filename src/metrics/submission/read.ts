@@ -38,6 +38,8 @@ const LONG_PREFIX = 'ID_';
 
 /** Marks the target columns of a sliceseq predictions file. */
 export const TRUE_PREFIX = 'true_';
+/** Marks the 0/1 decisions (at applied thresholds) of a sliceseq predictions file. */
+export const LABEL_PREFIX = 'label_';
 /** The patient of each row in a slice-level sliceseq predictions file. */
 export const PATIENT_COLUMN = 'patient';
 
@@ -114,9 +116,9 @@ class UsageColumn {
   }
 }
 
-function readWide(csv: CsvTable, role: TableRole, hasUsage: boolean): PredictionTable {
+/** One row per id, one number per column: the cells of `columns` become the values of `classes`. */
+function readNumeric(csv: CsvTable, role: TableRole, hasUsage: boolean, format: 'wide' | 'sliceseq', columns: readonly string[], classes: string[]): PredictionTable {
   const idColumn = csv.header[0];
-  const classes = csv.header.slice(1).filter((name) => name !== USAGE_COLUMN);
   const ids = new IdIndex(csv.file);
   const usage = new UsageColumn(csv.file);
   const rows: number[][] = [];
@@ -124,12 +126,12 @@ function readWide(csv: CsvTable, role: TableRole, hasUsage: boolean): Prediction
     const id = row.cells[idColumn];
     if (id === '') throw new Error(`${at(csv.file, row.line, idColumn)}: empty id`);
     const r = ids.add(id, id, row.line);
-    rows[r] = classes.map((name) => parseValue(row.cells[name], role, at(csv.file, row.line, name), `id '${id}'`));
+    rows[r] = columns.map((name) => parseValue(row.cells[name], role, at(csv.file, row.line, name), `id '${id}'`));
     if (hasUsage) usage.set(r, row, id);
   }
   return {
     file: csv.file,
-    format: 'wide',
+    format,
     ids: ids.ids,
     classes,
     values: Float64Array.from(rows.flat()),
@@ -139,7 +141,12 @@ function readWide(csv: CsvTable, role: TableRole, hasUsage: boolean): Prediction
   };
 }
 
-/** A sliceseq predictions file: score columns as a submission, `true_` columns as a solution. */
+function readWide(csv: CsvTable, role: TableRole, hasUsage: boolean): PredictionTable {
+  const classes = csv.header.slice(1).filter((name) => name !== USAGE_COLUMN);
+  return readNumeric(csv, role, hasUsage, 'wide', classes, classes);
+}
+
+/** A sliceseq predictions file: score columns as a submission (not `label_` decisions), `true_` columns as a solution. */
 function readSliceseq(csv: CsvTable, role: TableRole, hasUsage: boolean, classesHint?: readonly string[]): PredictionTable {
   const truth = classesHint && role === 'solution' ? classesHint.map((name) => `${TRUE_PREFIX}${name}`) : csv.header.filter((name) => name.startsWith(TRUE_PREFIX));
   const absent = truth.filter((name) => !csv.header.includes(name));
@@ -147,29 +154,12 @@ function readSliceseq(csv: CsvTable, role: TableRole, hasUsage: boolean, classes
   if (role === 'solution' && truth.length === 0) {
     throw new Error(`${csv.file}: a predictions file without ${TRUE_PREFIX}<class> columns holds no labels to score against`);
   }
-  const scoreColumns = csv.header.filter((name) => name !== 'id' && name !== PATIENT_COLUMN && name !== USAGE_COLUMN && !name.startsWith(TRUE_PREFIX));
-  const columns = role === 'solution' ? truth : scoreColumns;
-  const classes = role === 'solution' ? truth.map((name) => name.slice(TRUE_PREFIX.length)) : scoreColumns;
-  const ids = new IdIndex(csv.file);
-  const usage = new UsageColumn(csv.file);
-  const rows: number[][] = [];
-  for (const row of csv.rows) {
-    const id = row.cells.id;
-    if (id === '') throw new Error(`${at(csv.file, row.line, 'id')}: empty id`);
-    const r = ids.add(id, id, row.line);
-    rows[r] = columns.map((name) => parseValue(row.cells[name], role, at(csv.file, row.line, name), `id '${id}'`));
-    if (hasUsage) usage.set(r, row, id);
-  }
-  return {
-    file: csv.file,
-    format: 'sliceseq',
-    ids: ids.ids,
-    classes,
-    values: Float64Array.from(rows.flat()),
-    lines: ids.lines,
-    ...(hasUsage ? { usage: usage.values } : {}),
-    keyOf: (id) => id,
-  };
+  const scoreColumns = csv.header.filter(
+    (name) => name !== 'id' && name !== PATIENT_COLUMN && name !== USAGE_COLUMN && !name.startsWith(TRUE_PREFIX) && !name.startsWith(LABEL_PREFIX),
+  );
+  return role === 'solution'
+    ? readNumeric(csv, role, hasUsage, 'sliceseq', truth, truth.map((name) => name.slice(TRUE_PREFIX.length)))
+    : readNumeric(csv, role, hasUsage, 'sliceseq', scoreColumns, scoreColumns);
 }
 
 function readTags(csv: CsvTable, role: TableRole, hasUsage: boolean): PredictionTable {

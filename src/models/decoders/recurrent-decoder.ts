@@ -23,7 +23,7 @@ export function recurrentDecoder(cell: CellKind, description: string) {
       new LabelDecoder({
         name,
         cell,
-        units: config.hidden,
+        hidden: config.hidden,
         bidirectional: config.bidirectional,
         numClasses: classes.length,
         inputs: config.inputs,

@@ -32,7 +32,7 @@ export function recurrentEncoder(cell: CellKind, description: string) {
         const recurrent = new MaskedRecurrent({
           name: `encoder_${cell}${layer}`,
           cell,
-          units: config.hidden,
+          hidden: config.hidden,
           bidirectional: config.bidirectional,
           returnSequences: !(poolsFinalState && layer === config.layers),
           seed: rng.seed(),

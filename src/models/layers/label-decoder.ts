@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../../core/rng.ts';
 import { glorotUniform } from './initializers.ts';
 import { OptionsLayer, type LayerNaming } from './options-layer.ts';
-import { addDirectionCells, gateCount, projectInputs, recurrentOptionKeys, runDirection, zeroState, type AddWeight, type CellVariables, type RecurrentOptions } from './recurrent-cells.ts';
+import { addDirectionCells, gateCount, projectInputs, recurrentOptionKeys, runDirection, withHiddenSize, zeroState, type AddWeight, type CellVariables, type RecurrentOptions } from './recurrent-cells.ts';
 
 export const decoderInputKinds = ['zeros', 'embedding', 'learned'] as const;
 export type DecoderInputKind = (typeof decoderInputKinds)[number];
@@ -24,7 +24,7 @@ export type LabelDecoderArgs = LabelDecoderOptions & LayerNaming;
 /**
  * The recurrent label decoder: features [n, features] → one score per class [n, classes]. The initial hidden
  * state of each direction is a linear map of the features (LSTM cell state zero); the cell then takes one step per
- * class, in class order (backward direction: reverse order), and one Linear(directions·units → 1) shared by all
+ * class, in class order (backward direction: reverse order), and one Linear(directions·hidden → 1) shared by all
  * steps turns each step's hidden state into that class's score. With zero inputs the cell has no input kernel
  * (it would only ever multiply zeros); its input bias is the constant input.
  */
@@ -40,7 +40,7 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
   private outputBias!: tf.LayerVariable;
 
   constructor(args: LabelDecoderArgs) {
-    super(args, [...recurrentOptionKeys, 'numClasses', 'inputs', 'embeddingSize']);
+    super(withHiddenSize(args), [...recurrentOptionKeys, 'numClasses', 'inputs', 'embeddingSize']);
   }
 
   private get directions(): number {
@@ -50,7 +50,7 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const features = (inputShape as tf.Shape)[1];
     if (features == null) throw new Error(`${this.name}: the feature size must be known, got shape [${(inputShape as tf.Shape).join(', ')}]`);
-    const { units, numClasses, inputs, embeddingSize, seed } = this.options;
+    const { hidden: units, numClasses, inputs, embeddingSize, seed } = this.options;
     const add: AddWeight = (name, shape, initializer) => this.addWeight(name, shape, 'float32', initializer);
     const seedOf = (name: string) => Rng.derive(seed, name).seed();
     const stateWidth = this.directions * units;
@@ -77,7 +77,7 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const features = Array.isArray(inputs) ? inputs[0] : inputs;
-      const { cell: kind, units, numClasses } = this.options;
+      const { cell: kind, hidden: units, numClasses } = this.options;
       const initialStates = tf.split(tf.add(tf.matMul(features, this.initialKernel.read()), this.initialBias.read()), this.directions, 1);
       const classInputs = this.embedding ? (this.embedding.read() as tf.Tensor2D) : null;
       const runs = this.cells.map((cell, direction) => {

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { binaryMask } from './masks.ts';
 import { OptionsLayer, type LayerNaming } from './options-layer.ts';
-import { addDirectionCells, projectInputs, recurrentOptionKeys, runDirection, zeroState, type AddWeight, type CellVariables, type RecurrentOptions } from './recurrent-cells.ts';
+import { addDirectionCells, projectInputs, recurrentOptionKeys, runDirection, withHiddenSize, zeroState, type AddWeight, type CellVariables, type RecurrentOptions } from './recurrent-cells.ts';
 
 export interface MaskedRecurrentOptions extends RecurrentOptions {
-  /** Outputs one vector per step [batch, steps, directions·units] instead of the final state [batch, directions·units]. */
+  /** Outputs one vector per step [batch, steps, directions·hidden] instead of the final state [batch, directions·hidden]. */
   returnSequences: boolean;
 }
 
@@ -21,7 +21,7 @@ export class MaskedRecurrent extends OptionsLayer<MaskedRecurrentOptions> {
   private cells: CellVariables[] = [];
 
   constructor(args: MaskedRecurrentArgs) {
-    super(args, [...recurrentOptionKeys, 'returnSequences']);
+    super(withHiddenSize(args), [...recurrentOptionKeys, 'returnSequences']);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -35,7 +35,7 @@ export class MaskedRecurrent extends OptionsLayer<MaskedRecurrentOptions> {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const [[batch, steps]] = inputShape as tf.Shape[];
-    const width = this.options.units * (this.options.bidirectional ? 2 : 1);
+    const width = this.options.hidden * (this.options.bidirectional ? 2 : 1);
     return this.options.returnSequences ? [batch, steps, width] : [batch, width];
   }
 
@@ -47,7 +47,7 @@ export class MaskedRecurrent extends OptionsLayer<MaskedRecurrentOptions> {
       const rows = sequence.reshape([batch * steps, features]) as tf.Tensor2D;
       const runs = this.cells.map((cell, direction) => {
         const projected = tf.unstack(projectInputs(cell, rows).reshape([batch, steps, -1]), 1);
-        const initial = zeroState(this.options.cell, tf.zeros([batch, this.options.units]));
+        const initial = zeroState(this.options.cell, tf.zeros([batch, this.options.hidden]));
         return runDirection(this.options.cell, cell, projected, initial, { reverse: direction === 1, real });
       });
       if (!this.options.returnSequences) return tf.concat(runs.map((run) => run.final.h), 1);

@@ -51,18 +51,26 @@ export function addCellVariables(add: AddWeight, kind: CellKind, units: number, 
 /** Options shared by the recurrent layers (slice encoder and label decoder). */
 export interface RecurrentOptions {
   cell: CellKind;
-  units: number;
+  /** The state size: `hidden`, as the encoder and decoder options name it. */
+  hidden: number;
   bidirectional: boolean;
   /** Seeds every random initializer of the layer. */
   seed: number;
 }
 
-export const recurrentOptionKeys = ['cell', 'units', 'bidirectional', 'seed'] as const;
+export const recurrentOptionKeys = ['cell', 'hidden', 'bidirectional', 'seed'] as const;
+
+/** Models saved by sliceseq 0.1 name the state size `units`: read it as `hidden`. */
+export function withHiddenSize<A extends { hidden: number }>(args: A | (Omit<A, 'hidden'> & { units: number })): A {
+  if ('hidden' in args && args.hidden !== undefined) return args as A;
+  const { units, ...rest } = args as Omit<A, 'hidden'> & { units: number };
+  return { ...rest, hidden: units } as unknown as A;
+}
 
 /** One set of cell weights per direction, named `forward_…` and `backward_…`. */
 export function addDirectionCells(add: AddWeight, options: RecurrentOptions, inputSize: number | null): CellVariables[] {
   const prefixes = options.bidirectional ? ['forward_', 'backward_'] : ['forward_'];
-  return prefixes.map((prefix) => addCellVariables(add, options.cell, options.units, inputSize, options.seed, prefix));
+  return prefixes.map((prefix) => addCellVariables(add, options.cell, options.hidden, inputSize, options.seed, prefix));
 }
 
 /** x·W + b for rows of inputs [n, inputSize] → [n, gates·units]; with no input kernel, the bias alone [1, gates·units]. */
