@@ -70,11 +70,15 @@ export function buildBackbone(config: z.input<typeof componentConfigSchema>, opt
   return backboneFrom(parsed, options.rng.seed(), parseOrThrow(imageInputShapeSchema.omit({ slices: true }), options.imageShape, 'backbone imageShape'));
 }
 
-/** Parts a given model may not build (the backbone on embeddings, the decoder without binary labels) are still checked. */
-function validateUnusedParts(config: ModelConfig): void {
-  if (config.backbone) backbones.resolve(config.backbone.name, withoutName(config.backbone), 'model config backbone');
-  decoders.resolve(config.decoder.name, withoutName(config.decoder), 'model config decoder');
-  for (const [kind, options] of Object.entries(config.heads)) heads.resolve(kind, options, `model config heads.${kind}`);
+/**
+ * Parts this model does not build (the backbone on embeddings, the decoder without binary labels, heads of kinds
+ * the schema lacks) are still checked; the parts it builds are checked once, by their registries as they build.
+ */
+function validateUnusedParts(config: ModelConfig, schema: LabelSchema, readsEmbeddings: boolean): void {
+  const kinds = new Set<string>(schema.groups.map((group) => group.kind));
+  if (config.backbone && readsEmbeddings) backbones.resolve(config.backbone.name, withoutName(config.backbone), 'model config backbone');
+  if (!kinds.has('binary')) decoders.resolve(config.decoder.name, withoutName(config.decoder), 'model config decoder');
+  for (const [kind, options] of Object.entries(config.heads)) if (!kinds.has(kind)) heads.resolve(kind, options, `model config heads.${kind}`);
 }
 
 function withoutName({ name: _name, ...options }: { name: string } & Record<string, unknown>): Record<string, unknown> {
@@ -91,7 +95,7 @@ export function buildModel(config: ModelConfigInput, options: BuildModelOptions)
   const inputShape = parseOrThrow(inputShapeSchema, options.inputShape, 'model inputShape');
   const level = parseOrThrow(z.enum(outputLevels), options.level, 'model level');
   const { schema } = options;
-  validateUnusedParts(parsed);
+  validateUnusedParts(parsed, schema, 'features' in inputShape);
   const seed = options.rng.seed();
   const slices = inputShape.slices ?? null;
 

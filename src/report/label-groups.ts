@@ -2,6 +2,7 @@ import { confusionSpec, type ConfusionPanel } from './charts/confusion.ts';
 import { figureHtml, formatNumber as format, html, htmlTable, type SafeHtml } from './html.ts';
 import type { FigureSet } from './render.ts';
 import { fieldAt } from '../core/json.ts';
+import { RUN_FILES } from '../runs/layout.ts';
 import type { RunFiles } from '../runs/run-dir.ts';
 
 /**
@@ -53,7 +54,7 @@ function scoresTable(groups: Record<string, GroupScores>, split: string): SafeHt
     }
   }
   return htmlTable(['group', 'kind', 'classes / type', 'accuracy', 'AUC macro (one vs rest)', 'grade MAE', 'QWK'], rows, {
-    caption: `${split} split, from metrics.json groups: categorical groups predict the arg-max class; ordinal types are graded by their thresholds.`,
+    caption: `${split} split, from ${RUN_FILES.metrics} groups: categorical groups predict the arg-max class; ordinal types are graded by their thresholds.`,
   });
 }
 

@@ -73,7 +73,7 @@ function historyPoints(files: RunFiles): { losses: EpochPoint[]; metrics: EpochP
   const metrics: EpochPoint[] = [];
   for (const record of files.history) {
     const epoch = record.epoch as number;
-    const where = `history.jsonl epoch ${epoch}`;
+    const where = `${RUN_FILES.history} epoch ${epoch}`;
     const push = (into: EpochPoint[], series: string, value: number | undefined) => value !== undefined && into.push({ epoch, series, value });
     push(losses, 'train loss', numberAt(record, 'train_loss', where));
     for (const [key, label] of historySplits) {
@@ -88,7 +88,7 @@ function historyPoints(files: RunFiles): { losses: EpochPoint[]; metrics: EpochP
 
 async function historyFigures(files: RunFiles, figures: FigureSet, notes: string[]): Promise<SafeHtml> {
   if (files.history.length === 0) {
-    notes.push('training curves: history.jsonl is missing or empty');
+    notes.push(`training curves: ${RUN_FILES.history} is missing or empty`);
     return html`<p>No training history.</p>`;
   }
   const best = numberAt(files.metrics, 'best_epoch', RUN_FILES.metrics) ?? null;
@@ -220,7 +220,7 @@ async function confusionFigure(files: RunFiles, figures: FigureSet, notes: strin
 function classificationTable(files: RunFiles, notes: string[]): SafeHtml {
   const report = files.classificationReport;
   if (!report) {
-    notes.push('classification report: classification-report.json is missing (written when the run has test predictions)');
+    notes.push(`classification report: ${RUN_FILES.classificationReport}.json is missing (written when the run has test predictions)`);
     return html`<p>No classification report.</p>`;
   }
   const { titles, body } = classificationReportCells(report);
@@ -260,7 +260,7 @@ function metricsTable(metrics: JsonObject): SafeHtml {
   return htmlTable(
     ['split', ...columns.map(([title]) => title)],
     present.map(([label, key]) => [label, ...columns.map(([, path]) => (path === 'rows' ? format(blockValue(key, path), 0) : format(blockValue(key, path))))]),
-    { caption: 'From metrics.json: the best epoch evaluated; tuned = per-class thresholds fitted on validation predictions only.' },
+    { caption: `From ${RUN_FILES.metrics}: the best epoch evaluated; tuned = per-class thresholds fitted on validation predictions only.` },
   );
 }
 
@@ -289,12 +289,12 @@ function summarySection(files: RunFiles, notes: string[]): SafeHtml {
   const stopped = fieldAt(files.metrics, 'stopped');
   const best = fieldAt(files.metrics, 'best_epoch');
   const lastEpoch = files.history.at(-1)?.epoch;
-  if (!files.metrics) notes.push('metrics.json is missing: the run did not finish (the report shows what it has)');
+  if (!files.metrics) notes.push(`${RUN_FILES.metrics} is missing: the run did not finish (the report shows what it has)`);
   return html`
-${files.metrics ? html`<p>Best epoch ${String(best ?? '—')} of ${String(lastEpoch ?? '—')}${stopped ? html`; stopped early: ${String(stopped)}` : ''}.</p>${metricsTable(files.metrics)}` : html`<p>No metrics.json.</p>`}
+${files.metrics ? html`<p>Best epoch ${String(best ?? '—')} of ${String(lastEpoch ?? '—')}${stopped ? html`; stopped early: ${String(stopped)}` : ''}.</p>${metricsTable(files.metrics)}` : html`<p>No ${RUN_FILES.metrics}.</p>`}
 <h3>Environment</h3>
-${files.environment ? environmentTable(files) : html`<p>No environment.json.</p>`}
-${files.config ? html`<details><summary>config.json</summary><pre>${JSON.stringify(files.config, null, 2)}</pre></details>` : ''}`;
+${files.environment ? environmentTable(files) : html`<p>No ${RUN_FILES.environment}.</p>`}
+${files.config ? html`<details><summary>${RUN_FILES.config}</summary><pre>${JSON.stringify(files.config, null, 2)}</pre></details>` : ''}`;
 }
 
 // ---- slices -------------------------------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ async function sliceFigure(files: RunFiles, figures: FigureSet, notes: string[],
   };
   if (options.slices === false) return skip('turned off for this report');
   const dataset = fieldAt(files.config, 'data.dataset') as DatasetConfig | undefined;
-  if (!dataset || typeof dataset.name !== 'string') return skip('config.json names no dataset (data.dataset)');
+  if (!dataset || typeof dataset.name !== 'string') return skip(`${RUN_FILES.config} names no dataset (data.dataset)`);
   const candidates = fieldAt(files.environment, 'split.val');
   const cacheDir = fieldAt(files.config, 'data.cacheDir');
   let loaded: Dataset;
