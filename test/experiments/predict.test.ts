@@ -11,7 +11,7 @@ import { PatientLoader } from '../../src/data/loader.ts';
 import { buildPreprocess } from '../../src/data/preprocess.ts';
 import { sliceId } from '../../src/data/patients.ts';
 import { runExperiment } from '../../src/experiments/run.ts';
-import { runPredictJob } from '../../src/experiments/predict-job.ts';
+import { predictDatasetConfig, runPredictJob } from '../../src/experiments/predict-job.ts';
 import { predictEnsemble } from '../../src/experiments/predict.ts';
 import { loadModel } from '../../src/models/io.ts';
 import { modelMetadata } from '../../src/models/build.ts';
@@ -169,5 +169,8 @@ describe('sliceseq predict', () => {
       /does not fit .*: the model predicts binary 'labels' \[epidural, .*, any\] but the dataset is labelled binary 'labels' \[epidural, .*, subdural\]/,
     );
     await expect(runPredictJob({ runs: [runs[0]], out: join(root, 'x.csv'), split: 'nope' })).rejects.toThrow(/split/);
+    // A run whose config names the training labels (as sliceseq 0.1 wrote them) predicts the test split without them.
+    const base = JSON.parse(readFileSync(join(runs[0], 'config.json'), 'utf8'));
+    expect(predictDatasetConfig({ ...base, data: { ...base.data, dataset: { ...base.data.dataset, labelsCsv: 'stage_2_train.csv' } } }, { split: 'test' })).not.toHaveProperty('labelsCsv');
   });
 });
