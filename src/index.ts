@@ -24,7 +24,7 @@ export { transforms, namedWindows, applyWindows } from './data/transforms/index.
 export { buildPreprocess, Preprocess, type TransformConfig } from './data/preprocess.ts';
 export { datasets, loadDataset, type DatasetConfig } from './data/datasets/registry.ts';
 export type { Dataset } from './data/datasets/types.ts';
-export { orderSlices, limitPatientSlices, type Patient, type SliceRef } from './data/patients.ts';
+export { orderSlices, limitPatientSlices, sliceId, type Patient, type SliceRef } from './data/patients.ts';
 export { PatientLoader, forEachBatch, type Batch, type BatchSource, type LoaderConfig } from './data/loader.ts';
 export { EmbeddingLoader, EmbeddingCache } from './data/embedding-loader.ts';
 export { readNpy, writeNpy, encodeNpy, decodeNpy } from './data/npy.ts';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { log } from '../core/log.ts';
 import { projectRoot } from '../core/version.ts';
@@ -15,7 +16,6 @@ import { crossValidationDirName, runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics, writeRunMetrics } from '../runs/metrics-file.ts';
 import { predictionsPath, readPredictionsFile, writePredictions, type PredictionTable } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds, writeRunThresholds } from '../runs/run-dir.ts';
-import { existsSync } from 'node:fs';
 import { planAblation, parseAblation, type Ablation, type AblationTrial, type Shard } from './ablation.ts';
 import { runAblation, runTrial, type AblationRun } from './ablate.ts';
 import { parseExperiment, type Experiment, type ExperimentInput } from './config.ts';

@@ -106,6 +106,8 @@ export function predictDatasetConfig(experiment: Experiment, options: Pick<Predi
     if (!known.includes(key)) throw new Error(`${flag}: the ${name} dataset has no '${key}' option (it takes ${known.join(', ')}); use --dataset`);
     config[key] = value;
   };
+  // Another split has other labels: the training labels file (which older runs' configs name) does not carry over.
+  if (options.split !== undefined && options.split !== config.split && !options.dataset) delete config.labelsCsv;
   set('split', options.split, '--split');
   set('labelsCsv', options.labels && resolve(options.labels), '--labels');
   const { name: _, ...datasetOptions } = config;

@@ -22,8 +22,8 @@ describe('the label-decoder ablation', () => {
     for (const trial of plan.trials) {
       const experiment = resolveExperiment(trialExperiment(plan, trial), {});
       expect(experiment.data.level).toBe('patient');
-      expect(experiment.model.encoder).toEqual({ name: 'gru', hidden: 64, bidirectional: true, pooling: 'max' });
-      expect(experiment.model.backbone).toEqual(quickstart.model.backbone);
+      expect(experiment.model.encoder).toMatchObject({ name: 'gru', hidden: 64, bidirectional: true, pooling: 'max' });
+      expect(experiment.model.backbone).toMatchObject(quickstart.model.backbone as object);
       const { name, ...options } = experiment.model.decoder!;
       expect(() => decoders.resolve(name, options)).not.toThrow();
     }

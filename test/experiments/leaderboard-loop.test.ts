@@ -8,6 +8,8 @@ import { parseCsv } from '../../src/data/datasets/csv.ts';
 import { writeDemoDataset } from '../../src/data/demo/dataset.ts';
 import { runCommand } from '../../src/cli/commands/run.ts';
 import { predictCommand } from '../../src/cli/commands/predict.ts';
+import { runCrossValidationFold } from '../../src/experiments/cross-validate.ts';
+import { loadExperimentFile } from '../../src/experiments/load.ts';
 import { readCrossValidationSummary } from '../../src/runs/cross-validation-summary.ts';
 import { readAblationPlan } from '../../src/runs/ablation-plan.ts';
 import { readPredictionsFile } from '../../src/runs/predictions.ts';
@@ -91,6 +93,10 @@ describe('reproducing a leaderboard score', () => {
 
     await expect(runCommand(file, { out, set: [], folds: '3' })).rejects.toThrow(/--folds takes 'all'/);
     await expect(runCommand(file, { out, set: [], jobs: '2' })).rejects.toThrow(/--jobs, --shard and --trial go with --folds all/);
+    // What a --jobs child runs: one fold run of the same plan (finished here, so skipped); an unknown one is refused.
+    const input = await loadExperimentFile(file);
+    expect((await runCrossValidationFold(input, { out, trial: 'loop-seed2-fold1' })).status).toBe('skipped');
+    await expect(runCrossValidationFold(input, { out, trial: 'loop-seed2-fold7' })).rejects.toThrow(/has no fold run 'loop-seed2-fold7' \(loop-seed2-fold0, loop-seed2-fold1, loop-seed2-fold2\)/);
     // Resumable: a second run finds every fold finished and only pools again.
     const again = await quietly(() => runCommand(file, { out, set: [], folds: 'all' }));
     expect(again.printed).toContain(`cross-validation: ${cvDir}`);

@@ -11,7 +11,7 @@ import { PatientLoader } from '../../src/data/loader.ts';
 import { buildPreprocess } from '../../src/data/preprocess.ts';
 import { sliceId } from '../../src/data/patients.ts';
 import { runExperiment } from '../../src/experiments/run.ts';
-import { runPredictJob } from '../../src/experiments/predict-job.ts';
+import { predictDatasetConfig, runPredictJob } from '../../src/experiments/predict-job.ts';
 import { predictEnsemble } from '../../src/experiments/predict.ts';
 import { loadModel } from '../../src/models/io.ts';
 import { modelMetadata } from '../../src/models/build.ts';
@@ -132,6 +132,27 @@ describe('sliceseq predict', () => {
     expect(monitoredValue({}, 'last', 4)).toBe(4);
   });
 
+  it('predicts one row per patient for a patient-level run, as wide or tags submissions', async () => {
+    const experiment = tinyExperiment(data, { name: 'patient-level', train: { epochs: 1, batchSize: 4 } });
+    const run = (await runExperiment(experiment, { out: join(root, 'patient-runs'), report: false })).runDir;
+    const wide = join(root, 'wide.csv');
+    const result = await runPredictJob({ runs: [run], out: join(root, 'patients.csv'), split: 'test', submission: wide, format: 'wide' });
+    const patients = (await loadDataset({ name: 'rsna-ich', root: data, split: 'test', cacheDir: null })).patients.map((p) => p.id);
+    expect(result.predictions.level).toBe('patient');
+    expect(result.predictions.ids).toEqual(patients);
+    expect(readTable(join(root, 'patients.csv')).header).toEqual(['id', ...classes]);
+    const table = readTable(wide);
+    expect(table.header).toEqual(['id', ...classes]);
+    expect(table.rows.map((row) => row.cells.id)).toEqual(patients);
+    const tags = join(root, 'tags.csv');
+    await runPredictJob({ runs: [run], out: join(root, 'patients.csv'), split: 'test', submission: tags, format: 'tags', thresholds: '0.5' });
+    const decided = readTable(join(root, 'patients.csv'));
+    readTable(tags).rows.forEach((row, r) => {
+      const expected = classes.filter((name) => decided.rows[r].cells[`label_${name}`] === '1');
+      expect(row.cells.Predicted.split(' ').filter(Boolean)).toEqual(expected);
+    });
+  }, 120_000);
+
   it('refuses data its preprocessing makes into another input shape, and a dataset with other labels', async () => {
     const small = join(root, 'small');
     writeDemoDataset(small, { patients: 2, seed: 9, slices: 3, size: 16, testPatients: 1 });
@@ -148,5 +169,8 @@ describe('sliceseq predict', () => {
       /does not fit .*: the model predicts binary 'labels' \[epidural, .*, any\] but the dataset is labelled binary 'labels' \[epidural, .*, subdural\]/,
     );
     await expect(runPredictJob({ runs: [runs[0]], out: join(root, 'x.csv'), split: 'nope' })).rejects.toThrow(/split/);
+    // A run whose config names the training labels (as sliceseq 0.1 wrote them) predicts the test split without them.
+    const base = JSON.parse(readFileSync(join(runs[0], 'config.json'), 'utf8'));
+    expect(predictDatasetConfig({ ...base, data: { ...base.data, dataset: { ...base.data.dataset, labelsCsv: 'stage_2_train.csv' } } }, { split: 'test' })).not.toHaveProperty('labelsCsv');
   });
 });

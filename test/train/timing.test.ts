@@ -30,7 +30,7 @@ function source(delayMs: number): BatchSource {
           mask: tf.ones([2, 2]) as tf.Tensor2D,
           targets: tf.tensor2d([[0, 1], [1, 0]]),
         };
-        const batch: Batch = { epoch, index, patientIds: [`p${index}a`, `p${index}b`], sliceCounts: [2, 2], ...tensors, dispose: () => tf.dispose(Object.values(tensors)) };
+        const batch: Batch = { epoch, index, patientIds: [`p${index}a`, `p${index}b`], sliceCounts: [2, 2], sliceIds: [[`p${index}a-0`, `p${index}a-1`], [`p${index}b-0`, `p${index}b-1`]], ...tensors, dispose: () => tf.dispose(Object.values(tensors)) };
         yield batch;
       }
     },
