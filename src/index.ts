@@ -116,3 +116,4 @@ export { buildDenseCriterion, defaultDenseLoss } from './losses/dense-criterion.
 export { DenseOrdinalAccumulator, tuneThresholdsForQwk, confusionFromHistograms } from './metrics/dense-ordinal.ts';
 export { evaluateDense, scoreDense, seenCombinations, tuneDenseThresholds } from './train/dense-evaluate.ts';
 export { writeDenseOrdinalDemo } from './data/demo/dense-ordinal.ts';
+export { readDenseThresholds, readDenseExamples, type DenseThresholdsFile, type DenseExamplesFile } from './runs/index.ts';

@@ -22,5 +22,6 @@ describe("the package entry ('sliceseq')", () => {
     expect(sliceseq.denseModels.names()).toEqual(['unet']);
     expect(sliceseq.transforms.names()).toContain('rescale');
     expect(typeof sliceseq.buildDenseCriterion).toBe('function');
+    expect(typeof sliceseq.readDenseExamples).toBe('function');
   });
 });
