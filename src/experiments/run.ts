@@ -282,7 +282,10 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const metrics: RunResult['metrics'] = dense
     ? await finishDenseRun({
         model, group: dense, criterion, runDir, thresholds: experiment.evaluation.denseThresholds,
-        trainLoader: loaderFor(split.train, false), valLoader, ...(split.test.length > 0 ? { testLoader: loaderFor(split.test, false) } : {}),
+        // As for labels: the final scores cover every slice (maxSlices bounds training and epoch selection only).
+        trainLoader: loaderFor(split.train, false),
+        valLoader: experiment.data.maxSlices === undefined ? valLoader : loaderFor(split.val, false, true),
+        ...(split.test.length > 0 ? { testLoader: loaderFor(split.test, false, true) } : {}),
       })
     : await finishLabelRun({ model, schema: schema!, criterion: criterion as Criterion, experiment, split, loaderFor, valLoader, runDir });
   writeRunMetrics(runDir, { best_epoch: state.best?.epoch ?? null, stopped: state.stopped ?? null, ...metrics });
