@@ -29,11 +29,11 @@ describe('the label-decoder ablation', () => {
     }
   });
 
-  it('--quick: one seed, 6 epochs (patient-level labels leave the plateau later), a narrower CNN', () => {
+  it('--quick: one seed, 12 epochs (patient-level labels leave the plateau later), a narrower CNN', () => {
     const plan = planAblation(ablation, { quick: true });
     expect(plan.trials).toHaveLength(7);
     const experiment = parseExperiment(trialExperiment(plan, plan.trials[5]));
-    expect(experiment.train.epochs).toBe(6);
+    expect(experiment.train.epochs).toBe(12);
     expect(experiment.data.maxSlices).toBe(8);
     expect(experiment.model.backbone).toMatchObject({ channels: [8, 16, 32] });
   });
