@@ -248,34 +248,36 @@ export function setupNative(options: { force?: boolean; wheel?: string; cache?: 
     return loadCheck();
   }
 
-  const cache = join(options.cache ?? defaultCacheDir(), 'native', `tfjs-node-${tfjsNode}-tensorflow-${TENSORFLOW_VERSION}-napi-${stamp.napi}-linux-x64`);
+  const cacheRoot = options.cache ?? defaultCacheDir();
+  const cache = join(cacheRoot, 'native', `tfjs-node-${tfjsNode}-tensorflow-${TENSORFLOW_VERSION}-napi-${stamp.napi}-linux-x64`);
   const cacheStamp = join(cache, 'stamp.json');
   const cached = !options.force && sameStamp(readStamp(cacheStamp), stamp) && existsSync(join(cache, 'tfjs_binding.node'));
-  checkTools(!cached, !cached && !options.wheel && !existsSync(join(options.cache ?? defaultCacheDir(), 'wheels', WHEEL_FILE)));
+  checkTools(!cached, !cached && !options.wheel && !existsSync(join(cacheRoot, 'wheels', WHEEL_FILE)));
 
   const deps = join(pkg!, 'deps');
-  if (!cached) {
-    const nodeDir = findNodeDir(options.nodedir);
-    const free = Math.min(freeBytes(cache), freeBytes(pkg!));
-    if (free < NEEDED_BYTES) fail(`${gib(free)} free where the build needs about ${gib(NEEDED_BYTES)} (cache ${cache}, package ${pkg})`);
-    const wheelPath = wheel(options.cache ?? defaultCacheDir(), options.wheel);
-    rmSync(cache, { recursive: true, force: true });
-    mkdirSync(cache, { recursive: true });
-    extract(wheelPath, cache);
+  /** The cache's libraries into the package's deps/lib, under the names the binding links against. */
+  const installLibraries = () => {
     rmSync(deps, { recursive: true, force: true });
     mkdirSync(join(deps, 'lib'), { recursive: true });
     for (const lib of LIBRARIES) place(join(cache, 'lib', lib), join(deps, 'lib', lib));
     linkNames(join(deps, 'lib'));
+  };
+  if (!cached) {
+    const nodeDir = findNodeDir(options.nodedir);
+    const free = Math.min(freeBytes(cache), freeBytes(pkg!));
+    if (free < NEEDED_BYTES) fail(`${gib(free)} free where the build needs about ${gib(NEEDED_BYTES)} (cache ${cache}, package ${pkg})`);
+    const wheelPath = wheel(cacheRoot, options.wheel);
+    rmSync(cache, { recursive: true, force: true });
+    mkdirSync(cache, { recursive: true });
+    extract(wheelPath, cache);
+    installLibraries();
     run('cp', ['-r', join(cache, 'include'), join(deps, 'include')]);
     build(pkg!, nodeDir, bindingPath);
     place(bindingPath, join(cache, 'tfjs_binding.node'));
     writeFileSync(cacheStamp, `${JSON.stringify(stamp, null, 2)}\n`);
   } else {
     say(`installing the cached build from ${cache}`);
-    rmSync(deps, { recursive: true, force: true });
-    mkdirSync(join(deps, 'lib'), { recursive: true });
-    for (const lib of LIBRARIES) place(join(cache, 'lib', lib), join(deps, 'lib', lib));
-    linkNames(join(deps, 'lib'));
+    installLibraries();
   }
   // The binding finds the libraries through its rpath, $ORIGIN/../../deps/lib.
   mkdirSync(modulePath, { recursive: true });

@@ -189,10 +189,10 @@ async function tryActivate(
         return { ok: true, device: `GPU via CUDA (${preflight.summary})` };
       }
       case 'tensorflow': {
+        const cpuBuild = nativeStatus('@tensorflow/tfjs-node');
         const pkg: NativePackage | null =
-          loadedNative?.pkg ??
-          (nativeStatus('@tensorflow/tfjs-node').usable ? '@tensorflow/tfjs-node' : nativeStatus('@tensorflow/tfjs-node-gpu').usable ? '@tensorflow/tfjs-node-gpu' : null);
-        if (!pkg) return { ok: false, reason: nativeStatus('@tensorflow/tfjs-node').detail };
+          loadedNative?.pkg ?? (cpuBuild.usable ? '@tensorflow/tfjs-node' : nativeStatus('@tensorflow/tfjs-node-gpu').usable ? '@tensorflow/tfjs-node-gpu' : null);
+        if (!pkg) return { ok: false, reason: cpuBuild.detail };
         const loaded = await loadNative(pkg, threads);
         if (!loaded.ok) return loaded;
         const onGpu = pkg === '@tensorflow/tfjs-node-gpu' && preflight.ok;

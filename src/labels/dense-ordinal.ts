@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseOrThrow } from '../core/validate.ts';
+import { ordinalThresholds } from './schema.ts';
 
 /**
  * A dense-ordinal label group: every pixel of a slice has a grade 0..levels-1 for each of `classes` (damage
@@ -50,7 +51,7 @@ export function parseDenseOrdinalGroup(value: unknown, where = 'dense-ordinal gr
 
 /** The declared thresholds or 0.5, 1.5, … */
 export function denseThresholds(group: DenseOrdinalGroup): number[] {
-  return group.thresholds ?? Array.from({ length: group.levels - 1 }, (_, i) => i + 0.5);
+  return ordinalThresholds(group);
 }
 
 /** Output channels per pixel. */

@@ -77,8 +77,8 @@ export function parseLabelSchema(value: unknown, where = 'label schema'): LabelS
   return parseOrThrow(labelSchemaSchema, value, where);
 }
 
-/** Grade thresholds of an ordinal group: the declared ones or 0.5, 1.5, … */
-export function ordinalThresholds(group: OrdinalGroup): number[] {
+/** Grade thresholds of an ordinal group (or any graded one: dense-ordinal maps too): the declared ones or 0.5, 1.5, … */
+export function ordinalThresholds(group: Pick<OrdinalGroup, 'thresholds' | 'levels'>): number[] {
   return group.thresholds ?? Array.from({ length: group.levels - 1 }, (_, i) => i + 0.5);
 }
 
