@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Python twin of bench/preprocess.ts: DICOM decode + HU (pydicom) -> brain/subdural/bone windows (numpy) ->
 CLAHE per channel on 8-bit (OpenCV, clip 3, 8x8 tiles) -> resize to 224 (OpenCV bilinear), at 64x64 and 224x224,
-with --threads files processed at once (a thread pool; OpenCV itself single-threaded, as each of our workers is).
+with --threads files processed at once (a thread pool; OpenCV itself single-threaded, as each of our workers is),
+stacked into batches of 64 slices as the TypeScript loader stacks them.
 
     /usr/bin/python3 bench/preprocess.py [--slices 320] [--threads 1] [--dir FOLDER]
 
@@ -64,7 +65,13 @@ def preprocess(path, clahe):
     return cv2.resize(image, (224, 224), interpolation=cv2.INTER_LINEAR)
 
 
+# Slices per batch, as bench/preprocess.ts batches them (4 patients of 16 slices).
+BATCH_SLICES = 4 * 16
+
+
 def run_case(files, threads):
+    """Preprocesses every file on `threads` threads and stacks the results into batches on the calling thread, in
+    order, as a loader's collate does (the TypeScript loader stacks its workers' slices on its main thread)."""
     # One CLAHE object per thread (OpenCV algorithm objects are not meant to be shared between threads).
     local = __import__('threading').local()
 
@@ -73,11 +80,23 @@ def run_case(files, threads):
             local.clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
         out = preprocess(path, local.clahe)
         assert out.shape == (224, 224, 3)
+        return out
+
+    def batches(outputs):
+        batch = []
+        for out in outputs:
+            batch.append(out)
+            if len(batch) == BATCH_SLICES:
+                yield np.stack(batch)
+                batch = []
+        if batch:
+            yield np.stack(batch)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(one, files[: 2 * threads]))  # warm-up
+        list(batches(pool.map(one, files[: 2 * threads])))  # warm-up
         start = time.perf_counter()
-        list(pool.map(one, files))
+        for stacked in batches(pool.map(one, files)):
+            assert stacked.shape[1:] == (224, 224, 3)
         return time.perf_counter() - start
 
 
@@ -105,7 +124,7 @@ def main():
         print(json.dumps({
             'slicesPerSecond': total / sum(c['seconds'] for c in cases),
             'cases': cases,
-            'pipeline': 'pydicom (HU) -> window x3 -> cv2 CLAHE -> cv2 resize 224',
+            'pipeline': 'pydicom (HU) -> window x3 -> cv2 CLAHE -> cv2 resize 224 -> np.stack per 64 slices',
             'threads': args.threads,
         }, indent=2))
     finally:

@@ -12,7 +12,7 @@ export const preprocessConfigSchema = z.array(transformConfigSchema);
 export type TransformConfig = z.infer<typeof transformConfigSchema>;
 
 /** Bumped when a transform's arithmetic changes, so caches keyed on `fingerprint()` are not reused. */
-const PREPROCESS_VERSION = 2;
+const PREPROCESS_VERSION = 3;
 
 export interface PreprocessApplyOptions {
   /** Training runs random augmentations; evaluation (false) skips them and is deterministic. */

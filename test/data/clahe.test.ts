@@ -50,6 +50,24 @@ describe('CLAHE against OpenCV (cv2.createCLAHE fixtures)', () => {
     }
   });
 
+  it('quantises as np.round(x * 255) does on float32 data: the float32 product, then half to even', async () => {
+    // float32 values whose product with 255 rounds (in float32) to exact ties 0.5, 1.5, 2.5, 3.5, although in
+    // double they lie just above; numpy (checked with python3) makes codes 0, 2, 2, 4 of them.
+    const ties = [0.0019607844296842813, 0.0058823530562222, 0.009803921915590763, 0.013725490309298038];
+    const numpyCodes = [0, 2, 2, 4];
+    const image = (values: number[]): Slice => ({
+      rows: 16,
+      cols: 16,
+      channels: 1,
+      data: Float32Array.from({ length: 256 }, (_, i) => values[(i + (i >> 4)) % 4]),
+      meta: { source: 'mem://ties', format: 'dicom' },
+    });
+    const transform = transforms.create({ name: 'clahe', clipLimit: 2, tileGridSize: [2, 2] }, {});
+    const fromTies = await transform.apply(image(ties), undefined);
+    const fromCodes = await transform.apply(image(numpyCodes.map((k) => k / 255)), undefined);
+    expect(Array.from(fromTies.data)).toEqual(Array.from(fromCodes.data));
+  });
+
   it('rejects parameters OpenCV rejects', () => {
     expect(() => transforms.create({ name: 'clahe', clipLimit: -1 }, {})).toThrow(/clipLimit/);
     expect(() => transforms.create({ name: 'clahe', tileGridSize: [0, 8] }, {})).toThrow(/tileGridSize/);

@@ -53,16 +53,24 @@ export function decodeNativePixels(bytes: Uint8Array, format: PixelFormat): Floa
     );
   }
   const signed = pixelRepresentation === 1;
-  const read = sampleReader(bitsAllocated, signed);
-  const step = bitsAllocated / 8;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, expected);
   const count = rows * cols * samplesPerPixel;
-  const out = new Float32Array(count);
+  const planar = samplesPerPixel > 1 && format.planarConfiguration === 1;
+  const samples = !planar && format.littleEndian === HOST_LITTLE_ENDIAN ? sampleArray(bytes, bitsAllocated, signed, count) : undefined;
   // bitsStored < bitsAllocated ≤ 32 here, so the mask and shifts stay within int32 arithmetic.
   const masked = bitsStored < bitsAllocated;
   const mask = masked ? (1 << bitsStored) - 1 : 0;
   const shift = 32 - bitsStored;
-  const planar = samplesPerPixel > 1 && format.planarConfiguration === 1;
+  const out = new Float32Array(count);
+  if (samples) {
+    // The common case (interleaved samples in the host's byte order): a typed view of the bytes, one pass.
+    if (!masked) for (let i = 0; i < count; i++) out[i] = samples[i];
+    else if (signed) for (let i = 0; i < count; i++) out[i] = ((samples[i] & mask) << shift) >> shift;
+    else for (let i = 0; i < count; i++) out[i] = samples[i] & mask;
+    return out;
+  }
+  const read = sampleReader(bitsAllocated, signed);
+  const step = bitsAllocated / 8;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, expected);
   const pixels = rows * cols;
   const littleEndian = format.littleEndian;
   for (let i = 0; i < count; i++) {
@@ -72,4 +80,26 @@ export function decodeNativePixels(bytes: Uint8Array, format: PixelFormat): Floa
     out[i] = !masked ? value : signed ? ((value & mask) << shift) >> shift : value & mask;
   }
   return out;
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type SampleArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+const SAMPLE_TYPES: Record<string, { new (buffer: ArrayBufferLike, byteOffset: number, length: number): SampleArray; BYTES_PER_ELEMENT: number } | undefined> = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+};
+
+/** The first `count` samples as a typed array over the bytes (copied first when they are not aligned). */
+function sampleArray(bytes: Uint8Array, bitsAllocated: number, signed: boolean, count: number): SampleArray | undefined {
+  const type = SAMPLE_TYPES[`${signed ? 'int' : 'uint'}${bitsAllocated}`];
+  if (!type) return undefined;
+  const length = count * type.BYTES_PER_ELEMENT;
+  const aligned = bytes.byteOffset % type.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice(0, length);
+  return new type(aligned.buffer, aligned.byteOffset, count);
 }

