@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Slice } from '../types.ts';
-import { loadOpenCv, type OpenCv, type OpenCvClahe, type OpenCvMat } from './opencv.ts';
+import { loadOpenCv, matOfShape, type OpenCv, type OpenCvClahe, type OpenCvMat } from './opencv.ts';
 import { mapChannelsWithSharp, unitRange } from './sharp-channels.ts';
 import { deterministic, transforms, withData } from './transform.ts';
 
@@ -37,7 +37,7 @@ function quantiseChannel(slice: Slice, channel: number, out: Uint8ClampedArray):
 export class OpenCvClaheRunner {
   private clahe: OpenCvClahe | undefined;
   private cv: OpenCv | undefined;
-  /** Kept between calls (re-made when the slice size changes): making and freeing Mats costs as much as a small CLAHE. */
+  /** Kept between calls (see matOfShape). */
   private src: OpenCvMat | undefined;
   private dst: OpenCvMat | undefined;
 
@@ -54,10 +54,7 @@ export class OpenCvClaheRunner {
     const pixels = rows * cols;
     const out = new Float32Array(slice.data.length);
     if (pixels === 0) return withData(slice, out);
-    if (!this.src || this.src.rows !== rows || this.src.cols !== cols) {
-      this.src?.delete();
-      this.src = new cv.Mat(rows, cols, cv.CV_8UC1);
-    }
+    this.src = matOfShape(cv, this.src, rows, cols, cv.CV_8UC1);
     this.dst ??= new cv.Mat();
     for (let channel = 0; channel < channels; channel++) {
       // `data` views the wasm heap: taken afresh each time, since the heap may have grown.

@@ -36,6 +36,16 @@ export function float32Type(channels: number): number {
   return CV_32F + ((channels - 1) << 3);
 }
 
+/**
+ * `mat` when it already has this shape and type, else a new Mat in its place (the old one freed). Transforms keep
+ * their Mats between calls: making and freeing one costs as much as a small CLAHE.
+ */
+export function matOfShape(cv: OpenCv, mat: OpenCvMat | undefined, rows: number, cols: number, type: number): OpenCvMat {
+  if (mat && mat.rows === rows && mat.cols === cols && mat.type() === type) return mat;
+  mat?.delete();
+  return new cv.Mat(rows, cols, type);
+}
+
 let loading: Promise<OpenCv> | undefined;
 
 /**
@@ -58,7 +68,6 @@ export function loadOpenCv(): Promise<OpenCv> {
 
 /** A plain object view of the module, so resolving a promise with it does not call its `then`. */
 function withoutThen(cv: OpenCv): OpenCv {
-  const { CV_8UC1, INTER_NEAREST, INTER_LINEAR, INTER_CUBIC, INTER_AREA, INTER_LANCZOS4, Mat, Size, CLAHE } = cv;
-  const resize: OpenCv['resize'] = (...args) => cv.resize(...args);
+  const { CV_8UC1, INTER_NEAREST, INTER_LINEAR, INTER_CUBIC, INTER_AREA, INTER_LANCZOS4, Mat, Size, CLAHE, resize } = cv;
   return { CV_8UC1, INTER_NEAREST, INTER_LINEAR, INTER_CUBIC, INTER_AREA, INTER_LANCZOS4, Mat, Size, CLAHE, resize };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Slice } from '../types.ts';
-import { float32Type, loadOpenCv, type OpenCv, type OpenCvMat } from './opencv.ts';
+import { float32Type, loadOpenCv, matOfShape, type OpenCv, type OpenCvMat } from './opencv.ts';
 import { mapChannelsWithSharp } from './sharp-channels.ts';
 import { deterministic, transforms, withData } from './transform.ts';
 import { resizeNearest } from './warp.ts';
@@ -23,7 +23,8 @@ export const sizeSchema = z.union([
 /**
  * cv::resize (OpenCV's WebAssembly build) on the float32 slice, all channels at once, exactly as
  * cv2.resize does on a float32 array in Python: no quantisation, and no clipping of a kernel's overshoot.
- * One instance keeps its input and output Mats between calls (calls are synchronous once OpenCV has loaded).
+ * One instance keeps its input and output Mats between calls (see matOfShape; calls are synchronous once OpenCV
+ * has loaded).
  */
 export class OpenCvResizer {
   private cv: OpenCv | undefined;
@@ -54,11 +55,7 @@ export class OpenCvResizer {
 
   private run(data: Float32Array, rows: number, cols: number, channels: number): Float32Array {
     const cv = this.cv!;
-    const type = float32Type(channels);
-    if (!this.src || this.src.rows !== rows || this.src.cols !== cols || this.src.type() !== type) {
-      this.src?.delete();
-      this.src = new cv.Mat(rows, cols, type);
-    }
+    this.src = matOfShape(cv, this.src, rows, cols, float32Type(channels));
     this.dst ??= new cv.Mat();
     this.src.data32F.set(data);
     cv.resize(this.src, this.dst, new cv.Size(this.cols, this.rows), 0, 0, cv[openCvKernels[this.kernel]]);
