@@ -21,8 +21,8 @@ function pool(workers: number): Piscina {
       minThreads: workers,
       maxThreads: workers,
       // Two patients per worker, so the next is already queued in the worker when one finishes and the worker does
-      // not wait for the main thread to hand it work (64 × 64 slices, 2 workers: 545–659 → 784–1,438 slices/s,
-      // bench/preprocess.ts); the loader bounds how many are in flight (prefetch × batch).
+      // not wait for the main thread to hand it work; the loader bounds how many are in flight (prefetch × batch).
+      // Its gain is within this machine's noise at 64 × 64 (2 workers: 545–659 slices/s before, 488–1,438 after).
       concurrentTasksPerWorker: 2,
       idleTimeout: 30_000,
     });

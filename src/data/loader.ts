@@ -264,8 +264,8 @@ export class PatientLoader {
     const emit = (event: LoaderEvent) => this.runtime.onEvent?.(event);
     let stopped = false;
     // Batches decoded at once: one on the main thread; with workers, enough batches to keep every worker busy plus
-    // one, so the workers go on with the next batch while the main thread assembles a finished one (2 workers:
-    // 405 → 492–540 slices/s at 224 × 224, bench/preprocess.ts).
+    // one, so the workers go on with the next batch while the main thread assembles a finished one (2 workers,
+    // 224 × 224, bench/preprocess.ts: 365–405 slices/s before, 415–507 after, with the two-patient queue of decode-pool.ts).
     const { workers, batchSize } = this.config;
     const ahead = workers === 0 ? 1 : Math.ceil(workers / batchSize) + 1;
     const produce = async () => {
