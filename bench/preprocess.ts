@@ -1,6 +1,7 @@
 /**
  * Preprocessing throughput: DICOM decode + HU → brain/subdural/bone windows → CLAHE (OpenCV's, clip 3, 8×8) →
- * resize to 224, through the loader's decode workers (1 and 2 by default; the main thread only batches), on
+ * resize to 224, through the loader's decode workers (1 and 2 by default; the main thread only batches; the native
+ * kernels where `npm run native` built them, SLICESEQ_NATIVE_KERNELS=0 for JavaScript and WebAssembly), on
  * demo-phantom DICOM files at 64×64 and 224×224. Python twin: bench/preprocess.py (pydicom + numpy + OpenCV,
  * with as many threads), run in the same `npm run bench`.
  *
@@ -16,6 +17,7 @@ import { loadDataset } from '../src/data/datasets/registry.ts';
 import { writeDemoDataset } from '../src/data/demo/dataset.ts';
 import { forEachBatch, PatientLoader } from '../src/data/loader.ts';
 import { buildPreprocess, type TransformConfig } from '../src/data/preprocess.ts';
+import { nativeKernels } from '../src/data/transforms/native-kernels.ts';
 
 export const benchPipeline: TransformConfig[] = [
   { name: 'window', windows: ['brain', 'subdural', 'bone'] },
@@ -37,6 +39,8 @@ export interface PreprocessBenchResult {
   slicesPerSecond: number;
   cases: PreprocessBenchCase[];
   pipeline: string;
+  /** Where window, CLAHE and resize ran: the native kernels (`npm run native`), or JavaScript and OpenCV WebAssembly. */
+  kernels: string;
 }
 
 const SLICES_PER_PATIENT = 16;
@@ -72,7 +76,14 @@ export async function benchPreprocess(options: { slices?: number; sizes?: number
     for (const size of sizes) cases.push(await runCase(size, slices, workers));
     const total = cases.reduce((sum, c) => sum + c.slices, 0);
     const seconds = cases.reduce((sum, c) => sum + c.seconds, 0);
-    return { workers, slicesPerSecond: total / seconds, cases, pipeline: 'readDicom (HU) → window ×3 → CLAHE (OpenCV) → resize 224, in decode workers' };
+    const native = nativeKernels();
+    return {
+      workers,
+      slicesPerSecond: total / seconds,
+      cases,
+      pipeline: 'readDicom (HU) → window ×3 → CLAHE (OpenCV) → resize 224, in decode workers',
+      kernels: native ? `native (OpenCV ${native.opencvVersion})` : 'JavaScript + OpenCV WebAssembly',
+    };
   } finally {
     await closeDecodePools();
     setLogLevel(previous);

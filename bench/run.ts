@@ -171,7 +171,7 @@ if (wasm && torch1) ratios.push(`wasm / PyTorch ${torch1.version}, 1 thread: ${f
 for (const { workers, ours, python } of preprocessing) {
   const pythonRate = python ? Number(python.slicesPerSecond) : undefined;
   ratios.push(
-    `preprocessing (decode + HU + 3 windows + CLAHE + resize 224), ${workers} worker(s): ours ${fmt(ours.slicesPerSecond)} slices/s` +
+    `preprocessing (decode + HU + 3 windows + CLAHE + resize 224), ${workers} worker(s), ${ours.kernels} kernels: ours ${fmt(ours.slicesPerSecond)} slices/s` +
       (pythonRate ? `; pydicom + OpenCV, ${workers} thread(s): ${fmt(pythonRate)} slices/s; ours / Python ${fmt(ours.slicesPerSecond / pythonRate, 3)}` : ''),
   );
 }

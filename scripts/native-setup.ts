@@ -10,7 +10,10 @@
  *   2. download the pinned wheel into the cache (or reuse one already there, or `--wheel FILE`);
  *   3. extract the two libraries and the C headers, strip the libraries, and keep them in the cache;
  *   4. build the binding against them (kept in the cache too, so a later `npm ci` costs a copy, not a build);
- *   5. install libraries and binding into node_modules/@tensorflow/tfjs-node and check that it loads.
+ *   5. install libraries and binding into node_modules/@tensorflow/tfjs-node and check that it loads;
+ *   6. build sliceseq's preprocessing kernels (native/kernels: window, CLAHE, resize) against Debian's OpenCV where
+ *      its headers are installed (libopencv-imgproc-dev), and check that they load; without them it says so and
+ *      preprocessing runs in JavaScript and OpenCV's WebAssembly build (the same bytes, slower).
  *
  * Options: --force (rebuild from the wheel), --wheel FILE, --cache DIR (default $SLICESEQ_CACHE_DIR, else
  * $XDG_CACHE_HOME/sliceseq, else ~/.cache/sliceseq), --nodedir DIR (a folder holding include/node/node_api.h).
@@ -20,6 +23,7 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSyn
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 /** The pinned TensorFlow release and the one wheel file that carries it for every local Python. */
@@ -227,6 +231,51 @@ function loadCheck(): string {
   return result.stdout.trim();
 }
 
+/** node-gyp as npm ships it (npm sets npm_config_node_gyp for its scripts; beside Node's own npm otherwise). */
+function nodeGyp(): string {
+  const candidates = [process.env.npm_config_node_gyp, resolve(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js')];
+  const found = candidates.find((path): path is string => Boolean(path && existsSync(path)));
+  return found ?? fail(`node-gyp not found (looked at ${candidates.filter(Boolean).join(', ')}); run this through npm: npm run native`);
+}
+
+/** Debian's OpenCV headers: $OPENCV_INCLUDE_DIR, else the usual include folders. */
+function findOpenCvHeaders(): string | undefined {
+  const candidates = [process.env.OPENCV_INCLUDE_DIR, '/usr/include/opencv4', '/usr/local/include/opencv4'];
+  return candidates.find((dir): dir is string => Boolean(dir && existsSync(join(dir, 'opencv2/imgproc.hpp'))));
+}
+
+/**
+ * Step 6: the preprocessing kernels (native/kernels/kernels.cc, one file, about two seconds to build), rebuilt on
+ * every run so they always match the sources; returns what loads, or why they were not built.
+ */
+export function setupKernels(options: { nodedir?: string }): string {
+  const headers = findOpenCvHeaders();
+  if (!headers) {
+    return (
+      "preprocessing kernels not built: OpenCV's headers are missing (Debian: apt-get install libopencv-imgproc-dev, " +
+      'or set OPENCV_INCLUDE_DIR); preprocessing runs in JavaScript and OpenCV WebAssembly, with the same bytes'
+    );
+  }
+  const dir = fileURLToPath(new URL('../native/kernels/', import.meta.url));
+  say(`building the preprocessing kernels against OpenCV in ${headers}`);
+  const built = spawnSync(process.execPath, [nodeGyp(), 'rebuild', `--nodedir=${findNodeDir(options.nodedir)}`], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, OPENCV_INCLUDE_DIR: headers },
+  });
+  if (built.status !== 0) fail(`the preprocessing kernels did not build:\n${`${built.stdout}${built.stderr}`.trim().split('\n').slice(-20).join('\n')}`);
+  const probe = [
+    `const kernels = require(${JSON.stringify(join(dir, 'build/Release/sliceseq_kernels.node'))});`,
+    'const out = new Float32Array(2);',
+    'kernels.window(Float32Array.of(40, 200), 2, Float64Array.of(0), Float64Array.of(80), 1, out);',
+    "if (out[0] !== 0.5 || out[1] !== 1) throw new Error('window of 40 and 200 HU in 40/80 gave ' + Array.from(out));",
+    'console.log(`preprocessing kernels on OpenCV ${kernels.opencvVersion}`);',
+  ].join('\n');
+  const loaded = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+  if (loaded.status !== 0) fail(`the preprocessing kernels do not load:\n${`${loaded.stdout}${loaded.stderr}`.trim().split('\n').slice(-8).join('\n')}`);
+  return loaded.stdout.trim();
+}
+
 function defaultCacheDir(): string {
   return process.env.SLICESEQ_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sliceseq');
 }
@@ -301,6 +350,7 @@ function main(): void {
   try {
     const report = setupNative(values);
     say(`${report} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    say(setupKernels(values));
   } catch (error) {
     if (!(error instanceof SetupError)) throw error;
     process.stderr.write(`native: ${error.message}\n`);

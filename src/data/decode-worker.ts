@@ -1,6 +1,7 @@
 import { threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { SliceCache } from './cache.ts';
+import { packIntoSlab } from './host-buffers.ts';
 import { decodePatient, type PatientDecodeRequest } from './decode-patient.ts';
 import { buildPreprocess, type Preprocess, type TransformConfig } from './preprocess.ts';
 import { readSlices } from './readers/index.ts';
@@ -10,6 +11,8 @@ import type { Slice, SliceMeta } from './types.ts';
 export interface DecodeTask extends PatientDecodeRequest {
   preprocess: TransformConfig[] | null;
   cache?: { dir: string; maxBytes?: number };
+  /** Where to put the finished slices' values (host-buffers.ts SlabPool), if they fit; otherwise they are moved. */
+  slab?: SharedArrayBuffer;
 }
 
 type PlainSlice = { rows: number; cols: number; channels: number; data: Float32Array; meta: SliceMeta };
@@ -59,9 +62,11 @@ export async function decodeTask(task: DecodeTask): Promise<unknown> {
     evicted: (cache?.evicted ?? 0) - evictedBefore,
     thread: threadId,
   };
-  // Move the buffers that belong to one slice alone; views into shared buffers are copied by the message.
+  if (task.slab) packIntoSlab(result.slices, task.slab);
+  // Move the buffers that belong to one slice alone; views into shared buffers are copied by the message (those of
+  // the slab: the view, not the memory).
   const transfer = new Set<ArrayBuffer>();
-  for (const { data } of [...slices, ...(masks ?? [])]) {
+  for (const { data } of [...result.slices, ...(result.masks ?? [])]) {
     if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) transfer.add(data.buffer);
   }
   return Piscina.move({ [Piscina.transferableSymbol]: [...transfer], [Piscina.valueSymbol]: result } as never);

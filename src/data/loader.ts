@@ -7,6 +7,7 @@ import { readSlices as readSlicesFromFile } from './readers/index.ts';
 import { SliceCache, type CacheSource } from './cache.ts';
 import { decodePatient, type DecodedPatient, type LoaderPipeline, type PatientDecodeRequest, type SliceFileReader } from './decode-patient.ts';
 import { runDecodeTask } from './decode-pool.ts';
+import { BufferPool, SlabPool, sliceBytes } from './host-buffers.ts';
 import { limitPatientSlices, makeBatches, sliceId, type Patient } from './patients.ts';
 import { mapLimit } from './map-limit.ts';
 import type { Slice } from './types.ts';
@@ -116,6 +117,11 @@ export interface BatchSource {
   epoch(epoch: number): AsyncGenerator<Batch<tf.Tensor>>;
 }
 
+/** A decoded patient and, when a worker put its slices there, the slab they view. */
+interface LoadedPatient extends DecodedPatient {
+  slab?: SharedArrayBuffer;
+}
+
 /** A batch still in host memory (typed arrays), as it waits in the prefetch queue. */
 interface HostBatch {
   index: number;
@@ -199,6 +205,9 @@ export class PatientLoader {
   private readonly readSlices: SliceFileReader;
   private readonly cacheCounts = { hits: 0, misses: 0, evicted: 0 };
   private readonly dense: DenseOrdinalGroup | undefined;
+  /** Reused host memory (host-buffers.ts): the slabs decode workers return slices in, and batch image buffers. */
+  private readonly slabs = new SlabPool();
+  private readonly batchBuffers: BufferPool;
 
   constructor(
     source: LoaderSource,
@@ -233,6 +242,7 @@ export class PatientLoader {
     this.cache =
       this.config.cacheDir && this.config.workers === 0 ? new SliceCache(this.config.cacheDir, this.config.cacheMaxBytes) : undefined;
     this.readSlices = runtime.readSlices ?? ((path) => readSlicesFromFile(path));
+    this.batchBuffers = new BufferPool(this.config.prefetch + 2);
   }
 
   /** Patient indices per batch for `epoch` (seeded; the same for every call). */
@@ -319,7 +329,7 @@ export class PatientLoader {
     // With workers, a batch's patients all go to the pool at once (it queues them); otherwise `concurrency` at a time.
     const { workers, concurrency } = this.config;
     const limit = workers === 0 ? concurrency : Math.max(concurrency, Math.min(patients.length, workers));
-    const decodedWithMasks = await mapLimit(patients, limit, async (patient): Promise<DecodedPatient> =>
+    const decodedWithMasks = await mapLimit(patients, limit, async (patient): Promise<LoadedPatient> =>
       isStopped() ? { slices: [] } : this.decodePatient(patient, epoch),
     );
     if (isStopped()) return undefined;
@@ -339,21 +349,25 @@ export class PatientLoader {
     const slicesPerPatient = this.config.padTo === 'maxSlices' ? this.config.maxSlices! : Math.max(...decoded.map((s) => s.length));
     const sliceSize = rows * cols * channels;
     const count = patients.length;
+    const images = this.batchBuffers.take(count * slicesPerPatient * sliceSize);
     const host: HostBatch = {
       index,
       patientIds: patients.map((p) => p.id),
       sliceCounts: decoded.map((s) => s.length),
       sliceIds: patients.map((p) => p.slices.map(sliceId)),
       shape: [count, slicesPerPatient, rows, cols, channels],
-      images: new Float32Array(count * slicesPerPatient * sliceSize),
+      images: images.buffer,
       mask: new Float32Array(count * slicesPerPatient),
     };
-    decoded.forEach((slices, p) =>
+    decoded.forEach((slices, p) => {
       slices.forEach((slice, s) => {
         host.images.set(slice.data, (p * slicesPerPatient + s) * sliceSize);
         host.mask[p * slicesPerPatient + s] = 1;
-      }),
-    );
+      });
+      if (images.reused) host.images.fill(0, (p * slicesPerPatient + slices.length) * sliceSize, (p + 1) * slicesPerPatient * sliceSize);
+    });
+    // The slices are copied: their slabs take the next patients.
+    for (const { slab } of decodedWithMasks) if (slab) this.slabs.release(slab);
     if (this.targetWidth > 0 && patients.every((p) => p.targets)) {
       host.targets = new Float32Array(count * this.targetWidth);
       patients.forEach((p, i) => host.targets!.set(p.targets!, i * this.targetWidth));
@@ -378,7 +392,7 @@ export class PatientLoader {
   }
 
   /** A patient's slices (cached, read, prepared, augmented or finished), with its label maps where dense: on the main thread or in a worker. */
-  private async decodePatient(patient: Patient, epoch: number): Promise<DecodedPatient> {
+  private async decodePatient(patient: Patient, epoch: number): Promise<LoadedPatient> {
     const request: PatientDecodeRequest = {
       patientId: patient.id,
       slices: patient.slices.map(({ path, frame }) => (frame === undefined ? { path } : { path, frame })),
@@ -390,16 +404,19 @@ export class PatientLoader {
     };
     const { workers, cacheDir, cacheMaxBytes } = this.config;
     const pipeline = this.runtime.pipeline;
-    let decoded: DecodedPatient;
+    let decoded: LoadedPatient;
     if (workers > 0) {
+      const slab = this.slabs.take();
       const result = await runDecodeTask(workers, {
         ...request,
         preprocess: pipeline?.config?.() ?? null,
         ...(cacheDir ? { cache: { dir: cacheDir, ...(cacheMaxBytes ? { maxBytes: cacheMaxBytes } : {}) } } : {}),
+        ...(slab ? { slab } : {}),
       });
+      this.slabs.sized(sliceBytes(result.slices));
       this.cacheCounts.evicted += result.evicted;
       this.runtime.onEvent?.({ type: 'patient', patientId: patient.id, thread: result.thread });
-      decoded = result;
+      decoded = { ...result, ...(slab ? { slab } : {}) };
     } else {
       decoded = await decodePatient(request, { ...(pipeline ? { pipeline } : {}), readSlices: this.readSlices, ...(this.cache ? { cache: this.cache } : {}) });
       this.runtime.onEvent?.({ type: 'patient', patientId: patient.id, thread: 0 });
@@ -428,10 +445,14 @@ export class PatientLoader {
       sliceCounts: host.sliceCounts,
       sliceIds: host.sliceIds,
       ...tensors,
-      dispose() {
+      dispose: () => {
         if (disposed) return;
         disposed = true;
+        const { dataId } = tensors.images;
         tf.dispose(Object.values(tensors));
+        // The image buffer is reused once the backend holds no data made from it (a backend may read it lazily, or
+        // keep it as the tensor's values while a view such as a reshape lives on).
+        if (tf.engine().backend.refCount(dataId) === 0) this.batchBuffers.release(host.images);
         emit({ type: 'dispose', epoch, batch: host.index });
       },
     };

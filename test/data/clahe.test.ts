@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { claheUint8 } from '../../bench/clahe-typescript.ts';
+import { OpenCvClaheRunner } from '../../src/data/transforms/clahe.ts';
 import { transforms } from '../../src/data/transforms/index.ts';
 import type { Slice } from '../../src/data/types.ts';
 
@@ -31,6 +32,13 @@ describe('CLAHE against OpenCV (cv2.createCLAHE fixtures)', () => {
     const out = await transform.apply(input, undefined);
     const codes = Array.from(out.data, (v) => Math.round(v * 255));
     expect(differing(codes, c.expected), `pixels differing from cv2 in ${c.name}`).toBe(0);
+  });
+
+  // The transform runs the native kernel where `npm run native` built it; the WebAssembly build must equal cv2 too.
+  it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: OpenCV WebAssembly (without native kernels) equals cv2', async (_name, c) => {
+    const input: Slice = { rows: c.rows, cols: c.cols, channels: 1, data: Float32Array.from(c.input, (v) => v / 255), meta: { source: 'mem://x', format: 'dicom' } };
+    const out = await new OpenCvClaheRunner(c.clipLimit, c.tileGridSize, null).apply(input);
+    expect(differing(Array.from(out.data, (v) => Math.round(v * 255)), c.expected), `pixels differing from cv2 in ${c.name}`).toBe(0);
   });
 
   it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: the TypeScript contender (bench) equals cv2', (_name, c) => {

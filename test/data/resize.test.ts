@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { transforms } from '../../src/data/transforms/index.ts';
+import { OpenCvResizer } from '../../src/data/transforms/resize.ts';
 import type { Slice } from '../../src/data/types.ts';
 
 interface ResizeCase {
@@ -32,6 +33,13 @@ describe('resize against OpenCV (cv2.resize fixtures)', () => {
     const input: Slice = { rows: c.rows, cols: c.cols, channels: c.channels, data: Float32Array.from(c.input), meta: { source: 'mem://x', format: 'dicom' } };
     const out = await transforms.create({ name: 'resize', size: c.to, kernel: c.kernel }, {}).apply(input, undefined);
     expect([out.rows, out.cols, out.channels]).toEqual([...c.to, c.channels]);
+    expect(worstRelativeError(out.data, c.expected)).toBeLessThan(1e-6);
+  });
+
+  // The transform runs the native kernel where `npm run native` built it (nearest, linear, area); WebAssembly too.
+  it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: OpenCV WebAssembly (without native kernels) equals cv2 to float rounding', async (_name, c) => {
+    const input: Slice = { rows: c.rows, cols: c.cols, channels: c.channels, data: Float32Array.from(c.input), meta: { source: 'mem://x', format: 'dicom' } };
+    const out = await new OpenCvResizer(c.to[0], c.to[1], c.kernel as ConstructorParameters<typeof OpenCvResizer>[2], null).apply(input);
     expect(worstRelativeError(out.data, c.expected)).toBeLessThan(1e-6);
   });
 

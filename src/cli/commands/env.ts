@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { backendPreferences, initBackend, probeBackends, type BackendChoice, type BackendPreference } from '../../backend/select.ts';
 import { cudaPreflight } from '../../backend/cuda-preflight.ts';
 import { packageVersion } from '../../core/version.ts';
+import { NATIVE_KERNELS_PATH, nativeKernels } from '../../data/transforms/native-kernels.ts';
 import { parseThreads } from '../options.ts';
 
 export interface EnvironmentReport {
@@ -14,6 +15,8 @@ export interface EnvironmentReport {
   cpus: number;
   backends: Array<{ backend: string; available: boolean; detail: string }>;
   cuda: { ok: boolean; missing: string[]; summary: string };
+  /** Where window, CLAHE and resize run: sliceseq's native kernels (`npm run native`) or JavaScript and OpenCV WebAssembly. */
+  preprocessing: string;
   /** What `auto` (or --backend) really activates here: the backend, its device, TF library and threads. */
   active?: Pick<BackendChoice, 'kind' | 'device' | 'threads' | 'library'>;
 }
@@ -28,8 +31,16 @@ export function environmentReport(active?: BackendChoice): EnvironmentReport {
     cpus: cpus().length,
     backends: probeBackends().map((probe) => ({ backend: probe.kind, available: probe.available, detail: probe.detail })),
     cuda: { ok: preflight.ok, missing: preflight.missing, summary: preflight.summary },
+    preprocessing: preprocessingReport(),
     ...(active ? { active: { kind: active.kind, device: active.device, threads: active.threads, ...(active.library ? { library: active.library } : {}) } } : {}),
   };
+}
+
+function preprocessingReport(): string {
+  const kernels = nativeKernels();
+  if (kernels) return `native kernels on OpenCV ${kernels.opencvVersion} (${NATIVE_KERNELS_PATH})`;
+  const why = process.env.SLICESEQ_NATIVE_KERNELS === '0' ? 'SLICESEQ_NATIVE_KERNELS=0' : 'native kernels not built: npm run native, with libopencv-imgproc-dev';
+  return `JavaScript and OpenCV WebAssembly (${why}; the same bytes, slower)`;
 }
 
 export function registerEnv(program: Command): void {
@@ -53,6 +64,7 @@ export function registerEnv(program: Command): void {
         'backends (auto picks the first available):',
         ...report.backends.map((b) => `  ${b.available ? '✓' : '✗'} ${b.backend.padEnd(15)} ${b.detail}`),
         `cuda     ${report.cuda.summary} (needed by @tensorflow/tfjs-node-gpu 4.22: CUDA 11.2, cuDNN 8.1)`,
+        `kernels  preprocessing: ${report.preprocessing}`,
         `active   ${active.kind}: ${active.device}, ${active.threads} thread${active.threads === 1 ? '' : 's'}`,
         ...(active.library ? [`         TensorFlow ${active.library.tensorflow} from ${active.library.path}`] : []),
       ];

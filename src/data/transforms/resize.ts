@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Slice } from '../types.ts';
+import { nativeKernels, type NativeKernels } from './native-kernels.ts';
 import { float32Type, loadOpenCv, matOfShape, type OpenCv, type OpenCvMat } from './opencv.ts';
 import { mapChannelsWithSharp } from './sharp-channels.ts';
 import { deterministic, transforms, withData } from './transform.ts';
@@ -21,24 +22,38 @@ export const sizeSchema = z.union([
 ]);
 
 /**
- * cv::resize (OpenCV's WebAssembly build) on the float32 slice, all channels at once, exactly as
- * cv2.resize does on a float32 array in Python: no quantisation, and no clipping of a kernel's overshoot.
- * One instance keeps its input and output Mats between calls (see matOfShape; calls are synchronous once OpenCV
- * has loaded).
+ * The kernels the native module (native-kernels.ts, Debian's OpenCV) runs with the same bytes as OpenCV's
+ * WebAssembly build, by their cv::InterpolationFlags value. Cubic and lanczos4 differ between the two by up to
+ * 3.6e-7 (vectorised natively, not in WebAssembly), so they stay on WebAssembly: a slice's bytes do not depend on
+ * whether the native kernels are built.
+ */
+const sameOnNative: Partial<Record<OpenCvKernel, number>> = { nearest: 0, linear: 1, area: 3 };
+
+/**
+ * cv::resize on the float32 slice, all channels at once, exactly as cv2.resize does on a float32 array in
+ * Python: no quantisation, and no clipping of a kernel's overshoot. By the native kernel where it is built and
+ * gives the same bytes (`kernels`, default nativeKernels(); null: always WebAssembly), else by OpenCV's WebAssembly
+ * build, whose input and output Mats one instance keeps between calls (see matOfShape; calls are synchronous once
+ * OpenCV has loaded).
  */
 export class OpenCvResizer {
   private cv: OpenCv | undefined;
   private src: OpenCvMat | undefined;
   private dst: OpenCvMat | undefined;
 
+  private readonly native: NativeKernels | null;
+
   constructor(
     readonly rows: number,
     readonly cols: number,
     readonly kernel: OpenCvKernel,
-  ) {}
+    kernels: NativeKernels | null = nativeKernels() ?? null,
+  ) {
+    this.native = sameOnNative[kernel] === undefined ? null : kernels;
+  }
 
   async apply(slice: Slice): Promise<Slice> {
-    if (!this.cv) this.cv = await loadOpenCv();
+    if (!this.native && !this.cv) this.cv = await loadOpenCv();
     const { channels, data } = slice;
     // cv::resize takes at most 4 interleaved channels; more go one at a time (channels never mix).
     if (channels <= 4) return withData(slice, this.run(data, slice.rows, slice.cols, channels), this.rows, this.cols, channels);
@@ -54,6 +69,11 @@ export class OpenCvResizer {
   }
 
   private run(data: Float32Array, rows: number, cols: number, channels: number): Float32Array {
+    if (this.native) {
+      const out = new Float32Array(this.rows * this.cols * channels);
+      this.native.resize(data, rows, cols, channels, this.rows, this.cols, sameOnNative[this.kernel]!, out);
+      return out;
+    }
     const cv = this.cv!;
     this.src = matOfShape(cv, this.src, rows, cols, float32Type(channels));
     this.dst ??= new cv.Mat();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DataFileError } from '../readers/errors.ts';
 import type { Slice } from '../types.ts';
+import { nativeKernels, type NativeKernels } from './native-kernels.ts';
 import { deterministic, transforms, withData } from './transform.ts';
 
 export interface WindowSpec {
@@ -50,22 +51,34 @@ export function resolveWindow(choice: WindowChoice, slice: Slice): WindowSpec {
   return { center, width };
 }
 
-/** One-channel values (HU) → one channel per window, each 0..1, channels last (3 windows: the usual "RGB"). */
-export function applyWindows(slice: Slice, choices: readonly WindowChoice[]): Slice {
+/**
+ * One-channel values (HU) → one channel per window, each 0..1, channels last (3 windows: the usual "RGB"). By the
+ * native kernel where it is built (`kernels`, default nativeKernels(); null for this JavaScript loop): the same values.
+ */
+export function applyWindows(slice: Slice, choices: readonly WindowChoice[], kernels: NativeKernels | null = nativeKernels() ?? null): Slice {
   if (slice.channels !== 1) {
     throw new DataFileError(slice.meta.source, `windowing needs one channel of Hounsfield units, got ${slice.channels} channels`);
   }
   const windows = choices.map((choice) => resolveWindow(choice, slice));
-  const lows = windows.map(({ center, width }) => center - width / 2);
-  const widths = windows.map(({ width }) => width);
+  const lows = Float64Array.from(windows, ({ center, width }) => center - width / 2);
+  const widths = Float64Array.from(windows, ({ width }) => width);
   const pixels = slice.rows * slice.cols;
   const count = windows.length;
   const { data } = slice;
   const out = new Float32Array(pixels * count);
+  if (kernels) {
+    kernels.window(data, pixels, lows, widths, count, out);
+    return withData(slice, out, slice.rows, slice.cols, count);
+  }
   for (let w = 0; w < count; w++) {
     const low = lows[w];
     const width = widths[w];
-    for (let i = 0, j = w; i < pixels; i++, j += count) out[j] = scaleIntoWindow(data[i], low, width);
+    // scaleIntoWindow, written out: a value at or below the window's floor skips the division (same results).
+    for (let i = 0, j = w; i < pixels; i++, j += count) {
+      const value = data[i];
+      let scaled;
+      out[j] = value <= low ? 0 : (scaled = (value - low) / width) >= 1 ? 1 : scaled;
+    }
   }
   return withData(slice, out, slice.rows, slice.cols, count);
 }
