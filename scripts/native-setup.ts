@@ -46,10 +46,15 @@ const fail = (message: string): never => {
   throw new SetupError(message);
 };
 
-function run(command: string, args: string[], options: { cwd?: string; quiet?: boolean } = {}): { ok: boolean; output: string } {
-  const result = spawnSync(command, args, { cwd: options.cwd, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { ok: boolean; output: string } {
+  const result = spawnSync(command, args, { cwd: options.cwd, env: options.env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
   return { ok: result.status === 0, output: result.error ? String(result.error.message) : output };
+}
+
+/** The last `count` lines of a command's output, for an error message. */
+function lastLines(output: string, count: number): string {
+  return output.trim().split('\n').slice(-count).join('\n');
 }
 
 function has(command: string, args = ['--version']): boolean {
@@ -171,7 +176,7 @@ function wheel(cacheDir: string, explicit: string | undefined): string {
     '--python-version', WHEEL_TAGS.python, '--implementation', 'cp', '--abi', WHEEL_TAGS.abi, '--platform', WHEEL_TAGS.platform,
     '-d', wheelsDir, `tensorflow-cpu==${TENSORFLOW_VERSION}`,
   ]);
-  if (!pip.ok || !existsSync(path)) fail(`pip could not download tensorflow-cpu==${TENSORFLOW_VERSION}:\n${pip.output.trim().split('\n').slice(-5).join('\n')}`);
+  if (!pip.ok || !existsSync(path)) fail(`pip could not download tensorflow-cpu==${TENSORFLOW_VERSION}:\n${lastLines(pip.output, 5)}`);
   return path;
 }
 
@@ -214,7 +219,7 @@ function build(pkg: string, nodeDir: string, bindingPath: string): void {
   const result = run(process.execPath, [preGypBin, 'rebuild', '--build-from-source', '--build-latest-napi-version-only', `--nodedir=${nodeDir}`], {
     cwd: pkg,
   });
-  if (!result.ok || !existsSync(bindingPath)) fail(`the binding did not build:\n${result.output.trim().split('\n').slice(-20).join('\n')}`);
+  if (!result.ok || !existsSync(bindingPath)) fail(`the binding did not build:\n${lastLines(result.output, 20)}`);
 }
 
 /** Step 5: the binding loads in a fresh process and runs an op; returns what it reports. */
@@ -227,7 +232,7 @@ function loadCheck(): string {
     "console.log(`backend ${tf.getBackend()}, TensorFlow ${tf.backend().binding.TF_Version}, tfjs-node ${tf.version['tfjs-node']}`);",
   ].join('\n');
   const result = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8', cwd: process.cwd() });
-  if (result.status !== 0) fail(`the native backend does not load:\n${`${result.stdout}${result.stderr}`.trim().split('\n').slice(-8).join('\n')}`);
+  if (result.status !== 0) fail(`the native backend does not load:\n${lastLines(`${result.stdout}${result.stderr}`, 8)}`);
   return result.stdout.trim();
 }
 
@@ -258,12 +263,11 @@ export function setupKernels(options: { nodedir?: string }): string {
   }
   const dir = fileURLToPath(new URL('../native/kernels/', import.meta.url));
   say(`building the preprocessing kernels against OpenCV in ${headers}`);
-  const built = spawnSync(process.execPath, [nodeGyp(), 'rebuild', `--nodedir=${findNodeDir(options.nodedir)}`], {
+  const built = run(process.execPath, [nodeGyp(), 'rebuild', `--nodedir=${findNodeDir(options.nodedir)}`], {
     cwd: dir,
-    encoding: 'utf8',
     env: { ...process.env, OPENCV_INCLUDE_DIR: headers },
   });
-  if (built.status !== 0) fail(`the preprocessing kernels did not build:\n${`${built.stdout}${built.stderr}`.trim().split('\n').slice(-20).join('\n')}`);
+  if (!built.ok) fail(`the preprocessing kernels did not build:\n${lastLines(built.output, 20)}`);
   const probe = [
     `const kernels = require(${JSON.stringify(join(dir, 'build/Release/sliceseq_kernels.node'))});`,
     'const out = new Float32Array(2);',
@@ -272,7 +276,7 @@ export function setupKernels(options: { nodedir?: string }): string {
     'console.log(`preprocessing kernels on OpenCV ${kernels.opencvVersion}`);',
   ].join('\n');
   const loaded = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
-  if (loaded.status !== 0) fail(`the preprocessing kernels do not load:\n${`${loaded.stdout}${loaded.stderr}`.trim().split('\n').slice(-8).join('\n')}`);
+  if (loaded.status !== 0) fail(`the preprocessing kernels do not load:\n${lastLines(`${loaded.stdout}${loaded.stderr}`, 8)}`);
   return loaded.stdout.trim();
 }
 

@@ -73,12 +73,7 @@ export function applyWindows(slice: Slice, choices: readonly WindowChoice[], ker
   for (let w = 0; w < count; w++) {
     const low = lows[w];
     const width = widths[w];
-    // scaleIntoWindow, written out: a value at or below the window's floor skips the division (same results).
-    for (let i = 0, j = w; i < pixels; i++, j += count) {
-      const value = data[i];
-      let scaled;
-      out[j] = value <= low ? 0 : (scaled = (value - low) / width) >= 1 ? 1 : scaled;
-    }
+    for (let i = 0, j = w; i < pixels; i++, j += count) out[j] = scaleIntoWindow(data[i], low, width);
   }
   return withData(slice, out, slice.rows, slice.cols, count);
 }
