@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerBlockLstmKernels } from './block-lstm.ts';
+import { registerFlatAdamKernel } from './flat-adam.ts';
 import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflowKernel, TfOps, type NativeBackend, type OpAttr } from './tf-ops.ts';
 
 /**
@@ -202,6 +203,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerTensorflowKernel(RELU_GRAD, reluGrad);
   wrapReluGradient();
   registerBlockLstmKernels();
+  registerFlatAdamKernel();
   for (const { kernelName, make } of overrides) {
     const current = tf.getKernel(kernelName, 'tensorflow');
     if (!current) throw new Error(`registerNativeKernels: tfjs-node has no '${kernelName}' kernel: import the native package first`);

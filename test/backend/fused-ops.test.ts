@@ -1,0 +1,102 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setFusedKernels } from '../../src/backend/tf-ops.ts';
+import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
+import { testBackends, useBackend } from '../helpers/backend.ts';
+import { kernelCount, seededTensor } from '../helpers/fused-parity.ts';
+
+/** Flat Adam, rank-2 MatMul and ReluGrad on the native backend against today's tfjs path. */
+const native = testBackends.includes('tensorflow');
+
+function withFused<T>(enabled: boolean, f: () => T): T {
+  const previous = setFusedKernels(enabled);
+  try {
+    return f();
+  } finally {
+    setFusedKernels(previous);
+  }
+}
+
+const shapes = [[3, 4], [1], [2, 3, 3], [5]];
+
+function makeVariables(label: string): tf.Variable[] {
+  return shapes.map((shape, i) => tf.variable(seededTensor(shape, `value-${i}`), true, `${label}_${i}`));
+}
+
+function stepBoth(optimizers: tf.Optimizer[], variableSets: tf.Variable[][], step: number): void {
+  tf.tidy(() => {
+    const grads = shapes.map((shape, i) => seededTensor(shape, `grad-${step}-${i}`));
+    optimizers.forEach((optimizer, o) => optimizer.applyGradients(variableSets[o].map((v, i) => ({ name: v.name, tensor: grads[i] }))));
+  });
+}
+
+const values = (variables: tf.Variable[]) => variables.map((v) => Array.from(v.dataSync()));
+
+describe.skipIf(!native)('fused optimizer and ops on the native backend', () => {
+  beforeAll(async () => {
+    await useBackend('tensorflow');
+  });
+
+  it("flat Adam is bitwise tfjs's per-variable Adam, and its weights round-trip through tfjs's format", async () => {
+    const ours = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+    const theirs = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+    const [a, b] = [makeVariables('flat'), makeVariables('per_variable')];
+    stepBoth([ours, theirs], [a, b], 0);
+    const tensors = tf.memory().numTensors;
+    for (let step = 1; step < 5; step++) stepBoth([ours, theirs], [a, b], step);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(values(a)).toEqual(values(b));
+    // Per-variable moments out (the checkpoint format) …
+    const saved = await ours.getWeights();
+    const reference = await theirs.getWeights();
+    expect(saved.map((w) => w.name)).toEqual(reference.map((w) => w.name.replace('per_variable', 'flat')));
+    saved.forEach((w, i) => expect(Array.from(w.tensor.dataSync())).toEqual(Array.from(reference[i].tensor.dataSync())));
+    // … and in, into a fresh optimizer, which then keeps stepping exactly as tfjs's does.
+    const resumed = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+    await resumed.setWeights(saved);
+    (resumed as unknown as { accBeta1: tf.Variable }).accBeta1.assign((ours as unknown as { accBeta1: tf.Variable }).accBeta1);
+    (resumed as unknown as { accBeta2: tf.Variable }).accBeta2.assign((ours as unknown as { accBeta2: tf.Variable }).accBeta2);
+    for (let step = 5; step < 8; step++) stepBoth([resumed, theirs], [a, b], step);
+    expect(values(a)).toEqual(values(b));
+    expect(resumed.iterations).toBe(theirs.iterations);
+    ours.dispose();
+    resumed.dispose();
+    theirs.dispose();
+    tf.dispose([...a, ...b]);
+  });
+
+  it('flat Adam runs as one kernel; with fused kernels off it is per-variable', async () => {
+    const optimizer = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+    const variables = makeVariables('count');
+    const step = () => tf.tidy(() => optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: seededTensor(shapes[i], `g${i}`) }))));
+    step();
+    expect(await kernelCount(step)).toBe(1);
+    expect(await withFused(false, () => kernelCount(step))).toBeGreaterThan(10 * shapes.length);
+    optimizer.dispose();
+    tf.dispose(variables);
+  });
+
+  it('rank-2 matMul (MatMul) equals BatchMatMulV2 in every transpose, forward and backward', () => {
+    for (const [transposeA, transposeB] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const run = () =>
+        tf.tidy(() => {
+          const a = seededTensor(transposeA ? [5, 3] : [3, 5], 'a');
+          const b = seededTensor(transposeB ? [4, 5] : [5, 4], 'b');
+          const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, transposeA, transposeB), seededTensor([3, 4], 'w')));
+          return [tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, transposeA, transposeB), ...tf.grads(f)([a, b])].map((t) => Array.from(t.dataSync()));
+        });
+      const [fused, today] = [withFused(true, run), withFused(false, run)];
+      fused.forEach((v, i) => v.forEach((x, j) => expect(Math.abs(x - today[i][j])).toBeLessThan(1e-6)));
+    }
+  });
+
+  it("ReLU's gradient (ReluGrad) is dy where x > 0, else 0 (NaN inputs: 0; today's path: NaN)", () => {
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor1d([-2, -0, 0, 1e-30, 3, Number.NaN]);
+        return Array.from(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), tf.tensor1d([1, 2, 3, 4, 5, 6]))))(x).dataSync());
+      });
+    expect(withFused(true, run)).toEqual([0, 0, 0, 4, 5, 0]);
+    expect(withFused(false, run)).toEqual([0, 0, 0, 4, 5, Number.NaN]);
+  });
+});
