@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
+import { oneDnnMaxPoolGrad } from './mkl-max-pool.ts';
 import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflowKernel, TfOps, type NativeBackend, type OpAttr } from './tf-ops.ts';
 
 /**
@@ -13,6 +14,7 @@ import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflow
  *   alpha 0 it is Sign(Relu(x)), which keeps NaN as NaN, in two.
  * - BatchMatMul of two rank-2 inputs (every dense layer and recurrent step): tfjs-node runs TF's BatchMatMulV2,
  *   about 6× slower per call than `MatMul` on the same shapes; fused kernels on, rank-2 products run `MatMul`.
+ * - MaxPoolGrad ('valid'/'same'), fused kernels on: oneDNN's (mkl-max-pool.ts), with TF's MaxPoolGrad as fallback.
  * - ReLU's gradient, fused kernels on: TF's `ReluGrad(dy, x)` (dy where x > 0, else 0) in one op instead of
  *   Mul(dy, Cast(Step(x))). It differs only where x is NaN: 0 instead of NaN.
  * Anything else falls through to tfjs-node's kernel.
@@ -133,11 +135,14 @@ const maxPool = override(tf.MaxPool, ({ inputs, attrs }) => {
   return tf.tidy(() => tf.maxPool(padForPool(x, info), poolAttrs.filterSize, poolAttrs.strides, 'valid'));
 });
 
-const maxPoolGrad = override(tf.MaxPoolGrad, ({ inputs, attrs }) => {
+const maxPoolGrad = override(tf.MaxPoolGrad, ({ inputs, attrs }, backend) => {
   const { dy, input, output } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
   const poolAttrs = attrs as unknown as tf.MaxPoolGradAttrs;
   const info = poolInfo(input, poolAttrs);
-  if (isStandard(info)) return null;
+  if (isStandard(info)) {
+    const window = { ksize: [1, info.filterHeight, info.filterWidth, 1], strides: [1, info.strideHeight, info.strideWidth, 1], padding: info.padInfo.type as 'VALID' | 'SAME' };
+    return oneDnnMaxPoolGrad(backend, input, output, dy, window);
+  }
   return tf.tidy(() => {
     const padded = padForPool(input, info);
     const grad = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: padded, output } as unknown as tf.NamedTensorMap, { filterSize: poolAttrs.filterSize, strides: poolAttrs.strides, pad: 'valid' }) as tf.Tensor4D;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setFusedKernels } from '../../src/backend/tf-ops.ts';
+import { oneDnnMaxPoolAvailable } from '../../src/backend/mkl-max-pool.ts';
 import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
 import { kernelCount, seededTensor } from '../helpers/fused-parity.ts';
@@ -87,6 +88,31 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
         });
       const [fused, today] = [withFused(true, run), withFused(false, run)];
       fused.forEach((v, i) => v.forEach((x, j) => expect(Math.abs(x - today[i][j])).toBeLessThan(1e-6)));
+    }
+  });
+
+  it("max pooling's gradient through oneDNN equals MaxPoolGrad's (bitwise without overlapping windows): ties, ReLU zeros, equal windows, ±0, every padding", () => {
+    expect(oneDnnMaxPoolAvailable(tf.backend())).toBe(true);
+    const inputs: Array<[string, () => tf.Tensor4D]> = [
+      ['random', () => seededTensor([2, 9, 7, 3], 'pool') as tf.Tensor4D],
+      ['after ReLU (many zeros)', () => tf.relu(seededTensor([2, 8, 8, 4], 'pool-relu')) as tf.Tensor4D],
+      ['ties and ±0', () => tf.tensor4d([1, 1, 0, -0, -0, 0, 2, 2, 2, 2, 5, 5, -1, -1, -1, -1, 3, 0, 3, 0, 0, -0, 7, 7], [1, 4, 6, 1])],
+      ['all equal', () => tf.fill([1, 6, 6, 2], 0.5) as tf.Tensor4D],
+    ];
+    for (const [name, input] of inputs) {
+      for (const [size, stride, pad] of [[2, 2, 'same'], [3, 2, 'valid'], [3, 1, 'same'], [3, 2, 1]] as const) {
+        const run = () =>
+          tf.tidy(() => {
+            const x = input();
+            const f = (v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, size, stride, pad), seededTensor(tf.maxPool(x, size, stride, pad).shape, 'dy')));
+            return Array.from(tf.grad(f)(x).dataSync());
+          });
+        const [ours, today] = [withFused(true, run), withFused(false, run)];
+        // Each gradient goes to the same position; where windows overlap, the sums into one input pixel are
+        // added in another order (differences of a few float32 ulps), elsewhere the result is bitwise the same.
+        if (stride >= size) expect(ours, `${name}, ${size}/${stride}/${pad}`).toEqual(today);
+        else ours.forEach((v, i) => expect(Math.abs(v - today[i]), `${name}, ${size}/${stride}/${pad}`).toBeLessThan(1e-6));
+      }
     }
   });
 
