@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
+import { registerGruKernels } from './gru.ts';
 import { oneDnnMaxPoolGrad } from './mkl-max-pool.ts';
 import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflowKernel, TfOps, type NativeBackend, type OpAttr } from './tf-ops.ts';
 
@@ -208,6 +209,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerTensorflowKernel(RELU_GRAD, reluGrad);
   wrapReluGradient();
   registerBlockLstmKernels();
+  registerGruKernels();
   registerFlatAdamKernel();
   for (const { kernelName, make } of overrides) {
     const current = tf.getKernel(kernelName, 'tensorflow');

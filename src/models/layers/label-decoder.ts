@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockLstm } from '../../backend/block-lstm.ts';
+import { gruSequence } from '../../backend/gru.ts';
 import { fusedActive } from '../../backend/tf-ops.ts';
 import { Rng } from '../../core/rng.ts';
 import { glorotUniform } from './initializers.ts';
@@ -79,12 +80,12 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const features = Array.isArray(inputs) ? inputs[0] : inputs;
-      const { cell: kind, hidden: units, numClasses } = this.options;
+      const { hidden: units, numClasses } = this.options;
       const initial = tf.add(tf.matMul(features, this.initialKernel.read()), this.initialBias.read());
       // (A split into one piece would fail in its gradient: tfjs's SplitV gradient expects several.)
       const initialStates = this.directions === 1 ? [initial] : tf.split(initial, this.directions, 1);
       // [classes, batch, directions·hidden]: every class step's hidden states.
-      const hidden = kind === 'lstm' && fusedActive() ? this.blockLstmSteps(initialStates) : this.cellSteps(initialStates);
+      const hidden = fusedActive() ? this.fusedSteps(initialStates) : this.cellSteps(initialStates);
       const batch = features.shape[0];
       const rows = hidden.reshape([numClasses * batch, this.directions * units]);
       const scores = tf.add(tf.matMul(rows, this.outputKernel.read()), this.outputBias.read());
@@ -113,16 +114,22 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
   }
 
   /**
-   * The same LSTM as one BlockLSTM kernel per direction (native backend). What a class step adds to the gates
-   * (its embedding through the input kernel, or its learned input) becomes the input kernel's row of that class,
-   * read by a one-hot step input; with zero inputs the cell has no input at all (width 0).
+   * The same recurrence as one kernel per direction (native backend). LSTM: BlockLSTM, where what a class step adds
+   * to the gates (its embedding through the input kernel, or its learned input) becomes the input kernel's row of
+   * that class, read by a one-hot step input; with zero inputs the cell has no input at all (width 0). GRU: the
+   * GRU sequence kernel over each class step's projected input, shared by the batch.
    */
-  private blockLstmSteps(initialStates: tf.Tensor[]): tf.Tensor {
-    const { numClasses } = this.options;
+  private fusedSteps(initialStates: tf.Tensor[]): tf.Tensor {
+    const { cell: kind, numClasses } = this.options;
     const batch = initialStates[0].shape[0];
     const runs = this.cells.map((cell, direction) => {
       const perClass = this.embedding ? tf.matMul(this.embedding.read(), cell.kernel!.read()) : (this.stepInputs[direction]?.read() ?? null);
       const recurrent = cell.recurrentKernel.read();
+      if (kind === 'gru') {
+        const width = recurrent.shape[1] as number;
+        const x = tf.add(perClass ?? tf.zeros([numClasses, width]), cell.bias.read()).reshape([numClasses, 1, width]);
+        return gruSequence(x, initialStates[direction], recurrent, cell.recurrentBias!.read(), { reverse: direction === 1, real: null }).states;
+      }
       const w = perClass ? tf.concat([perClass, recurrent], 0) : recurrent;
       const x = perClass ? classOneHots(numClasses, batch, direction === 1) : tf.zeros([numClasses, batch, 0]);
       const h = blockLstm(x, initialStates[direction], tf.zeros(initialStates[direction].shape), w, cell.bias.read());

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockLstm, reverseSequence } from '../../backend/block-lstm.ts';
+import { gruSequence } from '../../backend/gru.ts';
 import { fusedActive } from '../../backend/tf-ops.ts';
 import { binaryMask } from './masks.ts';
 import { OptionsLayer, type LayerNaming } from './options-layer.ts';
@@ -44,7 +45,8 @@ export class MaskedRecurrent extends OptionsLayer<MaskedRecurrentOptions> {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const [sequence, mask] = inputs as tf.Tensor[];
-      if (this.options.cell === 'lstm' && fusedActive()) {
+      if (fusedActive() && this.options.cell === 'gru') return this.gruCall(sequence, mask);
+      if (fusedActive() && this.options.cell === 'lstm') {
         const lengths = prefixLengths(mask);
         if (lengths) return this.blockLstmCall(sequence, lengths);
       }
@@ -59,6 +61,24 @@ export class MaskedRecurrent extends OptionsLayer<MaskedRecurrentOptions> {
       if (!this.options.returnSequences) return tf.concat(runs.map((run) => run.final.h), 1);
       return tf.concat(runs.map((run) => tf.stack(run.outputs, 1)), 2);
     });
+  }
+
+  /** The GRU as one sequence kernel per direction (native backend), for any mask. */
+  private gruCall(sequence: tf.Tensor, mask: tf.Tensor): tf.Tensor {
+    const [batch, steps, features] = sequence.shape;
+    const flags = stepMajorFlags(mask);
+    const real = flags.every((flag) => flag === 1) ? null : flags;
+    const rows = tf.transpose(sequence, [1, 0, 2]).reshape([steps * batch, features]) as tf.Tensor2D;
+    const h0 = tf.zeros([batch, this.options.hidden]);
+    const runs = this.cells.map((cell, direction) => {
+      const x = projectInputs(cell, rows).reshape([steps, batch, -1]);
+      return gruSequence(x, h0, cell.recurrentKernel.read(), cell.recurrentBias!.read(), { reverse: direction === 1, real });
+    });
+    if (!this.options.returnSequences) return runs.length === 1 ? runs[0].final : tf.concat(runs.map((run) => run.final), 1);
+    const states = runs.length === 1 ? runs[0].states : tf.concat(runs.map((run) => run.states), 2);
+    // Padded steps output zeros (their state is the one carried over).
+    const outputs = real ? tf.mul(states, tf.tensor3d(real, [steps, batch, 1])) : states;
+    return tf.transpose(outputs, [1, 0, 2]);
   }
 
   /**
@@ -87,6 +107,13 @@ export class MaskedRecurrent extends OptionsLayer<MaskedRecurrentOptions> {
     const outputs = runs.length === 1 ? runs[0] : tf.concat(runs, 2);
     return tf.transpose(tf.mul(outputs, realSteps(lengths, steps)), [1, 0, 2]);
   }
+}
+
+/** The binary mask, step-major (index t·batch + row). */
+function stepMajorFlags(mask: tf.Tensor): number[] {
+  const [batch, steps] = mask.shape;
+  const values = mask.dataSync();
+  return Array.from({ length: steps * batch }, (_, i) => (values[(i % batch) * steps + Math.floor(i / batch)] > 0.5 ? 1 : 0));
 }
 
 /** Real slices per row when every row's real slices come first (the loaders' padding); null otherwise. */

@@ -6,7 +6,8 @@ import { testBackends, useBackend } from '../helpers/backend.ts';
 import { kernelCount, maxAbsDifference, pass, prefixMask, randomizeWeights, seededTensor } from '../helpers/fused-parity.ts';
 
 /**
- * The BlockLSTM kernels (src/backend/block-lstm.ts) against today's per-step LSTM on the same weights: outputs
+ * The BlockLSTM kernels (src/backend/block-lstm.ts) and the GRU sequence kernel (src/backend/gru.ts) against
+ * today's per-step cells on the same weights: outputs
  * within 1e-5 (max abs) and every gradient within 1e-5 (max abs; values are O(1)). Native backend only.
  */
 const native = testBackends.includes('tensorflow');
@@ -20,7 +21,7 @@ function expectParity(layer: tf.layers.Layer, inputs: tf.Tensor[], forward: (inp
   ours.grads.forEach((g, i) => expect(maxAbsDifference(g, today.grads[i]), `gradient ${i}`).toBeLessThan(tolerance));
 }
 
-describe.skipIf(!native)('fused LSTM kernels (BlockLSTMV2) on the native backend', () => {
+for (const cell of ['lstm', 'gru'] as const) describe.skipIf(!native)(`fused ${cell} kernels (${cell === 'lstm' ? 'BlockLSTMV2' : 'GRU sequence'}) on the native backend`, () => {
   beforeAll(async () => {
     await useBackend('tensorflow');
   });
@@ -29,7 +30,7 @@ describe.skipIf(!native)('fused LSTM kernels (BlockLSTMV2) on the native backend
     for (const inputs of ['zeros', 'embedding', 'learned'] as DecoderInputKind[]) {
       for (const bidirectional of [false, true]) {
         it(`${inputs} inputs, ${bidirectional ? 'bi' : 'uni'}directional: outputs and gradients equal the per-step cell`, () => {
-          const layer = new LabelDecoder({ cell: 'lstm', hidden: 6, bidirectional, numClasses: 5, inputs, embeddingSize: 3, seed: 1 });
+          const layer = new LabelDecoder({ cell, hidden: 6, bidirectional, numClasses: 5, inputs, embeddingSize: 3, seed: 1 });
           const features = seededTensor([3, 7], 'features');
           layer.apply(features);
           randomizeWeights(layer, `decoder-${inputs}-${bidirectional}`);
@@ -39,7 +40,7 @@ describe.skipIf(!native)('fused LSTM kernels (BlockLSTMV2) on the native backend
     }
 
     it('runs the bidirectional decoder in a handful of kernels instead of hundreds', async () => {
-      const layer = new LabelDecoder({ cell: 'lstm', hidden: 8, bidirectional: true, numClasses: 5, inputs: 'zeros', embeddingSize: 3, seed: 1 });
+      const layer = new LabelDecoder({ cell, hidden: 8, bidirectional: true, numClasses: 5, inputs: 'zeros', embeddingSize: 3, seed: 1 });
       const features = seededTensor([4, 8], 'features');
       layer.apply(features);
       const fused = await kernelCount(() => tf.dispose(layer.apply(features) as tf.Tensor));
@@ -52,13 +53,14 @@ describe.skipIf(!native)('fused LSTM kernels (BlockLSTMV2) on the native backend
     const masks: Array<[string, number[][] | number[]]> = [
       ['all real', [5, 5, 5]],
       ['padded and fully padded rows', [5, 2, 0]],
+      ['steps padded in every row', [3, 2, 0]],
       ['a hole in a row', [[1, 1, 0, 1, 0], [1, 1, 1, 1, 1], [1, 0, 0, 0, 0]]],
     ];
     for (const [maskName, spec] of masks) {
       for (const bidirectional of [false, true]) {
         for (const returnSequences of [false, true]) {
           it(`${maskName}, ${bidirectional ? 'bi' : 'uni'}directional, ${returnSequences ? 'per-slice outputs' : 'final state'}`, () => {
-            const layer = new MaskedRecurrent({ cell: 'lstm', hidden: 6, bidirectional, returnSequences, seed: 2 });
+            const layer = new MaskedRecurrent({ cell, hidden: 6, bidirectional, returnSequences, seed: 2 });
             const sequence = seededTensor([3, 5, 4], 'sequence');
             const mask = typeof spec[0] === 'number' ? prefixMask(spec as number[], 5) : tf.tensor2d(spec as number[][]);
             layer.apply([sequence, mask]);
@@ -70,7 +72,7 @@ describe.skipIf(!native)('fused LSTM kernels (BlockLSTMV2) on the native backend
     }
 
     it('runs a bidirectional masked encoder in a handful of kernels instead of hundreds', async () => {
-      const layer = new MaskedRecurrent({ cell: 'lstm', hidden: 6, bidirectional: true, returnSequences: true, seed: 2 });
+      const layer = new MaskedRecurrent({ cell, hidden: 6, bidirectional: true, returnSequences: true, seed: 2 });
       const sequence = seededTensor([3, 8, 4], 'sequence');
       const mask = prefixMask([8, 3, 0], 8);
       layer.apply([sequence, mask]);
