@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
 import { registerGruKernels } from './gru.ts';
+import { registerLayerNormKernels } from './layer-norm.ts';
 import { oneDnnMaxPoolGrad } from './mkl-max-pool.ts';
 import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflowKernel, TfOps, type NativeBackend, type OpAttr } from './tf-ops.ts';
 
@@ -210,6 +211,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   wrapReluGradient();
   registerBlockLstmKernels();
   registerGruKernels();
+  registerLayerNormKernels();
   registerFlatAdamKernel();
   for (const { kernelName, make } of overrides) {
     const current = tf.getKernel(kernelName, 'tensorflow');

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LabelDecoder, type DecoderInputKind } from '../../src/models/layers/label-decoder.ts';
+import { ClassQueryDecoder } from '../../src/models/layers/class-query-decoder.ts';
 import { MaskedRecurrent } from '../../src/models/layers/masked-recurrent.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
 import { kernelCount, maxAbsDifference, pass, prefixMask, randomizeWeights, seededTensor } from '../helpers/fused-parity.ts';
@@ -78,5 +79,23 @@ for (const cell of ['lstm', 'gru'] as const) describe.skipIf(!native)(`fused ${c
       layer.apply([sequence, mask]);
       expect(await kernelCount(() => tf.dispose(layer.apply([sequence, mask]) as tf.Tensor))).toBeLessThan(20);
     });
+  });
+});
+
+describe.skipIf(!native)('fused layer normalisation on the native backend', () => {
+  beforeAll(async () => {
+    await useBackend('tensorflow');
+  });
+
+  it('the class-query decoder: outputs bitwise, gradients within 1e-5, padded and fully padded patients', () => {
+    const layer = new ClassQueryDecoder({ numClasses: 5, width: 8, heads: 2, layers: 1, feedforward: 16, dropout: 0, selfAttention: true, level: 'patient', seed: 3 });
+    const sequence = seededTensor([3, 5, 6], 'query-sequence');
+    const mask = prefixMask([5, 2, 0], 5);
+    layer.apply([sequence, mask]);
+    randomizeWeights(layer, 'query');
+    const ours = pass(true, layer, [sequence], ([x]) => layer.apply([x, mask]) as tf.Tensor);
+    const today = pass(false, layer, [sequence], ([x]) => layer.apply([x, mask]) as tf.Tensor);
+    expect(Array.from(ours.outputs)).toEqual(Array.from(today.outputs));
+    ours.grads.forEach((g, i) => expect(maxAbsDifference(g, today.grads[i]), `gradient ${i}`).toBeLessThan(tolerance));
   });
 });
