@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
+import { registerGlobalNormKernel } from './global-norm.ts';
 import { registerGruKernels } from './gru.ts';
 import { registerLayerNormKernels } from './layer-norm.ts';
 import { oneDnnMaxPoolGrad } from './mkl-max-pool.ts';
@@ -213,6 +214,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerGruKernels();
   registerLayerNormKernels();
   registerFlatAdamKernel();
+  registerGlobalNormKernel();
   for (const { kernelName, make } of overrides) {
     const current = tf.getKernel(kernelName, 'tensorflow');
     if (!current) throw new Error(`registerNativeKernels: tfjs-node has no '${kernelName}' kernel: import the native package first`);

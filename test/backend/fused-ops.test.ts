@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { setFusedKernels } from '../../src/backend/tf-ops.ts';
+import { fusedGlobalNorm } from '../../src/backend/global-norm.ts';
 import { oneDnnMaxPoolAvailable } from '../../src/backend/mkl-max-pool.ts';
 import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
@@ -75,6 +76,15 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     expect(await withFused(false, () => kernelCount(step))).toBeGreaterThan(10 * shapes.length);
     optimizer.dispose();
     tf.dispose(variables);
+  });
+
+  it('the global gradient norm is one kernel, bitwise the per-tensor ops', async () => {
+    const tensors = shapes.map((shape, i) => seededTensor(shape, `norm-${i}`));
+    const norm = () => tf.tidy(() => fusedGlobalNorm(tensors).dataSync()[0]);
+    const perTensor = tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+    expect(norm()).toBe(perTensor);
+    expect(await kernelCount(() => void norm())).toBe(1);
+    tf.dispose(tensors);
   });
 
   it('rank-2 matMul (MatMul) equals BatchMatMulV2 in every transpose, forward and backward', () => {
