@@ -158,7 +158,7 @@ async function loadNative(pkg: NativePackage, threads: number | undefined): Prom
   } else {
     if (threads && threads > 0) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
     await import(pkg as string);
-    registerNativeKernels();
+    registerNativeKernels(pkg);
     loadedNative = { pkg, threads: intraOpThreads(threads) };
   }
   if (!(await tf.setBackend('tensorflow'))) return { ok: false, reason: 'the tensorflow backend failed to initialise' };
