@@ -20,7 +20,8 @@
  * deps/lib + deps/nvidia/<name>/lib so TensorFlow's RUNPATH finds them; it checks that layout and ends with a load
  * check that prints the GPUs TensorFlow sees, or why it sees none. Only the NVIDIA driver comes from the machine.
  *
- * Options: --gpu (the CUDA 12 build into @tensorflow/tfjs-node-gpu), --force (rebuild from the wheel), --wheel FILE
+ * Options: --gpu (the CUDA 12 build into @tensorflow/tfjs-node-gpu), --cached-only (download nothing: exit with code 3
+ * when a wheel is not cached; CI uses it), --force (rebuild from the wheel), --wheel FILE
  * (the TensorFlow wheel), --cache DIR (default $SLICESEQ_CACHE_DIR, else $XDG_CACHE_HOME/sliceseq, else
  * ~/.cache/sliceseq), --nodedir DIR (a folder holding include/node/node_api.h).
  */
@@ -88,6 +89,8 @@ const LINK_NAMES: Record<string, string> = { 'libtensorflow.so': 'libtensorflow_
 const HEADER_PATTERNS = ['/tensorflow/c/', '/platform/ctstring', '/xla/tsl/c/'];
 
 class SetupError extends Error {}
+/** --cached-only and a wheel is not in the cache: exit code 3, so CI can tell "not cached" from "broken". */
+class NotCachedError extends SetupError {}
 
 const say = (message: string) => process.stdout.write(`native: ${message}\n`);
 const fail = (message: string): never => {
@@ -416,7 +419,7 @@ function defaultCacheDir(): string {
   return process.env.SLICESEQ_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sliceseq');
 }
 
-export function setupNative(options: { gpu?: boolean; force?: boolean; wheel?: string; cache?: string; nodedir?: string }): string {
+export function setupNative(options: { gpu?: boolean; force?: boolean; wheel?: string; cache?: string; nodedir?: string; cachedOnly?: boolean }): string {
   const route = ROUTES[options.gpu ? 'gpu' : 'cpu'];
   checkPlatform(route);
   const pkg = packageDir(route.pkg);
@@ -444,7 +447,11 @@ export function setupNative(options: { gpu?: boolean; force?: boolean; wheel?: s
   const cacheStamp = join(cache, 'stamp.json');
   const cachedStamp = readStamp(cacheStamp);
   const cached = !options.force && matches(cachedStamp) && existsSync(join(cache, 'tfjs_binding.node'));
-  checkTools(route, !cached, !cached && !options.wheel && !wheelsCached(route, cacheRoot));
+  const needDownload = !cached && !options.wheel && !wheelsCached(route, cacheRoot);
+  if (needDownload && options.cachedOnly) {
+    throw new NotCachedError(`--cached-only: the ${route.project} wheel${route.cudaWheels.length ? ` and the ${route.cudaWheels.length} CUDA 12 wheels` : ''} are not all in ${join(cacheRoot, 'wheels')}; \`npm run native${options.gpu ? ' -- --gpu' : ''}\` downloads them`);
+  }
+  checkTools(route, !cached, needDownload);
 
   const deps = join(pkg!, 'deps');
   /** The cache's libraries into the package's deps/ (lib/, and nvidia/ for the CUDA build), hard-linked where possible. */
@@ -497,17 +504,24 @@ export function setupNative(options: { gpu?: boolean; force?: boolean; wheel?: s
 
 function main(): void {
   const { values } = parseArgs({
-    options: { gpu: { type: 'boolean' }, force: { type: 'boolean' }, wheel: { type: 'string' }, cache: { type: 'string' }, nodedir: { type: 'string' } },
+    options: {
+      gpu: { type: 'boolean' },
+      force: { type: 'boolean' },
+      wheel: { type: 'string' },
+      cache: { type: 'string' },
+      nodedir: { type: 'string' },
+      'cached-only': { type: 'boolean' },
+    },
   });
   const started = Date.now();
   try {
-    const report = setupNative(values);
+    const report = setupNative({ ...values, cachedOnly: values['cached-only'] });
     say(`${report} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     say(setupKernels(values));
   } catch (error) {
     if (!(error instanceof SetupError)) throw error;
     process.stderr.write(`native: ${error.message}\n`);
-    process.exitCode = 1;
+    process.exitCode = error instanceof NotCachedError ? 3 : 1;
   }
 }
 
