@@ -68,6 +68,7 @@ const require = createRequire(import.meta.url);
 tf.env().set('PROD', true);
 // libtensorflow logs oneDNN and CPU-feature banners through its C++ logger at load; keep only warnings and errors
 // unless the user asked for more.
+const tfLogLevelChosen = process.env.TF_CPP_MIN_LOG_LEVEL !== undefined;
 process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 
 const installHints: Record<BackendKind, string> = {
@@ -261,6 +262,8 @@ async function tryActivate(kind: BackendKind, preflight: CudaPreflight, threads:
           // Forced (--backend tensorflow-gpu): the CUDA 12 build still runs, on the CPU, and says so once.
           const found = nativePackage('@tensorflow/tfjs-node-gpu');
           if (!forced || !found.installed || !found.cuda12 || !ready.noGpu) return ready;
+          // TF would log cuInit's failure as an error at load; the notice below says it in words.
+          if (!tfLogLevelChosen) process.env.TF_CPP_MIN_LOG_LEVEL = '3';
           const loaded = await loadNative('@tensorflow/tfjs-node-gpu', threads);
           if (!loaded.ok) return loaded;
           if (!noGpuNoticeGiven) log.warn(`backend: tensorflow-gpu sees no GPU (${ready.noGpu}): computing on the CPU`);

@@ -42,7 +42,13 @@ export function environmentReport(active?: BackendChoice): EnvironmentReport {
 function gpuBuildReport(): Pick<EnvironmentReport, 'gpuBuild'> {
   const found = nativePackage('@tensorflow/tfjs-node-gpu');
   if (!found.installed || !found.built || !found.cuda12) return {};
-  const probe = gpuBuildDevices();
+  let probe: ReturnType<typeof gpuBuildDevices>;
+  try {
+    probe = gpuBuildDevices();
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).replaceAll('\n', ' | ');
+    return { gpuBuild: { tensorflow: 'unknown', gpus: [], driver: null, noGpuReason: `${reason} (npm run native -- --gpu --force rebuilds it)` } };
+  }
   const gpus = probe.gpus.map(({ name, computeCapability, memoryMiB }) => ({ name, computeCapability, memoryMiB }));
   return { gpuBuild: { tensorflow: probe.tensorflow, gpus, driver: probe.driver, noGpuReason: probe.noGpuReason } };
 }
