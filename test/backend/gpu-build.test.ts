@@ -80,6 +80,20 @@ describe('what TensorFlow says about GPUs', () => {
   });
 });
 
+describe.runIf(gpuPackage.installed)('npm run native -- --gpu', () => {
+  it('with --cached-only and an empty cache downloads nothing and exits with code 3, saying what is missing', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'native-cache-'));
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/native-setup.ts', '--gpu', '--force', '--cached-only'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+      env: { ...process.env, SLICESEQ_CACHE_DIR: cache },
+    });
+    expect(result.status, result.stderr).toBe(3);
+    expect(result.stderr).toMatch(/--cached-only: the tensorflow wheel and the 12 CUDA 12 wheels are not all in .*wheels; `npm run native -- --gpu` downloads them/);
+    expect(readdirSync(cache)).toEqual([]);
+  });
+});
+
 describe.runIf(cudaBuild || required)('the CUDA 12 build (npm run native -- --gpu), without a GPU', () => {
   const deps = gpuPackage.installed ? join(gpuPackage.dir, 'deps') : '';
 
