@@ -353,7 +353,7 @@ function gpuLoadCheck(pkg: string): string {
     probe.computesOnGpu
       ? `NVIDIA driver ${probe.driver ?? 'unknown'}: TensorFlow places ops on the GPU`
       : `no GPU: ${probe.noGpuReason ?? 'the test op did not run on a GPU'}; this build computes on the CPU. ` +
-        `It needs the NVIDIA driver ${MIN_DRIVER_CUDA12} or newer (Ampere, Ada), ${MIN_DRIVER_PTX} or newer on Hopper and Blackwell`,
+        `It needs the NVIDIA driver ${MIN_DRIVER_CUDA12} or newer on Pascal to Ada GPUs, ${MIN_DRIVER_PTX} or newer on Hopper and Blackwell`,
   ];
   return lines.filter(Boolean).join('\nnative: ');
 }
