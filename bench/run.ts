@@ -31,9 +31,9 @@ import { writeFileAtomic } from '../src/core/atomic.ts';
 import { projectRoot } from '../src/core/version.ts';
 import { writeDemoDataset } from '../src/data/demo/dataset.ts';
 import { quickstartDemo } from '../src/cli/commands/quickstart.ts';
-import { readHistory, type HistoryRecord } from '../src/runs/history.ts';
-import { runDirName } from '../src/runs/layout.ts';
+import type { HistoryRecord } from '../src/runs/history.ts';
 import { benchPreprocess } from './preprocess.ts';
+import { endToEndQuickstart, timeTrainingStep, type Workload } from './workloads.ts';
 import type { StepTiming } from './train-step.ts';
 
 function option(name: string, fallback: string): string {
@@ -48,18 +48,10 @@ const steps = option('steps', '20');
 const warmup = option('warmup', '2');
 const threadCounts = option('threads', '1,2').split(',').map(Number);
 
-type Workload = 'reference' | 'short-series' | 'class-query';
-
 /** One configuration in a fresh process. */
 function timeTraining(backend: string, threads: number, stacking: string, options: { workload?: Workload; fused?: boolean; steps?: string; warmup?: string } = {}): StepTiming {
-  const { workload = 'reference', fused = true, steps: stepCount = steps, warmup: warmupCount = warmup } = options;
-  const args = ['--import', 'tsx', join(projectRoot, 'bench', 'train-step.ts'), '--backend', backend, '--threads', String(threads), '--stacking', stacking, '--steps', stepCount, '--warmup', warmupCount];
-  args.push('--workload', workload, '--fused', fused ? '1' : '0');
-  if (flag('profile')) args.push('--profile');
-  const what = `${backend}${backend === 'tensorflow' ? (fused ? ' fused' : ' unfused') : ''}, ${workload}`;
-  process.stderr.write(`timing ${what} (${threads} thread${threads === 1 ? '' : 's'}, ${stacking}): ${warmupCount} warm-up + ${stepCount} steps\n`);
-  const output = execFileSync(process.execPath, args, { encoding: 'utf8', cwd: projectRoot, stdio: ['ignore', 'pipe', 'ignore'] });
-  return JSON.parse(output.trim().split('\n').pop()!) as StepTiming;
+  const { steps: stepCount = steps, warmup: warmupCount = warmup, ...rest } = options;
+  return timeTrainingStep({ backend, threads, stacking, steps: stepCount, warmup: warmupCount, profile: flag('profile'), ...rest });
 }
 
 interface TorchTiming {
@@ -144,14 +136,6 @@ const preprocessing = flag('skip-preprocess')
       return rows;
     })();
 
-/** `sliceseq run experiments/quickstart.ts` for 2 epochs on `backend`, in a child process; its last epoch's record. */
-function endToEnd(backend: string, data: string, out: string): HistoryRecord {
-  process.stderr.write(`end to end: sliceseq run experiments/quickstart.ts on ${backend}, 2 epochs\n`);
-  const args = ['bin/sliceseq.js', 'run', 'experiments/quickstart.ts', '--data', data, '--out', join(out, backend), '--backend', backend, '--set', 'train.epochs=2', '--force'];
-  execFileSync(process.execPath, args, { cwd: projectRoot, stdio: ['ignore', 'ignore', 'ignore'] });
-  return readHistory(join(out, backend, runDirName('quickstart', 0, 0))).at(-1)!;
-}
-
 const endToEndRuns: Array<{ backend: string; record: HistoryRecord }> = [];
 if (!flag('skip-e2e')) {
   const work = mkdtempSync(join(tmpdir(), 'sliceseq-bench-'));
@@ -159,7 +143,7 @@ if (!flag('skip-e2e')) {
     const data = join(work, 'demo-data');
     await writeDemoDataset(data, quickstartDemo);
     for (const backend of ['tensorflow', 'wasm']) {
-      if (available.has(backend as 'tensorflow' | 'wasm')) endToEndRuns.push({ backend, record: endToEnd(backend, data, join(work, 'runs')) });
+      if (available.has(backend as 'tensorflow' | 'wasm')) endToEndRuns.push({ backend, record: endToEndQuickstart(backend, data, join(work, 'runs')) });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -34,6 +34,8 @@ export interface StepTiming {
   kernelsPerStep: number;
   /** TensorFlow ops in one step through tfjs-node's binding (native backend only). */
   tfOpsPerStep: number | null;
+  /** The loss of every step, warm-up included: the same seed gives the same losses on every build of a backend. */
+  losses: number[];
   profile?: { kernelMs: number; kernels: Array<{ name: string; ms: number; count: number }> };
 }
 
@@ -64,7 +66,8 @@ const bench = buildReferenceBenchModel({ stacking, workload });
 const criterion = buildCriterion(bench.schema, { groups: { labels: { loss: { name: 'asl' }, weight: 1 } } });
 const optimizer = createOptimizer({ name: 'adam', lr: 1e-3 });
 const batch = { images: bench.images, mask: bench.mask as tf.Tensor2D, targets: bench.targets };
-const step = () => trainStep(bench.model, criterion, optimizer, batch, { learningRate: 1e-3 });
+const losses: number[] = [];
+const step = () => losses.push(trainStep(bench.model, criterion, optimizer, batch, { learningRate: 1e-3 }).loss);
 
 // Warm-up: kernel set-up, and Adam's moment variables (created at the first step, not growth).
 for (let i = 0; i < Number(values.warmup); i++) step();
@@ -113,6 +116,7 @@ const result: StepTiming = {
   tensorsAfter,
   kernelsPerStep,
   tfOpsPerStep,
+  losses,
 };
 if (values.profile) {
   const info = await tf.profile(() => {

@@ -240,6 +240,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
       device: backend.device,
       threads: backend.threads,
       ...(backend.library ? { tensorflow: backend.library } : {}),
+      ...(backend.gpu ? { gpu: backend.gpu } : {}),
       ...(pretrained ? { pretrained } : {}),
       seed: experiment.seed,
       data,
