@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { log } from '../core/log.ts';
+import { log, logLevel, type LogLevel } from '../core/log.ts';
 import { cudaPreflight, type CudaPreflight } from './cuda-preflight.ts';
 import { registerNativeKernels } from './native-kernels.ts';
 import { registerWasmTrainingKernels } from './wasm-training-kernels.ts';
@@ -50,9 +50,17 @@ const require = createRequire(import.meta.url);
 // tfjs's console banners (e.g. "looks like you are running TensorFlow.js in Node.js", printed the first time any
 // module touches the default cpu backend) would drown our log; PROD silences them.
 tf.env().set('PROD', true);
-// libtensorflow logs oneDNN and CPU-feature banners through its C++ logger at load; keep only warnings and errors
-// unless the user asked for more.
-process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+
+/**
+ * libtensorflow logs absl, CPU-feature and oneDNN banners through its C++ logger when it loads, which a user reads
+ * as errors. Keep its warnings and errors only (TF_CPP_MIN_LOG_LEVEL=2; oneDNN itself stays on), unless the user
+ * set TF_CPP_MIN_LOG_LEVEL or asked for debug logs (SLICESEQ_LOG=debug). libtensorflow reads the variable once,
+ * when it loads: call this before the native package is imported.
+ */
+export function quietTensorFlowLogs(env: NodeJS.ProcessEnv = process.env, level: LogLevel = logLevel()): void {
+  if (level === 'debug') return;
+  env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+}
 
 const installHints: Record<BackendKind, string> = {
   'tensorflow-gpu':
@@ -157,6 +165,7 @@ async function loadNative(pkg: NativePackage, threads: number | undefined): Prom
     }
   } else {
     if (threads && threads > 0) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
+    quietTensorFlowLogs();
     await import(pkg as string);
     registerNativeKernels();
     loadedNative = { pkg, threads: intraOpThreads(threads) };
