@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Rng } from '../core/rng.ts';
 import { parseOrThrow } from '../core/validate.ts';
+import { isJsonObject } from '../core/json.ts';
 import { runDirName } from '../runs/layout.ts';
 import { ABLATION_PLAN_FORMAT, ablationThresholdModes, type AblationPlanFile, type AblationTrial } from '../runs/ablation-plan.ts';
 import { deepMerge, mergeExperiment, parseExperiment, type ExperimentInput } from './config.ts';
@@ -95,17 +96,13 @@ export function parseAblation(value: unknown, where = 'ablation', defaultName?: 
   return { ...parsed, name };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** `{ 'model.decoder': { name: 'gru' }, train: { epochs: 3 } }` → the same patch with every dotted key nested. */
 export function expandPatch(patch: Record<string, unknown>): Record<string, unknown> {
   let expanded: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(patch)) {
     const path = key.split('.');
     if (path.some((part) => part === '')) throw new Error(`patch key '${key}': empty path segment`);
-    const inner = isPlainObject(value) ? expandPatch(value) : value;
+    const inner = isJsonObject(value) ? expandPatch(value) : value;
     expanded = deepMerge(expanded, path.reduceRight<unknown>((nested, part) => ({ [part]: nested }), inner)) as Record<string, unknown>;
   }
   return expanded;
@@ -120,7 +117,7 @@ export function patchPaths(patch: Record<string, unknown>, prefix = ''): Record<
   const paths: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(patch)) {
     const path = `${prefix}${key}`;
-    if (isPlainObject(value) && typeof value.name !== 'string' && Object.keys(value).length > 0) Object.assign(paths, patchPaths(value, `${path}.`));
+    if (isJsonObject(value) && typeof value.name !== 'string' && Object.keys(value).length > 0) Object.assign(paths, patchPaths(value, `${path}.`));
     else paths[path] = value;
   }
   return paths;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { backendPreferences } from '../backend/select.ts';
 import { parseOrThrow } from '../core/validate.ts';
+import { isJsonObject } from '../core/json.ts';
 import { criterionConfigSchema } from '../losses/criterion.ts';
 import { DEFAULT_ZERO_DIVISION, zeroDivisionValueSchema } from '../metrics/policy.ts';
 import { modelConfigSchema } from '../models/build.ts';
@@ -147,16 +148,12 @@ export function parseExperiment(value: unknown, where = 'experiment'): Experimen
   return parseOrThrow(experimentSchema, value, where);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Objects merge key by key; anything else (arrays included) replaces. A component (`{ name, ...options }`) given
  * another name is replaced whole: the old component's options mean nothing to the new one.
  */
 export function deepMerge(base: unknown, patch: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
+  if (!isJsonObject(base) || !isJsonObject(patch)) return structuredClone(patch);
   if (typeof patch.name === 'string' && typeof base.name === 'string' && patch.name !== base.name) return structuredClone(patch);
   return mergeExperiment(base, patch);
 }
