@@ -33,22 +33,14 @@ const patchSchema = z.record(z.string(), z.unknown());
 
 export const ablationSchema = z
   .object({
-    /** The output folder below `--out`; the file's name (without extension) when absent. */
-    name: z.string().regex(ablationNamePattern, nameRule).optional(),
-    description: z.string().default(''),
-    /** The experiment every variant starts from (validated per variant, after its patch). */
-    base: patchSchema,
-    /**
-     * Variant name → patch, e.g. `{ model: { decoder: { name: 'gru', hidden: 32 } } }`; a dotted key is a path
-     * (`{ 'train.epochs': 3 }`). A component given another name replaces the base's component whole.
-     */
-    variants: z.record(z.string(), patchSchema),
-    /** The variant every other one is compared with (paired bootstrap of the F2 difference). */
-    reference: z.string(),
-    seeds: seedsSchema.default(3),
-    folds: foldsSchema.default(1),
-    /** Score F2 at the thresholds each run tuned on its validation split (`tuned`), or at 0.5 (`fixed`). */
-    thresholds: z.enum(ablationThresholdModes).default('tuned'),
+    name: z.string().regex(ablationNamePattern, nameRule).optional().describe('The output folder below `--out`; the file\'s name (without extension) when absent.'),
+    description: z.string().default('').describe('One line for the summary and report.'),
+    base: patchSchema.describe('The experiment every variant starts from (validated per variant, after its patch).'),
+    variants: z.record(z.string(), patchSchema).describe('Variant name → patch, e.g. `{ model: { decoder: { name: \'gru\', hidden: 32 } } }`; a dotted key is a path (`{ \'train.epochs\': 3 }`). A component given another name replaces the base\'s component whole.'),
+    reference: z.string().describe('The variant every other one is compared with (paired bootstrap of the F2 difference).'),
+    seeds: seedsSchema.default(3).describe('A count (seeds 0 … n-1) or the seeds themselves.'),
+    folds: foldsSchema.default(1).describe('1: each trial runs the base split\'s validation fold; K ≥ 2: folds 0 … K-1 of a K-fold split.'),
+    thresholds: z.enum(ablationThresholdModes).default('tuned').describe('Score F2 at the thresholds each run tuned on its validation split (`tuned`), or at 0.5 (`fixed`).'),
     bootstrap: z
       .object({
         resamples: z.number().int().min(1).default(1000),
@@ -56,8 +48,8 @@ export const ablationSchema = z
         seed: z.number().int().min(0).default(0),
       })
       .strict()
-      .prefault({}),
-    /** `--quick`: fewer seeds or folds, and a patch applied after the base's own quick overrides. */
+      .prefault({})
+      .describe('The paired bootstrap of each variant\'s difference from the reference, over the same test patients.'),
     quick: z
       .object({
         seeds: seedsSchema.optional(),
@@ -65,7 +57,8 @@ export const ablationSchema = z
         experiment: patchSchema.default({}),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('`--quick`: fewer seeds or folds, and a patch applied after the base\'s own quick overrides.'),
   })
   .strict()
   .superRefine((ablation, ctx) => {
