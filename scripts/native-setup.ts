@@ -77,7 +77,7 @@ function checkPlatform(): void {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     fail(
       `the tensorflow-cpu wheel carries libtensorflow for Linux x86_64 only; this is ${process.platform}-${process.arch}. ` +
-        'On macOS or Windows with internet access, allow tfjs-node\'s own install script instead (README: Backends); otherwise use --backend wasm.',
+        'On macOS or Windows with internet access, allow tfjs-node\'s own install script instead (docs/backends.md); otherwise use --backend wasm.',
     );
   }
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;

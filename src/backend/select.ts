@@ -64,7 +64,7 @@ export function quietTensorFlowLogs(env: NodeJS.ProcessEnv = process.env, level:
 
 const installHints: Record<BackendKind, string> = {
   'tensorflow-gpu':
-    'run `npm run native` for the CPU build (README: Backends); for the GPU build install it with `npm install @tensorflow/tfjs-node-gpu` on a machine that can reach storage.googleapis.com ' +
+    'run `npm run native` for the CPU build (docs/backends.md); for the GPU build install it with `npm install @tensorflow/tfjs-node-gpu` on a machine that can reach storage.googleapis.com ' +
     '(or set TFJS_NODE_CDN_STORAGE / TFJS_NODE_BASE_URI to a libtensorflow mirror), with CUDA 11 and cuDNN 8 libraries on the loader path',
   tensorflow:
     'run `npm run native` (builds @tensorflow/tfjs-node against the TensorFlow C library of the tensorflow-cpu wheel), or allow ' +

@@ -16,7 +16,7 @@ import type { Experiment } from './config.ts';
  * Prediction with trained models on any dataset: every slice of every patient, the training run's preprocessing
  * without augmentation, optional horizontal-flip test-time augmentation, and an ensemble of several models
  * (weighted mean of probabilities). Each model runs over the whole series of a patient in one pass, whatever
- * `maxSlices` it was trained with (README, "Reproduce a leaderboard score", says why); memory is bounded by
+ * `maxSlices` it was trained with (docs/leaderboard.md says why); memory is bounded by
  * one batch of patients, and only the probability rows are kept.
  */
 export type TestTimeAugmentation = 'none' | 'flip';
