@@ -6,7 +6,7 @@ import { criterionConfigSchema } from '../losses/criterion.ts';
 import { DEFAULT_ZERO_DIVISION, zeroDivisionValueSchema } from '../metrics/policy.ts';
 import { modelConfigSchema } from '../models/build.ts';
 import { preprocessConfigSchema } from '../data/preprocess.ts';
-import { monitorChoices } from '../train/evaluate.ts';
+import { metricKeys, monitorChoices } from '../metrics/scores.ts';
 
 /**
  * An experiment is one plain, typed object: data and label schema, preprocessing and augmentation, model,
@@ -90,7 +90,7 @@ export const experimentSchema = z
         batchSize: z.number().int().positive().describe('Patients per batch.'),
         gradientClip: z.number().positive().optional().describe('Clip the global gradient norm to this value; none when absent.'),
         earlyStopping: z.number().int().positive().optional().describe('Stop after this many epochs without improvement of the monitored metric; none when absent.'),
-        monitor: z.enum(monitorChoices).default('f2_samples').describe('The validation metric that selects the best epoch (loss: lower is better; others: higher).'),
+        monitor: z.enum(monitorChoices).default(metricKeys.f2Samples.monitor).describe('The validation metric that selects the best epoch (loss: lower is better; others: higher).'),
       })
       .strict(),
     evaluation: z

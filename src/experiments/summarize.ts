@@ -20,6 +20,7 @@ import { metricValue, readRunMetrics } from '../runs/metrics-file.ts';
 import { readRunPredictions, type BinaryPredictions } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds } from '../runs/run-dir.ts';
 import { patchPaths, type AblationPlan } from './ablation.ts';
+import { f2Key, metricKeys, metricTitle } from '../metrics/scores.ts';
 
 /**
  * Merges an ablation's trials (from however many machines wrote them) into `ablation-summary.json` and
@@ -32,17 +33,12 @@ export type { AblationSummary, PairedDifference, TrialSummary, VariantSummary };
 const f2Averages = ['samples', 'micro', 'macro'] as const satisfies readonly FbetaAverage[];
 type F2Average = (typeof f2Averages)[number];
 
-/** The F2 block of metrics.json the summary reads: at the tuned thresholds, or at 0.5. */
-function f2Block(thresholds: AblationPlan['thresholds']): 'f2_tuned' | 'f2' {
-  return thresholds === 'tuned' ? 'f2_tuned' : 'f2';
-}
-
 /**
- * The metrics summarised, as dot paths into a run's metrics.json `test` block: the three F2 averages
- * (`f2_tuned.samples` … or `f2.samples` … at 0.5) and `auc.macro`.
+ * The metrics summarised, as dot paths into a run's metrics.json `test` block (keys of the metric table): the
+ * three F2 averages at the tuned thresholds or at 0.5, and ROC-AUC macro.
  */
 export function summaryMetricKeys(thresholds: AblationPlan['thresholds']): string[] {
-  return [...f2Averages.map((average) => `${f2Block(thresholds)}.${average}`), 'auc.macro'];
+  return [...f2Averages.map((average) => f2Key(average, thresholds === 'tuned').path), metricKeys.aucMacro.path];
 }
 
 /** A finished trial's values, read from its metrics.json `test` block. */
@@ -54,7 +50,7 @@ function trialSummary(dir: string, trial: AblationTrial, keys: readonly string[]
   const values: Record<string, number | null> = {};
   for (const key of keys) {
     values[key] = metricValue(test, key, path) ?? null;
-    if (values[key] === null && !key.startsWith('auc.')) throw new Error(`${path}: test.${key} is missing`);
+    if (values[key] === null && key !== metricKeys.aucMacro.path) throw new Error(`${path}: test.${key} is missing`);
   }
   return { trial: trial.name, seed: trial.seed, fold: trial.fold, runDir: trial.name, values };
 }
@@ -204,7 +200,7 @@ export async function summarizeAblation(dir: string): Promise<AblationSummary> {
     const comparison = isReference ? null : await compare(plan, dir, variant.name, finished, load);
     const metrics = Object.fromEntries(
       keys.map((key) => {
-        const average = f2Averages.find((a) => key === `${f2Block(plan.thresholds)}.${a}`);
+        const average = f2Averages.find((a) => key === f2Key(a, plan.thresholds === 'tuned').path);
         const vsReference = comparison && average ? { vsReference: comparison.f2[average] } : {};
         return [key, { ...meanStd(trials.map((t) => t.values[key])), ...vsReference }];
       }),
@@ -238,11 +234,6 @@ export async function summarizeAblation(dir: string): Promise<AblationSummary> {
     complete: finished.size === plan.trials.length,
     variants,
   };
-}
-
-function metricTitle(key: string): string {
-  const [block, average] = key.split('.');
-  return `${block.startsWith('f2') ? 'F2' : block.toUpperCase()} ${average}`;
 }
 
 function fixed(value: number | null, digits = 3): string {

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { join } from 'node:path';
+import { fieldAt, readJson } from '../core/json.ts';
 import { Rng } from '../core/rng.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { totalOutputWidth, type LabelSchema } from '../labels/schema.ts';
@@ -220,6 +222,14 @@ function buildDenseModel(parsed: ModelConfig, config: { name: string } & Record<
   const metadata: ModelMetadata = { config: parsed, dense: options.dense, inputShape, level };
   model.setUserDefinedMetadata({ [metadataKey]: metadata as unknown as {} });
   return model;
+}
+
+/** The metadata `buildModel` stored in a saved model directory's model.json, without loading its weights. */
+export function storedModelMetadata(dir: string): ModelMetadata {
+  const file = join(dir, 'model.json');
+  const stored = fieldAt(readJson(file), `userDefinedMetadata.${metadataKey}`) as ModelMetadata | undefined;
+  if (!stored) throw new Error(`${file}: no sliceseq metadata (not a model sliceseq saved)`);
+  return stored;
 }
 
 /** The metadata `buildModel` stored in a model (also after `loadModel`), or null for other models. */

@@ -32,6 +32,28 @@ export interface PredictionTable {
   truth?: ArrayLike<number>;
 }
 
+/**
+ * The scores of `columns` and their targets (`true_<column>`) as matrices, rows in the table's order; a column
+ * without a score or a true_ column is an error naming the file and the columns.
+ */
+export function columnsWithTruth(table: PredictionTable & { file: string }, columns: readonly string[]): { scores: ScoreMatrix; targets: LabelMatrix } {
+  const rows = table.ids.length;
+  const truthColumns = table.truthColumns ?? [];
+  const scoreAt = columns.map((name) => table.columns.indexOf(name));
+  const truthAt = columns.map((name) => truthColumns.indexOf(name));
+  const missing = columns.filter((_, j) => scoreAt[j] < 0 || truthAt[j] < 0);
+  if (missing.length > 0) throw new Error(`${table.file}: no score and true_ column for ${missing.join(', ')}`);
+  const scores = new Float64Array(rows * columns.length);
+  const targets = new Float64Array(rows * columns.length);
+  for (let r = 0; r < rows; r++) {
+    columns.forEach((_, j) => {
+      scores[r * columns.length + j] = table.scores[r * table.columns.length + scoreAt[j]];
+      targets[r * columns.length + j] = table.truth![r * truthColumns.length + truthAt[j]];
+    });
+  }
+  return { scores: matrix(scores, rows, columns.length), targets: matrix(targets, rows, columns.length) };
+}
+
 export function formatPredictions(table: PredictionTable): string {
   const { ids, patients, columns, scores, labels } = table;
   const truthColumns = table.truth ? (table.truthColumns ?? []) : [];
