@@ -17,7 +17,7 @@ import { readRunConfig, writeRunConfig } from '../runs/config-file.ts';
 import { CROSS_VALIDATION_SUMMARY_FORMAT, writeCrossValidationSummary, type CrossValidationSummary } from '../runs/cross-validation-summary.ts';
 import { crossValidationDirName, runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics, writeRunMetrics } from '../runs/metrics-file.ts';
-import { columnsWithTruth, predictionsPath, readPredictionsFile, writePredictions, type PredictionTable } from '../runs/predictions.ts';
+import { alignTo, columnsWithTruth, predictionsPath, readPredictionsFile, writePredictions, type PredictionTable } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds, writeRunThresholds } from '../runs/run-dir.ts';
 import { planAblation, parseAblation, type Ablation, type AblationTrial, type Shard } from './ablation.ts';
 import { runAblation, runTrial, type AblationRun } from './ablate.ts';
@@ -117,7 +117,6 @@ export async function runCrossValidationFold(input: ExperimentInput, options: Cr
   return runTrial(plan, trial, { out: options.out });
 }
 
-/** The binary classes' scores and 0/1 targets of a predictions table. */
 /** The folds' validation predictions as one table (each patient is in exactly one fold's validation split). */
 function poolTables(tables: ReadonlyArray<PredictionTable & { file: string }>): PredictionTable & { file: string } {
   const [first] = tables;
@@ -143,18 +142,11 @@ function poolTables(tables: ReadonlyArray<PredictionTable & { file: string }>): 
 /** The mean of the folds' test predictions, row by row (every fold predicted the same test rows). */
 function meanTables(tables: ReadonlyArray<PredictionTable & { file: string }>): PredictionTable & { file: string } {
   const [first] = tables;
-  const width = first.columns.length;
-  const sums = new Float64Array(first.ids.length * width);
-  const rowOf = new Map(first.ids.map((id, r) => [id, r]));
+  const sums = new Float64Array(first.ids.length * first.columns.length);
   for (const table of tables) {
     if (table.columns.join('\u0000') !== first.columns.join('\u0000')) throw new Error(`${table.file}: its columns differ from ${first.file}'s`);
-    if (table.ids.length !== first.ids.length || table.ids.some((id) => !rowOf.has(id))) {
-      throw new Error(`${table.file}: its test rows differ from ${first.file}'s (${table.ids.length} vs ${first.ids.length}): did the folds use different test patients?`);
-    }
-    table.ids.forEach((id, r) => {
-      const row = rowOf.get(id)!;
-      for (let c = 0; c < width; c++) sums[row * width + c] += table.scores[r * width + c];
-    });
+    const aligned = alignTo(table, first.ids, first.file);
+    for (let i = 0; i < sums.length; i++) sums[i] += aligned.scores[i];
   }
   return { ...first, file: `mean of ${tables.length} folds' ${first.file}`, scores: sums.map((sum) => sum / tables.length) };
 }
