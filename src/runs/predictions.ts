@@ -34,6 +34,17 @@ export interface PredictionTable {
   lines?: readonly number[];
 }
 
+/** The scores of `columns`, row-major [rows, columns.length]; a column the table lacks is an error naming it. */
+export function selectScores(table: Pick<PredictionTable, 'ids' | 'columns' | 'scores'> & { file?: string }, columns: readonly string[]): Float64Array {
+  const indices = columns.map((name) => table.columns.indexOf(name));
+  const missing = columns.filter((_, j) => indices[j] < 0);
+  if (missing.length > 0) throw new Error(`${table.file ?? 'predictions'}: no score column for ${missing.join(', ')}`);
+  const width = table.columns.length;
+  const out = new Float64Array(table.ids.length * columns.length);
+  for (let r = 0; r < table.ids.length; r++) indices.forEach((c, j) => (out[r * columns.length + j] = table.scores[r * width + c]));
+  return out;
+}
+
 /**
  * The scores of `columns` and their targets (`true_<column>`) as matrices, rows in the table's order; a column
  * without a score or a true_ column is an error naming the file and the columns.
