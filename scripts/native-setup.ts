@@ -130,7 +130,7 @@ function checkPlatform(route: Route): void {
       `the ${route.project} wheel carries libtensorflow for Linux x86_64 only; this is ${process.platform}-${process.arch}. ` +
         (route.variant === 'cuda12'
           ? 'TensorFlow publishes no CUDA build for other platforms (on Windows, use WSL2 with the NVIDIA driver); otherwise use the CPU route, `npm run native`.'
-          : 'On macOS or Windows with internet access, allow tfjs-node\'s own install script instead (README: Backends); otherwise use --backend wasm.'),
+          : 'On macOS or Windows with internet access, allow tfjs-node\'s own install script instead (docs/backends.md); otherwise use --backend wasm.'),
     );
   }
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { log } from '../core/log.ts';
+import { log, logLevel, type LogLevel } from '../core/log.ts';
 import { cudaPreflight, type CudaPreflight } from './cuda-preflight.ts';
 import { nvidiaDriverPresent, nvidiaDriverVersion, probeGpuBuild, readCudaBuildStamp, type GpuBuildProbe } from './gpu-build.ts';
 import { registerNativeKernels } from './native-kernels.ts';
@@ -66,10 +66,19 @@ const require = createRequire(import.meta.url);
 // tfjs's console banners (e.g. "looks like you are running TensorFlow.js in Node.js", printed the first time any
 // module touches the default cpu backend) would drown our log; PROD silences them.
 tf.env().set('PROD', true);
-// libtensorflow logs oneDNN and CPU-feature banners through its C++ logger at load; keep only warnings and errors
-// unless the user asked for more.
+// Whether the user chose libtensorflow's log level (TF_CPP_MIN_LOG_LEVEL) before sliceseq loaded.
 const tfLogLevelChosen = process.env.TF_CPP_MIN_LOG_LEVEL !== undefined;
-process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+
+/**
+ * libtensorflow logs absl, CPU-feature and oneDNN banners through its C++ logger when it loads, which a user reads
+ * as errors. Keep its warnings and errors only (TF_CPP_MIN_LOG_LEVEL=2; oneDNN itself stays on), unless the user
+ * set TF_CPP_MIN_LOG_LEVEL or asked for debug logs (SLICESEQ_LOG=debug). libtensorflow reads the variable once,
+ * when it loads: call this before the native package is imported.
+ */
+export function quietTensorFlowLogs(env: NodeJS.ProcessEnv = process.env, level: LogLevel = logLevel()): void {
+  if (level === 'debug') return;
+  env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+}
 
 const installHints: Record<BackendKind, string> = {
   'tensorflow-gpu':
@@ -214,6 +223,7 @@ async function loadNative(pkg: NativePackage, threads: number | undefined): Prom
     }
   } else {
     if (threads && threads > 0) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
+    quietTensorFlowLogs();
     await import(pkg as string);
     registerNativeKernels(pkg);
     loadedNative = { pkg, threads: intraOpThreads(threads) };
@@ -263,7 +273,7 @@ async function tryActivate(kind: BackendKind, preflight: CudaPreflight, threads:
           const found = nativePackage('@tensorflow/tfjs-node-gpu');
           if (!forced || !found.installed || !found.cuda12 || !ready.noGpu) return ready;
           // TF would log cuInit's failure as an error at load; the notice below says it in words.
-          if (!tfLogLevelChosen) process.env.TF_CPP_MIN_LOG_LEVEL = '3';
+          if (!tfLogLevelChosen && logLevel() !== 'debug') process.env.TF_CPP_MIN_LOG_LEVEL = '3';
           const loaded = await loadNative('@tensorflow/tfjs-node-gpu', threads);
           if (!loaded.ok) return loaded;
           if (!noGpuNoticeGiven) log.warn(`backend: tensorflow-gpu sees no GPU (${ready.noGpu}): computing on the CPU`);

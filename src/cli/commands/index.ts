@@ -12,6 +12,7 @@ import { registerExtract } from './extract.ts';
 import { registerReport } from './report.ts';
 import { registerWeights } from './weights.ts';
 import { registerPredict } from './predict.ts';
+import { registerList } from './list.ts';
 
 /** Every CLI command registers itself on the program; one line each. */
 export const commands: Array<(program: Command) => void> = [
@@ -28,4 +29,5 @@ export const commands: Array<(program: Command) => void> = [
   registerReport,
   registerWeights,
   registerPredict,
+  registerList,
 ];
