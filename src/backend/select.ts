@@ -7,10 +7,9 @@ import { log } from '../core/log.ts';
 import { cudaPreflight, type CudaPreflight } from './cuda-preflight.ts';
 import { registerNativeKernels } from './native-kernels.ts';
 import { registerWasmTrainingKernels } from './wasm-training-kernels.ts';
+import type { BackendPreference } from './preferences.ts';
 
-/** What a user may ask for. `tensorflow` is the native libtensorflow binding (GPU build first, then CPU build). */
-export const backendPreferences = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendPreference = (typeof backendPreferences)[number];
+export { backendPreferences, type BackendPreference } from './preferences.ts';
 
 /** What actually runs. */
 export type BackendKind = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { log } from '../core/log.ts';
-import { projectRoot } from '../core/version.ts';
 import { bootstrapInterval, type BootstrapInterval } from '../metrics/bootstrap.ts';
 import { fbetaScore } from '../metrics/fbeta.ts';
 import { matrix, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
@@ -12,12 +11,12 @@ import { writeRunReport } from '../report/run-report.ts';
 import { readAblationPlan } from '../runs/ablation-plan.ts';
 import { readRunConfig, writeRunConfig } from '../runs/config-file.ts';
 import { CROSS_VALIDATION_SUMMARY_FORMAT, writeCrossValidationSummary, type CrossValidationSummary } from '../runs/cross-validation-summary.ts';
-import { crossValidationDirName, runPath } from '../runs/layout.ts';
+import { ABLATION_FILES, ablationPath, crossValidationDirName, runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics, writeRunMetrics } from '../runs/metrics-file.ts';
 import { predictionsPath, readPredictionsFile, writePredictions, type PredictionTable } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds, writeRunThresholds } from '../runs/run-dir.ts';
 import { planAblation, parseAblation, type Ablation, type AblationTrial, type Shard } from './ablation.ts';
-import { runAblation, runTrial, type AblationRun } from './ablate.ts';
+import { childCommand, runAblation, runTrial, trialFlags, type AblationRun, type TrialRunOptions } from './ablate.ts';
 import { parseExperiment, type Experiment, type ExperimentInput } from './config.ts';
 import { resolveExperiment, type ResolveOptions } from './resolve.ts';
 
@@ -37,6 +36,14 @@ export interface CrossValidateOptions extends ResolveOptions {
   file?: string;
   /** Write report.html for the folder (default true). */
   report?: boolean;
+  /** Decode workers of every fold run (this machine's; not part of the plan). */
+  workers?: number;
+  /** `--resume`: refused unless the folder holds a cross-validation (unfinished fold runs always continue). */
+  resume?: boolean;
+  /** Restart every fold run of this shard, finished ones too. */
+  force?: boolean;
+  /** Config fields a resuming fold run may change on purpose. */
+  allowChanges?: string[];
 }
 
 export interface CrossValidationResult {
@@ -64,22 +71,7 @@ export function crossValidationAblation(experiment: Experiment): Ablation & { na
 
 /** What a child process runs for one fold: the same experiment and flags, `--folds all --trial <fold run>`. */
 function foldCommand(file: string, options: CrossValidateOptions): (trial: AblationTrial) => string[] {
-  return (trial) => [
-    join(projectRoot, 'bin', 'sliceseq.js'),
-    'run',
-    resolve(file),
-    '--folds',
-    'all',
-    '--trial',
-    trial.name,
-    '--out',
-    resolve(options.out),
-    ...(options.quick ? ['--quick'] : []),
-    ...(options.data ? ['--data', resolve(options.data)] : []),
-    ...(options.seed !== undefined ? ['--seed', String(options.seed)] : []),
-    ...(options.backend ? ['--backend', options.backend] : []),
-    ...(options.sets ?? []).flatMap((assignment) => ['--set', assignment]),
-  ];
+  return (trial) => childCommand('run', file, { folds: 'all', trial: trial.name, seed: options.seed, ...trialFlags(options) });
 }
 
 /** Runs this machine's folds; once all have finished, writes the folder's pooled results (summarizeCrossValidation). */
@@ -88,8 +80,14 @@ export async function runCrossValidation(input: ExperimentInput, options: CrossV
   if (experiment.model.dense) {
     throw new Error(`--folds all: cross-validation pools image-level predictions, and '${experiment.name}' trains a dense model (model.dense) that writes grade maps; run its folds one at a time (--set split.fold=K)`);
   }
-  const run = await runAblation(crossValidationAblation(experiment), {
-    out: options.out,
+  const ablation = crossValidationAblation(experiment);
+  if (options.force && options.resume) throw new Error('--resume and --force together: --force restarts the fold runs that --resume would continue; pass one of them');
+  const dir = resolve(options.out, ablation.name);
+  if (options.resume && !existsSync(ablationPath(dir, 'plan'))) {
+    throw new Error(`--resume: ${dir} holds no cross-validation to resume (no ${ABLATION_FILES.plan}); check --out and --seed, or leave out --resume to start it`);
+  }
+  const run = await runAblation(ablation, {
+    ...foldRunOptions(options),
     jobs: options.jobs,
     shard: options.shard,
     ...(options.file ? { childCommand: foldCommand(options.file, options) } : {}),
@@ -111,7 +109,13 @@ export async function runCrossValidationFold(input: ExperimentInput, options: Cr
   const plan = planAblation(crossValidationAblation(resolveExperiment(input, options)));
   const trial = plan.trials.find((t) => t.name === options.trial);
   if (!trial) throw new Error(`--trial: cross-validation '${plan.name}' has no fold run '${options.trial}' (${plan.trials.map((t) => t.name).join(', ')})`);
-  return runTrial(plan, trial, { out: options.out });
+  return runTrial(plan, trial, foldRunOptions(options));
+}
+
+/** How this machine runs each fold: the folder, and the flags that are not part of the plan. */
+function foldRunOptions(options: CrossValidateOptions): TrialRunOptions {
+  const { out, data, backend, threads, workers, force, allowChanges } = options;
+  return { out, data, backend, threads, workers, force, allowChanges };
 }
 
 /** The binary classes' scores and 0/1 targets of a predictions table. */

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.ts';
+import { Interrupt } from '../core/interrupt.ts';
 import { log } from '../core/log.ts';
 import { Rng } from '../core/rng.ts';
 import { packageVersion } from '../core/version.ts';
@@ -42,7 +43,7 @@ import { runDirectory, runPath } from '../runs/layout.ts';
 import { writeRunMetrics } from '../runs/metrics-file.ts';
 import { writePredictions, type PredictionTable } from '../runs/predictions.ts';
 import { checkResume, recordResumeChanges } from '../runs/resume.ts';
-import { isRunStarted, writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
+import { clearRun, planRunStart, writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
 import type { Experiment, ExperimentInput } from './config.ts';
 import { defaultWorkers } from '../data/decode-pool.ts';
 import { openEmbeddingsInput } from './embeddings-input.ts';
@@ -53,11 +54,15 @@ export { resolveExperiment };
 export interface RunOptions extends ResolveOptions {
   /** Parent folder of run directories. */
   out: string;
+  /** Continue the run in the run directory (refused when there is none); `resumeOrStart`: or start one. */
   resume?: boolean;
+  resumeOrStart?: boolean;
   /** Config fields (or sections) a resume may change on purpose, e.g. `train.epochs`; recorded in environment.json. */
   allowChanges?: string[];
-  /** Delete an existing run directory of the same name first. */
-  force?: boolean;
+  /** Replace a run already in the run directory (`own-runs`: only one this `command` started). */
+  force?: boolean | 'own-runs';
+  /** The command starting the run, recorded in environment.json (default `run`). */
+  command?: string;
   /** Override the run directory name (default `<name>-seed<seed>-fold<fold>`). */
   runName?: string;
   /** Write report.html and figures/ at the end (default true; `sliceseq report` can write it later). */
@@ -149,8 +154,9 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const runDir = runDirectory(options.out, { name: experiment.name, seed: experiment.seed, fold: experiment.split.fold }, options.runName);
   const checkpoints = new Checkpoints(runPath(runDir, 'checkpoints'));
   // Nothing is written before the first epoch starts: a run refused on the way leaves the folder as it found it.
-  const resuming = !options.force && isRunStarted(runDir);
-  if (resuming && !options.resume) throw new Error(`run directory ${runDir} already exists: pass --resume to continue it or --force to start over`);
+  const command = options.command ?? 'run';
+  const start = planRunStart(runDir, { ...options, command });
+  const resuming = start === 'resume';
   if (!resuming && options.allowChanges?.length) throw new Error(`--allow-changes: ${runDir} holds no run to resume`);
 
   const backend = await initBackend(experiment.backend, { threads: experiment.threads || undefined });
@@ -228,7 +234,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
 
   // The run directory appears as the first epoch starts (a resume records its allowed changes once its checkpoint is restored).
   if (!resume) {
-    if (options.force) rmSync(runDir, { recursive: true, force: true });
+    if (start === 'restart') clearRun(runDir);
     mkdirSync(runDir, { recursive: true });
     if (dataset.skipped.length > 0) writeSkippedFiles(runDir, dataset.skipped);
     writeRunConfig(runDir, experiment);
@@ -242,19 +248,17 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
       ...(backend.library ? { tensorflow: backend.library } : {}),
       ...(pretrained ? { pretrained } : {}),
       seed: experiment.seed,
+      command,
       data,
       split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },
       ...(embeddings ? { embeddings: embeddings.provenance } : {}),
     });
   }
 
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log.warn('Ctrl-C: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)');
-  };
-  process.on('SIGINT', onSigint);
+  // Ctrl-C: the current batch finishes and a checkpoint is saved; a second Ctrl-C exits 130 once that is on disk.
+  const interrupt = new Interrupt({ first: 'Ctrl-C: finishing the current step and saving a checkpoint (Ctrl-C again to exit as soon as it is saved)' });
+  interrupt.saving = true;
+  const stopListening = interrupt.listen();
   const settings = { epochs: experiment.train.epochs, level, monitor: experiment.train.monitor, gradientClip: experiment.train.gradientClip, earlyStopping: experiment.train.earlyStopping, zeroDivision: experiment.evaluation.zeroDivision };
   let state: TrainingState;
   try {
@@ -264,12 +268,12 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
         ...(dense ? { targetsOf: (batch: Batch<tf.Tensor>) => batch.maps, validate: denseValidation(dense, valLoader, criterion) } : {}),
         onStart: () => resume && recordResumeChanges(runDir, resume, experiment, data),
         onEpoch: (s) => writeHistory(runDir, s.history),
-        shouldStop: () => interrupted,
+        interrupt,
       },
       settings,
     );
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
   }
   if (state.stopped === 'interrupted') {
     model.dispose();

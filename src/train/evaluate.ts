@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { InterruptedError, yieldToSignals } from '../core/interrupt.ts';
 import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, totalOutputWidth, totalTargetWidth, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
 import type { CriterionFn } from '../losses/criterion.ts';
@@ -40,7 +41,12 @@ function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Flo
 }
 
 /** Runs the model over every batch of `loader` (epoch 0, no augmentation) in inference mode. */
-export async function predict(model: tf.LayersModel, loader: BatchSource, schema: LabelSchema, options: { level: 'patient' | 'slice'; criterion?: CriterionFn }): Promise<Predictions> {
+export async function predict(
+  model: tf.LayersModel,
+  loader: BatchSource,
+  schema: LabelSchema,
+  options: { level: 'patient' | 'slice'; criterion?: CriterionFn; /** Checked after every batch: true throws InterruptedError. */ stop?: () => boolean },
+): Promise<Predictions> {
   const outWidth = totalOutputWidth(schema);
   const targetWidth = totalTargetWidth(schema);
   const sliceLevel = options.level === 'slice';
@@ -65,6 +71,10 @@ export async function predict(model: tf.LayersModel, loader: BatchSource, schema
       collectRows(batch, logitValues, targetValues, outWidth, targetWidth, sink, sliceLevel);
     } finally {
       batch.dispose();
+    }
+    if (options.stop) {
+      await yieldToSignals();
+      if (options.stop()) throw new InterruptedError('prediction');
     }
   }
   const rows = sink.ids.length;

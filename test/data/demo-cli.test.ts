@@ -37,8 +37,9 @@ describe('sliceseq demo-data', () => {
   });
 
   it('replaces an earlier demo dataset with --force (keeping unrelated files)', async () => {
-    const dir = join(work, 'busy');
-    await run(dir, '--patients', '2', '--seed', '1', '--size', '16', '--slices', '3', '--force');
+    const dir = join(work, 'replaced');
+    await run(dir, '--patients', '2', '--seed', '1', '--size', '16', '--slices', '3');
+    writeFileSync(join(dir, 'notes.txt'), 'keep me');
     const first = readdirSync(join(dir, 'stage_2_train'));
     await run(dir, '--patients', '2', '--seed', '9', '--size', '16', '--slices', '3', '--force');
     const second = readdirSync(join(dir, 'stage_2_train'));
@@ -48,10 +49,10 @@ describe('sliceseq demo-data', () => {
   });
 
   it('rejects bad options before touching the folder', async () => {
-    const dir = join(work, 'busy');
+    const dir = join(work, 'replaced');
     await expect(run(dir, '--patients', '2', '--slices', '9-3', '--force')).rejects.toThrow(/slices: min must not exceed max/);
     expect(readdirSync(join(dir, 'stage_2_train'))).toHaveLength(6);
-    await expect(run(dir, '--patients', 'many')).rejects.toThrow("--patients needs an integer, got 'many'");
+    await expect(run(dir, '--patients', 'many')).rejects.toThrow("--patients must be a positive whole number, got 'many'");
   });
 });
 

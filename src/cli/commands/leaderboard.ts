@@ -1,6 +1,4 @@
 import { Option, type Command } from 'commander';
-import { buildLeaderboard, formatLeaderboard } from '../../report/leaderboard.ts';
-import { findRuns } from '../../runs/run-dir.ts';
 
 interface LeaderboardFlags {
   metric: string;
@@ -18,7 +16,9 @@ export function registerLeaderboard(program: Command): void {
     .addOption(new Option('--order <better>', 'which values rank first (default: lower for loss/mae paths, else higher)').choices(['higher', 'lower']))
     .option('--ignore <field>', 'config field (dot path) to ignore when grouping runs, besides seed; repeatable', (value: string, all: string[]) => [...all, value], [])
     .option('--json', 'print JSON')
-    .action((runsDir: string, flags: LeaderboardFlags) => {
+    .action(async (runsDir: string, flags: LeaderboardFlags) => {
+      const { buildLeaderboard, formatLeaderboard } = await import('../../report/leaderboard.ts');
+      const { findRuns } = await import('../../runs/run-dir.ts');
       const runs = findRuns(runsDir);
       if (runs.length === 0) throw new Error(`no runs under '${runsDir}' (directories holding both config.json and metrics.json)`);
       const board = buildLeaderboard(runs, { metric: flags.metric, order: flags.order, ignore: flags.ignore });
