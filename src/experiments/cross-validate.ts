@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { log } from '../core/log.ts';
 import { bootstrapInterval, type BootstrapInterval } from '../metrics/bootstrap.ts';
+import { constantBaselines, positivesAt } from '../metrics/baselines.ts';
 import { fbetaScore } from '../metrics/fbeta.ts';
 import { matrix, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
 import { describeZeroDivision } from '../metrics/policy.ts';
@@ -178,7 +179,7 @@ function meanTables(tables: ReadonlyArray<PredictionTable & { file: string }>): 
   return { ...first, file: `mean of ${tables.length} folds' ${first.file}`, scores: sums.map((sum) => sum / tables.length) };
 }
 
-const valueKeys = ['f2.samples', 'f2_tuned.samples', 'f2.micro', 'f2.macro', 'auc.macro', 'logloss'] as const;
+const valueKeys = ['f2.samples', 'f2_tuned.samples', 'f2.micro', 'f2.macro', 'auc.macro', 'logloss', 'baselines.all_positive.samples', 'baselines.all_negative.samples', 'f2_tuned_positives'] as const;
 
 function valuesOf(block: unknown, where: string): Record<string, number | null> {
   return Object.fromEntries(valueKeys.map((key) => [key, metricValue(block, key, where) ?? null]));
@@ -225,13 +226,14 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   const oofInterval = intervalRecord(tunedInterval(oof.scores, oof.targets, pooled, thresholds, experiment.seed));
 
   const withTest = foldDirs.filter((foldDir) => existsSync(predictionsPath(foldDir, 'test')));
-  let ensemble: { table: PredictionTable; summary: SplitSummary; interval: ReturnType<typeof intervalRecord> } | undefined;
+  let ensemble: { table: PredictionTable; split: { scores: ScoreMatrix; targets: LabelMatrix }; summary: SplitSummary; interval: ReturnType<typeof intervalRecord> } | undefined;
   if (withTest.length > 0) {
     if (withTest.length !== foldDirs.length) throw new Error(`${dir}: only ${withTest.length} of ${foldDirs.length} folds have test predictions`);
     const table = meanTables(await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'test')))));
     const test = binaryColumns(table, classes);
     ensemble = {
       table,
+      split: test,
       summary: summarizeSplit(test.scores, test.targets, { classes, thresholds, zeroDivision }),
       interval: intervalRecord(tunedInterval(test.scores, test.targets, table, thresholds, experiment.seed)),
     };
@@ -241,8 +243,10 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   if (ensemble) writePredictions(dir, 'test', ensemble.table);
   writeRunThresholds(dir, thresholds);
   writeRunConfig(dir, config);
-  const val = { ...oofSummary, policy, f2_tuned_interval: oofInterval };
-  const test = ensemble ? { ...ensemble.summary, policy: `${policy}; test = mean of the ${foldDirs.length} fold models`, f2_tuned_interval: ensemble.interval } : undefined;
+  // Beside every F2: both constant baselines, and how many labels the tuned thresholds predict positive.
+  const beside = (split: { scores: ScoreMatrix; targets: LabelMatrix }) => ({ baselines: constantBaselines(split.targets, zeroDivision), f2_tuned_positives: positivesAt(split.scores, thresholds.thresholds) });
+  const val = { ...oofSummary, policy, f2_tuned_interval: oofInterval, ...beside(oof) };
+  const test = ensemble ? { ...ensemble.summary, policy: `${policy}; test = mean of the ${foldDirs.length} fold models`, f2_tuned_interval: ensemble.interval, ...beside(ensemble.split) } : undefined;
   writeRunMetrics(dir, { best_epoch: null, stopped: null, val, ...(test ? { test } : {}) });
   const summary: CrossValidationSummary = {
     format: CROSS_VALIDATION_SUMMARY_FORMAT,
@@ -280,6 +284,12 @@ export function formatCrossValidation(summary: CrossValidationSummary, dir: stri
   if (summary.ensemble) {
     const e = summary.ensemble;
     lines.push(`test, ensemble of ${e.members} folds (${e.rows} rows): F2 ${fmt(e.values['f2.samples'])}, tuned ${fmt(e.values['f2_tuned.samples'])} ${interval(e.f2TunedInterval)}, AUC macro ${fmt(e.values['auc.macro'])}`);
+  }
+  for (const [name, pooled] of [['out-of-fold', oof], ['test ensemble', summary.ensemble]] as const) {
+    if (!pooled) continue;
+    const { values } = pooled;
+    lines.push(`${name} baselines: all-positive F2 ${fmt(values['baselines.all_positive.samples'])}, all-negative F2 ${fmt(values['baselines.all_negative.samples'])}`);
+    if (values.f2_tuned_positives === 0) lines.push(`warning: the tuned thresholds predict no positive label on ${name}: its tuned F2 is the all-negative baseline, not a model result`);
   }
   lines.push(`thresholds (out of fold): ${summary.classes.map((name, j) => `${name} ${summary.thresholds[j].toFixed(3)}`).join(', ')}`);
   return lines.join('\n');

@@ -26,13 +26,13 @@ import { checkDenseMonitor, denseValidation, finishDenseRun } from './dense-run.
 import { buildModel } from '../models/build.ts';
 import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
 import { saveModel } from '../models/io.ts';
-import { fbetaScore } from '../metrics/fbeta.ts';
+import { constantBaselines, positivesAt } from '../metrics/baselines.ts';
 import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
 import { writeRunReport } from '../report/run-report.ts';
-import { matrix } from '../metrics/matrix.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
 import { ATTENTION_PATIENTS, collectClassAttention, pickAttentionPatients } from './class-attention.ts';
 import { binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
+import type { ThresholdSet } from '../metrics/thresholds.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
 import { fit } from '../train/trainer.ts';
@@ -138,11 +138,17 @@ export function predictionTable(schema: LabelSchema, predictions: Predictions): 
   };
 }
 
-/** F2 of predicting every binary label positive: the floor a model must clearly beat. */
-function allPositiveBaseline(schema: LabelSchema, predictions: Predictions, zeroDivision: 0 | 1): Record<string, number> {
-  const targets = binaryView(schema, predictions).targets!;
-  const ones = matrix(new Float32Array(targets.rows * targets.cols).fill(1), targets.rows, targets.cols);
-  return Object.fromEntries((['samples', 'micro', 'macro'] as const).map((average) => [average, fbetaScore(ones, targets, average, { beta: 2, zeroDivision })]));
+/**
+ * Beside a split's F2: the all-positive and all-negative baselines, and how many labels the tuned thresholds
+ * predict positive (0 flags thresholds that answer "none" everywhere, whatever their F2).
+ */
+function baselineScores(schema: LabelSchema, predictions: Predictions, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
+  if (binaryClassNames(schema).length === 0) return {};
+  const { scores, targets } = binaryView(schema, predictions);
+  return {
+    baselines: constantBaselines(targets!, zeroDivision),
+    ...(thresholds ? { f2_tuned_positives: positivesAt(scores, thresholds.thresholds) } : {}),
+  };
 }
 
 /**
@@ -217,7 +223,9 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
           { pipeline: preprocess },
         );
   const trainLoader = loaderFor(split.train, true);
-  const valLoader = loaderFor(split.val, false);
+  // Validation covers every slice, each epoch as at the end: one validation loss per epoch, on the rows of
+  // predictions-oof.csv, the same number in history.jsonl and metrics.json (maxSlices bounds training only).
+  const valLoader = loaderFor(split.val, false, true);
 
   // The input shape comes from the data as preprocessed: one patient through the evaluation pipeline.
   const probe = await valLoader.epoch(0).next();
@@ -286,9 +294,8 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const metrics: RunResult['metrics'] = dense
     ? await finishDenseRun({
         model, group: dense, criterion, runDir, thresholds: experiment.evaluation.denseThresholds,
-        // As for labels: the final scores cover every slice (maxSlices bounds training and epoch selection only).
-        trainLoader: loaderFor(split.train, false),
-        valLoader: experiment.data.maxSlices === undefined ? valLoader : loaderFor(split.val, false, true),
+            trainLoader: loaderFor(split.train, false),
+        valLoader,
         ...(split.test.length > 0 ? { testLoader: loaderFor(split.test, false, true) } : {}),
       })
     : await finishLabelRun({ model, schema: schema!, criterion: criterion as Criterion, experiment, split, loaderFor, valLoader, runDir });
@@ -323,16 +330,18 @@ async function finishLabelRun(parts: {
   const { model, schema, criterion, experiment, split, loaderFor, runDir } = parts;
   const level = experiment.data.level;
   const zeroDivision = experiment.evaluation.zeroDivision;
-  const valPredictions = await predict(model, experiment.data.maxSlices === undefined ? parts.valLoader : loaderFor(split.val, false, true), schema, { level, criterion });
+  const valPredictions = await predict(model, parts.valLoader, schema, { level, criterion });
   const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision, source: 'validation' });
-  const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { zeroDivision, thresholds }) };
+  const metrics: RunResult['metrics'] = { val: { ...scorePredictions(schema, valPredictions, { zeroDivision, thresholds }), ...baselineScores(schema, valPredictions, thresholds, zeroDivision) } };
   writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
   if (split.test.length > 0) {
     const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
-    metrics.test = scorePredictions(schema, testPredictions, { zeroDivision, thresholds });
+    const testBaselines = baselineScores(schema, testPredictions, thresholds, zeroDivision);
+    metrics.test = { ...scorePredictions(schema, testPredictions, { zeroDivision, thresholds }), ...testBaselines };
     if (binaryClassNames(schema).length > 0) {
       const binary = binaryView(schema, testPredictions);
-      metrics.baseline = allPositiveBaseline(schema, testPredictions, zeroDivision);
+      // `baseline` (all-positive F2 on test) as older runs wrote it; every block now carries both baselines.
+      metrics.baseline = (testBaselines.baselines as { all_positive: Record<string, number> }).all_positive;
       const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision });
       writeClassificationReport(report, runPath(runDir, 'classificationReport'));
     }

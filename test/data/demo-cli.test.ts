@@ -75,7 +75,11 @@ describe('sliceseq demo-data --kind', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'notes.txt'), 'keep me');
     await expect(run(dir, '--kind', 'ordinal', '--patients', '2', '--size', '16')).rejects.toThrow(`${dir} is not empty; pass --force`);
-    await run(dir, '--kind', 'ordinal', '--patients', '4', '--size', '16', '--slices', '1', '--force');
+    // --force replaces demo data only: a folder without demo-manifest.json is refused.
+    await expect(run(dir, '--kind', 'ordinal', '--patients', '2', '--size', '16', '--force')).rejects.toThrow(/holds no demo-manifest\.json/);
+    rmSync(join(dir, 'notes.txt'));
+    await run(dir, '--kind', 'ordinal', '--patients', '4', '--size', '16', '--slices', '1');
+    writeFileSync(join(dir, 'notes.txt'), 'keep me');
     await run(dir, '--kind', 'ordinal', '--patients', '2', '--size', '16', '--slices', '1', '--force');
     expect(readdirSync(join(dir, 'images'))).toEqual(['P0001', 'P0002']);
     expect(existsSync(join(dir, 'notes.txt'))).toBe(true);

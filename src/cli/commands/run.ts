@@ -28,13 +28,19 @@ function fmt(value: unknown): string {
 export function summarizeRun(result: RunResult): string {
   const { val, test, baseline } = result.metrics;
   const split = test ? 'test' : 'val';
-  const block = (test ?? val) as { policy?: unknown; f2?: Record<string, number>; f2_tuned?: Record<string, number>; auc?: { macro: number | null }; categorical_auc?: number | null; qwk?: number | null; ordinal_accuracy?: number | null };
+  const block = (test ?? val) as {
+    policy?: unknown; f2?: Record<string, number>; f2_tuned?: Record<string, number>; auc?: { macro: number | null }; categorical_auc?: number | null; qwk?: number | null; ordinal_accuracy?: number | null;
+    baselines?: Record<'all_positive' | 'all_negative', Record<string, number>>; f2_tuned_positives?: number;
+  };
   const lines = [`run: ${result.runDir}`, `backend: ${result.backend.kind} (${result.backend.device})`];
   if (result.state.stopped) lines.push(`stopped: ${result.state.stopped}`);
   const row = (label: string, f?: Record<string, number>) => f && lines.push(`${label.padEnd(26)} samples ${fmt(f.samples)}  micro ${fmt(f.micro)}  macro ${fmt(f.macro)}`);
   row(`${split} F2 at 0.5`, block.f2);
   row(`${split} F2 tuned thresholds`, block.f2_tuned);
-  row('all-positive F2', baseline);
+  // Both constant answers beside the F2 (older runs wrote only the all-positive one, as `baseline`).
+  row(`${split} all-positive F2`, block.baselines?.all_positive ?? baseline);
+  row(`${split} all-negative F2`, block.baselines?.all_negative);
+  if (block.f2_tuned_positives === 0) lines.push(`warning: the tuned thresholds predict no positive label on ${split}: the tuned F2 is the all-negative baseline, not a model result`);
   if (block.auc) lines.push(`${split} AUC macro ${fmt(block.auc.macro)}`);
   if (block.f2 && typeof block.policy === 'string') lines.push(`F2 policy: ${block.policy}`);
   if ('categorical_auc' in block) lines.push(`${split} categorical AUC macro ${fmt(block.categorical_auc)} (per group: metrics.json groups)`);
