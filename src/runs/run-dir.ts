@@ -121,8 +121,11 @@ export interface RunStartOptions {
   command?: string;
 }
 
+/** Every name a run writes in its directory (the classification report's stem as its two files). */
+const runOwnEntries = Object.entries(RUN_FILES).flatMap(([key, name]) => (key === 'classificationReport' ? [`${name}.json`, `${name}.md`] : [name]));
+
 /** The names a run directory holds (its own files and an ablation trial's record). */
-const runEntries = new Set<string>([...Object.values(RUN_FILES), ABLATION_FILES.trial, ABLATION_FILES.trialLog]);
+const runEntries = new Set<string>([...runOwnEntries, ABLATION_FILES.trial, ABLATION_FILES.trialLog]);
 
 /** Entries of `dir` that no sliceseq run writes (a dataset, notes, another tool's output). */
 export function foreignEntries(dir: string): string[] {
@@ -172,5 +175,5 @@ export function planRunStart(runDir: string, options: RunStartOptions): RunStart
 
 /** Deletes a run's own files from `runDir` before it starts over (an ablation trial's record and log stay). */
 export function clearRun(runDir: string): void {
-  for (const entry of Object.values(RUN_FILES)) rmSync(join(runDir, entry), { recursive: true, force: true });
+  for (const entry of runOwnEntries) rmSync(join(runDir, entry), { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commands } from '../../src/cli/commands/index.ts';
 import { registerAblate } from '../../src/cli/commands/ablate.ts';
 import { registerDemoData } from '../../src/cli/commands/demo-data.ts';
@@ -146,4 +146,38 @@ describe('folders a command did not make', () => {
     await expect(runCli(registerQuickstart, 'quickstart', '--out', join(work, 'q2'), '--data', busy)).rejects.toThrow(/holds files but no stage_2_train\.csv .*pass another --data/);
     expect(listing(busy)).toEqual(['scan.dcm']);
   });
+});
+
+describe('run --folds all (item 10)', () => {
+  it('hands --workers, --threads and --force to every fold run, and a moved --data is the same plan', async () => {
+    const { log } = await import('../../src/core/log.ts');
+    const { tinyDemoData, tinyExperiment } = await import('../train/helpers.ts');
+    const { cpSync } = await import('node:fs');
+    const { readRunConfig, readEnvironment, readTrialAttempts } = await import('../../src/runs/index.ts');
+    const { runCommand } = await import('../../src/cli/commands/run.ts');
+    const quiet = [vi.spyOn(log, 'info').mockImplementation(() => {}), vi.spyOn(log, 'warn').mockImplementation(() => {}), vi.spyOn(process.stdout, 'write').mockImplementation(() => true)];
+    const { root, data } = await tinyDemoData();
+    try {
+      const file = join(root, 'cv.mts');
+      writeFileSync(file, `export default ${JSON.stringify({ ...tinyExperiment(data), name: 'cv', train: { epochs: 1, batchSize: 4 } })};\n`);
+      const out = join(root, 'runs');
+      const folds = ['cv-seed3-fold0', 'cv-seed3-fold1'].map((name) => join(out, 'cv-seed3-cv', name));
+      await runCommand(file, { out, folds: 'all', set: ['split.folds=2'], workers: 0, threads: 1 });
+      for (const fold of folds) {
+        expect(readRunConfig(fold).data).toMatchObject({ workers: 0 });
+        expect(readEnvironment(fold).threads).toBe(1);
+      }
+      // The data mounted elsewhere: the same plan, every fold already finished.
+      const moved = join(root, 'moved');
+      cpSync(data, moved, { recursive: true });
+      await runCommand(file, { out, folds: 'all', set: ['split.folds=2'], data: moved, workers: 0, threads: 1 });
+      expect(readTrialAttempts(folds[0])).toHaveLength(1);
+      // --force restarts every fold run (a second attempt each), keeping trial.json.
+      await runCommand(file, { out, folds: 'all', set: ['split.folds=2'], workers: 0, threads: 1, force: true });
+      for (const fold of folds) expect(readTrialAttempts(fold).map((a) => a.status)).toEqual(['finished', 'finished']);
+    } finally {
+      for (const spy of quiet) spy.mockRestore();
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
