@@ -249,7 +249,8 @@ export async function initBackend(preference: BackendPreference = 'auto', option
       const library = kind.startsWith('tensorflow') ? nativeLibrary() : undefined;
       active = { kind, tfBackend: tf.getBackend(), device: result.device, threads: threadsOf(kind), ...(library ? { library } : {}), skipped };
       if (!options.quiet) {
-        for (const skip of skipped) log.info(`backend: skipped ${skip.kind}: ${skip.detail}`);
+        // Once per process: every fold or trial run in it would say it again.
+        for (const skip of skipped) log.once('info', `backend: skipped ${skip.kind}`, `backend: skipped ${skip.kind}: ${skip.detail}`);
         const details = [result.device, ...(library ? [`TensorFlow ${library.tensorflow}`] : []), `${active.threads} thread${active.threads === 1 ? '' : 's'}`];
         log.info(`backend: ${kind} (${details.join(', ')})`);
       }

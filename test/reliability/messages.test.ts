@@ -2,7 +2,9 @@ import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { log } from '../../src/core/log.ts';
+import { warnToLog } from '../../src/metrics/policy.ts';
 import { writeFileAtomic } from '../../src/core/atomic.ts';
 import { parseRsnaLabels } from '../../src/data/datasets/rsna-ich.ts';
 import { BadInput } from '../../src/data/datasets/types.ts';
@@ -82,5 +84,23 @@ describe('files', () => {
     mkdirSync(join(run, 'checkpoints'), { recursive: true });
     writeFileSync(join(run, 'config.json'), '{}');
     expect(() => expandRunDirs([run])).toThrow(/an unfinished run \(no metrics\.json or model\/ yet; its checkpoints\/ hold the last epoch\): finish it with `sliceseq run <experiment> --resume`/);
+  });
+});
+
+describe('repeated warnings (item 19)', () => {
+  it('a metric note that repeats every epoch and fold is shown once, then counted', () => {
+    const warn = vi.spyOn(log, 'warn').mockImplementation(() => {});
+    try {
+      warnToLog('ROC-AUC: undefined for 1 class(es), reported as null and left out of averages: epidural (no positive target)');
+      warnToLog('ROC-AUC: undefined for 2 class(es), reported as null and left out of averages: epidural, subdural (no positive target)');
+      warnToLog('ROC-AUC: undefined for 1 class(es), reported as null and left out of averages: epidural (no positive target)');
+      warnToLog('average precision: undefined for 1 class(es): epidural (no positive target)');
+      expect(warn.mock.calls.map(([message]) => message)).toEqual([
+        'ROC-AUC: undefined for 1 class(es), reported as null and left out of averages: epidural (no positive target)',
+        'average precision: undefined for 1 class(es): epidural (no positive target)',
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
