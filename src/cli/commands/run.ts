@@ -80,7 +80,10 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     if (result.summary) process.stdout.write(`${formatCrossValidation(result.summary, result.dir)}\n`);
     else if (failed.length === 0) process.stdout.write(`cross-validation ${result.dir}: this shard's folds are done; run the same command once every shard has finished to pool them\n`);
     if (failed.length > 0) throw new Error(`${failed.length} fold run(s) failed: ${failed.map((o) => `${o.trial.name}: ${o.error}`).join('; ')}`);
-    if (result.run.outcomes.some((o) => o.status === 'interrupted')) process.exitCode = INTERRUPTED_EXIT;
+    if (result.run.outcomes.some((o) => o.status === 'interrupted')) {
+      process.exitCode = INTERRUPTED_EXIT;
+      process.stderr.write('interrupted; continue with the same command (finished fold runs are kept, unfinished ones resume)\n');
+    }
     return undefined;
   }
   const { runExperiment } = await import('../../experiments/run.ts');
