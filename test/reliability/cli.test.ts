@@ -13,7 +13,7 @@ import { registerQuickstart } from '../../src/cli/commands/quickstart.ts';
 import { registerReport } from '../../src/cli/commands/report.ts';
 import { registerRun } from '../../src/cli/commands/run.ts';
 import { childCommand, trialCommand } from '../../src/experiments/ablate.ts';
-import { writeEnvironment, writeRunConfig } from '../../src/runs/index.ts';
+import { clearRun, planRunStart, writeEnvironment, writeRunConfig } from '../../src/runs/index.ts';
 import { runCli } from '../helpers/cli.ts';
 
 /**
@@ -137,6 +137,22 @@ describe('folders a command did not make', () => {
     );
     expect(listing(runDir)).toEqual(before);
     expect(existsSync(join(runDir, 'report.html'))).toBe(false);
+  });
+
+  it('--force replaces a run\'s own files only, and refuses a folder holding anything else', () => {
+    const runDir = join(work, 'forced');
+    mkdirSync(join(runDir, 'checkpoints'), { recursive: true });
+    writeFileSync(join(runDir, 'config.json'), '{}');
+    writeFileSync(join(runDir, 'trial.json'), '{}');
+    writeFileSync(join(runDir, 'classification-report.md'), '#');
+    expect(planRunStart(runDir, { force: true })).toBe('restart');
+    clearRun(runDir);
+    expect(listing(runDir)).toEqual(['trial.json']);
+    writeFileSync(join(runDir, 'config.json'), '{}');
+    writeFileSync(join(runDir, 'notes.txt'), 'mine');
+    expect(() => planRunStart(runDir, { force: true })).toThrow(/holds files no sliceseq run writes \(notes\.txt\); nothing there is deleted/);
+    expect(() => planRunStart(join(work, 'nothing-here'), { resume: true })).toThrow(/holds no run to resume/);
+    expect(planRunStart(join(work, 'nothing-here'), { resumeOrStart: true })).toBe('start');
   });
 
   it('quickstart writes its demo data only into an empty or new folder', async () => {
