@@ -112,7 +112,7 @@ export function addSharedOptions(command: Command, uses: Record<SharedOptionName
   }
   command.hook('preAction', (_, action) => {
     const given = refused.filter(({ key }) => action.getOptionValueSource(key) === 'cli');
-    if (given.length > 0) throw new Error(given.map(({ flag, why }) => `sliceseq ${action.name()} does not take ${flag}: ${why}`).join('; '));
+    if (given.length > 0) throw new Error(given.map(({ flag, why }) => `${action.name()} does not take ${flag}: ${why}`).join('; '));
   });
   return command;
 }

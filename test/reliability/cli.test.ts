@@ -68,10 +68,10 @@ describe('the shared option set', () => {
   });
 
   it('is refused by name, with the reason, where it does not apply', async () => {
-    await expect(runCli(registerPredict, 'predict', work, '--resume')).rejects.toThrow(/sliceseq predict does not take --resume: predict starts no run/);
-    await expect(runCli(registerPredict, 'predict', work, '--set', 'train.epochs=2')).rejects.toThrow(/sliceseq predict does not take --set: predict uses each run's saved config/);
-    await expect(runCli(registerAblate, 'ablate', 'x.ts', '--seed', '3')).rejects.toThrow(/sliceseq ablate does not take --seed: .*--seeds n/);
-    await expect(runCli(registerAblate, 'ablate', 'x.ts', '--resume')).rejects.toThrow(/sliceseq ablate does not take --resume: an ablation always continues/);
+    await expect(runCli(registerPredict, 'predict', work, '--resume')).rejects.toThrow(/predict does not take --resume: predict starts no run/);
+    await expect(runCli(registerPredict, 'predict', work, '--set', 'train.epochs=2')).rejects.toThrow(/predict does not take --set: predict uses each run's saved config/);
+    await expect(runCli(registerAblate, 'ablate', 'x.ts', '--seed', '3')).rejects.toThrow(/ablate does not take --seed: .*--seeds n/);
+    await expect(runCli(registerAblate, 'ablate', 'x.ts', '--resume')).rejects.toThrow(/ablate does not take --resume: an ablation always continues/);
   });
 
   it('parses numbers once, naming the flag', async () => {
