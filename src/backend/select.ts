@@ -8,13 +8,9 @@ import { cudaPreflight, type CudaPreflight } from './cuda-preflight.ts';
 import { nvidiaDriverPresent, nvidiaDriverVersion, probeGpuBuild, readCudaBuildStamp, type GpuBuildProbe } from './gpu-build.ts';
 import { registerNativeKernels } from './native-kernels.ts';
 import { registerWasmTrainingKernels } from './wasm-training-kernels.ts';
+import type { BackendPreference } from './preferences.ts';
 
-/**
- * What a user may ask for. `tensorflow` is the native libtensorflow binding (the GPU build when it sees a GPU, else
- * the CPU build); `tensorflow-gpu` forces the GPU build (@tensorflow/tfjs-node-gpu), on the CPU when it sees no GPU.
- */
-export const backendPreferences = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendPreference = (typeof backendPreferences)[number];
+export { backendPreferences, type BackendPreference } from './preferences.ts';
 
 /** What actually runs. */
 export type BackendKind = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -352,7 +348,8 @@ export async function initBackend(preference: BackendPreference = 'auto', option
         skipped,
       };
       if (!options.quiet) {
-        for (const skip of skipped) log.info(`backend: skipped ${skip.kind}: ${skip.detail}`);
+        // Once per process: every fold or trial run in it would say it again.
+        for (const skip of skipped) log.once('info', `backend: skipped ${skip.kind}`, `backend: skipped ${skip.kind}: ${skip.detail}`);
         const details = [result.device, ...(library ? [`TensorFlow ${library.tensorflow}`] : []), `${active.threads} thread${active.threads === 1 ? '' : 's'}`];
         log.info(`backend: ${actual} (${details.join(', ')})`);
       }

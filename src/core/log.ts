@@ -38,9 +38,34 @@ function emit(level: LogLevel, message: string): void {
   process.stderr.write(`${(timestamps ?? !process.stderr.isTTY) ? stampLine(line) : line}\n`);
 }
 
+/** Messages shown once per process, by key; how many more times each warning came (summarised at exit). */
+const repeated = new Map<string, { level: 'info' | 'warn'; more: number }>();
+
+function summarizeRepeats(): void {
+  for (const [key, { level, more }] of repeated) {
+    if (level === 'warn' && more > 0) log.warn(`${key}: the warning above came ${more} more time(s) (per epoch, fold or split; not shown)`);
+  }
+}
+
+/**
+ * A message that would repeat (per epoch, fold, trial or class): shown the first time its `key` comes; later ones
+ * are counted, and a warning's count is printed once when the process exits.
+ */
+function once(level: 'info' | 'warn', key: string, message: string): void {
+  const seen = repeated.get(key);
+  if (seen) {
+    seen.more += 1;
+    return;
+  }
+  if (repeated.size === 0) process.once('exit', summarizeRepeats);
+  repeated.set(key, { level, more: 0 });
+  log[level](message);
+}
+
 export const log = {
   debug: (message: string) => emit('debug', message),
   info: (message: string) => emit('info', message),
   warn: (message: string) => emit('warn', message),
   error: (message: string) => emit('error', message),
+  once,
 };

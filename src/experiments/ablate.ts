@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { hostname } from 'node:os';
 import { basename, extname, join, resolve } from 'node:path';
 import type { BackendPreference } from '../backend/select.ts';
+import { INTERRUPTED_EXIT, Interrupt } from '../core/interrupt.ts';
 import { log } from '../core/log.ts';
 import { projectRoot } from '../core/version.ts';
 import { mapLimit } from '../data/map-limit.ts';
@@ -44,6 +45,13 @@ export interface AblateOptions extends PlanOptions {
   /** Overrides the dataset's `root` in every trial. */
   data?: string;
   backend?: BackendPreference;
+  /** TensorFlow's intra-op threads and decode workers of every trial (this machine's, not the plan's). */
+  threads?: number;
+  workers?: number;
+  /** Restart every trial of this shard, finished ones too (each trial deletes only its own run files). */
+  force?: boolean;
+  /** Config fields a resuming trial may change on purpose (besides the data folder, which shards may mount elsewhere). */
+  allowChanges?: string[];
   /** Trials at once, each in its own process (1: in this process). */
   jobs?: number;
   shard?: Shard;
@@ -88,14 +96,32 @@ function trialState(plan: AblationPlan, trial: AblationTrial, out: string): { tr
   return { trialDir, finished: isTrialFinished(dir, trial), started: isRunStarted(trialDir) };
 }
 
+/** Where and how a machine runs a trial, not what it trains: left out when two plans are compared. */
+const machineFields = [['data', 'dataset', 'root'], ['data', 'workers'], ['backend'], ['threads']];
+
+/** The plan as shards compare it: each variant's experiment without the machine fields. */
+function comparable(plan: AblationPlan): Record<string, unknown> {
+  const variants = plan.variants.map((variant) => {
+    const experiment = structuredClone(variant.experiment);
+    for (const path of machineFields) {
+      const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), experiment);
+      if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[path.at(-1)!];
+    }
+    return { ...variant, experiment };
+  });
+  return { ...plan, variants };
+}
+
 /**
  * Saves the plan, or checks it against the one already there: every shard of a job array must run the same grid,
- * or their trials would not compare. The data folder is left out (each machine may mount it elsewhere).
+ * or their trials would not compare. The data folder, backend, threads and workers are left out (each machine
+ * may mount the data elsewhere and run on its own hardware).
  */
 export function savePlan(dir: string, plan: AblationPlan): void {
   if (!existsSync(ablationPath(dir, 'plan'))) return writeAblationPlan(dir, plan);
-  const saved = readAblationPlan(dir) as Record<string, unknown>;
-  const differing = Object.keys({ ...saved, ...plan }).filter((key) => JSON.stringify(saved[key]) !== JSON.stringify((plan as Record<string, unknown>)[key]));
+  const saved = comparable(readAblationPlan(dir));
+  const now = comparable(plan);
+  const differing = Object.keys({ ...saved, ...now }).filter((key) => JSON.stringify(saved[key]) !== JSON.stringify(now[key]));
   if (differing.length > 0) {
     throw new Error(
       `${ablationPath(dir, 'plan')} holds another plan for this ablation (differs in: ${differing.join(', ')}); ` +
@@ -108,9 +134,10 @@ export function savePlan(dir: string, plan: AblationPlan): void {
  * Runs one trial in this process (a finished one is skipped), recording the attempt in trial.json. A run
  * stopped by Ctrl-C has saved a checkpoint and reports `interrupted`.
  */
-export async function runTrial(plan: AblationPlan, trial: AblationTrial, options: Pick<AblateOptions, 'out' | 'data' | 'backend'>): Promise<TrialOutcome> {
-  const { trialDir, finished, started: resumed } = trialState(plan, trial, options.out);
-  if (finished) return { trial, status: 'skipped', resumed: false, seconds: 0 };
+export async function runTrial(plan: AblationPlan, trial: AblationTrial, options: TrialRunOptions): Promise<TrialOutcome> {
+  const { trialDir, finished, started: begun } = trialState(plan, trial, options.out);
+  if (finished && !options.force) return { trial, status: 'skipped', resumed: false, seconds: 0 };
+  const resumed = begun && !options.force;
   mkdirSync(trialDir, { recursive: true });
   const attempts = readTrialAttempts(trialDir);
   const attempt: TrialAttempt = { pid: process.pid, host: hostname(), started: new Date().toISOString(), status: 'running', resumed };
@@ -121,15 +148,18 @@ export async function runTrial(plan: AblationPlan, trial: AblationTrial, options
     return { trial, status, resumed, seconds: (performance.now() - started) / 1000, ...(error ? { error } : {}) };
   };
   try {
-    // resume: an unfinished directory continues from its last checkpoint; a fresh one starts at epoch 0.
+    // An unfinished directory continues from its last checkpoint; a fresh one starts at epoch 0; --force starts over.
     const result = await runExperiment(trialExperiment(plan, trial), {
       out: ablationDir(options.out, plan),
       runName: trial.name,
       data: options.data,
       backend: options.backend,
-      resume: true,
+      threads: options.threads,
+      sets: options.workers === undefined ? [] : [`data.workers=${options.workers}`],
+      ...(options.force ? { force: true } : { resumeOrStart: true }),
       // Shards on other machines may mount the data elsewhere; its fingerprint is still checked.
-      allowChanges: isRunStarted(trialDir) ? ['data.dataset.root'] : [],
+      allowChanges: resumed ? ['data.dataset.root', ...(options.allowChanges ?? [])] : [],
+      command: 'ablate',
     });
     return finish(result.state.stopped === 'interrupted' ? 'interrupted' : 'finished');
   } catch (error) {
@@ -137,31 +167,54 @@ export async function runTrial(plan: AblationPlan, trial: AblationTrial, options
   }
 }
 
-/** The command line that runs one trial in a child process: the same plan options, plus `--trial`. */
-export function trialCommand(file: string, trial: AblationTrial, options: AblateOptions): string[] {
-  return [
-    join(projectRoot, 'bin', 'sliceseq.js'),
-    'ablate',
-    resolve(file),
-    '--trial',
-    trial.name,
-    '--out',
-    resolve(options.out),
-    ...(options.quick ? ['--quick'] : []),
-    ...(options.seeds !== undefined ? ['--seeds', String(options.seeds)] : []),
-    ...(options.folds !== undefined ? ['--folds', String(options.folds)] : []),
-    ...(options.data ? ['--data', resolve(options.data)] : []),
-    ...(options.backend ? ['--backend', options.backend] : []),
-  ];
+/** What runs one trial in this process: the plan's folder, and how this machine runs it. */
+export type TrialRunOptions = Pick<AblateOptions, 'out' | 'data' | 'backend' | 'threads' | 'workers' | 'force' | 'allowChanges'>;
+
+type FlagValue = string | number | boolean | readonly string[] | undefined;
+
+/**
+ * The command line of a child process (`sliceseq <command> <file> --flag value …`): every flag the parent was given
+ * that the child needs, camelCase names written as --kebab-case, true as a bare flag, a list as the flag repeated;
+ * absent and false flags are left out. Paths are made absolute (the child may run elsewhere).
+ */
+export function childCommand(command: string, file: string, flags: Record<string, FlagValue>): string[] {
+  const args = [join(projectRoot, 'bin', 'sliceseq.js'), command, resolve(file)];
+  for (const [key, value] of Object.entries(flags)) {
+    if (value === undefined || value === false) continue;
+    const flag = `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+    if (value === true) args.push(flag);
+    else if (typeof value === 'object') for (const item of value) args.push(flag, item);
+    else args.push(flag, String(value));
+  }
+  return args;
 }
 
-/** Exit status of a child whose trial was interrupted (Ctrl-C) after saving its checkpoint. */
-export const INTERRUPTED_EXIT = 130;
+/** The flags every child repeats from its parent: where the plan's folder is and how this machine runs a trial. */
+export function trialFlags(options: TrialRunOptions & { sets?: readonly string[]; quick?: boolean }): Record<string, FlagValue> {
+  return {
+    out: resolve(options.out),
+    quick: options.quick,
+    data: options.data === undefined ? undefined : resolve(options.data),
+    backend: options.backend,
+    threads: options.threads,
+    workers: options.workers,
+    set: options.sets,
+    force: options.force,
+    allowChanges: options.allowChanges,
+  };
+}
+
+/** The command line that runs one trial of an ablation file in a child process: the same plan options, plus `--trial`. */
+export function trialCommand(file: string, trial: AblationTrial, options: AblateOptions): string[] {
+  return childCommand('ablate', file, { trial: trial.name, seeds: options.seeds, folds: options.folds, ...trialFlags(options) });
+}
+
 
 /** Runs one trial in a child process; its output goes to the trial's trial.log. */
 async function runTrialProcess(file: string | undefined, plan: AblationPlan, trial: AblationTrial, options: AblateOptions): Promise<TrialOutcome> {
-  const { trialDir, finished, started: resumed } = trialState(plan, trial, options.out);
-  if (finished) return { trial, status: 'skipped', resumed: false, seconds: 0 };
+  const { trialDir, finished, started: begun } = trialState(plan, trial, options.out);
+  if (finished && !options.force) return { trial, status: 'skipped', resumed: false, seconds: 0 };
+  const resumed = begun && !options.force;
   mkdirSync(trialDir, { recursive: true });
   const logPath = trialLogPath(trialDir);
   const logFd = openSync(logPath, 'a');
@@ -209,25 +262,21 @@ export async function runAblation(ablation: Ablation & { name: string }, options
   savePlan(dir, plan);
 
   const mine = shardTrials(plan.trials, options.shard);
-  const waiting = mine.filter((trial) => !isTrialFinished(dir, trial));
+  const waiting = mine.filter((trial) => options.force || !isTrialFinished(dir, trial));
   const shardText = options.shard ? ` (shard ${formatShard(options.shard)})` : '';
   log.info(
     `ablation ${plan.name}: ${plan.trials.length} trials (${plural(plan.variants.length, 'variant')} × ${plural(plan.seeds.length, 'seed')} × ${plural(plan.folds, 'fold')})${shardText}; ` +
       `${mine.length - waiting.length} of ${mine.length} already finished; running ${waiting.length}${jobs > 1 ? `, ${jobs} at a time` : ''} in ${dir}`,
   );
 
+  const interrupt = new Interrupt({ first: 'Ctrl-C: no new trials start; running ones save a checkpoint (Ctrl-C again to quit at once)' });
   let stopping = false;
-  const onSigint = () => {
-    if (stopping) process.exit(INTERRUPTED_EXIT);
-    stopping = true;
-    log.warn('Ctrl-C: no new trials start; running ones save a checkpoint (Ctrl-C again to quit at once)');
-  };
   // In this process a trial's own handler saves its checkpoint; children get the terminal's Ctrl-C themselves.
-  if (jobs > 1) process.on('SIGINT', onSigint);
+  const stopListening = jobs > 1 ? interrupt.listen() : () => {};
   let done = 0;
   try {
     const outcomes = await mapLimit(mine, jobs, async (trial) => {
-      if (stopping) return { trial, status: 'not-started', resumed: false, seconds: 0 } satisfies TrialOutcome;
+      if (stopping || interrupt.requested) return { trial, status: 'not-started', resumed: false, seconds: 0 } satisfies TrialOutcome;
       const outcome = jobs > 1 ? await runTrialProcess(options.file, plan, trial, options) : await runTrial(plan, trial, options);
       if (outcome.status === 'interrupted') stopping = true;
       if (outcome.status !== 'skipped') log.info(`[${++done}/${waiting.length}] ${describeOutcome(outcome)}`);
@@ -235,6 +284,6 @@ export async function runAblation(ablation: Ablation & { name: string }, options
     });
     return { plan, dir, shard: options.shard, outcomes, complete: plan.trials.every((trial) => isTrialFinished(dir, trial)) };
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
   }
 }

@@ -4,7 +4,7 @@ import { parseOrThrow } from '../core/validate.ts';
 import { isJsonObject } from '../core/json.ts';
 import { runDirName } from '../runs/layout.ts';
 import { ABLATION_PLAN_FORMAT, ablationThresholdModes, type AblationPlanFile, type AblationTrial } from '../runs/ablation-plan.ts';
-import { deepMerge, mergeExperiment, parseExperiment, type ExperimentInput } from './config.ts';
+import { applySet, deepMerge, mergeExperiment, parseExperiment, type ExperimentInput } from './config.ts';
 import { resolveExperiment } from './resolve.ts';
 
 /**
@@ -122,6 +122,8 @@ export interface PlanOptions {
   /** `--folds K`. */
   folds?: number;
   quick?: boolean;
+  /** `--set key=value` assignments applied to the base (after its quick overrides), so every variant has them. */
+  sets?: readonly string[];
 }
 
 /** The plan's types are its file's (runs/ablation-plan.ts): `ablation.json` is the plan as it runs. */
@@ -151,6 +153,7 @@ export function planAblation(ablation: Ablation & { name: string }, options: Pla
   const folds = options.folds ?? (quick ? ablation.quick.folds : undefined) ?? ablation.folds;
   let base = ablation.base as Record<string, unknown>;
   if (quick) base = mergeExperiment(mergeExperiment(base, (base.quick ?? {}) as Record<string, unknown>), ablation.quick.experiment);
+  for (const assignment of options.sets ?? []) base = applySet(base, assignment);
   const variants = Object.entries(ablation.variants).map(([name, patch]) => {
     const overrides = expandPatch(patch);
     const experiment = { ...(mergeExperiment(base, overrides) as ExperimentInput), quick: {} };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { backendPreferences } from '../backend/select.ts';
+import { backendPreferences } from '../backend/preferences.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { isJsonObject } from '../core/json.ts';
 import { criterionConfigSchema } from '../losses/criterion.ts';
@@ -142,6 +142,7 @@ export function applySet(target: Record<string, unknown>, assignment: string): R
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new Error(`--set expects key=value, got '${assignment}'`);
   const path = assignment.slice(0, eq).split('.');
+  if (path.some((key) => key.trim() === '')) throw new Error(`--set '${assignment}': an empty field name in '${assignment.slice(0, eq)}' (two dots in a row, or a dot at either end)`);
   const text = assignment.slice(eq + 1);
   let value: unknown;
   try {
@@ -149,6 +150,27 @@ export function applySet(target: Record<string, unknown>, assignment: string): R
   } catch {
     value = text;
   }
-  const patch = path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
-  return mergeExperiment(target, patch);
+  return mergeExperiment(target, patchFor(target, path, value, [], assignment));
+}
+
+/**
+ * The patch that sets `path` to `value` in `node`: nested objects merged as `mergeExperiment` merges (a component
+ * given another name is replaced), except where the path enters a list: an element is named by its index, e.g.
+ * `data.preprocess.0.windows`, and the list comes back whole with that element changed.
+ */
+function patchFor(node: unknown, path: readonly string[], value: unknown, done: readonly string[], assignment: string): Record<string, unknown> {
+  const [key, ...rest] = path;
+  if (rest.length === 0) return { [key]: value };
+  const child = isJsonObject(node) ? node[key] : undefined;
+  if (child === undefined && /^\d+$/.test(rest[0])) throw new Error(`--set '${assignment}': ${[...done, key].join('.')} is not set in the experiment, so it has no element ${rest[0]}; set the whole list, e.g. --set '${[...done, key].join('.')}=[…]'`);
+  if (!Array.isArray(child)) return { [key]: patchFor(child, rest, value, [...done, key], assignment) };
+  const [indexText, ...inside] = rest;
+  const index = /^\d+$/.test(indexText) ? Number(indexText) : Number.NaN;
+  if (!(index < child.length)) {
+    const where = [...done, key].join('.');
+    throw new Error(`--set '${assignment}': ${where} is a list of ${child.length}; name an element by its index${child.length > 0 ? ` 0…${child.length - 1}` : ''}, e.g. ${where}.0, got '${indexText}'`);
+  }
+  const element = child[index];
+  const changed = inside.length === 0 ? deepMerge(element, value) : deepMerge(element, patchFor(element, inside, value, [...done, key, indexText], assignment));
+  return { [key]: child.map((item, i) => (i === index ? changed : item)) };
 }

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { log } from '../core/log.ts';
-import { projectRoot } from '../core/version.ts';
 import { bootstrapInterval, type BootstrapInterval } from '../metrics/bootstrap.ts';
+import { constantBaselines, positivesAt } from '../metrics/baselines.ts';
 import { type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
 import { describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
 import { createMetric, scoreFunction } from '../metrics/registry.ts';
@@ -15,12 +15,12 @@ import { writeRunReport } from '../report/run-report.ts';
 import { readAblationPlan } from '../runs/ablation-plan.ts';
 import { readRunConfig, writeRunConfig } from '../runs/config-file.ts';
 import { CROSS_VALIDATION_SUMMARY_FORMAT, writeCrossValidationSummary, type CrossValidationSummary } from '../runs/cross-validation-summary.ts';
-import { crossValidationDirName, runPath } from '../runs/layout.ts';
+import { ABLATION_FILES, ablationPath, crossValidationDirName, runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics, writeRunMetrics } from '../runs/metrics-file.ts';
 import { alignTo, columnsWithTruth, predictionsPath, readPredictionsFile, writePredictions, type PredictionTable } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds, writeRunThresholds } from '../runs/run-dir.ts';
 import { planAblation, parseAblation, type Ablation, type AblationTrial, type Shard } from './ablation.ts';
-import { runAblation, runTrial, type AblationRun } from './ablate.ts';
+import { childCommand, runAblation, runTrial, trialFlags, type AblationRun, type TrialRunOptions } from './ablate.ts';
 import { parseExperiment, type Experiment, type ExperimentInput } from './config.ts';
 import { resolveExperiment, type ResolveOptions } from './resolve.ts';
 
@@ -40,6 +40,14 @@ export interface CrossValidateOptions extends ResolveOptions {
   file?: string;
   /** Write report.html for the folder (default true). */
   report?: boolean;
+  /** Decode workers of every fold run (this machine's; not part of the plan). */
+  workers?: number;
+  /** `--resume`: refused unless the folder holds a cross-validation (unfinished fold runs always continue). */
+  resume?: boolean;
+  /** Restart every fold run of this shard, finished ones too. */
+  force?: boolean;
+  /** Config fields a resuming fold run may change on purpose. */
+  allowChanges?: string[];
 }
 
 export interface CrossValidationResult {
@@ -67,22 +75,7 @@ export function crossValidationAblation(experiment: Experiment): Ablation & { na
 
 /** What a child process runs for one fold: the same experiment and flags, `--folds all --trial <fold run>`. */
 function foldCommand(file: string, options: CrossValidateOptions): (trial: AblationTrial) => string[] {
-  return (trial) => [
-    join(projectRoot, 'bin', 'sliceseq.js'),
-    'run',
-    resolve(file),
-    '--folds',
-    'all',
-    '--trial',
-    trial.name,
-    '--out',
-    resolve(options.out),
-    ...(options.quick ? ['--quick'] : []),
-    ...(options.data ? ['--data', resolve(options.data)] : []),
-    ...(options.seed !== undefined ? ['--seed', String(options.seed)] : []),
-    ...(options.backend ? ['--backend', options.backend] : []),
-    ...(options.sets ?? []).flatMap((assignment) => ['--set', assignment]),
-  ];
+  return (trial) => childCommand('run', file, { folds: 'all', trial: trial.name, seed: options.seed, ...trialFlags(options) });
 }
 
 /** Runs this machine's folds; once all have finished, writes the folder's pooled results (summarizeCrossValidation). */
@@ -91,8 +84,14 @@ export async function runCrossValidation(input: ExperimentInput, options: CrossV
   if (experiment.model.dense) {
     throw new Error(`--folds all: cross-validation pools image-level predictions, and '${experiment.name}' trains a dense model (model.dense) that writes grade maps; run its folds one at a time (--set split.fold=K)`);
   }
-  const run = await runAblation(crossValidationAblation(experiment), {
-    out: options.out,
+  const ablation = crossValidationAblation(experiment);
+  if (options.force && options.resume) throw new Error('--resume and --force together: --force restarts the fold runs that --resume would continue; pass one of them');
+  const dir = resolve(options.out, ablation.name);
+  if (options.resume && !existsSync(ablationPath(dir, 'plan'))) {
+    throw new Error(`--resume: ${dir} holds no cross-validation to resume (no ${ABLATION_FILES.plan}); check --out and --seed, or leave out --resume to start it`);
+  }
+  const run = await runAblation(ablation, {
+    ...foldRunOptions(options),
     jobs: options.jobs,
     shard: options.shard,
     ...(options.file ? { childCommand: foldCommand(options.file, options) } : {}),
@@ -114,7 +113,13 @@ export async function runCrossValidationFold(input: ExperimentInput, options: Cr
   const plan = planAblation(crossValidationAblation(resolveExperiment(input, options)));
   const trial = plan.trials.find((t) => t.name === options.trial);
   if (!trial) throw new Error(`--trial: cross-validation '${plan.name}' has no fold run '${options.trial}' (${plan.trials.map((t) => t.name).join(', ')})`);
-  return runTrial(plan, trial, { out: options.out });
+  return runTrial(plan, trial, foldRunOptions(options));
+}
+
+/** How this machine runs each fold: the folder, and the flags that are not part of the plan. */
+function foldRunOptions(options: CrossValidateOptions): TrialRunOptions {
+  const { out, data, backend, threads, workers, force, allowChanges } = options;
+  return { out, data, backend, threads, workers, force, allowChanges };
 }
 
 /** The folds' validation predictions as one table (each patient is in exactly one fold's validation split). */
@@ -152,7 +157,7 @@ function meanTables(tables: ReadonlyArray<PredictionTable & { file: string }>): 
 }
 
 /** The values cv-summary.json keeps per fold and pooled: keys of the metric table. */
-const valueKeys: readonly MetricKey[] = [metricKeys.f2Samples, metricKeys.f2TunedSamples, metricKeys.f2Micro, metricKeys.f2Macro, metricKeys.aucMacro, metricKeys.logloss];
+const valueKeys: readonly MetricKey[] = [metricKeys.f2Samples, metricKeys.f2TunedSamples, metricKeys.f2Micro, metricKeys.f2Macro, metricKeys.aucMacro, metricKeys.logloss, metricKeys.allPositiveF2Samples, metricKeys.allNegativeF2Samples, metricKeys.f2TunedPositives];
 
 function valuesOf(block: unknown, where: string): Record<string, number | null> {
   return Object.fromEntries(valueKeys.map(({ path }) => [path, metricValue(block, path, where) ?? null]));
@@ -205,13 +210,14 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   const oofInterval = intervalRecord(tunedInterval(oof.scores, oof.targets, pooled, thresholds, experiment.seed));
 
   const withTest = foldDirs.filter((foldDir) => existsSync(predictionsPath(foldDir, 'test')));
-  let ensemble: { table: PredictionTable; scores: SplitScores; interval: ReturnType<typeof intervalRecord> } | undefined;
+  let ensemble: { table: PredictionTable; split: { scores: ScoreMatrix; targets: LabelMatrix }; scores: SplitScores; interval: ReturnType<typeof intervalRecord> } | undefined;
   if (withTest.length > 0) {
     if (withTest.length !== foldDirs.length) throw new Error(`${dir}: only ${withTest.length} of ${foldDirs.length} folds have test predictions`);
     const table = meanTables(await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'test')))));
     const test = columnsWithTruth(table, classes);
     ensemble = {
       table,
+      split: test,
       scores: scoreTable(table, schema, thresholds, zeroDivision),
       interval: intervalRecord(tunedInterval(test.scores, test.targets, table, thresholds, experiment.seed)),
     };
@@ -221,8 +227,10 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   if (ensemble) writePredictions(dir, 'test', ensemble.table);
   writeRunThresholds(dir, thresholds);
   writeRunConfig(dir, config);
-  const val = { ...oofScores, policy, f2_tuned_interval: oofInterval };
-  const test = ensemble ? { ...ensemble.scores, policy: `${policy}; test = mean of the ${foldDirs.length} fold models`, f2_tuned_interval: ensemble.interval } : undefined;
+  // Beside every F2: both constant baselines, and how many labels the tuned thresholds predict positive.
+  const beside = (split: { scores: ScoreMatrix; targets: LabelMatrix }) => ({ baselines: constantBaselines(split.targets, zeroDivision), f2_tuned_positives: positivesAt(split.scores, thresholds.thresholds) });
+  const val = { ...oofScores, policy, f2_tuned_interval: oofInterval, ...beside(oof) };
+  const test = ensemble ? { ...ensemble.scores, policy: `${policy}; test = mean of the ${foldDirs.length} fold models`, f2_tuned_interval: ensemble.interval, ...beside(ensemble.split) } : undefined;
   writeRunMetrics(dir, { best_epoch: null, stopped: null, val, ...(test ? { test } : {}) });
   const summary: CrossValidationSummary = {
     format: CROSS_VALIDATION_SUMMARY_FORMAT,
@@ -252,7 +260,7 @@ export function formatCrossValidation(summary: CrossValidationSummary, dir: stri
   const fmt = (value: number | null | undefined) => (typeof value === 'number' ? value.toFixed(4) : 'n/a');
   const interval = (i: CrossValidationSummary['outOfFold']['f2TunedInterval']) => `[${fmt(i.lower)}, ${fmt(i.upper)}] (${Math.round(i.confidence * 100)}%, ${i.patients} patients)`;
   const lines = [`cross-validation: ${dir}`, `policy: ${summary.policy}`];
-  const { f2Samples: f2, f2TunedSamples: tuned, aucMacro: auc } = metricKeys;
+  const { f2Samples: f2, f2TunedSamples: tuned, aucMacro: auc, allPositiveF2Samples: allPositive, allNegativeF2Samples: allNegative } = metricKeys;
   for (const fold of summary.folds) {
     lines.push(`  fold ${fold.fold}: val F2 ${fmt(fold.val[f2.path])} (tuned ${fmt(fold.val[tuned.path])})${fold.test ? `, test F2 ${fmt(fold.test[f2.path])}` : ''}`);
   }
@@ -261,6 +269,12 @@ export function formatCrossValidation(summary: CrossValidationSummary, dir: stri
   if (summary.ensemble) {
     const e = summary.ensemble;
     lines.push(`test, ensemble of ${e.members} folds (${e.rows} rows): F2 ${fmt(e.values[f2.path])}, tuned ${fmt(e.values[tuned.path])} ${interval(e.f2TunedInterval)}, ${auc.title} ${fmt(e.values[auc.path])}`);
+  }
+  for (const [name, pooled] of [['out-of-fold', oof], ['test ensemble', summary.ensemble]] as const) {
+    if (!pooled) continue;
+    const { values } = pooled;
+    lines.push(`${name} baselines: ${allPositive.title} ${fmt(values[allPositive.path])}, ${allNegative.title} ${fmt(values[allNegative.path])}`);
+    if (values[metricKeys.f2TunedPositives.path] === 0) lines.push(`warning: the tuned thresholds predict no positive label on ${name}: its tuned F2 is the all-negative baseline, not a model result`);
   }
   lines.push(`thresholds (out of fold): ${summary.classes.map((name, j) => `${name} ${summary.thresholds[j].toFixed(3)}`).join(', ')}`);
   return lines.join('\n');

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { initBackend } from '../backend/select.ts';
+import { initBackend, type BackendPreference } from '../backend/select.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { log } from '../core/log.ts';
 import { readCsv } from '../data/datasets/csv.ts';
@@ -10,8 +10,8 @@ import { loadThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { writeSubmission, type WriteFormat } from '../metrics/submission/write.ts';
 import { loadModel, modelFileName } from '../models/io.ts';
 import { readRunConfig } from '../runs/config-file.ts';
-import { runPath } from '../runs/layout.ts';
-import { findRuns, isRunFinished, readRunThresholds } from '../runs/run-dir.ts';
+import { RUN_FILES, runPath } from '../runs/layout.ts';
+import { findRuns, isRunFinished, isRunStarted, readRunThresholds } from '../runs/run-dir.ts';
 import { Checkpoints } from '../train/checkpoint.ts';
 import { parseExperiment, type Experiment } from './config.ts';
 import { binaryProbabilities, ensembleTable, predictEnsemble, probabilityColumns, type Decisions, type EnsembleMember, type EnsemblePredictions, type TestTimeAugmentation } from './predict.ts';
@@ -44,6 +44,10 @@ export interface PredictJobOptions {
   submission?: string;
   format?: WriteFormat;
   sampleSubmission?: string;
+  /** The backend and its threads (default: the first run's backend), and decode workers. */
+  backend?: BackendPreference;
+  threads?: number;
+  workers?: number;
 }
 
 export interface PredictJobResult {
@@ -68,6 +72,9 @@ export function expandRunDirs(paths: readonly string[]): string[] {
     if (isPredictableRun(dir)) {
       dirs.push(dir);
       continue;
+    }
+    if (isRunStarted(dir) && !isRunFinished(dir)) {
+      throw new Error(`${path}: an unfinished run (no ${RUN_FILES.metrics} or ${RUN_FILES.model}/ yet${existsSync(runPath(dir, 'checkpoints')) ? `; its ${RUN_FILES.checkpoints}/ hold the last epoch` : ''}): finish it with \`sliceseq run <experiment> --resume\` (same --out, --seed and --set as it started with), then predict`);
     }
     const found = findRuns(dir).map((run) => run.dir).filter(isPredictableRun);
     if (found.length === 0) throw new Error(`${path}: neither a finished run (metrics.json and model/) nor a folder holding any`);
@@ -149,10 +156,10 @@ export async function runPredictJob(options: PredictJobOptions): Promise<Predict
   const members = dirs.map((dir, i) => memberOf(dir, options.weights ?? 'best', options.memberWeights?.[i]));
   const thresholds = chooseThresholds(options.thresholds, options.runs, dirs);
   const datasetConfig = predictDatasetConfig(members[0].experiment, options);
-  await initBackend(members[0].experiment.backend);
+  await initBackend(options.backend ?? members[0].experiment.backend, { threads: options.threads ?? (members[0].experiment.threads || undefined) });
   log.info(`predict: ${dirs.length} run(s): ${dirs.map((d) => basename(d)).join(', ')}${options.tta === 'flip' ? ' (+ flip TTA)' : ''}`);
   const dataset: Dataset = await loadDataset(datasetConfig, { cacheDir: members[0].experiment.data.cacheDir });
-  const predictions = await predictEnsemble(members, dataset, { tta: options.tta, batchSize: options.batchSize, cacheDir: members[0].experiment.data.cacheDir });
+  const predictions = await predictEnsemble(members, dataset, { tta: options.tta, batchSize: options.batchSize, cacheDir: members[0].experiment.data.cacheDir, workers: options.workers });
   const binaryClasses = binaryProbabilities(predictions).classes;
   const decisions = thresholds ? decisionsOf(thresholds, binaryClasses) : undefined;
   writeFileAtomic(options.out, formatPredictions(ensembleTable(predictions, decisions)));

@@ -44,6 +44,8 @@ export interface PredictOptions {
   cacheDir?: string;
   /** Show a progress line on stderr (default true). */
   progress?: boolean;
+  /** Decode/preprocess worker threads (default: each member's data.workers, else the loader's). */
+  workers?: number;
 }
 
 /** Decoded predictions of a whole dataset: one row per patient (patient level) or per slice (slice level). */
@@ -171,6 +173,7 @@ export async function predictEnsemble(members: readonly EnsembleMember[], datase
           shuffle: false,
           augment: false,
           prefetch: member.experiment.data.prefetch,
+          ...((options.workers ?? member.experiment.data.workers) !== undefined ? { workers: options.workers ?? member.experiment.data.workers } : {}),
           sliceTargets,
           ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
         },

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.ts';
+import { Interrupt } from '../core/interrupt.ts';
 import { log } from '../core/log.ts';
 import { Rng } from '../core/rng.ts';
 import { packageVersion } from '../core/version.ts';
@@ -25,11 +26,13 @@ import { checkDenseMonitor, denseValidation, finishDenseRun } from './dense-run.
 import { buildModel } from '../models/build.ts';
 import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
 import { saveModel } from '../models/io.ts';
+import { constantBaselines, positivesAt } from '../metrics/baselines.ts';
 import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
 import { writeRunReport } from '../report/run-report.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
 import { ATTENTION_PATIENTS, collectClassAttention, pickAttentionPatients } from './class-attention.ts';
 import { baselineScores, binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
+import type { ThresholdSet } from '../metrics/thresholds.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
 import { fit } from '../train/trainer.ts';
@@ -40,7 +43,7 @@ import { runDirectory, runPath } from '../runs/layout.ts';
 import { writeRunMetrics } from '../runs/metrics-file.ts';
 import { writePredictions, type PredictionTable } from '../runs/predictions.ts';
 import { checkResume, recordResumeChanges } from '../runs/resume.ts';
-import { isRunStarted, writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
+import { clearRun, planRunStart, writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
 import type { Experiment, ExperimentInput } from './config.ts';
 import { defaultWorkers } from '../data/decode-pool.ts';
 import { openEmbeddingsInput } from './embeddings-input.ts';
@@ -51,11 +54,15 @@ export { resolveExperiment };
 export interface RunOptions extends ResolveOptions {
   /** Parent folder of run directories. */
   out: string;
+  /** Continue the run in the run directory (refused when there is none); `resumeOrStart`: or start one. */
   resume?: boolean;
+  resumeOrStart?: boolean;
   /** Config fields (or sections) a resume may change on purpose, e.g. `train.epochs`; recorded in environment.json. */
   allowChanges?: string[];
-  /** Delete an existing run directory of the same name first. */
-  force?: boolean;
+  /** Replace a run already in the run directory (`own-runs`: only one this `command` started). */
+  force?: boolean | 'own-runs';
+  /** The command starting the run, recorded in environment.json (default `run`). */
+  command?: string;
   /** Override the run directory name (default `<name>-seed<seed>-fold<fold>`). */
   runName?: string;
   /** Write report.html and figures/ at the end (default true; `sliceseq report` can write it later). */
@@ -132,6 +139,19 @@ export function predictionTable(schema: LabelSchema, predictions: Predictions): 
 }
 
 /**
+ * Beside a split's F2: the all-positive and all-negative baselines, and how many labels the tuned thresholds
+ * predict positive (0 flags thresholds that answer "none" everywhere, whatever their F2).
+ */
+function constantAnswers(schema: LabelSchema, predictions: Predictions, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
+  if (binaryClassNames(schema).length === 0) return {};
+  const { scores, targets } = binaryView(schema, predictions);
+  return {
+    baselines: constantBaselines(targets!, zeroDivision),
+    ...(thresholds ? { f2_tuned_positives: positivesAt(scores, thresholds.thresholds) } : {}),
+  };
+}
+
+/**
  * Runs one experiment end to end and writes its run directory: config.json, environment.json, history.jsonl,
  * checkpoints/, model/, thresholds.json, metrics.json, predictions (out-of-fold validation and test) as CSV.
  */
@@ -140,8 +160,9 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const runDir = runDirectory(options.out, { name: experiment.name, seed: experiment.seed, fold: experiment.split.fold }, options.runName);
   const checkpoints = new Checkpoints(runPath(runDir, 'checkpoints'));
   // Nothing is written before the first epoch starts: a run refused on the way leaves the folder as it found it.
-  const resuming = !options.force && isRunStarted(runDir);
-  if (resuming && !options.resume) throw new Error(`run directory ${runDir} already exists: pass --resume to continue it or --force to start over`);
+  const command = options.command ?? 'run';
+  const start = planRunStart(runDir, { ...options, command });
+  const resuming = start === 'resume';
   if (!resuming && options.allowChanges?.length) throw new Error(`--allow-changes: ${runDir} holds no run to resume`);
 
   const backend = await initBackend(experiment.backend, { threads: experiment.threads || undefined });
@@ -202,7 +223,9 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
           { pipeline: preprocess },
         );
   const trainLoader = loaderFor(split.train, true);
-  const valLoader = loaderFor(split.val, false);
+  // Validation covers every slice, each epoch as at the end: one validation loss per epoch, on the rows of
+  // predictions-oof.csv, the same number in history.jsonl and metrics.json (maxSlices bounds training only).
+  const valLoader = loaderFor(split.val, false, true);
 
   // The input shape comes from the data as preprocessed: one patient through the evaluation pipeline.
   const probe = await valLoader.epoch(0).next();
@@ -219,7 +242,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
 
   // The run directory appears as the first epoch starts (a resume records its allowed changes once its checkpoint is restored).
   if (!resume) {
-    if (options.force) rmSync(runDir, { recursive: true, force: true });
+    if (start === 'restart') clearRun(runDir);
     mkdirSync(runDir, { recursive: true });
     if (dataset.skipped.length > 0) writeSkippedFiles(runDir, dataset.skipped);
     writeRunConfig(runDir, experiment);
@@ -234,19 +257,17 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
       ...(backend.gpu ? { gpu: backend.gpu } : {}),
       ...(pretrained ? { pretrained } : {}),
       seed: experiment.seed,
+      command,
       data,
       split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },
       ...(embeddings ? { embeddings: embeddings.provenance } : {}),
     });
   }
 
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    log.warn('Ctrl-C: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)');
-  };
-  process.on('SIGINT', onSigint);
+  // Ctrl-C: the current batch finishes and a checkpoint is saved; a second Ctrl-C exits 130 once that is on disk.
+  const interrupt = new Interrupt({ first: 'Ctrl-C: finishing the current step and saving a checkpoint (Ctrl-C again to exit as soon as it is saved)' });
+  interrupt.saving = true;
+  const stopListening = interrupt.listen();
   const settings = { epochs: experiment.train.epochs, level, monitor: experiment.train.monitor, gradientClip: experiment.train.gradientClip, earlyStopping: experiment.train.earlyStopping, zeroDivision: experiment.evaluation.zeroDivision };
   let state: TrainingState;
   try {
@@ -256,12 +277,12 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
         ...(dense ? { targetsOf: (batch: Batch<tf.Tensor>) => batch.maps, validate: denseValidation(dense, valLoader, criterion) } : {}),
         onStart: () => resume && recordResumeChanges(runDir, resume, experiment, data),
         onEpoch: (s) => writeHistory(runDir, s.history),
-        shouldStop: () => interrupted,
+        interrupt,
       },
       settings,
     );
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
   }
   if (state.stopped === 'interrupted') {
     model.dispose();
@@ -274,9 +295,8 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   const metrics: RunResult['metrics'] = dense
     ? await finishDenseRun({
         model, group: dense, criterion, runDir, thresholds: experiment.evaluation.denseThresholds,
-        // As for labels: the final scores cover every slice (maxSlices bounds training and epoch selection only).
-        trainLoader: loaderFor(split.train, false),
-        valLoader: experiment.data.maxSlices === undefined ? valLoader : loaderFor(split.val, false, true),
+            trainLoader: loaderFor(split.train, false),
+        valLoader,
         ...(split.test.length > 0 ? { testLoader: loaderFor(split.test, false, true) } : {}),
       })
     : await finishLabelRun({ model, schema: schema!, criterion: criterion as Criterion, experiment, split, loaderFor, valLoader, runDir });
@@ -311,15 +331,17 @@ async function finishLabelRun(parts: {
   const { model, schema, criterion, experiment, split, loaderFor, runDir } = parts;
   const level = experiment.data.level;
   const zeroDivision = experiment.evaluation.zeroDivision;
-  const valPredictions = await predict(model, experiment.data.maxSlices === undefined ? parts.valLoader : loaderFor(split.val, false, true), schema, { level, criterion });
+  const valPredictions = await predict(model, parts.valLoader, schema, { level, criterion });
   const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision, source: 'validation' });
-  const metrics: RunResult['metrics'] = { val: scorePredictions(schema, valPredictions, { zeroDivision, thresholds }) };
+  const metrics: RunResult['metrics'] = { val: { ...scorePredictions(schema, valPredictions, { zeroDivision, thresholds }), ...constantAnswers(schema, valPredictions, thresholds, zeroDivision) } };
   writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
   if (split.test.length > 0) {
     const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
-    metrics.test = scorePredictions(schema, testPredictions, { zeroDivision, thresholds });
+    const testBaselines = constantAnswers(schema, testPredictions, thresholds, zeroDivision);
+    metrics.test = { ...scorePredictions(schema, testPredictions, { zeroDivision, thresholds }), ...testBaselines };
     if (binaryClassNames(schema).length > 0) {
       const binary = binaryView(schema, testPredictions);
+      // `baseline`: the all-positive answer's full score block on test; every block also carries both constant answers' F2.
       metrics.baseline = baselineScores(schema, testPredictions, zeroDivision);
       const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision });
       writeClassificationReport(report, runPath(runDir, 'classificationReport'));

@@ -39,8 +39,11 @@ export function zeroDivisionValue(policy: ZeroDivision): number {
 export const absentClassSchema = z.enum(['include', 'exclude']);
 export type AbsentClassPolicy = z.output<typeof absentClassSchema>;
 
-/** The default sink for policy notes: the log's warning level (stderr). */
-export const warnToLog: Warn = (message) => log.warn(message);
+/**
+ * The default sink for policy notes: the log's warning level (stderr), once per metric (the text before the first
+ * colon, e.g. `ROC-AUC`): validation repeats them every epoch and fold, so later ones are counted, not shown.
+ */
+export const warnToLog: Warn = (message) => log.once('warn', message.split(':')[0], message);
 
 /** `a, b, c` or `a, b, c and 7 more`: keeps warnings about many classes or rows readable. */
 export function listSome(items: readonly (string | number)[], most = 5): string {

@@ -4,7 +4,7 @@ import { flattenJson } from '../core/json.ts';
 import { RUN_FILES, runPath } from '../runs/layout.ts';
 import { checkMetricPath, metricValue } from '../runs/metrics-file.ts';
 import type { FinishedRun } from '../runs/run-dir.ts';
-import { metricKey, metricKeys } from '../metrics/scores.ts';
+import { DEFAULT_LEADERBOARD_METRIC, metricKey, metricKeys } from '../metrics/scores.ts';
 
 /**
  * Ranks experiment runs: every directory below the runs folder holding both `config.json` (the resolved config,
@@ -51,7 +51,7 @@ export const flattenConfig = flattenJson;
 const stable = (value: unknown) => JSON.stringify(value) ?? 'undefined';
 
 /** What the leaderboard ranks by unless told: test F2 samples. */
-export const DEFAULT_LEADERBOARD_METRIC = `test.${metricKeys.f2Samples.path}`;
+export { DEFAULT_LEADERBOARD_METRIC };
 
 /** Which values rank first for a metrics.json path: the metric table's direction, else lower for losses and errors. */
 export function defaultOrder(metric: string): 'higher' | 'lower' {

@@ -29,6 +29,8 @@ export const environmentSchema = z.looseObject({
     })
     .optional(),
   seed: z.number().int(),
+  /** The command that started the run (`run`, `quickstart`, …): `quickstart` replaces only runs it started itself. */
+  command: z.string().optional(),
   data: z.looseObject({ source: z.string(), fingerprint: z.string(), patients: z.number().int().min(0) }),
   split: z.object({ train: z.array(z.string()), val: z.array(z.string()), test: z.array(z.string()) }),
   /** Pretrained backbone weights: the file, its format and the input normalisation that travels with them. */

@@ -1,5 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import fg from 'fast-glob';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { loadThresholds, saveThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
@@ -9,7 +9,7 @@ import { readClassificationReport, type ClassificationReport } from './classific
 import { readRunConfig, type RunConfig } from './config-file.ts';
 import { readEnvironment, type RunEnvironment } from './environment.ts';
 import { readHistory, type HistoryRecord } from './history.ts';
-import { RUN_FILES, runPath, type RunFileKey } from './layout.ts';
+import { ABLATION_FILES, RUN_FILES, runPath, type RunFileKey } from './layout.ts';
 import { readRunMetrics, type RunMetrics } from './metrics-file.ts';
 import { readRunPredictions, type BinaryPredictions } from './predictions.ts';
 
@@ -105,4 +105,75 @@ export function findRuns(root: string): FinishedRun[] {
     .map((file) => dirname(file))
     .filter(isRunStarted)
     .map((dir) => ({ dir, config: readRunConfig(dir), metrics: readRunMetrics(dir) }));
+}
+
+/** What `runExperiment` does with its run directory: start a fresh run, continue the one there, or replace it. */
+export type RunStart = 'start' | 'resume' | 'restart';
+
+export interface RunStartOptions {
+  /** `--resume`: continue the run there; refused when the directory holds none. */
+  resume?: boolean;
+  /** `--resume-or-start`: continue the run there, or start one when there is none. */
+  resumeOrStart?: boolean;
+  /** `--force`: replace a run already there; `own-runs`: only one the same `command` started (else refuse). */
+  force?: boolean | 'own-runs';
+  /** The command starting the run (recorded in environment.json). */
+  command?: string;
+}
+
+/** Every name a run writes in its directory (the classification report's stem as its two files). */
+const runOwnEntries = Object.entries(RUN_FILES).flatMap(([key, name]) => (key === 'classificationReport' ? [`${name}.json`, `${name}.md`] : [name]));
+
+/** The names a run directory holds (its own files and an ablation trial's record). */
+const runEntries = new Set<string>([...runOwnEntries, ABLATION_FILES.trial, ABLATION_FILES.trialLog]);
+
+/** Entries of `dir` that no sliceseq run writes (a dataset, notes, another tool's output). */
+export function foreignEntries(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((entry) => !runEntries.has(entry) && !(entry.startsWith('.') && entry.endsWith('.tmp')));
+}
+
+/**
+ * Decides, before anything is written, what a run does with `runDir`, refusing every combination that could lose
+ * or mix results: `--resume` with `--force`, `--resume` where there is no run, a run already there without
+ * `--resume` or `--force`, and `--force` on a folder holding files no run writes.
+ */
+export function planRunStart(runDir: string, options: RunStartOptions): RunStart {
+  const { resume, resumeOrStart, force } = options;
+  if (force && (resume || resumeOrStart)) {
+    throw new Error(`--resume and --force together: --force deletes the run ${runDir} that --resume would continue; pass one of them`);
+  }
+  const started = isRunStarted(runDir);
+  const foreign = force && started ? foreignEntries(runDir) : [];
+  if (foreign.length > 0) {
+    throw new Error(
+      `${runDir} holds files no sliceseq run writes (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}); ` +
+        'nothing there is deleted or overwritten: choose another --out (or run name), or move those files away',
+    );
+  }
+  if (!started) {
+    if (resume) {
+      throw new Error(
+        `--resume: ${runDir} holds no run to resume (no ${RUN_FILES.config}); check --out, --seed and split.fold, ` +
+          'or pass --resume-or-start to start the run when there is none',
+      );
+    }
+    return 'start';
+  }
+  if (resume || resumeOrStart) return 'resume';
+  if (force === true) return 'restart';
+  if (force === 'own-runs') {
+    const madeBy = readEnvironment(runDir).command ?? 'run';
+    if (madeBy === options.command) return 'restart';
+    throw new Error(
+      `${runDir} holds a run that \`sliceseq ${madeBy}\` started; ${options.command ?? 'this command'} replaces only its own runs: ` +
+        'pass --resume to continue it, --force to replace it, or another --out',
+    );
+  }
+  throw new Error(`run directory ${runDir} already exists: pass --resume to continue it or --force to start over`);
+}
+
+/** Deletes a run's own files from `runDir` before it starts over (an ablation trial's record and log stay). */
+export function clearRun(runDir: string): void {
+  for (const entry of runOwnEntries) rmSync(join(runDir, entry), { recursive: true, force: true });
 }

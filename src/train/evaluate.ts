@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { InterruptedError, yieldToSignals } from '../core/interrupt.ts';
 import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, binarySchema, targetColumns, totalOutputWidth, totalTargetWidth, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
 import type { CriterionFn } from '../losses/criterion.ts';
@@ -11,7 +12,8 @@ import { describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
 
 /**
  * Model outputs over a whole split: one row per patient (patient-level labels) or per real slice (slice-level,
- * ids are the slices' own ids, patients.ts `sliceId`), with the raw logits, the targets when labelled, and the mean loss.
+ * ids are the slices' own ids, patients.ts `sliceId`), with the raw logits, the targets when labelled, and the
+ * loss as a mean over these rows.
  */
 export interface Predictions {
   ids: string[];
@@ -41,13 +43,19 @@ function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Flo
 }
 
 /** Runs the model over every batch of `loader` (epoch 0, no augmentation) in inference mode. */
-export async function predict(model: tf.LayersModel, loader: BatchSource, schema: LabelSchema, options: { level: 'patient' | 'slice'; criterion?: CriterionFn }): Promise<Predictions> {
+export async function predict(
+  model: tf.LayersModel,
+  loader: BatchSource,
+  schema: LabelSchema,
+  options: { level: 'patient' | 'slice'; criterion?: CriterionFn; /** Checked after every batch: true throws InterruptedError. */ stop?: () => boolean },
+): Promise<Predictions> {
   const outWidth = totalOutputWidth(schema);
   const targetWidth = totalTargetWidth(schema);
   const sliceLevel = options.level === 'slice';
   const sink = { ids: [] as string[], patients: [] as string[], logits: [] as number[][], targets: [] as number[][] };
+  // The loss is a mean over rows (patients, or real slices at slice level), whatever the batches' sizes.
   let lossSum = 0;
-  let lossBatches = 0;
+  let lossRows = 0;
   for await (const batch of loader.epoch(0)) {
     try {
       const targetTensor = sliceLevel ? batch.sliceTargets : batch.targets;
@@ -58,14 +66,20 @@ export async function predict(model: tf.LayersModel, loader: BatchSource, schema
       });
       const logitValues = (await logits.data()) as Float32Array;
       const targetValues = targetTensor ? ((await targetTensor.data()) as Float32Array) : undefined;
+      const rowsBefore = sink.ids.length;
+      collectRows(batch, logitValues, targetValues, outWidth, targetWidth, sink, sliceLevel);
       if (loss) {
-        lossSum += (await loss.data())[0];
-        lossBatches += 1;
+        const rows = sink.ids.length - rowsBefore;
+        lossSum += (await loss.data())[0] * rows;
+        lossRows += rows;
       }
       tf.dispose([logits, loss]);
-      collectRows(batch, logitValues, targetValues, outWidth, targetWidth, sink, sliceLevel);
     } finally {
       batch.dispose();
+    }
+    if (options.stop) {
+      await yieldToSignals();
+      if (options.stop()) throw new InterruptedError('prediction');
     }
   }
   const rows = sink.ids.length;
@@ -75,7 +89,7 @@ export async function predict(model: tf.LayersModel, loader: BatchSource, schema
     rows,
     logits: Float32Array.from(sink.logits.flat()),
     ...(sink.targets.length === rows && targetWidth > 0 ? { targets: Float32Array.from(sink.targets.flat()) } : {}),
-    ...(lossBatches > 0 ? { loss: lossSum / lossBatches } : {}),
+    ...(lossRows > 0 ? { loss: lossSum / lossRows } : {}),
   };
 }
 

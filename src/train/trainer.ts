@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, BatchSource } from '../data/loader.ts';
+import { InterruptedError, yieldToSignals } from '../core/interrupt.ts';
 import { log } from '../core/log.ts';
 import { Progress } from '../core/progress.ts';
 import type { LabelSchema } from '../labels/schema.ts';
@@ -45,8 +46,8 @@ export interface FitParts {
   onStart?: (state: TrainingState) => void;
   /** Called after every epoch with the full state (the runner writes history.jsonl from it). */
   onEpoch?: (state: TrainingState) => void;
-  /** Set by Ctrl-C: finish the current step, save a checkpoint, stop. */
-  shouldStop?: () => boolean;
+  /** Set by Ctrl-C (core/interrupt.ts): `requested` finishes the current step, saves a checkpoint and stops; `urgent` also cuts validation short. */
+  interrupt?: { readonly requested: boolean; readonly urgent: boolean };
 }
 
 function round(value: number, digits: number): number {
@@ -58,7 +59,7 @@ function defaultValidation(parts: FitParts, settings: FitSettings): (model: tf.L
   const { schema, criterion, valLoader } = parts;
   if (!schema) throw new Error('fit: without a label schema, FitParts needs its own validate');
   return async (model) => {
-    const predictions = await predict(model, valLoader, schema, { level: settings.level, criterion });
+    const predictions = await predict(model, valLoader, schema, { level: settings.level, criterion, stop: () => parts.interrupt?.urgent ?? false });
     return { block: scorePredictions(schema, predictions, { zeroDivision: settings.zeroDivision }), loss: predictions.loss };
   };
 }
@@ -116,22 +117,32 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
       } finally {
         batch.dispose();
       }
-      if (parts.shouldStop?.()) break;
+      // A prefetched batch resolves without a macrotask turn: give a pending Ctrl-C its turn after every batch.
+      await yieldToSignals();
+      if (parts.interrupt?.requested) break;
       waitFrom = performance.now();
     }
     const trainSeconds = (performance.now() - epochStart) / 1000;
     progress.finish();
     if (state.stopped) break;
-    if (parts.shouldStop?.()) {
+    const saveInterrupted = async () => {
       state.rng = rngStates(model);
       state.epochLoss = { sum: lossSum, batches };
       await checkpoints.save(model, optimizer.optimizer, state, false);
       log.info(`interrupted: checkpoint saved at epoch ${epoch + 1}, batch ${state.batchInEpoch}; continue with --resume`);
       return { ...state, stopped: 'interrupted' };
-    }
+    };
+    if (parts.interrupt?.requested) return saveInterrupted();
 
-    // 2. Validate on the held-out fold.
-    const { block: val, loss: valLoss } = await (parts.validate ?? defaultValidation(parts, settings))(model);
+    // 2. Validate on the held-out fold (a second Ctrl-C cuts it short: the training pass is saved, the epoch validates on resume).
+    let validation: Validation;
+    try {
+      validation = await (parts.validate ?? defaultValidation(parts, settings))(model);
+    } catch (error) {
+      if (error instanceof InterruptedError) return saveInterrupted();
+      throw error;
+    }
+    const { block: val, loss: valLoss } = validation;
     const value = monitoredValue(val, settings.monitor, epoch + 1);
 
     // 3. Record, checkpoint, early stopping.

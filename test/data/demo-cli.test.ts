@@ -37,8 +37,9 @@ describe('sliceseq demo-data', () => {
   });
 
   it('replaces an earlier demo dataset with --force (keeping unrelated files)', async () => {
-    const dir = join(work, 'busy');
-    await run(dir, '--patients', '2', '--seed', '1', '--size', '16', '--slices', '3', '--force');
+    const dir = join(work, 'replaced');
+    await run(dir, '--patients', '2', '--seed', '1', '--size', '16', '--slices', '3');
+    writeFileSync(join(dir, 'notes.txt'), 'keep me');
     const first = readdirSync(join(dir, 'stage_2_train'));
     await run(dir, '--patients', '2', '--seed', '9', '--size', '16', '--slices', '3', '--force');
     const second = readdirSync(join(dir, 'stage_2_train'));
@@ -48,10 +49,10 @@ describe('sliceseq demo-data', () => {
   });
 
   it('rejects bad options before touching the folder', async () => {
-    const dir = join(work, 'busy');
+    const dir = join(work, 'replaced');
     await expect(run(dir, '--patients', '2', '--slices', '9-3', '--force')).rejects.toThrow(/slices: min must not exceed max/);
     expect(readdirSync(join(dir, 'stage_2_train'))).toHaveLength(6);
-    await expect(run(dir, '--patients', 'many')).rejects.toThrow("--patients needs an integer, got 'many'");
+    await expect(run(dir, '--patients', 'many')).rejects.toThrow("--patients must be a positive whole number, got 'many'");
   });
 });
 
@@ -74,7 +75,11 @@ describe('sliceseq demo-data --kind', () => {
     mkdirSync(dir);
     writeFileSync(join(dir, 'notes.txt'), 'keep me');
     await expect(run(dir, '--kind', 'ordinal', '--patients', '2', '--size', '16')).rejects.toThrow(`${dir} is not empty; pass --force`);
-    await run(dir, '--kind', 'ordinal', '--patients', '4', '--size', '16', '--slices', '1', '--force');
+    // --force replaces demo data only: a folder without demo-manifest.json is refused.
+    await expect(run(dir, '--kind', 'ordinal', '--patients', '2', '--size', '16', '--force')).rejects.toThrow(/holds no demo-manifest\.json/);
+    rmSync(join(dir, 'notes.txt'));
+    await run(dir, '--kind', 'ordinal', '--patients', '4', '--size', '16', '--slices', '1');
+    writeFileSync(join(dir, 'notes.txt'), 'keep me');
     await run(dir, '--kind', 'ordinal', '--patients', '2', '--size', '16', '--slices', '1', '--force');
     expect(readdirSync(join(dir, 'images'))).toEqual(['P0001', 'P0002']);
     expect(existsSync(join(dir, 'notes.txt'))).toBe(true);

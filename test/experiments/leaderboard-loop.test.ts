@@ -92,7 +92,7 @@ describe('reproducing a leaderboard score', () => {
     expect(existsSync(join(cvDir, 'report.html'))).toBe(true);
 
     await expect(runCommand(file, { out, set: [], folds: '3' })).rejects.toThrow(/--folds takes 'all'/);
-    await expect(runCommand(file, { out, set: [], jobs: '2' })).rejects.toThrow(/--jobs, --shard and --trial go with --folds all/);
+    await expect(runCommand(file, { out, set: [], jobs: 2 })).rejects.toThrow(/--jobs, --shard and --trial go with --folds all/);
     // What a --jobs child runs: one fold run of the same plan (finished here, so skipped); an unknown one is refused.
     const input = await loadExperimentFile(file);
     expect((await runCrossValidationFold(input, { out, trial: 'loop-seed2-fold1' })).status).toBe('skipped');

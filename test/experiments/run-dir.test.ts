@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { summarizeRun } from '../../src/cli/commands/run.ts';
+import { summarizeRun } from '../../src/cli/run-summary.ts';
 import { setLogLevel } from '../../src/core/log.ts';
 import { runExperiment } from '../../src/experiments/run.ts';
 import { tinyDemoData, tinyExperiment } from '../train/helpers.ts';

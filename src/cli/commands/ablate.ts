@@ -1,33 +1,25 @@
 import { Option, type Command } from 'commander';
-import { backendPreferences, type BackendPreference } from '../../backend/select.ts';
+import { INTERRUPTED_EXIT } from '../../core/interrupt.ts';
 import { log } from '../../core/log.ts';
-import { formatShard, parseShard, planAblation, shardFromEnv } from '../../experiments/ablation.ts';
-import { INTERRUPTED_EXIT, loadAblationFile, runAblation, runTrial, type AblationRun } from '../../experiments/ablate.ts';
-import { writeAblationReport } from '../../report/ablation-report.ts';
-import { formatAblationSummary, writeAblationSummary } from '../../experiments/summarize.ts';
 import { ablationPath } from '../../runs/layout.ts';
+import { addSharedOptions, wholeNumber, type SharedOptions } from '../options.ts';
+import type { AblationRun } from '../../experiments/ablate.ts';
 
-interface AblateFlags {
-  seeds?: string;
-  folds?: string;
-  jobs: string;
+interface AblateFlags extends SharedOptions {
+  seeds?: number;
+  folds?: number;
+  jobs: number;
   shard?: string;
   out: string;
   quick?: boolean;
   data?: string;
-  backend?: BackendPreference;
   summarize?: string;
   trial?: string;
 }
 
-function positiveInteger(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!(Number.isInteger(value) && value >= 1)) throw new Error(`${flag} must be a positive integer, got '${text}'`);
-  return value;
-}
-
 async function summarize(dir: string): Promise<void> {
+  const { formatAblationSummary, writeAblationSummary } = await import('../../experiments/summarize.ts');
+  const { writeAblationReport } = await import('../../report/ablation-report.ts');
   const summary = await writeAblationSummary(dir);
   process.stdout.write(formatAblationSummary(summary));
   const report = await writeAblationReport(dir);
@@ -49,9 +41,11 @@ async function ablate(file: string | undefined, flags: AblateFlags): Promise<voi
     return;
   }
   if (file === undefined) throw new Error('give an ablation file (e.g. experiments/ablation-lstm-vs-gru.ts), or --summarize DIR');
+  const { formatShard, parseShard, planAblation, shardFromEnv } = await import('../../experiments/ablation.ts');
+  const { loadAblationFile, runAblation, runTrial } = await import('../../experiments/ablate.ts');
   const ablation = await loadAblationFile(file);
-  const sizes = { seeds: positiveInteger(flags.seeds, '--seeds'), folds: positiveInteger(flags.folds, '--folds'), quick: flags.quick };
-  const common = { out: flags.out, data: flags.data, backend: flags.backend };
+  const sizes = { seeds: flags.seeds, folds: flags.folds, quick: flags.quick, sets: flags.set };
+  const common = { out: flags.out, data: flags.data, backend: flags.backend, threads: flags.threads, workers: flags.workers, force: flags.force, allowChanges: flags.allowChanges };
 
   if (flags.trial !== undefined) {
     // A child process of `--jobs`: one trial of the same plan.
@@ -66,28 +60,41 @@ async function ablate(file: string | undefined, flags: AblateFlags): Promise<voi
 
   const shard = flags.shard !== undefined ? parseShard(flags.shard) : shardFromEnv();
   if (shard && flags.shard === undefined) log.info(`shard ${formatShard(shard)} from SLURM_ARRAY_TASK_ID`);
-  const run = await runAblation(ablation, { ...common, ...sizes, jobs: positiveInteger(flags.jobs, '--jobs'), shard, file });
+  const run = await runAblation(ablation, { ...common, ...sizes, jobs: flags.jobs, shard, file });
   report(run);
   if (!shard || run.complete) await summarize(run.dir);
   else log.info(`shard ${formatShard(shard)} done; once every shard has finished: sliceseq ablate --summarize ${run.dir}`);
   const failed = run.outcomes.filter((o) => o.status === 'failed');
   if (failed.length > 0) throw new Error(`${failed.length} trial(s) failed: ${failed.map((o) => o.trial.name).join(', ')} (their trial.log / the messages above say why)`);
-  if (run.outcomes.some((o) => o.status === 'interrupted')) process.exitCode = INTERRUPTED_EXIT;
+  if (run.outcomes.some((o) => o.status === 'interrupted')) {
+    process.exitCode = INTERRUPTED_EXIT;
+    process.stderr.write(`interrupted; continue with the same command (finished trials are skipped, unfinished ones resume)\n`);
+  }
 }
 
 export function registerAblate(program: Command): void {
-  program
+  const command = program
     .command('ablate')
     .description('run an ablation file: every variant × seed (× fold), in parallel or sharded over machines, then a paired comparison with the reference')
     .argument('[ablation]', 'ablation file, e.g. experiments/ablation-lstm-vs-gru.ts')
-    .option('--seeds <n>', "seeds 0 … n-1 (default: the file's seeds)")
-    .option('--folds <k>', "1: the base split's fold; k >= 2: every fold of a k-fold split (default: the file's folds)")
-    .option('--jobs <j>', 'trials at once, each in its own process', '1')
+    .option('--seeds <n>', "seeds 0 … n-1 (default: the file's seeds)", wholeNumber('--seeds', 1))
+    .option('--folds <k>', "1: the base split's fold; k >= 2: every fold of a k-fold split (default: the file's folds)", wholeNumber('--folds', 1))
+    .option('--jobs <j>', 'trials at once, each in its own process', wholeNumber('--jobs', 1), 1)
     .option('--shard <i/n>', 'run only the i-th of n parts of the grid (1-based; default: from SLURM_ARRAY_TASK_ID/COUNT when set)')
     .option('--out <dir>', 'parent folder; trials go to <out>/<ablation name>/<variant>-seed<s>-fold<f>/', 'runs')
     .option('--quick', "the ablation's and the base experiment's quick size")
-    .option('--data <dir>', 'dataset folder (overrides data.dataset.root in every trial)')
-    .addOption(new Option('--backend <name>', 'backend for every trial').choices([...backendPreferences]))
+    .option('--data <dir>', 'dataset folder (overrides data.dataset.root in every trial)');
+  addSharedOptions(command, {
+    backend: { help: 'backend of every trial' },
+    threads: {},
+    workers: {},
+    set: { help: 'override a field of the base experiment in every variant, e.g. --set train.epochs=3 (repeatable; part of the plan)' },
+    seed: { refuse: 'an ablation runs seeds 0 … n-1 (--seeds n) or the seeds its file lists' },
+    resume: { refuse: 'an ablation always continues: finished trials are skipped and unfinished ones resume from their last checkpoint' },
+    force: { help: 'restart every trial of this shard, finished ones too' },
+    allowChanges: { help: 'config fields a resuming trial may change on purpose (the data folder always may)' },
+  });
+  command
     .option('--summarize <dir>', 'merge the finished trials of an ablation folder (<out>/<name>) into ablation-summary.json/.md')
     .addOption(new Option('--trial <name>', 'run one trial of the grid (what --jobs child processes run)').hideHelp())
     .action(ablate);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { checkGradientParity, type GradientParityReport, type ParityBackend, type ParityResult } from '../../backend/gradient-parity.ts';
-import { initBackend, probeBackends } from '../../backend/select.ts';
+import type { GradientParityReport, ParityBackend, ParityResult } from '../../backend/gradient-parity.ts';
+import { positiveNumber, wholeNumber } from '../options.ts';
 
 function formatError(value: number): string {
   return Number.isFinite(value) ? value.toExponential(2) : String(value);
@@ -32,23 +32,19 @@ export function formatParityReport(report: GradientParityReport): string {
   return lines.join('\n');
 }
 
-function positiveNumber(value: string, flag: string): number {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${flag} must be a positive number, got '${value}'`);
-  return parsed;
-}
-
 export function registerCheckGradients(program: Command): void {
   program
     .command('check-gradients')
     .description('one-step gradient parity of convolutions (and a tiny conv model) on the wasm and native backends against the cpu backend')
     .option('--backend <name>', 'wasm, tensorflow, or every one that loads here (default)')
-    .option('--tolerance <relative>', 'largest relative error that passes', (v) => positiveNumber(v, '--tolerance'), 1e-4)
-    .option('--seed <n>', 'seed of the random inputs', (v) => Math.trunc(positiveNumber(v, '--seed')), 7)
+    .option('--tolerance <relative>', 'largest relative error that passes', positiveNumber('--tolerance'), 1e-4)
+    .option('--seed <n>', 'seed of the random inputs', wholeNumber('--seed', 0), 7)
     .option('--no-model', 'skip the tiny layers model')
     .option('--json', 'print the report as JSON')
     .action(async (options: { tolerance: number; seed: number; model: boolean; json?: boolean; backend?: string }) => {
       if (options.backend && options.backend !== 'wasm' && options.backend !== 'tensorflow') throw new Error(`--backend: expected wasm or tensorflow, got '${options.backend}'`);
+      const { checkGradientParity } = await import('../../backend/gradient-parity.ts');
+      const { initBackend, probeBackends } = await import('../../backend/select.ts');
       const native = probeBackends().some((probe) => probe.kind === 'tensorflow' && probe.available);
       const candidates: ParityBackend[] = options.backend ? [options.backend as ParityBackend] : native ? ['tensorflow', 'wasm'] : ['wasm'];
       const reports: GradientParityReport[] = [];

@@ -1,29 +1,13 @@
 import type { Command } from 'commander';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Progress } from '../../core/progress.ts';
-import { DEMO_ENTRIES, resolveDemoOptions, writeDemoDataset, type DemoDatasetOptions } from '../../data/demo/dataset.ts';
-import { demoKindNames, manifestDemoKinds } from '../../data/demo/kinds.ts';
-import { MANIFEST_DEMO_ENTRIES, type ManifestDemoOptions } from '../../data/demo/manifest-demo.ts';
-
-function integer(name: string) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value)) throw new Error(`--${name} needs an integer, got '${text}'`);
-    return value;
-  };
-}
+import { wholeNumber } from '../options.ts';
 
 /** `--slices 16` (fixed) or `--slices 8-24` (uniform range). */
 function sliceCount(text: string): number | [number, number] {
   const match = /^(\d+)(?:[-:](\d+))?$/.exec(text.trim());
   if (!match) throw new Error(`--slices needs N or MIN-MAX, got '${text}'`);
   return match[2] === undefined ? Number(match[1]) : [Number(match[1]), Number(match[2])];
-}
-
-function kindName(text: string): string {
-  if (!demoKindNames.includes(text)) throw new Error(`--kind must be one of ${demoKindNames.join(', ')}, got '${text}'`);
-  return text;
 }
 
 interface DemoDataOptions {
@@ -36,24 +20,34 @@ interface DemoDataOptions {
   force?: boolean;
 }
 
-/** Empties the demo entries an earlier run left in `dir` (only with --force); other files stay. */
 const DEFAULT_PATIENTS = 100;
 
-function prepareFolder(dir: string, entries: readonly string[], force: boolean | undefined): void {
+/**
+ * Readies `dir` for a demo dataset: absent or empty, or (with --force) a demo dataset sliceseq wrote, recognised by
+ * its `manifest` file, whose demo entries are deleted; other files stay. A folder without that file is never
+ * touched (it may be a real dataset laid out under the same Kaggle names).
+ */
+export function prepareDemoFolder(dir: string, entries: readonly string[], manifest: string, force: boolean | undefined): void {
   const existing = existsSync(dir) ? readdirSync(dir) : [];
   if (existing.length === 0) return;
   if (!force) throw new Error(`${dir} is not empty; pass --force to replace the demo dataset there`);
+  if (!existing.includes(manifest)) {
+    const shown = existing.slice(0, 5).join(', ') + (existing.length > 5 ? `, … (${existing.length} entries)` : '');
+    throw new Error(`--force: ${dir} holds no ${manifest}, so it is not a demo dataset sliceseq wrote (it holds ${shown}); --force replaces only demo data: choose an empty or new folder`);
+  }
   for (const entry of entries) rmSync(join(dir, entry), { recursive: true, force: true });
 }
 
 /** The head-CT phantom in the Kaggle RSNA layout (real DICOM files). */
-function writeRsnaDemo(dir: string, options: DemoDataOptions): string[] {
-  const config: DemoDatasetOptions = { patients: options.patients ?? DEFAULT_PATIENTS, seed: options.seed };
+async function writeRsnaDemo(dir: string, options: DemoDataOptions): Promise<string[]> {
+  const { DEMO_ENTRIES, DEMO_MANIFEST, resolveDemoOptions, writeDemoDataset } = await import('../../data/demo/dataset.ts');
+  const { Progress } = await import('../../core/progress.ts');
+  const config: Parameters<typeof resolveDemoOptions>[0] = { patients: options.patients ?? DEFAULT_PATIENTS, seed: options.seed };
   if (options.size !== undefined) config.size = options.size;
   if (options.slices !== undefined) config.slices = options.slices;
   if (options.testPatients !== undefined) config.testPatients = options.testPatients;
   const resolved = resolveDemoOptions(config);
-  prepareFolder(dir, DEMO_ENTRIES, options.force);
+  prepareDemoFolder(dir, DEMO_ENTRIES, DEMO_MANIFEST, options.force);
   const progress = new Progress({ label: 'demo-data', total: resolved.patients + resolved.testPatients, unit: 'patient' });
   const summary = writeDemoDataset(dir, config, () => progress.tick());
   progress.finish();
@@ -70,14 +64,17 @@ function writeRsnaDemo(dir: string, options: DemoDataOptions): string[] {
 
 /** One of the manifest kinds (PNG slices and manifest.csv). */
 async function writeManifestKind(dir: string, options: DemoDataOptions): Promise<string[]> {
+  const { manifestDemoKinds } = await import('../../data/demo/kinds.ts');
+  const { MANIFEST_DEMO_ENTRIES, MANIFEST_GROUND_TRUTH } = await import('../../data/demo/manifest-demo.ts');
+  const { Progress } = await import('../../core/progress.ts');
   const writer = manifestDemoKinds[options.kind];
   if (options.testPatients !== undefined) throw new Error(`--test-patients applies to --kind rsna-ich only (the ${options.kind} demo has no unlabelled test set)`);
   const patients = options.patients ?? writer.defaults.patients ?? DEFAULT_PATIENTS;
-  const config: ManifestDemoOptions = { patients, seed: options.seed };
+  const config: Parameters<typeof writer.resolve>[0] = { patients, seed: options.seed };
   if (options.size !== undefined) config.size = options.size;
   if (options.slices !== undefined) config.slices = options.slices;
   writer.resolve(config); // bad options fail before the folder is touched
-  prepareFolder(dir, writer.entries ?? MANIFEST_DEMO_ENTRIES, options.force);
+  prepareDemoFolder(dir, writer.entries ?? MANIFEST_DEMO_ENTRIES, MANIFEST_GROUND_TRUTH, options.force);
   const progress = new Progress({ label: `demo-data ${options.kind}`, total: patients, unit: 'patient' });
   const summary = await writer.write(dir, config, () => progress.tick());
   progress.finish();
@@ -98,15 +95,17 @@ export function registerDemoData(program: Command): void {
         'the last four as PNG slices with a manifest.csv',
     )
     .argument('<dir>', 'output folder (must be empty or absent unless --force)')
-    .option('--kind <kind>', `which dataset: ${demoKindNames.join(', ')}`, kindName, 'rsna-ich')
-    .option('--patients <n>', `labelled patients (default ${DEFAULT_PATIENTS}; 200 images for dense-ordinal)`, integer('patients'))
-    .option('--seed <n>', 'random seed', integer('seed'), 0)
-    .option('--size <px>', 'pixels per side (default: 64 for rsna-ich and chest, 48 for organs and ordinal)', integer('size'))
+    .option('--kind <kind>', 'which dataset: one of the kinds above', 'rsna-ich')
+    .option('--patients <n>', `labelled patients (default ${DEFAULT_PATIENTS}; 200 images for dense-ordinal)`, wholeNumber('--patients', 1))
+    .option('--seed <n>', 'random seed', wholeNumber('--seed', 0), 0)
+    .option('--size <px>', 'pixels per side (default: 64 for rsna-ich and chest, 48 for organs and ordinal)', wholeNumber('--size', 1))
     .option('--slices <n|min-max>', 'slices per patient (default: 8-24 rsna-ich, 4 organs, 3 ordinal, 1 chest)', sliceCount)
-    .option('--test-patients <n>', 'rsna-ich only: unlabelled patients in stage_2_test (default: patients / 10, at least 2)', integer('test-patients'))
-    .option('--force', 'replace a demo dataset already in DIR')
+    .option('--test-patients <n>', 'rsna-ich only: unlabelled patients in stage_2_test (default: patients / 10, at least 2)', wholeNumber('--test-patients', 0))
+    .option('--force', 'replace a demo dataset already in DIR (one holding demo-manifest.json; nothing else is deleted)')
     .action(async (dir: string, options: DemoDataOptions) => {
-      const lines = options.kind === 'rsna-ich' ? writeRsnaDemo(dir, options) : await writeManifestKind(dir, options);
+      const { demoKindNames } = await import('../../data/demo/kinds.ts');
+      if (!demoKindNames.includes(options.kind)) throw new Error(`--kind must be one of ${demoKindNames.join(', ')}, got '${options.kind}'`);
+      const lines = options.kind === 'rsna-ich' ? await writeRsnaDemo(dir, options) : await writeManifestKind(dir, options);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

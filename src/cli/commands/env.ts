@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import * as tf from '@tensorflow/tfjs';
 import { cpus } from 'node:os';
-import { backendPreferences, gpuBuildDevices, initBackend, nativePackage, probeBackends, type BackendChoice, type BackendPreference } from '../../backend/select.ts';
-import { cudaPreflight } from '../../backend/cuda-preflight.ts';
+import type { BackendChoice, BackendPreference } from '../../backend/select.ts';
 import { packageVersion } from '../../core/version.ts';
-import { NATIVE_KERNELS_PATH, nativeKernels } from '../../data/transforms/native-kernels.ts';
-import { parseThreads } from '../options.ts';
+import { addSharedOptions } from '../options.ts';
 
 export interface EnvironmentReport {
   sliceseq: string;
@@ -23,7 +20,10 @@ export interface EnvironmentReport {
   active?: Pick<BackendChoice, 'kind' | 'device' | 'threads' | 'library'>;
 }
 
-export function environmentReport(active?: BackendChoice): EnvironmentReport {
+export async function environmentReport(active?: BackendChoice): Promise<EnvironmentReport> {
+  const tf = await import('@tensorflow/tfjs');
+  const { probeBackends } = await import('../../backend/select.ts');
+  const { cudaPreflight } = await import('../../backend/cuda-preflight.ts');
   const preflight = cudaPreflight();
   return {
     sliceseq: packageVersion(),
@@ -33,13 +33,14 @@ export function environmentReport(active?: BackendChoice): EnvironmentReport {
     cpus: cpus().length,
     backends: probeBackends().map((probe) => ({ backend: probe.kind, available: probe.available, detail: probe.detail })),
     cuda: { ok: preflight.ok, missing: preflight.missing, summary: preflight.summary },
-    ...gpuBuildReport(),
-    preprocessing: preprocessingReport(),
+    ...(await gpuBuildReport()),
+    preprocessing: await preprocessingReport(),
     ...(active ? { active: { kind: active.kind, device: active.device, threads: active.threads, ...(active.library ? { library: active.library } : {}) } } : {}),
   };
 }
 
-function gpuBuildReport(): Pick<EnvironmentReport, 'gpuBuild'> {
+async function gpuBuildReport(): Promise<Pick<EnvironmentReport, 'gpuBuild'>> {
+  const { gpuBuildDevices, nativePackage } = await import('../../backend/select.ts');
   const found = nativePackage('@tensorflow/tfjs-node-gpu');
   if (!found.installed || !found.built || !found.cuda12) return {};
   let probe: ReturnType<typeof gpuBuildDevices>;
@@ -53,7 +54,8 @@ function gpuBuildReport(): Pick<EnvironmentReport, 'gpuBuild'> {
   return { gpuBuild: { tensorflow: probe.tensorflow, gpus, driver: probe.driver, noGpuReason: probe.noGpuReason } };
 }
 
-function preprocessingReport(): string {
+async function preprocessingReport(): Promise<string> {
+  const { NATIVE_KERNELS_PATH, nativeKernels } = await import('../../data/transforms/native-kernels.ts');
   const kernels = nativeKernels();
   if (kernels) return `native kernels on OpenCV ${kernels.opencvVersion} (${NATIVE_KERNELS_PATH})`;
   const why = process.env.SLICESEQ_NATIVE_KERNELS === '0' ? 'SLICESEQ_NATIVE_KERNELS=0' : 'native kernels not built: npm run native, with libopencv-imgproc-dev';
@@ -61,38 +63,45 @@ function preprocessingReport(): string {
 }
 
 export function registerEnv(program: Command): void {
-  program
+  const command = program
     .command('env')
-    .description('versions of Node and tfjs, each backend’s availability (and why not), threads')
-    .option('--json', 'print JSON')
-    .option('--backend <name>', `backend to activate: ${backendPreferences.join('|')}`, 'auto')
-    .option('--threads <n>', "TensorFlow's intra-op threads for a native backend", (value: string) => parseThreads(value, '--threads'))
-    .action(async (options: { json?: boolean; backend: BackendPreference; threads?: number }) => {
-      const active = await initBackend(options.backend, { quiet: true, threads: options.threads });
-      const report = environmentReport(active);
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        return;
-      }
-      const lines = [
-        `sliceseq ${report.sliceseq}`,
-        `node     ${report.node} (${report.platform}, ${report.cpus} CPUs)`,
-        `tfjs     ${report.tfjs}`,
-        'backends (auto picks the first available):',
-        ...report.backends.map((b) => `  ${b.available ? '✓' : '✗'} ${b.backend.padEnd(15)} ${b.detail}`),
-        ...(report.gpuBuild
-          ? [
-              `gpu      CUDA 12 build (TensorFlow ${report.gpuBuild.tensorflow}, npm run native -- --gpu) places ops on: ` +
-                (report.gpuBuild.gpus.length > 0
-                  ? report.gpuBuild.gpus.map((g) => `${g.name} (compute capability ${g.computeCapability}, ${(g.memoryMiB / 1024).toFixed(1)} GiB)`).join(', ') +
-                    `, driver ${report.gpuBuild.driver ?? 'unknown'}`
-                  : `the CPU only, no GPU: ${report.gpuBuild.noGpuReason}`),
-            ]
-          : [`cuda     ${report.cuda.summary} (needed by the stock @tensorflow/tfjs-node-gpu 4.22: CUDA 11.2, cuDNN 8.1)`]),
-        `kernels  preprocessing: ${report.preprocessing}`,
-        `active   ${active.kind}: ${active.device}, ${active.threads} thread${active.threads === 1 ? '' : 's'}`,
-        ...(active.library ? [`         TensorFlow ${active.library.tensorflow} from ${active.library.path}`] : []),
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
-    });
+    .description('versions of Node and tfjs, each backend’s availability (and why not), the GPUs the CUDA 12 build sees, threads')
+    .option('--json', 'print JSON');
+  addSharedOptions(command, {
+    backend: { help: 'backend to activate (default auto)' },
+    threads: { help: "TensorFlow's intra-op threads for a native backend" },
+    workers: { refuse: 'env decodes no data' },
+    set: { refuse: 'env reads no experiment' },
+    seed: { refuse: 'env draws nothing at random' },
+    resume: { refuse: 'env starts no run' },
+    force: { refuse: 'env writes nothing' },
+    allowChanges: { refuse: 'env starts no run' },
+  });
+  command.action(async (options: { json?: boolean; backend?: BackendPreference; threads?: number }) => {
+    const { initBackend } = await import('../../backend/select.ts');
+    const active = await initBackend(options.backend ?? 'auto', { quiet: true, threads: options.threads });
+    const report = await environmentReport(active);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      return;
+    }
+    const gpu = report.gpuBuild;
+    const lines = [
+      `sliceseq ${report.sliceseq}`,
+      `node     ${report.node} (${report.platform}, ${report.cpus} CPUs)`,
+      `tfjs     ${report.tfjs}`,
+      'backends (auto picks the first available):',
+      ...report.backends.map((b) => `  ${b.available ? '✓' : '✗'} ${b.backend.padEnd(15)} ${b.detail}`),
+      gpu
+        ? `gpu      CUDA 12 build (TensorFlow ${gpu.tensorflow}, npm run native -- --gpu) places ops on: ` +
+          (gpu.gpus.length > 0
+            ? gpu.gpus.map((g) => `${g.name} (compute capability ${g.computeCapability}, ${(g.memoryMiB / 1024).toFixed(1)} GiB)`).join(', ') + `, driver ${gpu.driver ?? 'unknown'}`
+            : `the CPU only, no GPU: ${gpu.noGpuReason}`)
+        : `cuda     ${report.cuda.summary} (needed by the stock @tensorflow/tfjs-node-gpu 4.22: CUDA 11.2, cuDNN 8.1)`,
+      `kernels  preprocessing: ${report.preprocessing}`,
+      `active   ${active.kind}: ${active.device}, ${active.threads} thread${active.threads === 1 ? '' : 's'}`,
+      ...(active.library ? [`         TensorFlow ${active.library.tensorflow} from ${active.library.path}`] : []),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  });
 }

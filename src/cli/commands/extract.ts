@@ -1,13 +1,9 @@
 import type { Command } from 'commander';
 import { basename, join } from 'node:path';
-import { parseThreads } from '../options.ts';
-import { backendPreferences, initBackend } from '../../backend/select.ts';
-import { writeSkippedFiles } from '../../runs/run-dir.ts';
-import { loadDataset } from '../../data/datasets/registry.ts';
+import { addSharedOptions, experimentSets, wholeNumber } from '../options.ts';
+import type { BackendPreference } from '../../backend/preferences.ts';
 import type { ExperimentInput } from '../../experiments/config.ts';
-import { extractEmbeddings, type ExtractResult } from '../../experiments/extract.ts';
-import { loadExperimentFile } from '../../experiments/load.ts';
-import { resolveExperiment } from '../../experiments/resolve.ts';
+import type { ExtractResult } from '../../experiments/extract.ts';
 
 export interface ExtractCommandOptions {
   fromRun?: string;
@@ -15,11 +11,13 @@ export interface ExtractCommandOptions {
   cache?: string;
   data?: string;
   set?: string[];
-  backend?: (typeof backendPreferences)[number];
+  backend?: BackendPreference;
   threads?: number;
+  workers?: number;
+  seed?: number;
   quick?: boolean;
   force?: boolean;
-  batchSize?: string;
+  batchSize?: number;
   /** Recorded in the cache index (the CLI passes the file it loaded). */
   experimentFile?: string;
 }
@@ -32,11 +30,14 @@ export function defaultEmbeddingsDir(experimentName: string, options: Pick<Extra
 
 /** Resolves the experiment as `sliceseq run` would, loads its dataset and extracts every patient's slice embeddings. */
 export async function extractExperiment(input: ExperimentInput, options: ExtractCommandOptions): Promise<ExtractResult> {
-  const experiment = resolveExperiment(input, { data: options.data, sets: options.set, quick: options.quick, backend: options.backend, threads: options.threads });
-  const patientsPerBatch = options.batchSize === undefined ? undefined : Number(options.batchSize);
-  if (patientsPerBatch !== undefined && !(Number.isInteger(patientsPerBatch) && patientsPerBatch > 0)) {
-    throw new Error(`--batch-size must be a positive integer, got '${options.batchSize}'`);
-  }
+  const { resolveExperiment } = await import('../../experiments/resolve.ts');
+  const { initBackend } = await import('../../backend/select.ts');
+  const { loadDataset } = await import('../../data/datasets/registry.ts');
+  const { extractEmbeddings } = await import('../../experiments/extract.ts');
+  const { writeSkippedFiles } = await import('../../runs/run-dir.ts');
+  const sets = experimentSets({ set: options.set ?? [], workers: options.workers });
+  const experiment = resolveExperiment(input, { data: options.data, sets, seed: options.seed, quick: options.quick, backend: options.backend, threads: options.threads });
+  const patientsPerBatch = options.batchSize;
   await initBackend(experiment.backend, { threads: experiment.threads || undefined });
   const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.indexDir });
   const cache = options.cache ?? defaultEmbeddingsDir(experiment.name, options);
@@ -66,7 +67,7 @@ export function summarizeExtraction(result: ExtractResult, file: string, options
 }
 
 export function registerExtract(program: Command): void {
-  program
+  const command = program
     .command('extract')
     .description("two-stage mode: run a slice CNN once over every slice and cache per-slice embeddings (.npy) for sequence models")
     .argument('<experiment>', 'experiment file whose backbone and preprocessing to use, e.g. experiments/quickstart.ts')
@@ -74,14 +75,17 @@ export function registerExtract(program: Command): void {
     .option('--tta', "test-time augmentation: average each slice's embedding with its horizontal mirror's")
     .option('--cache <dir>', 'cache folder (default embeddings/<run> or embeddings/<experiment>-init, -tta with --tta)')
     .option('--data <dir>', 'dataset folder (overrides data.dataset.root)')
-    .option('--set <key=value>', 'override a config field (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
-    .option('--backend <name>', `backend: ${backendPreferences.join('|')}`)
-    .option('--threads <n>', "TensorFlow's intra-op threads on a native backend (default: one per core)", (value: string) => parseThreads(value, '--threads'))
     .option('--quick', "apply the experiment's quick overrides")
-    .option('--force', 'replace a cache holding another extraction')
-    .option('--batch-size <patients>', 'patients decoded and embedded per step (their slices are in memory at once)', '4')
-    .action(async (file: string, options: ExtractCommandOptions) => {
-      const result = await extractExperiment(await loadExperimentFile(file), { ...options, experimentFile: file });
-      process.stdout.write(`${summarizeExtraction(result, file, options)}\n`);
-    });
+    .option('--batch-size <patients>', 'patients decoded and embedded per step (their slices are in memory at once)', wholeNumber('--batch-size', 1), 4);
+  addSharedOptions(command, {
+    backend: {}, threads: {}, workers: {}, set: {}, seed: { help: "experiment seed (the untrained backbone's initial weights)" },
+    resume: { refuse: 'an extraction is not resumed: an up-to-date cache is reused as it is, anything else is extracted afresh' },
+    force: { help: 'replace a cache holding another extraction' },
+    allowChanges: { refuse: 'a cache holds exactly one extraction; name another --cache instead' },
+  });
+  command.action(async (file: string, options: ExtractCommandOptions) => {
+    const { loadExperimentFile } = await import('../../experiments/load.ts');
+    const result = await extractExperiment(await loadExperimentFile(file), { ...options, experimentFile: file });
+    process.stdout.write(`${summarizeExtraction(result, file, options)}\n`);
+  });
 }

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
-import { formatFileReport, inspectFile } from '../../data/readers/inspect.ts';
-import { formatDatasetReport, inspectDataset } from '../../data/inspect-dataset.ts';
 
 interface InspectOptions {
   json?: boolean;
@@ -25,6 +23,7 @@ function parseDatasetOptions(text: string | undefined): Record<string, unknown> 
 
 /** `inspect PATH --dataset NAME`: patients, slices per patient, slice order, label counts, bad files. */
 async function inspectDatasetCommand(path: string, options: InspectOptions): Promise<void> {
+  const { formatDatasetReport, inspectDataset } = await import('../../data/inspect-dataset.ts');
   const indexDir = options.indexDir === undefined ? undefined : options.indexDir === 'none' ? null : options.indexDir;
   const report = await inspectDataset(path, { ...parseDatasetOptions(options.datasetOptions), name: options.dataset! }, indexDir === undefined ? {} : { cacheDir: indexDir });
   process.stdout.write(`${options.json ? JSON.stringify(report, null, 2) : formatDatasetReport(report)}\n`);
@@ -48,6 +47,7 @@ export function registerInspect(program: Command): void {
       const info = await stat(path).catch(() => undefined);
       if (!info) throw new Error(`${path}: no such file`);
       if (info.isDirectory()) throw new Error(`${path}: is a folder; inspect takes one file`);
+      const { formatFileReport, inspectFile } = await import('../../data/readers/inspect.ts');
       const report = await inspectFile(path);
       const text = options.json ? JSON.stringify(report, null, 2) : formatFileReport(report).join('\n');
       process.stdout.write(`${text}\n`);

@@ -1,7 +1,5 @@
 import { Option, type Command } from 'commander';
-import { DEFAULT_LEADERBOARD_METRIC, buildLeaderboard, formatLeaderboard } from '../../report/leaderboard.ts';
-import { metricKeys } from '../../metrics/scores.ts';
-import { findRuns } from '../../runs/run-dir.ts';
+import { DEFAULT_LEADERBOARD_METRIC, metricKeys } from '../../metrics/metric-keys.ts';
 
 interface LeaderboardFlags {
   metric: string;
@@ -19,7 +17,9 @@ export function registerLeaderboard(program: Command): void {
     .addOption(new Option('--order <better>', 'which values rank first (default: the metric\'s own direction; lower for losses and errors)').choices(['higher', 'lower']))
     .option('--ignore <field>', 'config field (dot path) to ignore when grouping runs, besides seed; repeatable', (value: string, all: string[]) => [...all, value], [])
     .option('--json', 'print JSON')
-    .action((runsDir: string, flags: LeaderboardFlags) => {
+    .action(async (runsDir: string, flags: LeaderboardFlags) => {
+      const { buildLeaderboard, formatLeaderboard } = await import('../../report/leaderboard.ts');
+      const { findRuns } = await import('../../runs/run-dir.ts');
       const runs = findRuns(runsDir);
       if (runs.length === 0) throw new Error(`no runs under '${runsDir}' (directories holding both config.json and metrics.json)`);
       const board = buildLeaderboard(runs, { metric: flags.metric, order: flags.order, ignore: flags.ignore });

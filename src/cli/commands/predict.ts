@@ -1,37 +1,42 @@
 import { Option, type Command } from 'commander';
-import { runPredictJob, type PredictJobOptions, type PredictJobResult } from '../../experiments/predict-job.ts';
-import { writeFormats, type WriteFormat } from '../../metrics/submission/write.ts';
+import { addSharedOptions, positiveNumber, wholeNumber, type SharedOptions } from '../options.ts';
+import type { PredictJobOptions, PredictJobResult } from '../../experiments/predict-job.ts';
+import type { WriteFormat } from '../../metrics/submission/write.ts';
 
-interface PredictFlags {
+interface PredictFlags extends Partial<SharedOptions> {
   out: string;
   data?: string;
   split?: string;
   labels?: string;
   dataset?: string;
   weights: 'best' | 'last';
-  ensembleWeights?: string;
+  ensembleWeights?: number[];
   tta: 'none' | 'flip';
   thresholds?: string;
-  batchSize?: string;
+  batchSize?: number;
   submission?: string;
-  format?: WriteFormat;
+  format?: string;
   sampleSubmission?: string;
 }
 
-function positiveInteger(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got '${text}'`);
-  return value;
+/** `--ensemble-weights 2,1,1`: one positive weight per run. */
+function weightList(text: string): number[] {
+  const weight = positiveNumber('--ensemble-weights');
+  return text.split(',').map((part) => {
+    try {
+      return weight(part);
+    } catch {
+      throw new Error(`--ensemble-weights needs positive numbers separated by commas, got '${text}'`);
+    }
+  });
 }
 
-function weightList(text: string | undefined): number[] | undefined {
+/** The submission formats `--format` takes (the writer's own list; checked when the command runs, so --help loads nothing). */
+async function submissionFormat(text: string | undefined): Promise<WriteFormat | undefined> {
   if (text === undefined) return undefined;
-  return text.split(',').map((part) => {
-    const value = Number(part);
-    if (part.trim() === '' || !(value > 0)) throw new Error(`--ensemble-weights needs positive numbers separated by commas, got '${text}'`);
-    return value;
-  });
+  const { writeFormats } = await import('../../metrics/submission/write.ts');
+  if (!writeFormats.includes(text as WriteFormat)) throw new Error(`--format must be one of ${writeFormats.join(', ')}, got '${text}'`);
+  return text as WriteFormat;
 }
 
 function datasetJson(text: string | undefined): PredictJobOptions['dataset'] {
@@ -48,6 +53,7 @@ function datasetJson(text: string | undefined): PredictJobOptions['dataset'] {
 
 /** Parses the flags and runs the job; prints where everything went. */
 export async function predictCommand(runs: string[], flags: PredictFlags): Promise<PredictJobResult> {
+  const { runPredictJob } = await import('../../experiments/predict-job.ts');
   const result = await runPredictJob({
     runs,
     out: flags.out,
@@ -56,13 +62,16 @@ export async function predictCommand(runs: string[], flags: PredictFlags): Promi
     labels: flags.labels,
     dataset: datasetJson(flags.dataset),
     weights: flags.weights,
-    memberWeights: weightList(flags.ensembleWeights),
+    memberWeights: flags.ensembleWeights,
     tta: flags.tta,
     thresholds: flags.thresholds,
-    batchSize: positiveInteger(flags.batchSize, '--batch-size'),
+    batchSize: flags.batchSize,
     submission: flags.submission,
-    format: flags.format,
+    format: await submissionFormat(flags.format),
     sampleSubmission: flags.sampleSubmission,
+    backend: flags.backend,
+    threads: flags.threads,
+    workers: flags.workers,
   });
   const { predictions } = result;
   const lines = [
@@ -75,7 +84,7 @@ export async function predictCommand(runs: string[], flags: PredictFlags): Promi
 }
 
 export function registerPredict(program: Command): void {
-  program
+  const command = program
     .command('predict')
     .description('predict a dataset with trained runs (one, several, or every run below an ablation or cross-validation folder, averaged); writes predictions and a submission')
     .argument('<runs...>', 'run directories, or folders holding finished runs')
@@ -85,14 +94,24 @@ export function registerPredict(program: Command): void {
     .option('--labels <file>', 'labels for that split (rsna-ich labelsCsv, e.g. a solution.csv), so the predictions carry targets')
     .option('--dataset <json>', 'any registered dataset instead of the runs\' own, e.g. \'{"name":"manifest","csv":"test.csv"}\'')
     .addOption(new Option('--weights <which>', 'checkpoint: the best epoch (model/) or the last one (checkpoints/)').choices(['best', 'last']).default('best'))
-    .option('--ensemble-weights <w,...>', 'one weight per run, in the order printed (default: equal)')
+    .option('--ensemble-weights <w,...>', 'one weight per run, in the order printed (default: equal)', weightList)
     .addOption(new Option('--tta <kind>', 'test-time augmentation, averaged').choices(['none', 'flip']).default('none'))
     .option('--thresholds <which>', 'tuned (the run\'s, or the cross-validation folder\'s out-of-fold ones), 0.5, or a thresholds.json: adds label_<class> columns; tags submissions use them')
-    .option('--batch-size <n>', "patients per batch (default: the runs' training batch size)")
+    .option('--batch-size <n>', "patients per batch (default: the runs' training batch size)", wholeNumber('--batch-size', 1))
     .option('--submission <file>', 'also write a Kaggle submission')
-    .addOption(new Option('--format <format>', 'submission format (default: rsna for rsna-ich data, else wide)').choices([...writeFormats]))
-    .option('--sample-submission <file>', "the competition's sample submission: the submission follows its order and must match its ids")
-    .action(async (runs: string[], flags: PredictFlags) => {
+    .option('--format <format>', 'submission format: rsna, long, wide or tags (default: rsna for rsna-ich data, else wide)')
+    .option('--sample-submission <file>', "the competition's sample submission: the submission follows its order and must match its ids");
+  addSharedOptions(command, {
+    backend: { help: "backend (default: the first run's)" },
+    threads: {},
+    workers: {},
+    set: { refuse: "predict uses each run's saved config; --data, --dataset, --split and --labels choose what it predicts" },
+    seed: { refuse: 'prediction draws nothing at random (each run keeps the seed it trained with)' },
+    resume: { refuse: 'predict starts no run; finish an interrupted run with `sliceseq run <experiment> --resume` first' },
+    force: { refuse: 'predict deletes nothing; it overwrites only the --out and --submission files it names' },
+    allowChanges: { refuse: 'predict uses each run as it was trained' },
+  });
+  command.action(async (runs: string[], flags: PredictFlags) => {
       await predictCommand(runs, flags);
     });
 }

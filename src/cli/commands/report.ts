@@ -1,28 +1,30 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { log } from '../../core/log.ts';
-import { writeAblationReport } from '../../report/ablation-report.ts';
-import { writeRunReport } from '../../report/run-report.ts';
-import { ablationPath } from '../../runs/layout.ts';
+import { ablationPath, runPath } from '../../runs/layout.ts';
+import { wholeNumber } from '../options.ts';
 
 interface ReportFlags {
   data?: string;
   slices: boolean;
   patient?: string;
-  stripSlices?: string;
-}
-
-function positiveInteger(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} must be a positive integer, got '${text}'`);
-  return value;
+  stripSlices?: number;
 }
 
 /** Writes the report of a run directory, or of an ablation directory (one holding ablation-summary.json). */
 export async function reportCommand(dir: string, flags: ReportFlags): Promise<string> {
-  if (existsSync(ablationPath(dir, 'summaryJson'))) return (await writeAblationReport(dir)).html;
-  const stripSlices = positiveInteger(flags.stripSlices, '--strip-slices');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: no such directory`);
+  if (existsSync(ablationPath(dir, 'summaryJson'))) {
+    const { writeAblationReport } = await import('../../report/ablation-report.ts');
+    return (await writeAblationReport(dir)).html;
+  }
+  // A report is written into a run (or cross-validation) folder only: never into a dataset or any other folder.
+  if (!existsSync(runPath(dir, 'config'))) {
+    const hint = existsSync(ablationPath(dir, 'plan')) ? `; an ablation folder gets its report once summarized: sliceseq ablate --summarize ${dir}` : '';
+    throw new Error(`${dir} is not a run directory (it has no ${runPath('', 'config')}); nothing written${hint}`);
+  }
+  const { writeRunReport } = await import('../../report/run-report.ts');
+  const stripSlices = flags.stripSlices;
   const result = await writeRunReport(dir, {
     slices: flags.slices,
     ...(flags.data !== undefined ? { data: flags.data } : {}),
@@ -41,7 +43,7 @@ export function registerReport(program: Command): void {
     .option('--data <dir>', "the dataset's root, when it has moved since the run (for the strip of preprocessed slices)")
     .option('--no-slices', 'leave out the strip of preprocessed slices (does not read the dataset)')
     .option('--patient <id>', 'the patient the slice strip shows (default: the first validation patient with a positive label)')
-    .option('--strip-slices <n>', 'how many slices the strip shows, evenly spaced (default 6)')
+    .option('--strip-slices <n>', 'how many slices the strip shows, evenly spaced (default 6)', wholeNumber('--strip-slices', 1))
     .action(async (dir: string, flags: ReportFlags) => {
       process.stdout.write(`${await reportCommand(dir, flags)}\n`);
     });

@@ -1,22 +1,13 @@
 import { Option, type Command } from 'commander';
-import { readCsv } from '../../data/datasets/csv.ts';
-import { scoreSubmission } from '../../metrics/submission/score.ts';
-import { DEFAULT_ZERO_DIVISION } from '../../metrics/policy.ts';
+import { finiteNumber } from '../options.ts';
 
 interface ScoreFlags {
   solution?: string;
   metric: 'f2' | 'auc' | 'logloss' | 'wlogloss';
   average?: 'samples' | 'micro' | 'macro';
-  threshold?: string;
-  zeroDivision: string;
+  threshold?: number;
+  zeroDivision?: string;
   classes?: string;
-}
-
-function parseThreshold(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) throw new Error(`--threshold must be a number, got '${text}'`);
-  return value;
 }
 
 export function registerScore(program: Command): void {
@@ -30,20 +21,21 @@ export function registerScore(program: Command): void {
     .option('--solution <file>', 'solution CSV (same formats; an optional Usage column splits Public / Private); default for a predictions file: its own true_<class> columns')
     .addOption(new Option('--metric <name>', 'metric').choices(['f2', 'auc', 'logloss', 'wlogloss']).default('f2'))
     .addOption(new Option('--average <kind>', 'average (f2: samples by default; auc: macro by default)').choices(['samples', 'micro', 'macro']))
-    .option('--threshold <t>', 'f2: probability at or above which a class is predicted (default 0.5)')
+    .option('--threshold <t>', 'f2: probability at or above which a class is predicted (default 0.5)', finiteNumber('--threshold'))
     .addOption(
-      new Option('--zero-division <policy>', 'f2 for a row with no true and no predicted labels (the default everywhere in sliceseq; see docs/leaderboard.md)')
-        .choices(['warn', '0', '1'])
-        .default(String(DEFAULT_ZERO_DIVISION)),
+      new Option('--zero-division <policy>', "f2 for a row with no true and no predicted labels (default: sliceseq's everywhere, 1; see docs/leaderboard.md)").choices(['warn', '0', '1']),
     )
     .option('--classes <names>', 'comma-separated class names, where long-format ID_<id>_<class> keys are ambiguous')
     .action(async (submissionFile: string, flags: ScoreFlags) => {
+      const { readCsv } = await import('../../data/datasets/csv.ts');
+      const { scoreSubmission } = await import('../../metrics/submission/score.ts');
+      const { DEFAULT_ZERO_DIVISION } = await import('../../metrics/policy.ts');
       const [submission, solution] = await Promise.all([readCsv(submissionFile), flags.solution === undefined ? undefined : readCsv(flags.solution)]);
-      const zeroDivision = flags.zeroDivision === 'warn' ? 'warn' : flags.zeroDivision === '1' ? 1 : 0;
+      const zeroDivision = flags.zeroDivision === undefined ? DEFAULT_ZERO_DIVISION : flags.zeroDivision === 'warn' ? 'warn' : flags.zeroDivision === '1' ? 1 : 0;
       const score = scoreSubmission(submission, solution, {
         metric: flags.metric,
         average: flags.average,
-        threshold: parseThreshold(flags.threshold),
+        threshold: flags.threshold,
         zeroDivision,
         classes: flags.classes?.split(',').map((name) => name.trim()),
       });

@@ -1,9 +1,8 @@
 import { Option, type Command } from 'commander';
-import { initBackend } from '../../backend/select.ts';
 import { normalizations, type Normalization } from '../../models/pretrained/normalization.ts';
 import { weightFormats, type WeightFormat } from '../../models/pretrained/source.ts';
 import type { WeightsOption } from '../../models/pretrained/open.ts';
-import { convertWeights, formatInspection, inspectWeights } from '../../models/weights.ts';
+import { wholeNumber } from '../options.ts';
 
 interface WeightsFlags {
   format?: WeightFormat;
@@ -11,7 +10,7 @@ interface WeightsFlags {
   json?: boolean;
   out?: string;
   normalize?: Normalization;
-  channels?: string;
+  channels: number;
 }
 
 function option(file: string, flags: WeightsFlags): WeightsOption {
@@ -31,6 +30,8 @@ export function registerWeights(program: Command): void {
     .option('--backbone <name>', 'only this backbone (vgg16, resnet18)')
     .option('--json', 'print JSON')
     .action(async (file: string, flags: WeightsFlags) => {
+      const { initBackend } = await import('../../backend/select.ts');
+      const { formatInspection, inspectWeights } = await import('../../models/weights.ts');
       await initBackend('auto', { quiet: true });
       const report = inspectWeights(option(file, flags), { backbone: flags.backbone });
       process.stdout.write(`${flags.json ? JSON.stringify(report, null, 2) : formatInspection(report)}\n`);
@@ -44,10 +45,11 @@ export function registerWeights(program: Command): void {
     .requiredOption('--out <dir>', 'the folder to write (model.json + weights.bin)')
     .addOption(formatOption())
     .addOption(new Option('--normalize <name>', 'record another input normalisation than the format implies').choices([...normalizations]))
-    .option('--channels <n>', 'input channels of the converted backbone (a 3-channel first layer is summed for 1, repeated for more)', '3')
+    .option('--channels <n>', 'input channels of the converted backbone (a 3-channel first layer is summed for 1, repeated for more)', wholeNumber('--channels', 1), 3)
     .action(async (file: string, flags: WeightsFlags) => {
-      const channels = Number(flags.channels);
-      if (!(Number.isInteger(channels) && channels > 0)) throw new Error(`--channels must be a positive integer, got '${flags.channels}'`);
+      const channels = flags.channels;
+      const { initBackend } = await import('../../backend/select.ts');
+      const { convertWeights } = await import('../../models/weights.ts');
       await initBackend('auto', { quiet: true });
       const recorded = await convertWeights(option(file, flags), {
         backbone: flags.backbone!,

@@ -50,7 +50,8 @@ interface ImageLabels {
  * label row, `any` disagreeing with the subtypes) go to `bad` with their 1-based line; identical duplicates are
  * listed as ignored.
  */
-export function parseRsnaLabels(text: string, file: string, bad: BadInput): { images: Map<string, ImageLabels>; rejected: Set<string> } {
+export function parseRsnaLabels(text: string, file: string, bad: BadInput, options: { includeAny?: boolean } = {}): { images: Map<string, ImageLabels>; rejected: Set<string> } {
+  const includeAny = options.includeAny ?? true;
   const images = new Map<string, ImageLabels>();
   const rejected = new Set<string>();
   let idColumn = -1;
@@ -94,8 +95,21 @@ export function parseRsnaLabels(text: string, file: string, bad: BadInput): { im
     entry.lines[label] = line;
   });
   if (idColumn < 0) throw new Error(`${file}: empty CSV (no header row)`);
+  const anyAt = rsnaSubtypes.length;
+  // A labels file without any `any` row is a file of subtypes only, not one bad row per image.
+  if (includeAny && images.size > 0 && [...images.values()].every((entry) => entry.lines[anyAt] === 0)) {
+    throw new Error(
+      `${file}: no row has the label 'any' (its rows give the five subtypes only); to train on the subtypes alone set includeAny: false ` +
+        'in data.dataset (--set data.dataset.includeAny=false)',
+    );
+  }
   for (const [image, entry] of images) {
     const firstLine = Math.min(...entry.lines.filter((l) => l > 0));
+    // Without the `any` class its row may be absent: then it is what the subtypes say.
+    if (!includeAny && entry.lines[anyAt] === 0) {
+      entry.values[anyAt] = Math.max(...entry.values.subarray(0, anyAt));
+      entry.lines[anyAt] = firstLine;
+    }
     const missing = rsnaLabels.filter((_, i) => entry.lines[i] === 0);
     const anyLine = entry.lines[rsnaSubtypes.length];
     let problem: { line: number; reason: string } | undefined;
@@ -129,7 +143,7 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
   const labelsCsv = config.labelsCsv ?? (config.split === 'train' ? 'stage_2_train.csv' : undefined);
   if (labelsCsv !== undefined) {
     const labelsFile = resolve(root, labelsCsv);
-    const parsed = parseRsnaLabels(await readTextFile(labelsFile), labelsFile, bad);
+    const parsed = parseRsnaLabels(await readTextFile(labelsFile), labelsFile, bad, { includeAny: config.includeAny });
     labels = parsed.images;
     const present = new Set(entries.map((e) => imageId(e.path)));
     for (const [image, entry] of labels) {

@@ -46,6 +46,13 @@ export const PATIENT_COLUMN = 'patient';
 export function detectFormat(header: readonly string[], file: string): TableFormat {
   const columns = header.filter((name) => name !== USAGE_COLUMN);
   const lower = columns.map((name) => name.toLowerCase());
+  // A first line of values (a number among the column names) is a data row: the header is missing.
+  if (columns.slice(1).some((name) => name.trim() !== '' && Number.isFinite(Number(name)))) {
+    throw new Error(
+      `${file}: the first line '${header.join(',')}' is a data row, not a header; a Kaggle RSNA submission starts with the line ID,Label ` +
+        '(long), a tags one with <id>,Predicted, a wide one with <id>,<class>,<class>…',
+    );
+  }
   if (columns[0] === 'id' && columns.some((name) => name === PATIENT_COLUMN || name.startsWith(TRUE_PREFIX))) return 'sliceseq';
   if (lower.length === 2 && lower[0] === 'id' && lower[1] === 'label') return 'long';
   if (lower.length === 2 && TAG_COLUMNS.includes(lower[1])) return 'tags';

@@ -11,12 +11,19 @@ import { naturalCompare, type SourceLayer, type SourceTensor, type WeightFile } 
  * - Keras 3 (`x.weights.h5`, and `model.weights.h5` inside a `.keras` zip archive): `layers/<path>/vars/<i>`, the
  *   layer's name in the `vars` group's `name` attribute.
  */
+/** Every HDF5 file starts with these 8 bytes (at offset 0 for the files Keras writes). */
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+
 function openHdf5(bytes: Uint8Array, path: string): File {
+  if (!HDF5_SIGNATURE.every((byte, i) => bytes[i] === byte)) {
+    const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new Error(`${path}: not an HDF5 file: it does not start with the HDF5 signature (89 48 44 46 0d 0a 1a 0a), but with ${head || 'nothing (empty file)'}; Keras .h5 and .weights.h5 files do`);
+  }
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   try {
     return new File(buffer, path);
   } catch (error) {
-    throw new Error(`${path}: not an HDF5 file (${(error as Error).message})`);
+    throw new Error(`${path}: a damaged HDF5 file (${error instanceof Error ? error.message : String(error)})`);
   }
 }
 
