@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.ts';
 import { parseLabelSchema, targetColumns } from '../../src/labels/schema.ts';
+import { constantBaselines, positivesAt } from '../../src/metrics/baselines.ts';
 import { matrix } from '../../src/metrics/matrix.ts';
 import { baselineScoresSchema, f2Key, metricKeys, metricTitle, monitorChoices, monitorKey, scoreAt, splitScoresSchema, type MetricKey } from '../../src/metrics/scores.ts';
 import { scoreSplit } from '../../src/metrics/summary.ts';
@@ -47,12 +48,18 @@ const validation = split(60, 1);
 const binary = (m: ReturnType<typeof split>['scores']) => matrix(Float64Array.from({ length: m.rows * 3 }, (_, i) => m.data[Math.floor(i / 3) * m.cols + (i % 3)]), m.rows, 3);
 const thresholds = fitThresholds(binary(validation.scores), binary(validation.targets), { source: 'validation', classes: ['epidural', 'subdural', 'subarachnoid'], zeroDivision: 1 });
 const test = split(50, 2);
-const block = { loss: 0.7, ...scoreSplit(schema, test.scores, test.targets, { thresholds, zeroDivision: 1, warn: quiet }) };
+// A split's block as a run writes it: scoreSplit's scores, the loss, and the constant answers beside the F2.
+const block = {
+  loss: 0.7,
+  ...scoreSplit(schema, test.scores, test.targets, { thresholds, zeroDivision: 1, warn: quiet }),
+  baselines: constantBaselines(binary(test.targets), 1),
+  f2_tuned_positives: positivesAt(binary(test.scores), thresholds.thresholds),
+};
 
 describe('the metric-key table', () => {
   const keys = Object.values(metricKeys as Record<string, MetricKey>);
 
-  it('names every value scoreSplit writes for a schema with every kind of label group, and nothing it does not', () => {
+  it('names every value a run writes for a split of a schema with every kind of label group, and nothing it does not', () => {
     for (const key of keys) {
       const value = scoreAt(block, key);
       if (key.path === metricKeys.aucPerClass.path) expect(Object.keys(block.auc!.perClass!)).toEqual(['epidural', 'subdural', 'subarachnoid']);
