@@ -1,0 +1,147 @@
+import { cpSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { log } from '../../src/core/log.ts';
+import { writeDemoDataset } from '../../src/data/demo/dataset.ts';
+import { loadDataset } from '../../src/data/datasets/registry.ts';
+import { dataFingerprint } from '../../src/data/fingerprint.ts';
+import { runCrossValidation } from '../../src/experiments/cross-validate.ts';
+import { runPredictJob } from '../../src/experiments/predict-job.ts';
+import { resolveExperiment, runExperiment } from '../../src/experiments/run.ts';
+import { readEnvironment, readRunConfig, runPath } from '../../src/runs/index.ts';
+import { defaultTestBackend } from '../helpers/backend.ts';
+import { tinyDemoData, tinyExperiment } from '../train/helpers.ts';
+
+/**
+ * Reliability, files and data (issue 24): what sliceseq must never get wrong about the files it reads. Each case
+ * here failed once; the comment names the issue item.
+ */
+
+/** The DICOM files of a demo folder's training images. */
+const dicomFiles = (data: string) =>
+  readdirSync(join(data, 'stage_2_train'))
+    .filter((name) => name.endsWith('.dcm'))
+    .sort()
+    .map((name) => join(data, 'stage_2_train', name));
+
+/** Inverts a demo DICOM's pixels in place (same size, same path): its pixel data is the last rows × cols × 2 bytes. */
+function invertPixels(file: string, pixelBytes: number): void {
+  const bytes = readFileSync(file);
+  for (let i = bytes.length - pixelBytes; i < bytes.length; i++) bytes[i] ^= 0xff;
+  writeFileSync(file, bytes);
+}
+
+/** Marks `count` images without any finding as epidural in the labels CSV, in place. */
+function flipLabels(data: string, count: number): void {
+  const file = join(data, 'stage_2_train.csv');
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  const labels = new Map<string, Map<string, string>>();
+  for (const line of lines.slice(1)) {
+    const [id, value] = line.split(',');
+    const image = id.slice(0, id.lastIndexOf('_'));
+    if (!labels.has(image)) labels.set(image, new Map());
+    labels.get(image)!.set(id.slice(id.lastIndexOf('_') + 1), value);
+  }
+  const normal = [...labels].filter(([, values]) => [...values.values()].every((v) => v === '0')).slice(0, count);
+  expect(normal.length).toBe(count);
+  for (const [, values] of normal) for (const subtype of ['epidural', 'any']) values.set(subtype, '1');
+  writeFileSync(file, ['ID,Label', ...[...labels].flatMap(([image, values]) => [...values].map(([subtype, v]) => `${image}_${subtype},${v}`))].join('\n') + '\n');
+}
+
+describe('the data fingerprint (issue 24 item 7)', () => {
+  let root: string;
+  let data: string;
+  beforeAll(async () => {
+    ({ root, data } = await tinyDemoData());
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const fingerprint = async (folder: string) => dataFingerprint([(await loadDataset({ name: 'rsna-ich', root: folder, cacheDir: null })).patients], { labels: true });
+
+  it('is the same for the same bytes in another folder and after a touch, and changes with the pixels at the same path', async () => {
+    const before = await fingerprint(data);
+    expect(before).toMatch(/^v2:[0-9a-f]{16}$/);
+    const copy = join(root, 'moved', 'data');
+    cpSync(data, copy, { recursive: true });
+    expect(await fingerprint(copy)).toBe(before);
+    utimesSync(dicomFiles(copy)[0], 1_700_000_000, 1_700_000_000);
+    expect(await fingerprint(copy)).toBe(before);
+    invertPixels(dicomFiles(copy)[5], 32 * 32 * 2);
+    expect(await fingerprint(copy)).not.toBe(before);
+  });
+
+  it('samples a file larger than it reads whole: inverted pixels of a 512 × 512 slice are seen, a touch is not', async () => {
+    const big = join(root, 'big');
+    await writeDemoDataset(big, { patients: 2, seed: 1, slices: 2, size: 512, testPatients: 0 });
+    const before = await fingerprint(big);
+    const file = dicomFiles(big)[1];
+    utimesSync(file, 1_700_000_000, 1_700_000_000);
+    expect(await fingerprint(big)).toBe(before);
+    invertPixels(file, 512 * 512 * 2);
+    expect(await fingerprint(big)).not.toBe(before);
+  });
+});
+
+describe('resume and reuse check the data (issue 24 items 6, 7 and 8)', () => {
+  let root: string;
+  let data: string;
+  const quiet = { info: vi.spyOn(log, 'info').mockImplementation(() => {}), warn: vi.spyOn(log, 'warn').mockImplementation(() => {}) };
+  beforeAll(async () => {
+    ({ root, data } = await tinyDemoData());
+  });
+  afterAll(() => {
+    quiet.info.mockRestore();
+    quiet.warn.mockRestore();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const experiment = () => tinyExperiment(data, { train: { epochs: 1, batchSize: 4 } });
+
+  it('item 7: moved data resumes (the move recorded), the same paths with inverted pixels are refused, an old fingerprint says its format changed', async () => {
+    const out = join(root, 'runs');
+    const { runDir } = await runExperiment(experiment(), { out, report: false });
+    const moved = join(root, 'elsewhere', 'data');
+    cpSync(data, moved, { recursive: true });
+    await runExperiment(experiment(), { out, resume: true, data: moved, report: false });
+    const environment = readEnvironment(runDir);
+    expect(environment.data.root).toBe(moved);
+    expect(environment.changes?.at(-1)?.fields).toEqual({ 'data.dataset.root': { from: data, to: moved } });
+    expect(readRunConfig(runDir).data).toMatchObject({ dataset: { root: moved } });
+
+    for (const file of dicomFiles(moved).slice(0, 30)) invertPixels(file, 32 * 32 * 2);
+    await expect(runExperiment(experiment(), { out, resume: true, data: moved, report: false })).rejects.toThrow(/cannot resume [\s\S]*changed:\n {2}data\.fingerprint: "v2:[0-9a-f]{16}" → "v2:[0-9a-f]{16}"/);
+
+    const environmentFile = runPath(runDir, 'environment');
+    writeFileSync(environmentFile, JSON.stringify({ ...environment, data: { ...environment.data, fingerprint: '0123456789abcdef' } }));
+    await expect(runExperiment(experiment(), { out, resume: true, data: moved, report: false })).rejects.toThrow(
+      /the data fingerprint format changed since it started .*'0123456789abcdef', a hash of file paths.*--allow-changes data\.fingerprint/,
+    );
+  });
+
+  it('item 8: a relative data root is stored absolute in config.json, as given in environment.json, and predict logs the folder it read', async () => {
+    const given = relative(process.cwd(), data);
+    expect(given.startsWith('/')).toBe(false);
+    const { runDir } = await runExperiment(tinyExperiment(given, { train: { epochs: 1, batchSize: 4 } }), { out: join(root, 'relative'), report: false });
+    expect(readRunConfig(runDir).data).toMatchObject({ dataset: { root: data } });
+    expect(readEnvironment(runDir).data).toMatchObject({ root: data, rootAsGiven: given });
+    expect(resolveExperiment(experiment(), { data: given }).data.dataset.root).toBe(data);
+
+    quiet.info.mockClear();
+    await runPredictJob({ runs: [runDir], out: join(root, 'predictions.csv') });
+    expect(quiet.info).toHaveBeenCalledWith(expect.stringMatching(new RegExp(`^predict: data ${join(data, 'stage_2_train')} \\(root ${data}\\): 16 patients`)));
+  });
+
+  it('item 6: cross-validation refuses to reuse folds that ran before the labels changed, naming them', async () => {
+    const cvData = join(root, 'cv-data');
+    cpSync(data, cvData, { recursive: true });
+    const options = { out: join(root, 'cv'), data: cvData, backend: defaultTestBackend, report: false };
+    const input = tinyExperiment(cvData, { split: { test: 0.25, folds: 2, fold: 0 }, train: { epochs: 1, batchSize: 4 } });
+    const first = await runCrossValidation(input, options);
+    expect(first.summary).toBeDefined();
+    flipLabels(cvData, 3);
+    await expect(runCrossValidation(input, options)).rejects.toThrow(
+      /the data changed since 2 finished trial\(s\) ran, so their results are not reused:\n {2}tiny-seed3-fold0 \(fold 0\): fingerprint v2:[0-9a-f]{16}, the data now v2:[0-9a-f]{16}\n {2}tiny-seed3-fold1 \(fold 1\)/,
+    );
+    rmSync(join(first.dir, 'tiny-seed3-fold1'), { recursive: true });
+    await expect(runCrossValidation(input, options)).rejects.toThrow(/the data changed since 1 finished trial\(s\) ran[\s\S]*tiny-seed3-fold0 \(fold 0\)/);
+  });
+});
