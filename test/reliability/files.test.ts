@@ -5,6 +5,7 @@ import { log } from '../../src/core/log.ts';
 import { writeDemoDataset } from '../../src/data/demo/dataset.ts';
 import { loadDataset } from '../../src/data/datasets/registry.ts';
 import { dataFingerprint } from '../../src/data/fingerprint.ts';
+import { readDicom, readDicomMeta } from '../../src/data/readers/index.ts';
 import { runCrossValidation } from '../../src/experiments/cross-validate.ts';
 import { runPredictJob } from '../../src/experiments/predict-job.ts';
 import { resolveExperiment, runExperiment } from '../../src/experiments/run.ts';
@@ -143,5 +144,64 @@ describe('resume and reuse check the data (issue 24 items 6, 7 and 8)', () => {
     );
     rmSync(join(first.dir, 'tiny-seed3-fold1'), { recursive: true });
     await expect(runCrossValidation(input, options)).rejects.toThrow(/the data changed since 1 finished trial\(s\) ran[\s\S]*tiny-seed3-fold0 \(fold 0\)/);
+  });
+});
+
+/** Fixtures and pydicom's values from scripts/make-reliability-dicom-fixtures.py. */
+const fixtures = 'test/fixtures/dicom-reliability';
+const expected = JSON.parse(readFileSync(join(fixtures, 'expected.json'), 'utf8')) as {
+  files: Record<string, { channels: number; values: number[]; rgb?: number[] }>;
+  errors: Record<string, string[]>;
+};
+
+/** The largest difference between two value lists of the same length. */
+function maxDifference(actual: ArrayLike<number>, wanted: readonly number[]): number {
+  expect(actual.length).toBe(wanted.length);
+  let max = 0;
+  for (let i = 0; i < wanted.length; i++) max = Math.max(max, Math.abs(actual[i] - wanted[i]));
+  return max;
+}
+
+describe('DICOM files read as pydicom reads them (issue 24 items 14-16)', () => {
+  const quiet = vi.spyOn(log, 'warn').mockImplementation(() => {});
+  afterAll(() => quiet.mockRestore());
+  const read = (name: string) => readDicom(join(fixtures, name));
+
+  it('item 15: 32-bit samples whose pixel data starts at an offset not divisible by 4', async () => {
+    const slice = await read('uint32_unaligned.dcm');
+    // Slices hold float32, which rounds 32-bit values as Math.fround does.
+    expect(maxDifference(slice.data, expected.files['uint32_unaligned.dcm'].values.map(Math.fround))).toBe(0);
+  });
+
+  it('item 14: JPEG Baseline that the header calls RGB, with no JFIF/Adobe marker, keeps its samples (no YCbCr conversion)', async () => {
+    const slice = await read('jpeg_rgb_no_markers.dcm');
+    const wanted = expected.files['jpeg_rgb_no_markers.dcm'];
+    expect(slice.channels).toBe(3);
+    expect(maxDifference(slice.data, wanted.values)).toBeLessThanOrEqual(1);
+    // The image as encoded, up to JPEG's loss (a YCbCr reading is off by up to ~140 grey levels).
+    expect(maxDifference(slice.data, wanted.rgb!)).toBeLessThanOrEqual(3);
+  });
+
+  it('item 16: uncompressed YBR_FULL_422 decodes (each pixel pair shares its chroma), as RGB', async () => {
+    const slice = await read('ybr_full_422.dcm');
+    expect(slice.channels).toBe(3);
+    expect(maxDifference(slice.data, expected.files['ybr_full_422.dcm'].values)).toBeLessThanOrEqual(1);
+  });
+
+  it('item 16: a header that says explicit VR over a dataset written implicit is read (with a warning), not called truncated', async () => {
+    const slice = await read('explicit_header_implicit_body.dcm');
+    expect(maxDifference(slice.data, expected.files['explicit_header_implicit_body.dcm'].values)).toBe(0);
+    expect(quiet).toHaveBeenCalledWith(expect.stringMatching(/explicit_header_implicit_body\.dcm: the header says Explicit VR Little Endian but the dataset is written Implicit VR/));
+  });
+
+  it('item 16: a damaged sequence is named as such, in the header scan and the full read, without the parser\'s internals', async () => {
+    for (const readFile of [readDicom, readDicomMeta]) {
+      const error = await readFile(join(fixtures, 'damaged_sequence.dcm')).then(
+        () => undefined,
+        (thrown: Error) => thrown,
+      );
+      expect(error?.message).toMatch(/damaged_sequence\.dcm: damaged DICOM file: .* runs past its sequence or the end of the file \(a damaged sequence\)/);
+      expect(error?.message).not.toMatch(/dicomParser|parameter|maxPosition/);
+    }
   });
 });

@@ -5,11 +5,12 @@ import { isMainThread } from 'node:worker_threads';
 import { log } from '../../core/log.ts';
 import type { Slice, SliceMeta } from '../types.ts';
 import { frameDecoder } from './dicom-codecs.ts';
-import { decodeNativePixels, storedValueRange, type PixelFormat } from './dicom-pixels.ts';
+import { decodeNativePixels, expandYbr422, storedValueRange, ybrFullToRgb, type PixelFormat } from './dicom-pixels.ts';
 import { DataFileError, describeThrown } from './errors.ts';
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
   IMPLICIT_VR_LITTLE_ENDIAN,
   transferSyntax,
   type TransferSyntax,
@@ -151,11 +152,22 @@ export function pixelDataProblem(header: DicomHeader): string | undefined {
   if (!header.transferSyntax.native || pixels.undefinedLength) return undefined;
   const { rows, cols, samplesPerPixel, bitsAllocated, numberOfFrames } = header;
   if (rows === undefined || cols === undefined || bitsAllocated === undefined) return undefined;
-  const expected = rows * cols * (samplesPerPixel ?? 1) * (bitsAllocated / 8) * numberOfFrames;
+  const subsampled = isYbr422(header);
+  const expected = rows * cols * storedSamples(header) * (bitsAllocated / 8) * numberOfFrames;
   if (pixels.length < expected) {
-    return `pixel data holds ${pixels.length} bytes, expected ${expected} (${rows}x${cols}, ${samplesPerPixel ?? 1} sample(s), ${bitsAllocated} bits${numberOfFrames > 1 ? `, ${numberOfFrames} frames` : ''})`;
+    return `pixel data holds ${pixels.length} bytes, expected ${expected} (${rows}x${cols}, ${samplesPerPixel ?? 1} sample(s)${subsampled ? ' with chroma shared by pixel pairs (YBR_FULL_422)' : ''}, ${bitsAllocated} bits${numberOfFrames > 1 ? `, ${numberOfFrames} frames` : ''})`;
   }
   return undefined;
+}
+
+/** Uncompressed YBR_FULL_422: two samples per pixel on disk (each pair of pixels shares Cb and Cr). */
+function isYbr422(header: DicomHeader): boolean {
+  return header.transferSyntax.native && header.meta.photometricInterpretation === 'YBR_FULL_422' && header.samplesPerPixel === 3;
+}
+
+/** Samples per pixel as stored (uncompressed). */
+function storedSamples(header: DicomHeader): number {
+  return isYbr422(header) ? 2 : (header.samplesPerPixel ?? 1);
 }
 
 /**
@@ -200,12 +212,57 @@ function parseDataSet(path: string, bytes: Uint8Array, headerOnly: boolean): Dat
   try {
     return dicomParser.parseDicom(bytes, untilTag ? { untilTag } : {});
   } catch (thrown) {
-    const reason = describeThrown(thrown);
-    if (/overrun|past end|end of buffer|beyond/i.test(reason)) {
-      throw new DataFileError(path, `truncated DICOM file (${bytes.length} bytes; ${reason})`);
+    // Some writers declare Explicit VR Little Endian and write the dataset implicit; pydicom reads those too.
+    const implicit = parseImplicitBody(bytes, untilTag);
+    if (implicit) {
+      warnImplicitBody(path);
+      return implicit;
     }
-    throw new DataFileError(path, `corrupt DICOM file (${reason})`);
+    throw new DataFileError(path, describeParseFailure(bytes, thrown));
   }
+}
+
+/** What went wrong in dicom-parser's words translated into the file's: cut off, or a length that does not fit. */
+function describeParseFailure(bytes: Uint8Array, thrown: unknown): string {
+  const reason = describeThrown(thrown);
+  const partial = thrown && typeof thrown === 'object' && 'dataSet' in thrown ? (thrown.dataSet as DataSet | undefined) : undefined;
+  const tags = Object.keys(partial?.elements ?? {}).sort();
+  const last = tags.at(-1);
+  const after = last ? ` after tag (${last.slice(1, 5)},${last.slice(5)})` : '';
+  if (/overrun|past end|end of buffer|beyond/i.test(reason)) return `truncated DICOM file (${bytes.length} bytes; the header ends inside an element${after})`;
+  if (/parameter|position|length/i.test(reason)) {
+    return `damaged DICOM file: an element or sequence item${after} declares a length that runs past its sequence or the end of the file (a damaged sequence), so the header cannot be read`;
+  }
+  return `corrupt DICOM file (${reason.replace(/^dicomParser[.:]\w+: /, '')})`;
+}
+
+/** The meta header as written, then the dataset parsed as Implicit VR Little Endian; undefined unless that parses. */
+function parseImplicitBody(bytes: Uint8Array, untilTag: string | undefined): DataSet | undefined {
+  try {
+    const meta = dicomParser.readPart10Header(bytes);
+    const syntax = meta.string(TAG.transferSyntaxUid)?.replace(/\0+$/, '').trim();
+    if (syntax !== EXPLICIT_VR_LITTLE_ENDIAN) return undefined;
+    const position = (meta as DataSet & { position: number }).position;
+    const stream = new dicomParser.ByteStream(dicomParser.littleEndianByteArrayParser, bytes, position);
+    const dataSet = new (dicomParser as unknown as { DataSet: new (parser: unknown, bytes: Uint8Array, elements: object) => DataSet }).DataSet(stream.byteArrayParser, bytes, {});
+    dicomParser.parseDicomDataSetImplicit(dataSet, stream, bytes.length, untilTag ? { untilTag } : undefined);
+    if (!dataSet.elements[TAG.pixelData] && Object.keys(dataSet.elements).length < 2) return undefined;
+    Object.assign(dataSet.elements, meta.elements);
+    return dataSet;
+  } catch {
+    return undefined;
+  }
+}
+
+const implicitBodyFiles = new Set<string>();
+
+/** Says once per file (at debug level after the first) that its header's transfer syntax was not what it holds. */
+function warnImplicitBody(path: string): void {
+  if (implicitBodyFiles.has(path)) return;
+  implicitBodyFiles.add(path);
+  const what = 'the header says Explicit VR Little Endian but the dataset is written Implicit VR; read as implicit';
+  if (implicitBodyFiles.size === 1) log.warn(`${path}: ${what}; further files: debug log (SLICESEQ_LOG=debug)`);
+  else log.debug(`${path}: ${what}`);
 }
 
 /** A bare dataset must start at a low group (0002–0008) and parse to the end; anything else is not DICOM. */
@@ -341,10 +398,19 @@ async function decodeModalityValues(path: string, dataSet: DataSet, header: Dico
     if (decoder) {
       // Compressed: the codec gives little-endian samples, pixel by pixel, which decode as native data does.
       const frame = dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, element, 0, element.fragments?.length ?? 0);
-      const samples = await decoder(frame, format);
+      const samples = await decoder(frame, { ...format, photometricInterpretation: meta.photometricInterpretation });
       stored = decodeNativePixels(samples, { ...format, littleEndian: true, planarConfiguration: 0 });
     } else {
-      stored = decodeNativePixels(dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length), format);
+      const bytes = dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length);
+      const photometric = meta.photometricInterpretation;
+      if (isYbr422(header)) {
+        // Decoded as a row of samples, then each pixel pair's chroma shared out.
+        stored = expandYbr422(decodeNativePixels(bytes, { ...format, cols: format.cols * 2, samplesPerPixel: 1 }), format.rows, format.cols);
+      } else {
+        stored = decodeNativePixels(bytes, format);
+      }
+      // Colour comes out as RGB whatever the file stores (a compressed frame's codec converts it likewise).
+      if (format.samplesPerPixel === 3 && (photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422')) ybrFullToRgb(stored, format.bitsStored);
     }
   } catch (error) {
     const what = decoder ? `cannot decode ${syntax.name} (${syntax.uid}) pixel data: ` : '';
