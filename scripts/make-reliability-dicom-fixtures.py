@@ -197,6 +197,22 @@ def ct_without_rescale(expected):
     expected['files'][name] = {'channels': 1, 'values': pydicom_values(name), 'missingRescale': True}
 
 
+def without_position(expected):
+    """Item 9: three slices of one series, the middle one without ImagePositionPatient (its patient falls back to InstanceNumber)."""
+    for k, z in enumerate([30.0, None, 10.0]):
+        name = f'series_{k + 1}.dcm'
+        ds = dataset(name, 10 + k)
+        ds.InstanceNumber = k + 1
+        if z is None:
+            del ds.ImagePositionPatient
+        else:
+            ds.ImagePositionPatient = [0.0, 0.0, z]
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+        ds.PixelData = np.full((ROWS, COLS), 100 * (k + 1), '<i2').tobytes()
+        ds.save_as(path_of(name), write_like_original=False)
+
+
 def one_bit(expected):
     """Item 17: BitsAllocated 1 (a bitmap), which the reader does not decode: the header scan must say so."""
     name = 'one_bit.dcm'
@@ -210,7 +226,7 @@ def one_bit(expected):
 def main():
     os.makedirs(OUT, exist_ok=True)
     expected = {'files': {}, 'errors': {}}
-    for make in [uint32_unaligned, jpeg_rgb_without_markers, ybr_full_422, explicit_written_implicit, damaged_sequence, ct_without_rescale, one_bit]:
+    for make in [uint32_unaligned, jpeg_rgb_without_markers, ybr_full_422, explicit_written_implicit, damaged_sequence, ct_without_rescale, without_position, one_bit]:
         make(expected)
     with open(os.path.join(OUT, 'expected.json'), 'w') as f:
         json.dump(expected, f, indent=1)

@@ -13,6 +13,7 @@ import type { Patient } from './patients.ts';
  * - each file's contents, sampled: its size, its first {@link HEAD_BYTES} bytes (the whole header of a typical
  *   DICOM, PNG or NIfTI file) and {@link SAMPLES} windows of {@link SAMPLE_BYTES} bytes spread evenly over the rest,
  *   the last ending at the end of the file; a file of at most {@link WHOLE_FILE_BYTES} bytes is hashed whole;
+ * - each slice's rule for missing rescale tags, where its dataset sets one (it changes the values read);
  * - with `labels`, the targets, slice targets and mask files (sampled the same way).
  *
  * What it can miss: a change of the same size that touches none of the sampled bytes, i.e. a few pixels edited
@@ -110,7 +111,7 @@ export async function dataFingerprint(groups: ReadonlyArray<readonly Patient[]>,
     hash.update(`group ${g}: ${patients.length} patients\n`);
     for (const p of patients) {
       hash.update(`patient ${JSON.stringify(p.id)}\n`);
-      for (const s of p.slices) hash.update(`slice ${JSON.stringify(s.id ?? '')} ${describe(s.path, s.frame)}\n`);
+      for (const s of p.slices) hash.update(`slice ${JSON.stringify(s.id ?? '')} ${describe(s.path, s.frame)}${s.missingRescale ? ` rescale ${JSON.stringify(s.missingRescale)}` : ''}\n`);
       if (!options.labels) continue;
       for (const m of p.sliceMasks ?? []) hash.update(`mask ${m.paths.map((path) => describe(path, m.frame)).join('|')}\n`);
       if (p.targets) updateTargets(hash.update('targets '), p.targets);

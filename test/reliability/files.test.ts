@@ -1,10 +1,12 @@
-import { cpSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { log } from '../../src/core/log.ts';
 import { writeDemoDataset } from '../../src/data/demo/dataset.ts';
 import { loadDataset } from '../../src/data/datasets/registry.ts';
 import { dataFingerprint } from '../../src/data/fingerprint.ts';
+import { PatientLoader } from '../../src/data/loader.ts';
 import { readDicom, readDicomMeta } from '../../src/data/readers/index.ts';
 import { runCrossValidation } from '../../src/experiments/cross-validate.ts';
 import { runPredictJob } from '../../src/experiments/predict-job.ts';
@@ -203,5 +205,62 @@ describe('DICOM files read as pydicom reads them (issue 24 items 14-16)', () => 
       expect(error?.message).toMatch(/damaged_sequence\.dcm: damaged DICOM file: .* runs past its sequence or the end of the file \(a damaged sequence\)/);
       expect(error?.message).not.toMatch(/dicomParser|parameter|maxPosition/);
     }
+  });
+});
+
+describe('CT without rescale tags, and slices without a position (issue 24 item 9)', () => {
+  const info = vi.spyOn(log, 'info').mockImplementation(() => {});
+  const warn = vi.spyOn(log, 'warn').mockImplementation(() => {});
+  afterAll(() => {
+    info.mockRestore();
+    warn.mockRestore();
+  });
+  const file = join(fixtures, 'ct_no_rescale.dcm');
+  const stored = expected.files['ct_no_rescale.dcm'].values;
+
+  it('refuses a CT slice without RescaleSlope/RescaleIntercept in the header scan and the full read, naming both config fixes', async () => {
+    const refusal = /ct_no_rescale\.dcm: CT slice without RescaleSlope and RescaleIntercept, so its values cannot be read as HU; set the dataset's rescale: \{ slope, intercept \} .* or onMissingRescale: 'assume-raw'/;
+    await expect(readDicomMeta(file)).rejects.toThrow(refusal);
+    await expect(readDicom(file)).rejects.toThrow(refusal);
+    expect(info).not.toHaveBeenCalledWith(expect.stringMatching(/quirk repaired/));
+  });
+
+  it('reads it as configured: the given slope and intercept, or the stored values; never as the RSNA quirk', async () => {
+    const rescaled = await readDicom(file, { missingRescale: { slope: 1, intercept: -1024 } });
+    expect(maxDifference(rescaled.data, stored.map((v) => v - 1024))).toBe(0);
+    expect(rescaled.meta).toMatchObject({ rescaleSlope: 1, rescaleIntercept: -1024 });
+    expect(maxDifference((await readDicom(file, { missingRescale: 'assume-raw' })).data, stored)).toBe(0);
+    expect(info).not.toHaveBeenCalledWith(expect.stringMatching(/quirk/));
+  });
+
+  it('a dataset refuses such files unless its config sets rescale or onMissingRescale, and the loader reads them so', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rescale-'));
+    mkdirSync(join(root, 'p1'));
+    copyFileSync(file, join(root, 'p1', 'a.dcm'));
+    await expect(loadDataset({ name: 'folders', root, cacheDir: null })).rejects.toThrow(/a\.dcm: unreadable: CT slice without RescaleSlope and RescaleIntercept/);
+    for (const [options, values] of [
+      [{ rescale: { slope: 1, intercept: -1024 } }, stored.map((v) => v - 1024)],
+      [{ onMissingRescale: 'assume-raw' }, stored],
+    ] as const) {
+      const dataset = await loadDataset({ name: 'folders', root, cacheDir: null, ...options });
+      const loader = new PatientLoader({ patients: dataset.patients }, { batchSize: 1, seed: 0, shuffle: false, workers: 0 });
+      for await (const batch of loader.epoch(0)) {
+        expect(maxDifference(batch.images.dataSync(), values)).toBe(0);
+        batch.dispose();
+      }
+    }
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('warns once for a patient whose slices are reordered by InstanceNumber because one lacks ImagePositionPatient', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'order-'));
+    mkdirSync(join(root, 'p1'));
+    for (const name of ['series_1.dcm', 'series_2.dcm', 'series_3.dcm']) copyFileSync(join(fixtures, name), join(root, 'p1', name));
+    warn.mockClear();
+    const dataset = await loadDataset({ name: 'folders', root, cacheDir: null });
+    expect(dataset.orderChecks.p1).toMatchObject({ rule: 'instance', withoutPosition: 1 });
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith(`${root}: slices ordered without their position in 1 patient(s):\n  patient 'p1': 1 slice(s) without ImagePositionPatient, so all its slices are ordered by InstanceNumber`);
+    rmSync(root, { recursive: true, force: true });
   });
 });

@@ -165,6 +165,8 @@ export interface ScanOptions {
   cacheDir: string | null;
   /** What the index belongs to (e.g. the image folder): one index file per scope. */
   scope: string;
+  /** Reader options that change what a header read gives (types.ts `readerVariant`): each has its own index. */
+  variant?: string;
   concurrency?: number;
 }
 
@@ -184,7 +186,7 @@ export interface ScanResult {
 export async function scanHeaders(entries: readonly FileEntry[], options: ScanOptions): Promise<ScanResult> {
   const key = scanKey(entries);
   const indexPath = options.cacheDir
-    ? join(options.cacheDir, `scan-${createHash('sha1').update(resolve(options.scope)).digest('hex').slice(0, 16)}.json`)
+    ? join(options.cacheDir, `scan-${createHash('sha1').update(resolve(options.scope) + (options.variant ? `\u0000${options.variant}` : '')).digest('hex').slice(0, 16)}.json`)
     : undefined;
   let previous = new Map<string, ScannedFile>();
   if (indexPath && existsSync(indexPath)) {

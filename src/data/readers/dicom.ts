@@ -22,7 +22,16 @@ export interface DicomReadOptions {
    * RescaleIntercept is above −100 store HU modulo 4096 with a wrong intercept.
    */
   rsnaInterceptFix?: boolean;
+  /** A CT slice without RescaleSlope and RescaleIntercept: refused (default), read as stored, or rescaled as given. */
+  missingRescale?: MissingRescale;
 }
+
+/**
+ * What a CT slice whose header has no RescaleSlope/RescaleIntercept is read as. Its HU cannot be known, so the
+ * default refuses it; `assume-raw` takes the stored values as they are (slope 1, intercept 0); `{ slope, intercept }`
+ * is what the scanner used (commonly 1 and −1024). Other modalities have no HU and read as stored.
+ */
+export type MissingRescale = 'refuse' | 'assume-raw' | { slope: number; intercept: number };
 
 /** Everything the header says, without decoding pixels. */
 export interface DicomHeader {
@@ -285,9 +294,13 @@ function headerFromDataSet(path: string, dataSet: DataSet, fileSize: number, opt
   const bitsStored = read.uint16(TAG.bitsStored) ?? bitsAllocated;
   const pixelRepresentation = read.uint16(TAG.pixelRepresentation);
   const photometric = read.string(TAG.photometricInterpretation);
-  const slope = read.number(TAG.rescaleSlope) ?? 1;
-  const storedIntercept = read.number(TAG.rescaleIntercept) ?? 0;
-  const rsnaQuirk = hasRsnaInterceptQuirk(read.string(TAG.modality), bitsStored, pixelRepresentation, storedIntercept);
+  const modality = read.string(TAG.modality);
+  const given = { slope: read.number(TAG.rescaleSlope), intercept: read.number(TAG.rescaleIntercept) };
+  const fallback = missingRescale(path, modality, given, options.missingRescale ?? 'refuse');
+  const slope = given.slope ?? fallback.slope;
+  const storedIntercept = given.intercept ?? fallback.intercept;
+  // The quirk is a wrong intercept written in the header: a header without one is not that case.
+  const rsnaQuirk = given.intercept !== undefined && hasRsnaInterceptQuirk(modality, bitsStored, pixelRepresentation, storedIntercept);
   const intercept = rsnaQuirk && options.rsnaInterceptFix !== false ? RSNA_FIXED_INTERCEPT : storedIntercept;
 
   let windowCenter = read.numbers(TAG.windowCenter);
@@ -339,6 +352,20 @@ function headerFromDataSet(path: string, dataSet: DataSet, fileSize: number, opt
     fileSize,
     rsnaQuirk,
   };
+}
+
+/** The slope and intercept for tags the header lacks, by the modality's rule (see `MissingRescale`). */
+function missingRescale(path: string, modality: string | undefined, given: { slope?: number; intercept?: number }, rule: MissingRescale): { slope: number; intercept: number } {
+  const raw = { slope: 1, intercept: 0 };
+  if (given.slope !== undefined && given.intercept !== undefined) return raw;
+  if (modality !== 'CT' || rule === 'assume-raw') return raw;
+  if (rule !== 'refuse') return rule;
+  const missing = [given.slope === undefined ? 'RescaleSlope' : '', given.intercept === undefined ? 'RescaleIntercept' : ''].filter(Boolean).join(' and ');
+  throw new DataFileError(
+    path,
+    `CT slice without ${missing}, so its values cannot be read as HU; set the dataset's rescale: { slope, intercept } (what the scanner used, ` +
+      `commonly 1 and -1024) or onMissingRescale: 'assume-raw' (values as stored)`,
+  );
 }
 
 /**

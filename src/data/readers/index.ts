@@ -7,7 +7,7 @@ import { DataFileError, describeThrown } from './errors.ts';
 import { readImage } from './image.ts';
 import { readNifti, type VolumeAxis } from './nifti.ts';
 
-export { readDicom, readDicomMeta, readDicomHeader, hasDicomMagic, type DicomReadOptions, type DicomHeader } from './dicom.ts';
+export { readDicom, readDicomMeta, readDicomHeader, hasDicomMagic, type DicomReadOptions, type DicomHeader, type MissingRescale } from './dicom.ts';
 export { readImage } from './image.ts';
 export { readNifti, type NiftiReadOptions, type VolumeAxis } from './nifti.ts';
 export { DataFileError } from './errors.ts';
@@ -95,5 +95,8 @@ export async function readMeta(path: string, options: ReadOptions = {}): Promise
 }
 
 function dicomOptions(options: ReadOptions): DicomReadOptions {
-  return options.rsnaInterceptFix === undefined ? {} : { rsnaInterceptFix: options.rsnaInterceptFix };
+  return {
+    ...(options.rsnaInterceptFix === undefined ? {} : { rsnaInterceptFix: options.rsnaInterceptFix }),
+    ...(options.missingRescale === undefined ? {} : { missingRescale: options.missingRescale }),
+  };
 }
