@@ -8,6 +8,7 @@ import { loadDataset } from '../../src/data/datasets/registry.ts';
 import { dataFingerprint } from '../../src/data/fingerprint.ts';
 import { PatientLoader } from '../../src/data/loader.ts';
 import { readDicom, readDicomMeta } from '../../src/data/readers/index.ts';
+import { formatFileReport, inspectFile } from '../../src/data/readers/inspect.ts';
 import { runCrossValidation } from '../../src/experiments/cross-validate.ts';
 import { runPredictJob } from '../../src/experiments/predict-job.ts';
 import { resolveExperiment, runExperiment } from '../../src/experiments/run.ts';
@@ -262,5 +263,20 @@ describe('CT without rescale tags, and slices without a position (issue 24 item 
     expect(warn).toHaveBeenCalledTimes(1);
     expect(warn).toHaveBeenCalledWith(`${root}: slices ordered without their position in 1 patient(s):\n  patient 'p1': 1 slice(s) without ImagePositionPatient, so all its slices are ordered by InstanceNumber`);
     rmSync(root, { recursive: true, force: true });
+  });
+});
+
+describe('the header scan and inspect say what the full read will (issue 24 item 17)', () => {
+  it('refuses in the header scan what the full read refuses: 1-bit samples', async () => {
+    const file = join(fixtures, 'one_bit.dcm');
+    for (const readFile of [readDicomMeta, readDicom]) await expect(readFile(file)).rejects.toThrow(/one_bit\.dcm: BitsAllocated 1 is not supported \(8, 16 or 32\)/);
+  });
+
+  it('labels the value range "HU range" for CT only', async () => {
+    const label = async (file: string) => formatFileReport(await inspectFile(file)).find((line) => /^ {2}(HU range|values) /.test(line))?.trim().split(/\s{2,}/)[0];
+    expect(await label('test/fixtures/dicom/explicit_le_int16.dcm')).toBe('HU range');
+    expect(await label('test/fixtures/dicom/mr_12bit.dcm')).toBe('values');
+    expect(await label(join(fixtures, 'ybr_full_422.dcm'))).toBe('values');
+    expect(formatFileReport(await inspectFile('test/fixtures/dicom/mr_12bit.dcm'))).toContain('  modality    MR');
   });
 });

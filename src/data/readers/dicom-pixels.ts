@@ -21,6 +21,13 @@ export function storedValueRange(bitsStored: number, pixelRepresentation: number
   return pixelRepresentation === 1 ? [-(2 ** (bitsStored - 1)), 2 ** (bitsStored - 1) - 1] : [0, 2 ** bitsStored - 1];
 }
 
+/** Why samples of this size cannot be decoded, if they cannot (the header scan asks before the full read does). */
+export function sampleSizeProblem(bitsAllocated: number, bitsStored: number): string | undefined {
+  if (bitsAllocated !== 8 && bitsAllocated !== 16 && bitsAllocated !== 32) return `BitsAllocated ${bitsAllocated} is not supported (8, 16 or 32)`;
+  if (bitsStored < 1 || bitsStored > bitsAllocated) return `BitsStored ${bitsStored} does not fit BitsAllocated ${bitsAllocated}`;
+  return undefined;
+}
+
 type SampleReader = (view: DataView, byteOffset: number, littleEndian: boolean) => number;
 
 function sampleReader(bitsAllocated: number, signed: boolean): SampleReader {
@@ -32,7 +39,7 @@ function sampleReader(bitsAllocated: number, signed: boolean): SampleReader {
     case 32:
       return signed ? (v, o, le) => v.getInt32(o, le) : (v, o, le) => v.getUint32(o, le);
     default:
-      throw new Error(`BitsAllocated ${bitsAllocated} is not supported (8, 16 or 32)`);
+      throw new Error(sampleSizeProblem(bitsAllocated, bitsAllocated));
   }
 }
 
@@ -43,9 +50,8 @@ function sampleReader(bitsAllocated: number, signed: boolean): SampleReader {
  */
 export function decodeNativePixels(bytes: Uint8Array, format: PixelFormat): Float32Array {
   const { rows, cols, samplesPerPixel, bitsAllocated, bitsStored, pixelRepresentation } = format;
-  if (bitsStored < 1 || bitsStored > bitsAllocated) {
-    throw new Error(`BitsStored ${bitsStored} does not fit BitsAllocated ${bitsAllocated}`);
-  }
+  const problem = sampleSizeProblem(bitsAllocated, bitsStored);
+  if (problem) throw new Error(problem);
   const expected = frameByteLength(format);
   if (bytes.length < expected) {
     throw new Error(

@@ -5,7 +5,7 @@ import { isMainThread } from 'node:worker_threads';
 import { log } from '../../core/log.ts';
 import type { Slice, SliceMeta } from '../types.ts';
 import { frameDecoder } from './dicom-codecs.ts';
-import { decodeNativePixels, expandYbr422, storedValueRange, ybrFullToRgb, type PixelFormat } from './dicom-pixels.ts';
+import { decodeNativePixels, expandYbr422, sampleSizeProblem, storedValueRange, ybrFullToRgb, type PixelFormat } from './dicom-pixels.ts';
 import { DataFileError, describeThrown } from './errors.ts';
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
@@ -161,6 +161,8 @@ export function pixelDataProblem(header: DicomHeader): string | undefined {
   if (!header.transferSyntax.native || pixels.undefinedLength) return undefined;
   const { rows, cols, samplesPerPixel, bitsAllocated, numberOfFrames } = header;
   if (rows === undefined || cols === undefined || bitsAllocated === undefined) return undefined;
+  const sampleProblem = sampleSizeProblem(bitsAllocated, header.meta.bitsStored ?? bitsAllocated);
+  if (sampleProblem) return sampleProblem;
   const subsampled = isYbr422(header);
   const expected = rows * cols * storedSamples(header) * (bitsAllocated / 8) * numberOfFrames;
   if (pixels.length < expected) {
@@ -311,6 +313,7 @@ function headerFromDataSet(path: string, dataSet: DataSet, fileSize: number, opt
   const meta: SliceMeta = {
     source: path,
     format: 'dicom',
+    modality,
     studyInstanceUid: read.string(TAG.studyInstanceUid),
     seriesInstanceUid: read.string(TAG.seriesInstanceUid),
     sopInstanceUid: read.string(TAG.sopInstanceUid),

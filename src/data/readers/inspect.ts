@@ -18,7 +18,7 @@ export interface FileReport {
   meta?: SliceMeta;
   transferSyntaxName?: string;
   rsnaQuirk?: boolean;
-  /** Decoded values over all slices: HU for CT. */
+  /** Decoded values over all slices: HU for CT, stored values × slope + intercept for other modalities. */
   values?: { min: number; max: number; mean: number };
 }
 
@@ -88,6 +88,7 @@ export function formatFileReport(report: FileReport): string[] {
   const meta = report.meta;
   const rows: Array<[string, string | undefined]> = [
     ['kind', report.kind],
+    ['modality', meta?.modality],
     ['size', `${report.rows} x ${report.cols}, ${report.channels} channel(s)${report.slices && report.slices > 1 ? `, ${report.slices} slices` : ''}`],
     ['transfer', meta?.transferSyntaxUid && `${report.transferSyntaxName} (${meta.transferSyntaxUid})`],
     ['study', meta?.studyInstanceUid],
@@ -111,7 +112,7 @@ export function formatFileReport(report: FileReport): string[] {
         : undefined,
     ],
     [
-      report.kind === 'dicom' ? 'HU range' : 'values',
+      meta?.modality === 'CT' && report.channels === 1 ? 'HU range' : 'values',
       report.values && `${Number(report.values.min.toFixed(2))} .. ${Number(report.values.max.toFixed(2))} (mean ${report.values.mean.toFixed(1)})`,
     ],
     ['note', report.rsnaQuirk ? 'RSNA 12-bit intercept quirk: repaired on read (intercept −1000)' : undefined],
