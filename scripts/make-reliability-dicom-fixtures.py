@@ -213,6 +213,56 @@ def without_position(expected):
         ds.save_as(path_of(name), write_like_original=False)
 
 
+def enhanced_ct(expected):
+    """
+    Item 17: an Enhanced CT of three frames stored out of body order, each with its own position and rescale in the
+    per-frame functional groups, orientation and spacing shared; and a classic multi-frame MR (top-level tags only).
+    """
+    name = 'enhanced_ct.dcm'
+    ds = dataset(name, 20)
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.2.1'
+    for tag in ['ImagePositionPatient', 'ImageOrientationPatient', 'InstanceNumber']:
+        delattr(ds, tag)
+    z, slopes, intercepts = [20.0, 10.0, 30.0], [1.0, 2.0, 1.0], [-1024.0, -1000.0, -1024.0]
+    ds.NumberOfFrames = 3
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = rng.integers(0, 4095, (3, ROWS, COLS)).astype('<u2').tobytes()
+
+    def group(keyword, **values):
+        item = pydicom.Dataset()
+        for key, value in values.items():
+            setattr(item, key, value)
+        return {keyword: pydicom.Sequence([item])}
+
+    shared = pydicom.Dataset()
+    for sequence in [group('PlaneOrientationSequence', ImageOrientationPatient=[1, 0, 0, 0, 1, 0]), group('PixelMeasuresSequence', PixelSpacing=[0.5, 0.5], SliceThickness=1.0)]:
+        for keyword, value in sequence.items():
+            setattr(shared, keyword, value)
+    ds.SharedFunctionalGroupsSequence = pydicom.Sequence([shared])
+    frames = []
+    for k in range(3):
+        item = pydicom.Dataset()
+        item.PlanePositionSequence = group('PlanePositionSequence', ImagePositionPatient=[0.0, 0.0, z[k]])['PlanePositionSequence']
+        item.PixelValueTransformationSequence = group('PixelValueTransformationSequence', RescaleSlope=slopes[k], RescaleIntercept=intercepts[k], RescaleType='HU')['PixelValueTransformationSequence']
+        frames.append(item)
+    ds.PerFrameFunctionalGroupsSequence = pydicom.Sequence(frames)
+    ds.save_as(path_of(name), write_like_original=False)
+    stored = pydicom.dcmread(path_of(name)).pixel_array.astype(np.float64)
+    expected['frames'][name] = [
+        {'values': (stored[k] * slopes[k] + intercepts[k]).ravel().tolist(), 'imagePosition': [0.0, 0.0, z[k]], 'rescaleSlope': slopes[k], 'rescaleIntercept': intercepts[k]}
+        for k in range(3)
+    ]
+
+    name = 'multiframe_mr.dcm'
+    ds = dataset(name, 21, modality='MR')
+    ds.NumberOfFrames = 2
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.PixelData = rng.integers(0, 60000, (2, ROWS, COLS)).astype('<u2').tobytes()
+    ds.save_as(path_of(name), write_like_original=False)
+    stored = pydicom.dcmread(path_of(name)).pixel_array.astype(np.float64)
+    expected['frames'][name] = [{'values': stored[k].ravel().tolist()} for k in range(2)]
+
+
 def one_bit(expected):
     """Item 17: BitsAllocated 1 (a bitmap), which the reader does not decode: the header scan must say so."""
     name = 'one_bit.dcm'
@@ -225,8 +275,8 @@ def one_bit(expected):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    expected = {'files': {}, 'errors': {}}
-    for make in [uint32_unaligned, jpeg_rgb_without_markers, ybr_full_422, explicit_written_implicit, damaged_sequence, ct_without_rescale, without_position, one_bit]:
+    expected = {'files': {}, 'frames': {}, 'errors': {}}
+    for make in [uint32_unaligned, jpeg_rgb_without_markers, ybr_full_422, explicit_written_implicit, damaged_sequence, ct_without_rescale, without_position, enhanced_ct, one_bit]:
         make(expected)
     with open(os.path.join(OUT, 'expected.json'), 'w') as f:
         json.dump(expected, f, indent=1)

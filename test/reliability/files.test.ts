@@ -7,7 +7,7 @@ import { writeDemoDataset } from '../../src/data/demo/dataset.ts';
 import { loadDataset } from '../../src/data/datasets/registry.ts';
 import { dataFingerprint } from '../../src/data/fingerprint.ts';
 import { PatientLoader } from '../../src/data/loader.ts';
-import { readDicom, readDicomMeta } from '../../src/data/readers/index.ts';
+import { readDicom, readDicomMeta, readMeta, readSlices } from '../../src/data/readers/index.ts';
 import { formatFileReport, inspectFile } from '../../src/data/readers/inspect.ts';
 import { runCrossValidation } from '../../src/experiments/cross-validate.ts';
 import { runPredictJob } from '../../src/experiments/predict-job.ts';
@@ -154,6 +154,7 @@ describe('resume and reuse check the data (issue 24 items 6, 7 and 8)', () => {
 const fixtures = 'test/fixtures/dicom-reliability';
 const expected = JSON.parse(readFileSync(join(fixtures, 'expected.json'), 'utf8')) as {
   files: Record<string, { channels: number; values: number[]; rgb?: number[] }>;
+  frames: Record<string, Array<{ values: number[]; imagePosition?: number[]; rescaleSlope?: number; rescaleIntercept?: number }>>;
   errors: Record<string, string[]>;
 };
 
@@ -278,5 +279,41 @@ describe('the header scan and inspect say what the full read will (issue 24 item
     expect(await label('test/fixtures/dicom/mr_12bit.dcm')).toBe('values');
     expect(await label(join(fixtures, 'ybr_full_422.dcm'))).toBe('values');
     expect(formatFileReport(await inspectFile('test/fixtures/dicom/mr_12bit.dcm'))).toContain('  modality    MR');
+  });
+});
+
+describe('multi-frame CT and MR are read frame by frame as slices of the series (issue 24 item 17)', () => {
+  const enhanced = join(fixtures, 'enhanced_ct.dcm');
+  const frames = expected.frames['enhanced_ct.dcm'];
+
+  it('an Enhanced CT gives one slice per frame, with the position and rescale of its per-frame functional groups', async () => {
+    const slices = await readSlices(enhanced);
+    expect(slices).toHaveLength(3);
+    slices.forEach((slice, k) => {
+      expect(maxDifference(slice.data, frames[k].values)).toBe(0);
+      expect(slice.meta).toMatchObject({ imagePosition: frames[k].imagePosition, imageOrientation: [1, 0, 0, 0, 1, 0], pixelSpacing: [0.5, 0.5], rescaleSlope: frames[k].rescaleSlope, rescaleIntercept: frames[k].rescaleIntercept });
+    });
+    expect(await readMeta(enhanced)).toEqual(slices.map((slice) => slice.meta));
+    await expect(readDicom(enhanced)).rejects.toThrow(/enhanced_ct\.dcm: holds 3 frames; read them with readSlices \(one slice per frame\)/);
+  });
+
+  it('a classic multi-frame MR gives one slice per frame', async () => {
+    const slices = await readSlices(join(fixtures, 'multiframe_mr.dcm'));
+    expect(slices.map((slice) => maxDifference(slice.data, expected.frames['multiframe_mr.dcm'][slices.indexOf(slice)].values))).toEqual([0, 0]);
+  });
+
+  it('a dataset orders the frames along the body and the loader decodes them', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'frames-'));
+    mkdirSync(join(root, 'p1'));
+    copyFileSync(enhanced, join(root, 'p1', 'volume.dcm'));
+    const dataset = await loadDataset({ name: 'folders', root, cacheDir: null });
+    expect(dataset.patients[0].slices.map((s) => s.frame)).toEqual([1, 0, 2]);
+    expect(dataset.orderChecks.p1.rule).toBe('position');
+    const loader = new PatientLoader({ patients: dataset.patients }, { batchSize: 1, seed: 0, shuffle: false, workers: 0 });
+    for await (const batch of loader.epoch(0)) {
+      expect(maxDifference(batch.images.dataSync(), [1, 0, 2].flatMap((k) => frames[k].values))).toBe(0);
+      batch.dispose();
+    }
+    rmSync(root, { recursive: true, force: true });
   });
 });

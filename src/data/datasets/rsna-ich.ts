@@ -1,6 +1,6 @@
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { readDicomMeta } from '../readers/dicom.ts';
+import { readDicomMetas } from '../readers/dicom.ts';
 import { binarySchema } from '../../labels/schema.ts';
 import { groupBy, groupKey, type Patient } from '../patients.ts';
 import { at, forEachCsvRecord, readTextFile } from './csv.ts';
@@ -148,7 +148,7 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
 
   const cacheDir = scanIndexDir(config.cacheDir, context.cacheDir);
   const missingRescale = missingRescaleRule(config);
-  const readMeta = context.readMeta ?? (async (path: string) => [await readDicomMeta(path, { missingRescale })]);
+  const readMeta = context.readMeta ?? ((path: string) => readDicomMetas(path, { missingRescale }));
   const scan = await scanHeaders(usable, { readMeta, cacheDir, scope: imagesDir, variant: readerVariant(missingRescale) });
   const grouped = readableSlices(scan.files, bad).filter((slice) => {
     if (groupKey(slice.meta, config.groupBy) !== undefined) return true;

@@ -50,6 +50,12 @@ export interface DicomHeader {
   fileSize: number;
   /** True when the RSNA intercept quirk was detected (and, unless disabled, repaired). */
   rsnaQuirk: boolean;
+  /**
+   * One entry per frame (one for a single-frame file): its metadata, where a multi-frame file's functional groups
+   * (Enhanced CT/MR: per-frame, then shared) give its position, orientation, spacing and rescale; `meta` and
+   * `rsnaQuirk` above are the first frame's.
+   */
+  frames: Array<{ meta: SliceMeta; rsnaQuirk: boolean }>;
 }
 
 const TAG = {
@@ -76,6 +82,12 @@ const TAG = {
   rescaleIntercept: 'x00281052',
   rescaleSlope: 'x00281053',
   pixelData: 'x7fe00010',
+  sharedFunctionalGroups: 'x52009229',
+  perFrameFunctionalGroups: 'x52009230',
+  planePosition: 'x00209113',
+  planeOrientation: 'x00209116',
+  pixelMeasures: 'x00289110',
+  pixelValueTransformation: 'x00289145',
 } as const;
 
 const PREAMBLE_LENGTH = 128;
@@ -108,13 +120,23 @@ export function hasRsnaInterceptQuirk(
   return (modality === undefined || modality === 'CT') && bitsStored === 12 && pixelRepresentation === 0 && Math.trunc(intercept) > -100;
 }
 
-/** Reads a DICOM file, decodes its pixels and returns Hounsfield units (stored × slope + intercept). */
-export async function readDicom(path: string, options: DicomReadOptions = {}): Promise<Slice> {
+/**
+ * Reads a DICOM file, decodes its pixels and returns modality values (stored × slope + intercept: Hounsfield
+ * units for CT), one slice per frame: a multi-frame CT or MR (classic or Enhanced) is a series in one file.
+ */
+export async function readDicomSlices(path: string, options: DicomReadOptions = {}): Promise<Slice[]> {
   const bytes = await readWhole(path);
   const dataSet = parseDataSet(path, bytes, false);
   const header = headerFromDataSet(path, dataSet, bytes.length, options);
-  const data = await decodeModalityValues(path, dataSet, header, options);
-  return { rows: header.rows!, cols: header.cols!, channels: header.samplesPerPixel!, data, meta: header.meta };
+  const frames = await decodeModalityValues(path, dataSet, header, options);
+  return frames.map((data, k) => ({ rows: header.rows!, cols: header.cols!, channels: header.samplesPerPixel!, data, meta: header.frames[k].meta }));
+}
+
+/** A single-frame DICOM file's slice (`readDicomSlices` reads every frame of a multi-frame file). */
+export async function readDicom(path: string, options: DicomReadOptions = {}): Promise<Slice> {
+  const slices = await readDicomSlices(path, options);
+  if (slices.length !== 1) throw new DataFileError(path, `holds ${slices.length} frames; read them with readSlices (one slice per frame)`);
+  return slices[0];
 }
 
 /**
@@ -123,11 +145,18 @@ export async function readDicom(path: string, options: DicomReadOptions = {}): P
  * uncompressed, is shorter than the header's image needs is an error here already, so a dataset scan finds it
  * before training does.
  */
-export async function readDicomMeta(path: string, options: DicomReadOptions = {}): Promise<SliceMeta> {
+export async function readDicomMetas(path: string, options: DicomReadOptions = {}): Promise<SliceMeta[]> {
   const header = await readDicomHeader(path, options);
   const problem = pixelDataProblem(header);
   if (problem) throw new DataFileError(path, problem);
-  return header.meta;
+  return header.frames.map((frame) => frame.meta);
+}
+
+/** The header of a single-frame DICOM file (see `readDicomMetas`). */
+export async function readDicomMeta(path: string, options: DicomReadOptions = {}): Promise<SliceMeta> {
+  const metas = await readDicomMetas(path, options);
+  if (metas.length !== 1) throw new DataFileError(path, `holds ${metas.length} frames; read them with readMeta (one slice per frame)`);
+  return metas[0];
 }
 
 export async function readDicomHeader(path: string, options: DicomReadOptions = {}): Promise<DicomHeader> {
@@ -293,11 +322,72 @@ function headerFromDataSet(path: string, dataSet: DataSet, fileSize: number, opt
   const read = new TagReader(path, dataSet);
   const syntaxUid = read.string(TAG.transferSyntaxUid) ?? IMPLICIT_VR_LITTLE_ENDIAN;
   const bitsAllocated = read.uint16(TAG.bitsAllocated);
+  const numberOfFrames = read.integer(TAG.numberOfFrames) ?? 1;
+  const groups = functionalGroups(path, dataSet, numberOfFrames);
+  const frames = groups.map((frameGroups, k) => frameMeta(path, read, frameGroups, options, numberOfFrames > 1 ? k : undefined));
+
+  const pixelElement: Element | undefined = dataSet.elements[TAG.pixelData];
+  return {
+    meta: frames[0].meta,
+    transferSyntax: transferSyntax(syntaxUid),
+    rows: read.uint16(TAG.rows),
+    cols: read.uint16(TAG.cols),
+    samplesPerPixel: read.uint16(TAG.samplesPerPixel) ?? 1,
+    bitsAllocated,
+    planarConfiguration: read.uint16(TAG.planarConfiguration) ?? 0,
+    numberOfFrames,
+    hasPixelData: pixelElement !== undefined,
+    ...(pixelElement
+      ? {
+          pixelData: {
+            offset: pixelElement.dataOffset,
+            length: pixelElement.length,
+            undefinedLength: pixelElement.hadUndefinedLength === true || pixelElement.length === 0xffffffff,
+          },
+        }
+      : {}),
+    fileSize,
+    rsnaQuirk: frames[0].rsnaQuirk,
+    frames,
+  };
+}
+
+/**
+ * Per frame, the functional-group items that describe it (Enhanced CT/MR, PS3.3 C.7.6.16): its own item of the
+ * per-frame sequence, then the shared one. A file without functional groups gives each frame none.
+ */
+function functionalGroups(path: string, dataSet: DataSet, frames: number): TagReader[][] {
+  const itemsOf = (tag: string) => (dataSet.elements[tag]?.items ?? []).map((item) => item.dataSet).filter((d): d is DataSet => d !== undefined);
+  const perFrame = itemsOf(TAG.perFrameFunctionalGroups);
+  const shared = itemsOf(TAG.sharedFunctionalGroups);
+  if (perFrame.length > 0 && perFrame.length !== frames) {
+    throw new DataFileError(path, `PerFrameFunctionalGroupsSequence holds ${perFrame.length} items for ${frames} frames`);
+  }
+  return Array.from({ length: frames }, (_, k) => [...(perFrame[k] ? [perFrame[k]] : []), ...shared].map((item) => new TagReader(path, item)));
+}
+
+/** The first value a functional group (e.g. PlanePositionSequence) of these items gives, read by `pick`. */
+function groupValue<T>(groups: readonly TagReader[], groupTag: string, pick: (group: TagReader) => T | undefined): T | undefined {
+  for (const container of groups) {
+    const group = container.item(groupTag);
+    const value = group && pick(group);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** One frame's metadata: the file's tags, with what its functional groups say in their place. */
+function frameMeta(path: string, read: TagReader, groups: readonly TagReader[], options: DicomReadOptions, frame: number | undefined): { meta: SliceMeta; rsnaQuirk: boolean } {
+  const bitsAllocated = read.uint16(TAG.bitsAllocated);
   const bitsStored = read.uint16(TAG.bitsStored) ?? bitsAllocated;
   const pixelRepresentation = read.uint16(TAG.pixelRepresentation);
   const photometric = read.string(TAG.photometricInterpretation);
   const modality = read.string(TAG.modality);
-  const given = { slope: read.number(TAG.rescaleSlope), intercept: read.number(TAG.rescaleIntercept) };
+  const grouped = <T>(groupTag: string, pick: (group: TagReader) => T | undefined, own: () => T | undefined) => groupValue(groups, groupTag, pick) ?? own();
+  const given = {
+    slope: grouped(TAG.pixelValueTransformation, (g) => g.number(TAG.rescaleSlope), () => read.number(TAG.rescaleSlope)),
+    intercept: grouped(TAG.pixelValueTransformation, (g) => g.number(TAG.rescaleIntercept), () => read.number(TAG.rescaleIntercept)),
+  };
   const fallback = missingRescale(path, modality, given, options.missingRescale ?? 'refuse');
   const slope = given.slope ?? fallback.slope;
   const storedIntercept = given.intercept ?? fallback.intercept;
@@ -311,50 +401,27 @@ function headerFromDataSet(path: string, dataSet: DataSet, fileSize: number, opt
   if (mirror !== undefined && windowCenter) windowCenter = windowCenter.map((center) => mirror - center);
 
   const meta: SliceMeta = {
-    source: path,
+    source: frame === undefined ? path : `${path}#frame:${frame}`,
     format: 'dicom',
     modality,
     studyInstanceUid: read.string(TAG.studyInstanceUid),
     seriesInstanceUid: read.string(TAG.seriesInstanceUid),
     sopInstanceUid: read.string(TAG.sopInstanceUid),
     instanceNumber: read.integer(TAG.instanceNumber),
-    imagePosition: read.tuple(TAG.imagePosition, 3) as SliceMeta['imagePosition'],
-    imageOrientation: read.tuple(TAG.imageOrientation, 6) as SliceMeta['imageOrientation'],
-    pixelSpacing: read.tuple(TAG.pixelSpacing, 2) as SliceMeta['pixelSpacing'],
+    imagePosition: grouped(TAG.planePosition, (g) => g.tuple(TAG.imagePosition, 3), () => read.tuple(TAG.imagePosition, 3)) as SliceMeta['imagePosition'],
+    imageOrientation: grouped(TAG.planeOrientation, (g) => g.tuple(TAG.imageOrientation, 6), () => read.tuple(TAG.imageOrientation, 6)) as SliceMeta['imageOrientation'],
+    pixelSpacing: grouped(TAG.pixelMeasures, (g) => g.tuple(TAG.pixelSpacing, 2), () => read.tuple(TAG.pixelSpacing, 2)) as SliceMeta['pixelSpacing'],
     rescaleSlope: slope,
     rescaleIntercept: intercept,
     windowCenter,
     windowWidth,
-    transferSyntaxUid: syntaxUid,
+    transferSyntaxUid: read.string(TAG.transferSyntaxUid) ?? IMPLICIT_VR_LITTLE_ENDIAN,
     photometricInterpretation: photometric,
     bitsStored,
     pixelRepresentation,
   };
   for (const key of Object.keys(meta) as Array<keyof SliceMeta>) if (meta[key] === undefined) delete meta[key];
-
-  const pixelElement: Element | undefined = dataSet.elements[TAG.pixelData];
-  return {
-    meta,
-    transferSyntax: transferSyntax(syntaxUid),
-    rows: read.uint16(TAG.rows),
-    cols: read.uint16(TAG.cols),
-    samplesPerPixel: read.uint16(TAG.samplesPerPixel) ?? 1,
-    bitsAllocated,
-    planarConfiguration: read.uint16(TAG.planarConfiguration) ?? 0,
-    numberOfFrames: read.integer(TAG.numberOfFrames) ?? 1,
-    hasPixelData: pixelElement !== undefined,
-    ...(pixelElement
-      ? {
-          pixelData: {
-            offset: pixelElement.dataOffset,
-            length: pixelElement.length,
-            undefinedLength: pixelElement.hadUndefinedLength === true || pixelElement.length === 0xffffffff,
-          },
-        }
-      : {}),
-    fileSize,
-    rsnaQuirk,
-  };
+  return { meta, rsnaQuirk };
 }
 
 /** The slope and intercept for tags the header lacks, by the modality's rule (see `MissingRescale`). */
@@ -406,7 +473,8 @@ function logRsnaQuirk(path: string, repaired: boolean): void {
   }
 }
 
-async function decodeModalityValues(path: string, dataSet: DataSet, header: DicomHeader, options: DicomReadOptions): Promise<Float32Array> {
+/** Each frame's modality values (stored × slope + intercept, colour as RGB), in frame order. */
+async function decodeModalityValues(path: string, dataSet: DataSet, header: DicomHeader, options: DicomReadOptions): Promise<Float32Array[]> {
   const syntax = header.transferSyntax;
   const element: Element | undefined = dataSet.elements[TAG.pixelData];
   if (!element) throw new DataFileError(path, 'DICOM file has no pixel data (7FE0,0010)');
@@ -415,42 +483,68 @@ async function decodeModalityValues(path: string, dataSet: DataSet, header: Dico
   if (encapsulated && (!decoder || !element.encapsulatedPixelData)) {
     throw new DataFileError(path, unsupportedSyntax(syntax));
   }
-  if (header.numberOfFrames > 1) {
-    throw new DataFileError(path, `multi-frame DICOM (${header.numberOfFrames} frames) is not supported; one slice per file`);
-  }
-  const { meta } = header;
   const format = pixelFormat(path, header);
   if (!encapsulated && element.dataOffset + element.length > dataSet.byteArray.length) {
     throw new DataFileError(path, 'truncated DICOM file (pixel data runs past the end of the file)');
   }
-  let stored: Float32Array;
-  try {
-    if (decoder) {
-      // Compressed: the codec gives little-endian samples, pixel by pixel, which decode as native data does.
-      const frame = dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, element, 0, element.fragments?.length ?? 0);
-      const samples = await decoder(frame, { ...format, photometricInterpretation: meta.photometricInterpretation });
-      stored = decodeNativePixels(samples, { ...format, littleEndian: true, planarConfiguration: 0 });
-    } else {
-      const bytes = dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length);
-      const photometric = meta.photometricInterpretation;
-      if (isYbr422(header)) {
-        // Decoded as a row of samples, then each pixel pair's chroma shared out.
-        stored = expandYbr422(decodeNativePixels(bytes, { ...format, cols: format.cols * 2, samplesPerPixel: 1 }), format.rows, format.cols);
+  const frames: Float32Array[] = [];
+  for (let k = 0; k < header.numberOfFrames; k++) {
+    const { meta, rsnaQuirk } = header.frames[k];
+    const where = header.numberOfFrames > 1 ? `frame ${k + 1} of ${header.numberOfFrames}: ` : '';
+    let stored: Float32Array;
+    try {
+      if (decoder) {
+        // Compressed: the codec gives little-endian samples, pixel by pixel, which decode as native data does.
+        const frame = encapsulatedFrame(dataSet, element, k, header.numberOfFrames, syntax.uid);
+        const samples = await decoder(frame, { ...format, photometricInterpretation: meta.photometricInterpretation });
+        stored = decodeNativePixels(samples, { ...format, littleEndian: true, planarConfiguration: 0 });
       } else {
-        stored = decodeNativePixels(bytes, format);
+        stored = decodeNativeFrame(dataSet.byteArray.subarray(element.dataOffset, element.dataOffset + element.length), header, format, k);
       }
-      // Colour comes out as RGB whatever the file stores (a compressed frame's codec converts it likewise).
-      if (format.samplesPerPixel === 3 && (photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422')) ybrFullToRgb(stored, format.bitsStored);
+    } catch (error) {
+      const what = decoder ? `cannot decode ${syntax.name} (${syntax.uid}) pixel data: ` : '';
+      throw new DataFileError(path, `${where}${what}${describeThrown(error)}`, { cause: error });
     }
-  } catch (error) {
-    const what = decoder ? `cannot decode ${syntax.name} (${syntax.uid}) pixel data: ` : '';
-    throw new DataFileError(path, `${what}${describeThrown(error)}`, { cause: error });
+    frames.push(modalityValues(path, stored, meta, rsnaQuirk, format, options));
   }
+  return frames;
+}
 
+/** Frame `k` of native pixel data, colour as RGB (a compressed frame's codec converts it likewise). */
+function decodeNativeFrame(pixels: Uint8Array, header: DicomHeader, format: PixelFormat, k: number): Float32Array {
+  const samples = storedSamples(header);
+  const frameBytes = format.rows * format.cols * samples * (format.bitsAllocated / 8);
+  const bytes = pixels.subarray(k * frameBytes, (k + 1) * frameBytes);
+  // YBR_FULL_422: decoded as a row of samples, then each pixel pair's chroma shared out.
+  const stored = isYbr422(header)
+    ? expandYbr422(decodeNativePixels(bytes, { ...format, cols: format.cols * 2, samplesPerPixel: 1 }), format.rows, format.cols)
+    : decodeNativePixels(bytes, format);
+  const photometric = header.meta.photometricInterpretation;
+  if (format.samplesPerPixel === 3 && (photometric === 'YBR_FULL' || photometric === 'YBR_FULL_422')) ybrFullToRgb(stored, format.bitsStored);
+  return stored;
+}
+
+/**
+ * Frame `k`'s compressed bytes: all fragments of a single-frame file; for several frames, the basic offset table's
+ * item, else one fragment per frame, else (JPEG) the frames found by their end-of-image markers.
+ */
+function encapsulatedFrame(dataSet: DataSet, element: Element, k: number, frames: number, syntaxUid: string): Uint8Array {
+  const fragments = element.fragments ?? [];
+  if (frames === 1) return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, element, 0, fragments.length);
+  if ((element.basicOffsetTable ?? []).length > 0) return dicomParser.readEncapsulatedImageFrame(dataSet, element, k);
+  if (fragments.length === frames) return dicomParser.readEncapsulatedPixelDataFromFragments(dataSet, element, k, 1);
+  if (/^1\.2\.840\.10008\.1\.2\.4\.(50|51|57|70)$/.test(syntaxUid)) {
+    return dicomParser.readEncapsulatedImageFrame(dataSet, element, k, dicomParser.createJPEGBasicOffsetTable(dataSet, element));
+  }
+  throw new Error(`${frames} frames in ${fragments.length} fragments without a basic offset table: the frames cannot be told apart`);
+}
+
+/** Stored values to modality values: the RSNA repair where it applies, slope and intercept, MONOCHROME1 mirrored. */
+function modalityValues(path: string, stored: Float32Array, meta: SliceMeta, rsnaQuirk: boolean, format: PixelFormat, options: DicomReadOptions): Float32Array {
   const slope = meta.rescaleSlope ?? 1;
   const intercept = meta.rescaleIntercept ?? 0;
-  const repair = header.rsnaQuirk && options.rsnaInterceptFix !== false;
-  if (header.rsnaQuirk) logRsnaQuirk(path, repair);
+  const repair = rsnaQuirk && options.rsnaInterceptFix !== false;
+  if (rsnaQuirk) logRsnaQuirk(path, repair);
   if (repair) {
     for (let i = 0; i < stored.length; i++) {
       const shifted = stored[i] + 1000;
@@ -499,6 +593,12 @@ class TagReader {
 
   uint16(tag: string): number | undefined {
     return this.present(tag) ? this.dataSet.uint16(tag) : undefined;
+  }
+
+  /** The first item of a sequence, to read its tags. */
+  item(tag: string): TagReader | undefined {
+    const item = this.dataSet.elements[tag]?.items?.[0]?.dataSet;
+    return item ? new TagReader(this.path, item) : undefined;
   }
 
   /** All values of a multi-valued DS/IS tag (backslash-separated). */

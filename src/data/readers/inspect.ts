@@ -1,5 +1,5 @@
 import type { SliceMeta } from '../types.ts';
-import { readDicom, readDicomHeader } from './dicom.ts';
+import { readDicomHeader, readDicomSlices } from './dicom.ts';
 import { describeThrown } from './errors.ts';
 import { detectKind, readSlices, type SliceFileKind } from './index.ts';
 
@@ -45,19 +45,20 @@ export async function inspectFile(path: string): Promise<FileReport> {
     const kind = await detectKind(path);
     if (kind === 'dicom') {
       const header = await readDicomHeader(path);
-      const slice = await readDicom(path);
+      const slices = await readDicomSlices(path);
+      const [slice] = slices;
       return {
         path,
         ok: true,
         kind,
-        slices: 1,
+        slices: slices.length,
         rows: slice.rows,
         cols: slice.cols,
         channels: slice.channels,
         meta: slice.meta,
         transferSyntaxName: header.transferSyntax.name,
         rsnaQuirk: header.rsnaQuirk,
-        values: valueRange([slice.data]),
+        values: valueRange(slices.map((s) => s.data)),
       };
     }
     const slices = await readSlices(path);
