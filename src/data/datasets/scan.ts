@@ -71,7 +71,10 @@ export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sliceseq');
 }
 
-/** 3: DICOM headers are refused when their pixel data is missing, cut off or too short. */
+/**
+ * 3: DICOM headers are refused when their pixel data is missing, cut off or too short. 4: a multi-frame DICOM gives
+ * one entry per frame; CT without rescale tags and sample sizes the reader cannot decode are refused.
+ */
 /**
  * Where a dataset's header-scan index goes: the dataset config's own `cacheDir`, else the caller's (an
  * experiment's `data.indexDir`, `inspect --index-dir`), else defaultCacheDir(); `null` at either level: no index.
@@ -82,7 +85,7 @@ export function scanIndexDir(own: string | null | undefined, caller: string | nu
   return defaultCacheDir();
 }
 
-const SCAN_INDEX_VERSION = 3;
+const SCAN_INDEX_VERSION = 4;
 
 /**
  * On disk, one compact row per file (a real RSNA train set has 750k): path, size, mtime, error, then per slice
