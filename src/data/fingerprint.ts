@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { writeJsonAtomic } from '../core/atomic.ts';
 import type { Patient } from './patients.ts';
 
 /**
@@ -18,7 +19,9 @@ import type { Patient } from './patients.ts';
  * What it can miss: a change of the same size that touches none of the sampled bytes, i.e. a few pixels edited
  * between the windows of a file larger than {@link WHOLE_FILE_BYTES} (with 32 windows over a 512 × 512 16-bit
  * slice, any edited run longer than about 16 KiB is seen; inverting, rescaling or replacing an image always is).
- * Modification times are not hashed: copying or moving data keeps its fingerprint.
+ * Modification times are not hashed: copying or moving data keeps its fingerprint. With `cacheDir`, a file whose size
+ * and modification time are those of an earlier fingerprint is not read again (its digest is kept), so an edit
+ * that also restores the file's mtime is not seen there.
  *
  * A fingerprint names its format (`v2:` and 16 hex digits); the earlier form (16 hex digits of absolute paths,
  * ids and targets, no contents) is recognised by {@link fingerprintFormat} so a resume can say what happened.
@@ -76,14 +79,52 @@ function fileDigest(path: string, buffer: Buffer): string {
   }
 }
 
-/** Every file's digest, in order, yielding to the event loop every {@link BATCH} files. */
-async function fileDigests(paths: readonly string[]): Promise<string[]> {
+/** What `cacheDir` holds per dataset folder: each file's size, mtime and digest, by its path within the folder. */
+interface DigestRecord {
+  format: number;
+  files: Record<string, [size: number, mtimeMs: number, digest: string]>;
+}
+
+function readDigestRecord(file: string): DigestRecord['files'] {
+  try {
+    const record = JSON.parse(readFileSync(file, 'utf8')) as DigestRecord;
+    return record.format === DATA_FINGERPRINT_FORMAT && record.files && typeof record.files === 'object' ? record.files : {};
+  } catch {
+    return {}; // none yet, or unreadable: every file is read
+  }
+}
+
+/**
+ * Every file's digest, in order, yielding to the event loop every {@link BATCH} files. With `cacheDir`, a file whose
+ * size and mtime match the record of an earlier fingerprint keeps its digest unread (so a 750k-file dataset is read
+ * once, then only what changed); the record is rewritten when anything changed.
+ */
+async function fileDigests(paths: readonly string[], root: string, cacheDir: string | null | undefined): Promise<string[]> {
   const buffer = Buffer.allocUnsafe(WHOLE_FILE_BYTES);
+  const recordFile = cacheDir ? join(cacheDir, `digests-${createHash('sha1').update(root).digest('hex').slice(0, 16)}.json`) : undefined;
+  const known = recordFile ? readDigestRecord(recordFile) : {};
+  const record: DigestRecord['files'] = {};
+  let read = 0;
   const digests: string[] = [];
   for (let i = 0; i < paths.length; i++) {
     if (i > 0 && i % BATCH === 0) await new Promise((resume) => setImmediate(resume));
-    digests.push(fileDigest(paths[i], buffer));
+    if (!recordFile) {
+      digests.push(fileDigest(paths[i], buffer));
+      continue;
+    }
+    const key = relative(root, paths[i]);
+    let info;
+    try {
+      info = statSync(paths[i]);
+    } catch (error) {
+      throw new Error(`cannot read ${paths[i]} to fingerprint the data: ${(error as Error).message}`);
+    }
+    const previous = known[key];
+    const digest = previous && previous[0] === info.size && previous[1] === info.mtimeMs ? previous[2] : (read++, fileDigest(paths[i], buffer));
+    record[key] = [info.size, info.mtimeMs, digest];
+    digests.push(digest);
   }
+  if (recordFile && (read > 0 || Object.keys(known).length !== paths.length)) writeJsonAtomic(recordFile, { format: DATA_FINGERPRINT_FORMAT, files: record } satisfies DigestRecord);
   return digests;
 }
 
@@ -100,6 +141,11 @@ function commonFolder(paths: readonly string[]): string {
 export interface FingerprintOptions {
   /** Include targets, slice targets and mask files (a run's data); without, only ids and slice files (embeddings). */
   labels?: boolean;
+  /**
+   * A folder (the header-scan index's) for each file's digest with its size and mtime: later fingerprints re-read
+   * only files whose size or mtime changed. Without it every file is read every time.
+   */
+  cacheDir?: string | null;
 }
 
 function updateTargets(hash: Hash, values: Float32Array): void {
@@ -119,9 +165,9 @@ export async function dataFingerprint(groups: ReadonlyArray<readonly Patient[]>,
       if (options.labels) for (const m of p.sliceMasks ?? []) for (const path of m.paths) files.add(resolve(path));
     }
     const paths = [...files];
-    const digests = await fileDigests(paths);
-    const digestOf = new Map(paths.map((path, i) => [path, digests[i]]));
     const root = commonFolder(paths);
+    const digests = await fileDigests(paths, root, options.cacheDir);
+    const digestOf = new Map(paths.map((path, i) => [path, digests[i]]));
     const describe = (path: string, frame: number | undefined) => {
       const absolute = resolve(path);
       return `${relative(root, absolute).split(sep).join('/')}#${frame ?? ''}@${digestOf.get(absolute)}`;

@@ -1,6 +1,7 @@
 import { loadDataset } from '../data/datasets/registry.ts';
 import type { Dataset } from '../data/datasets/types.ts';
 import { dataFingerprint } from '../data/fingerprint.ts';
+import { scanIndexDir } from '../data/datasets/scan.ts';
 import type { RunEnvironment } from '../runs/environment.ts';
 import type { Experiment } from './config.ts';
 
@@ -14,7 +15,10 @@ export async function runDataRecord(experiment: Experiment, dataset: Dataset, ex
   return {
     source: dataset.source,
     ...(typeof root === 'string' ? { root, ...(givenRoot !== undefined && givenRoot !== root ? { rootAsGiven: givenRoot } : {}) } : {}),
-    fingerprint: await dataFingerprint([dataset.patients, ...(external ? [external.patients] : [])], { labels: true }),
+    fingerprint: await dataFingerprint([dataset.patients, ...(external ? [external.patients] : [])], {
+      labels: true,
+      cacheDir: scanIndexDir((experiment.data.dataset as { cacheDir?: string | null }).cacheDir, experiment.data.indexDir),
+    }),
     patients: dataset.patients.length,
   };
 }

@@ -74,6 +74,28 @@ describe('the data fingerprint (issue 24 item 7)', () => {
     expect(await fingerprint(copy)).not.toBe(before);
   });
 
+  it('with a cache folder keeps each file\'s digest by size and mtime, and reads a file again once either changes', async () => {
+    const copy = join(root, 'cached', 'data');
+    cpSync(data, copy, { recursive: true });
+    const cacheDir = join(root, 'digests');
+    const plain = await fingerprint(copy);
+    const patients = [(await loadDataset({ name: 'rsna-ich', root: copy, cacheDir: null })).patients];
+    expect(await dataFingerprint(patients, { labels: true, cacheDir })).toBe(plain);
+    const [recordFile] = readdirSync(cacheDir);
+    const record = JSON.parse(readFileSync(join(cacheDir, recordFile), 'utf8'));
+    const file = dicomFiles(copy)[2];
+    const key = relative(join(copy, 'stage_2_train'), file); // paths within the dataset's deepest common folder
+    expect(record.files[key]).toEqual([expect.any(Number), expect.any(Number), expect.stringMatching(/^[0-9a-f]{32}$/)]);
+    // The record is what a second fingerprint uses: a doctored digest shows through…
+    writeFileSync(join(cacheDir, recordFile), JSON.stringify({ ...record, files: { ...record.files, [key]: [...record.files[key].slice(0, 2), '0'.repeat(32)] } }));
+    expect(await dataFingerprint(patients, { labels: true, cacheDir })).not.toBe(plain);
+    // …until the file's mtime changes, when it is read again.
+    utimesSync(file, 1_700_000_000, 1_700_000_000);
+    expect(await dataFingerprint(patients, { labels: true, cacheDir })).toBe(plain);
+    invertPixels(file, 32 * 32 * 2);
+    expect(await dataFingerprint(patients, { labels: true, cacheDir })).not.toBe(plain);
+  });
+
   it('samples a file larger than it reads whole: inverted pixels of a 512 × 512 slice are seen, a touch is not', async () => {
     const big = join(root, 'big');
     await writeDemoDataset(big, { patients: 2, seed: 1, slices: 2, size: 512, testPatients: 0 });
