@@ -295,6 +295,20 @@ describe('the header scan and inspect say what the full read will (issue 24 item
     for (const readFile of [readDicomMeta, readDicom]) await expect(readFile(file)).rejects.toThrow(/one_bit\.dcm: BitsAllocated 1 is not supported \(8, 16 or 32\)/);
   });
 
+  it('refuses in the header scan a compressed stream that does not start as its transfer syntax says (JPEG 2000)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'j2k-'));
+    const file = join(dir, 'corrupt_j2k.dcm');
+    const bytes = readFileSync('test/fixtures/dicom-compressed/j2k_int16.dcm');
+    const soc = bytes.indexOf(Buffer.from([0xff, 0x4f, 0xff, 0x51]));
+    expect(soc).toBeGreaterThan(0);
+    bytes.fill(0, soc, soc + 4);
+    writeFileSync(file, bytes);
+    await expect(readDicomMeta(file)).rejects.toThrow(/corrupt_j2k\.dcm: corrupt JPEG 2000 \(Lossless Only\) pixel data: the first fragment starts 00 00 00 00, not a JPEG 2000 codestream/);
+    await expect(readDicom(file)).rejects.toThrow(/corrupt_j2k\.dcm: cannot decode JPEG 2000/);
+    expect((await readDicomMeta('test/fixtures/dicom-compressed/j2k_int16.dcm')).transferSyntaxUid).toBe('1.2.840.10008.1.2.4.90');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('labels the value range "HU range" for CT only', async () => {
     const label = async (file: string) => formatFileReport(await inspectFile(file)).find((line) => /^ {2}(HU range|values) /.test(line))?.trim().split(/\s{2,}/)[0];
     expect(await label('test/fixtures/dicom/explicit_le_int16.dcm')).toBe('HU range');

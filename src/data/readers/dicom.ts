@@ -50,6 +50,8 @@ export interface DicomHeader {
   fileSize: number;
   /** True when the RSNA intercept quirk was detected (and, unless disabled, repaired). */
   rsnaQuirk: boolean;
+  /** Compressed pixel data: the first bytes of its first fragment, where the header read reached them. */
+  streamStart?: Uint8Array;
   /**
    * One entry per frame (one for a single-frame file): its metadata, where a multi-frame file's functional groups
    * (Enhanced CT/MR: per-frame, then shared) give its position, orientation, spacing and rescale; `meta` and
@@ -164,13 +166,49 @@ export async function readDicomHeader(path: string, options: DicomReadOptions = 
   if (!complete) {
     try {
       const dataSet = parseDataSet(path, bytes, true);
-      if (dataSet.elements[TAG.pixelData]) return headerFromDataSet(path, dataSet, size, options);
+      if (dataSet.elements[TAG.pixelData]) return withStreamStart(headerFromDataSet(path, dataSet, size, options), bytes);
     } catch {
       // The probe may end inside an element; the whole file decides.
     }
   }
   const whole = complete ? bytes : await readWhole(path);
-  return headerFromDataSet(path, parseDataSet(path, whole, true), size, options);
+  return withStreamStart(headerFromDataSet(path, parseDataSet(path, whole, true), size, options), whole);
+}
+
+/** The first bytes of the first compressed fragment, where `bytes` holds them (after the basic offset table item). */
+function withStreamStart(header: DicomHeader, bytes: Uint8Array): DicomHeader {
+  const pixels = header.pixelData;
+  if (!pixels?.undefinedLength || header.transferSyntax.native) return header;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const isItem = (at: number) => at + 8 <= bytes.length && view.getUint16(at, true) === 0xfffe && view.getUint16(at + 2, true) === 0xe000;
+  let at = pixels.offset;
+  if (!isItem(at)) return header;
+  at += 8 + view.getUint32(at + 4, true); // the basic offset table
+  if (!isItem(at)) return header;
+  return { ...header, streamStart: bytes.slice(at + 8, Math.min(bytes.length, at + 8 + 12)) };
+}
+
+/** How each compressed syntax's stream begins: JPEG's start-of-image, a JPEG 2000 codestream or JP2 file. */
+const streamSignatures: Array<{ syntaxes: RegExp; name: string; starts: number[][] }> = [
+  { syntaxes: /^1\.2\.840\.10008\.1\.2\.4\.(50|51|57|70|80|81)$/, name: 'a JPEG stream (FF D8)', starts: [[0xff, 0xd8]] },
+  {
+    syntaxes: /^1\.2\.840\.10008\.1\.2\.4\.(90|91|201|202|203)$/,
+    name: 'a JPEG 2000 codestream (FF 4F FF 51) or JP2 file',
+    starts: [
+      [0xff, 0x4f, 0xff, 0x51],
+      [0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20],
+    ],
+  },
+];
+
+/** Why the first fragment cannot be the syntax's stream, if its first bytes say so. */
+function streamStartProblem(header: DicomHeader): string | undefined {
+  const start = header.streamStart;
+  const signature = streamSignatures.find((s) => s.syntaxes.test(header.transferSyntax.uid));
+  if (!start || !signature || start.length < 2) return undefined;
+  if (signature.starts.some((bytes) => bytes.every((byte, i) => i >= start.length || start[i] === byte))) return undefined;
+  const seen = Array.from(start.subarray(0, 4), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(' ');
+  return `corrupt ${header.transferSyntax.name} pixel data: the first fragment starts ${seen}, not ${signature.name}`;
 }
 
 function unsupportedSyntax(syntax: TransferSyntax): string {
@@ -187,7 +225,8 @@ export function pixelDataProblem(header: DicomHeader): string | undefined {
     return `truncated DICOM file (pixel data declares ${pixels.length} bytes from byte ${pixels.offset}, the file has ${header.fileSize})`;
   }
   if (!header.transferSyntax.decodable) return unsupportedSyntax(header.transferSyntax);
-  if (!header.transferSyntax.native || pixels.undefinedLength) return undefined;
+  if (!header.transferSyntax.native) return streamStartProblem(header);
+  if (pixels.undefinedLength) return undefined;
   const { rows, cols, samplesPerPixel, bitsAllocated, numberOfFrames } = header;
   if (rows === undefined || cols === undefined || bitsAllocated === undefined) return undefined;
   const sampleProblem = sampleSizeProblem(bitsAllocated, header.meta.bitsStored ?? bitsAllocated);
