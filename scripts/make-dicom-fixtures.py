@@ -152,6 +152,7 @@ def good_dicom_fixtures(expected):
 
     # 8-bit unsigned and 8-bit signed.
     ds = base_dataset('explicit_le_uint8', ExplicitVRLittleEndian, 4)
+    ds.Modality = 'OT'  # no rescale tags: fine for other modalities, refused for CT (its HU would be a guess)
     set_pixels(ds, rng.integers(0, 256, (ROWS, COLS)), 8, 8, False)
     record(expected, ds, 'explicit_le_uint8.dcm')
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { log } from '../core/log.ts';
 import type { Slice, SliceMeta } from './types.ts';
+import type { MissingRescale } from './readers/dicom.ts';
 
 const CACHE_FORMAT_VERSION = 1;
 
@@ -14,6 +15,8 @@ export interface CacheSource {
   frame?: number;
   size: number;
   mtimeMs: number;
+  /** The dataset's rule for CT slices without rescale tags, where it is not the default (it changes the values). */
+  missingRescale?: MissingRescale;
 }
 
 interface EntryHeader {
@@ -43,7 +46,7 @@ export class SliceCache {
 
   key(fingerprint: string, sources: readonly CacheSource[]): string {
     const hash = createHash('sha1').update(`v${CACHE_FORMAT_VERSION}\u0000${fingerprint}\n`);
-    for (const s of sources) hash.update(`${s.path}\u0000${s.frame ?? ''}\u0000${s.size}\u0000${s.mtimeMs}\n`);
+    for (const s of sources) hash.update(`${s.path}\u0000${s.frame ?? ''}\u0000${s.size}\u0000${s.mtimeMs}${s.missingRescale ? `\u0000${JSON.stringify(s.missingRescale)}` : ''}\n`);
     return hash.digest('hex');
   }
 

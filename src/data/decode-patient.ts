@@ -5,6 +5,7 @@ import type { CacheSource, SliceCache } from './cache.ts';
 import { readPatientMasks } from './masks.ts';
 import type { MaskRef } from './patients.ts';
 import type { Slice } from './types.ts';
+import type { MissingRescale, ReadOptions } from './readers/index.ts';
 
 /**
  * Preprocessing as the loader runs it (preprocess.ts `Preprocess` fits): `prepare` runs the deterministic leading
@@ -24,12 +25,12 @@ export interface LoaderPipeline {
 }
 
 /** Reads the slices of one file (one for 2-D images, several for a volume). */
-export type SliceFileReader = (path: string) => Promise<Slice[]>;
+export type SliceFileReader = (path: string, options?: ReadOptions) => Promise<Slice[]>;
 
 /** One patient to decode: its slice files in order, and what fixes its augmentation draw. */
 export interface PatientDecodeRequest {
   patientId: string;
-  slices: ReadonlyArray<{ path: string; frame?: number }>;
+  slices: ReadonlyArray<{ path: string; frame?: number; missingRescale?: MissingRescale }>;
   /** Run the random steps with Rng.derive(seed, 'augment', epoch, patientId); otherwise the evaluation steps. */
   augment: boolean;
   augmentPerSlice: boolean;
@@ -98,11 +99,11 @@ export async function decodePatient(request: PatientDecodeRequest, tools: Patien
 
 async function cacheSources(request: PatientDecodeRequest): Promise<CacheSource[]> {
   return Promise.all(
-    request.slices.map(async ({ path, frame }) => {
+    request.slices.map(async ({ path, frame, missingRescale }) => {
       const info = await stat(path).catch((error: Error) => {
         throw new Error(`patient '${request.patientId}': cannot read ${path}: ${error.message}`);
       });
-      return { path, frame, size: info.size, mtimeMs: info.mtimeMs };
+      return { path, frame, size: info.size, mtimeMs: info.mtimeMs, ...(missingRescale ? { missingRescale } : {}) };
     }),
   );
 }
@@ -111,10 +112,10 @@ async function cacheSources(request: PatientDecodeRequest): Promise<CacheSource[
 async function readPatient(request: PatientDecodeRequest, readSlices: SliceFileReader): Promise<Slice[]> {
   const id = request.patientId;
   const files = new Map<string, Promise<Slice[]>>();
-  const read = (path: string) => {
+  const read = (path: string, missingRescale: MissingRescale | undefined) => {
     let slices = files.get(path);
     if (!slices) {
-      slices = readSlices(path).catch((error: Error) => {
+      slices = readSlices(path, missingRescale ? { missingRescale } : undefined).catch((error: Error) => {
         throw new Error(`patient '${id}': ${error.message}`);
       });
       files.set(path, slices);
@@ -122,8 +123,8 @@ async function readPatient(request: PatientDecodeRequest, readSlices: SliceFileR
     return slices;
   };
   return Promise.all(
-    request.slices.map(async ({ path, frame }) => {
-      const slices = await read(path);
+    request.slices.map(async ({ path, frame, missingRescale }) => {
+      const slices = await read(path, missingRescale);
       if (frame === undefined && slices.length !== 1) {
         throw new Error(`patient '${id}': ${path} holds ${slices.length} slices; list each as a frame`);
       }

@@ -51,7 +51,7 @@ export async function decodeTask(task: DecodeTask): Promise<unknown> {
   const evictedBefore = cache?.evicted ?? 0;
   const { slices, masks, cacheHit } = await decodePatient(task, {
     ...(task.preprocess ? { pipeline: pipelineFor(task.preprocess) } : {}),
-    readSlices: (path) => readSlices(path),
+    readSlices: (path, options) => readSlices(path, options),
     ...(cache ? { cache } : {}),
   });
   const plain = (list: Slice[]): PlainSlice[] => list.map(({ rows, cols, channels, data, meta }) => ({ rows, cols, channels, data, meta }));

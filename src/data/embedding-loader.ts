@@ -24,7 +24,7 @@ const fingerprintPartsSchema = z.object({
   model: z.string(),
   /** `Preprocess.fingerprint()` of the extraction's preprocessing. */
   preprocess: z.string(),
-  /** Patient ids, slice files, their sizes and mtimes. */
+  /** Patient ids, slice files and their contents, sampled (data/fingerprint.ts). */
   data: z.string(),
 });
 export type FingerprintParts = z.infer<typeof fingerprintPartsSchema>;

@@ -241,7 +241,7 @@ export class PatientLoader {
     }
     this.cache =
       this.config.cacheDir && this.config.workers === 0 ? new SliceCache(this.config.cacheDir, this.config.cacheMaxBytes) : undefined;
-    this.readSlices = runtime.readSlices ?? ((path) => readSlicesFromFile(path));
+    this.readSlices = runtime.readSlices ?? ((path, options) => readSlicesFromFile(path, options));
     this.batchBuffers = new BufferPool(this.config.prefetch + 2);
   }
 
@@ -395,7 +395,7 @@ export class PatientLoader {
   private async decodePatient(patient: Patient, epoch: number): Promise<LoadedPatient> {
     const request: PatientDecodeRequest = {
       patientId: patient.id,
-      slices: patient.slices.map(({ path, frame }) => (frame === undefined ? { path } : { path, frame })),
+      slices: patient.slices.map(({ path, frame, missingRescale }) => ({ path, ...(frame === undefined ? {} : { frame }), ...(missingRescale ? { missingRescale } : {}) })),
       augment: this.config.augment,
       augmentPerSlice: this.config.augmentPerSlice,
       seed: this.config.seed,

@@ -1,4 +1,5 @@
 import type { SliceMeta } from './types.ts';
+import type { MissingRescale } from './readers/dicom.ts';
 import type { Rng } from '../core/rng.ts';
 
 /**
@@ -12,6 +13,8 @@ export interface SliceRef {
   frame?: number;
   /** The slice's own id in its dataset's terms (RSNA: the image id, a manifest's id or path cell); see `sliceId`. */
   id?: string;
+  /** How to read a CT slice without rescale tags, where its dataset's config says (`rescale`, `onMissingRescale`). */
+  missingRescale?: MissingRescale;
 }
 
 /** What predictions and submissions call a slice: its dataset id, else its file (and `#frame` within a volume). */
@@ -111,6 +114,9 @@ export interface OrderCheck {
   spacing?: { min: number; median: number; max: number };
   /** For `position` order with instance numbers: whether InstanceNumber rises (or falls) monotonically with position. */
   instanceMonotonic?: boolean;
+  /** Slices without ImagePositionPatient/ImageOrientationPatient in a patient whose other slices have them: they
+   * made the whole patient fall back to another order. */
+  withoutPosition?: number;
 }
 
 export function median(values: readonly number[]): number {
@@ -123,6 +129,10 @@ export function median(values: readonly number[]): number {
 /** Checks slices already in order (as `orderSlices` returned them). */
 export function checkOrder(ordered: readonly OrderableSlice[], rule: OrderRule): OrderCheck {
   const check: OrderCheck = { rule, duplicatePositions: 0, orientationMismatches: 0 };
+  if (rule !== 'position') {
+    const without = ordered.filter((s) => !hasPosition(s.meta)).length;
+    if (without > 0 && without < ordered.length) check.withoutPosition = without;
+  }
   if (rule !== 'position' || ordered.length === 0) return check;
   const first = ordered[0].meta.imageOrientation!;
   const normal = sliceNormal(first);

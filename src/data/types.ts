@@ -3,6 +3,8 @@ export interface SliceMeta {
   /** The file it came from (and, for volumes, `path#axis:index`). */
   source: string;
   format: 'dicom' | 'image' | 'nifti';
+  /** DICOM Modality (CT, MR, CR, …): only CT values are Hounsfield units. */
+  modality?: string;
   studyInstanceUid?: string;
   seriesInstanceUid?: string;
   sopInstanceUid?: string;

@@ -6,6 +6,7 @@ import type { BackendPreference } from '../backend/select.ts';
 import { INTERRUPTED_EXIT, Interrupt } from '../core/interrupt.ts';
 import { log } from '../core/log.ts';
 import { projectRoot } from '../core/version.ts';
+import { DATA_FINGERPRINT_FORMAT, fingerprintFormat } from '../data/fingerprint.ts';
 import { mapLimit } from '../data/map-limit.ts';
 import {
   checkPlan,
@@ -26,6 +27,9 @@ import { isRunFinished, isRunStarted } from '../runs/run-dir.ts';
 import { readTrialAttempts, trialLogPath, writeTrialRecord, type TrialAttempt } from '../runs/trial-record.ts';
 import { importDefault } from './load.ts';
 import { runExperiment } from './run.ts';
+import { currentDataFingerprint } from './run-data.ts';
+import { resolveExperiment } from './resolve.ts';
+import { readEnvironment } from '../runs/environment.ts';
 
 /**
  * Runs an ablation's trials: in this process one after another, or `jobs` child processes at a time (each
@@ -167,6 +171,35 @@ export async function runTrial(plan: AblationPlan, trial: AblationTrial, options
   }
 }
 
+/**
+ * A finished trial is reused only while the data is what it trained on: each finished trial's recorded data
+ * fingerprint (environment.json) is compared with the data's now, each distinct dataset loaded and fingerprinted
+ * once. Refuses, naming the trials, before anything runs.
+ */
+export async function checkFinishedData(dir: string, plan: AblationPlan, options: Pick<AblateOptions, 'data'>): Promise<void> {
+  const current = new Map<string, Promise<string>>();
+  const stale: string[] = [];
+  for (const trial of plan.trials.filter((t) => isTrialFinished(dir, t))) {
+    const experiment = resolveExperiment(trialExperiment(plan, trial), { data: options.data });
+    const key = JSON.stringify([experiment.data.dataset, experiment.split.test, experiment.data.indexDir]);
+    if (!current.has(key)) current.set(key, currentDataFingerprint(experiment));
+    let now: string;
+    try {
+      now = await current.get(key)!;
+    } catch (error) {
+      throw new Error(`${dir}: cannot check that the finished trials ran on today's data: ${(error as Error).message}`);
+    }
+    const recorded = readEnvironment(join(dir, trial.name)).data.fingerprint;
+    const why = fingerprintFormat(recorded) === DATA_FINGERPRINT_FORMAT ? `fingerprint ${recorded}, the data now ${now}` : `its fingerprint ${recorded} is of an older format (file paths, not contents) and cannot be checked`;
+    if (recorded !== now) stale.push(`${trial.name}${plan.folds > 1 ? ` (fold ${trial.fold})` : ''}: ${why}`);
+  }
+  if (stale.length === 0) return;
+  throw new Error(
+    `${dir}: the data changed since ${stale.length} finished trial(s) ran, so their results are not reused:\n  ${stale.join('\n  ')}\n` +
+      'run into another --out, or delete those trial folders to run them again on the data as it is now',
+  );
+}
+
 /** What runs one trial in this process: the plan's folder, and how this machine runs it. */
 export type TrialRunOptions = Pick<AblateOptions, 'out' | 'data' | 'backend' | 'threads' | 'workers' | 'force' | 'allowChanges'>;
 
@@ -261,6 +294,7 @@ export async function runAblation(ablation: Ablation & { name: string }, options
   mkdirSync(dir, { recursive: true });
   savePlan(dir, plan);
 
+  await checkFinishedData(dir, plan, options);
   const mine = shardTrials(plan.trials, options.shard);
   const waiting = mine.filter((trial) => options.force || !isTrialFinished(dir, trial));
   const shardText = options.shard ? ` (shard ${formatShard(options.shard)})` : '';

@@ -1,7 +1,8 @@
 import { EmbeddingCache, type FingerprintParts } from '../data/embedding-loader.ts';
+import { dataFingerprint } from '../data/fingerprint.ts';
 import type { Patient } from '../data/patients.ts';
 import type { Experiment } from './config.ts';
-import { describeParts, extractionPlan, sliceFilesFingerprint } from './extract.ts';
+import { describeParts, extractionPlan } from './extract.ts';
 import { loadExperimentFile } from './load.ts';
 import { resolveExperiment } from './resolve.ts';
 
@@ -56,7 +57,7 @@ export async function openEmbeddingsInput(input: EmbeddingsInput, context: Embed
   if (input.fingerprint !== undefined && held.fingerprint !== input.fingerprint) {
     refuse(`it holds fingerprint ${held.fingerprint} (${describeParts(held.parts)}), data.embeddings.fingerprint pins ${input.fingerprint}`);
   }
-  const expected = input.extract ? await expectedFromExtract(input, context) : { parts: { ...held.parts, data: await sliceFilesFingerprint(context.patients) } };
+  const expected = input.extract ? await expectedFromExtract(input, context) : { parts: { ...held.parts, data: await dataFingerprint([context.patients]) } };
   const differing = (Object.keys(partNames) as Array<keyof FingerprintParts>).filter((part) => held.parts[part] !== expected.parts[part]);
   if (differing.length > 0) {
     const wanted = 'fingerprint' in expected ? `${expected.fingerprint} (${describeParts(expected.parts)})` : `data ${expected.parts.data}`;

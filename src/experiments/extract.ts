@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { activeBackend } from '../backend/select.ts';
 import { writeJsonAtomic } from '../core/atomic.ts';
@@ -10,6 +9,7 @@ import { Progress } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
 import { EMBEDDINGS_FORMAT, EMBEDDINGS_INDEX, EmbeddingCache, type EmbeddingIndex, type FingerprintParts } from '../data/embedding-loader.ts';
 import { defaultWorkers } from '../data/decode-pool.ts';
+import { dataFingerprint } from '../data/fingerprint.ts';
 import { PatientLoader } from '../data/loader.ts';
 import { writeNpy } from '../data/npy.ts';
 import type { Patient } from '../data/patients.ts';
@@ -53,30 +53,6 @@ export interface ExtractionPlan {
 }
 
 const sha256 = () => createHash('sha256');
-
-/** Patient ids, slice files (and frames), their sizes and modification times: changes to any re-key the cache. */
-export async function sliceFilesFingerprint(patients: readonly Patient[]): Promise<string> {
-  const sizes = new Map<string, Promise<string>>();
-  const describe = (path: string) => {
-    let described = sizes.get(path);
-    if (!described) {
-      described = stat(path).then(
-        (info) => `${info.size}:${info.mtimeMs}`,
-        (error: Error) => {
-          throw new Error(`cannot read slice file ${path}: ${error.message}`);
-        },
-      );
-      sizes.set(path, described);
-    }
-    return described;
-  };
-  const hash = sha256();
-  for (const patient of patients) {
-    const files = await Promise.all(patient.slices.map(async ({ path, frame }) => `${resolve(path)}#${frame ?? ''}@${await describe(path)}`));
-    hash.update(`${JSON.stringify(patient.id)}\n${files.join('\n')}\n`);
-  }
-  return hash.digest('hex').slice(0, 16);
-}
 
 /** The backbone's weight values (shapes and bytes, in layer order) with its resolved config, slice shape and TTA. */
 export function modelFingerprint(backbone: Backbone, config: object, imageShape: ImageShape, tta: boolean): string {
@@ -176,7 +152,7 @@ export async function extractionPlan(experiment: Experiment, patients: readonly 
   const parts: FingerprintParts = {
     model: modelFingerprint(built.backbone, backboneConfig, built.imageShape, tta),
     preprocess: preprocess.fingerprint(),
-    data: await sliceFilesFingerprint(patients),
+    data: await dataFingerprint([patients]),
   };
   return { ...built, backboneConfig, preprocess, tta, parts, fingerprint: combineFingerprint(parts), dispose: () => built.backbone.model.dispose() };
 }

@@ -105,7 +105,7 @@ function memberOf(dir: string, weights: 'best' | 'last', weight?: number): Ensem
 /** The runs' dataset with the command line's changes, validated by the dataset registry. */
 export function predictDatasetConfig(experiment: Experiment, options: Pick<PredictJobOptions, 'data' | 'split' | 'labels' | 'dataset'>): DatasetConfig {
   const config: DatasetConfig = structuredClone(options.dataset ?? experiment.data.dataset);
-  if (options.data) config.root = options.data;
+  if (options.data) config.root = resolve(options.data);
   const name = config.name;
   const known = Object.keys((datasets.get(name).schema as { shape?: Record<string, unknown> }).shape ?? {});
   const set = (key: string, value: string | undefined, flag: string) => {
@@ -159,6 +159,8 @@ export async function runPredictJob(options: PredictJobOptions): Promise<Predict
   await initBackend(options.backend ?? members[0].experiment.backend, { threads: options.threads ?? (members[0].experiment.threads || undefined) });
   log.info(`predict: ${dirs.length} run(s): ${dirs.map((d) => basename(d)).join(', ')}${options.tta === 'flip' ? ' (+ flip TTA)' : ''}`);
   const dataset: Dataset = await loadDataset(datasetConfig, { cacheDir: members[0].experiment.data.cacheDir });
+  const root = typeof datasetConfig.root === 'string' ? resolve(datasetConfig.root) : undefined;
+  log.info(`predict: data ${dataset.source}${root && root !== dataset.source ? ` (root ${root}${root !== datasetConfig.root ? `, '${String(datasetConfig.root)}' from the working folder` : ''})` : ''}: ${dataset.patients.length} patients`);
   const predictions = await predictEnsemble(members, dataset, { tta: options.tta, batchSize: options.batchSize, cacheDir: members[0].experiment.data.cacheDir, workers: options.workers });
   const binaryClasses = binaryProbabilities(predictions).classes;
   const decisions = thresholds ? decisionsOf(thresholds, binaryClasses) : undefined;

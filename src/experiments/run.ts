@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { initBackend, type BackendChoice } from '../backend/select.ts';
@@ -47,7 +46,8 @@ import { clearRun, planRunStart, writeRunThresholds, writeSkippedFiles } from '.
 import type { Experiment, ExperimentInput } from './config.ts';
 import { defaultWorkers } from '../data/decode-pool.ts';
 import { openEmbeddingsInput } from './embeddings-input.ts';
-import { resolveExperiment, type ResolveOptions } from './resolve.ts';
+import { runDataRecord } from './run-data.ts';
+import { DATA_LOCATION_FIELDS, givenDataRoot, resolveExperiment, type ResolveOptions } from './resolve.ts';
 
 export { resolveExperiment };
 
@@ -74,18 +74,6 @@ export interface RunResult {
   metrics: { val: ScoreBlock; test?: ScoreBlock; baseline?: ScoreBlock };
   state: TrainingState;
   backend: BackendChoice;
-}
-
-/** A short hash of what the model sees: patient ids, slice files and targets. */
-function dataFingerprint(patients: readonly Patient[]): string {
-  const hash = createHash('sha256');
-  for (const p of patients) {
-    hash.update(p.id);
-    for (const s of p.slices) hash.update(`${s.path}#${s.frame ?? ''}`);
-    for (const m of p.sliceMasks ?? []) hash.update(`mask:${m.paths.join('|')}#${m.frame ?? ''}`);
-    if (p.targets) hash.update(Buffer.from(p.targets.buffer, p.targets.byteOffset, p.targets.byteLength));
-  }
-  return hash.digest('hex').slice(0, 16);
 }
 
 /**
@@ -184,10 +172,11 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     ? await openEmbeddingsInput(experiment.data.embeddings, { patients: dataset.patients, heldOut: [...split.val, ...split.test] })
     : undefined;
 
-  const data = { source: dataset.source, fingerprint: dataFingerprint([...dataset.patients, ...(external?.patients ?? [])]), patients: dataset.patients.length };
+  const data = await runDataRecord(experiment, dataset, external, givenDataRoot(input, options));
   const resume = resuming
     ? checkResume(runDir, experiment, data.fingerprint, {
         allowed: options.allowChanges,
+        location: DATA_LOCATION_FIELDS,
         migrate: (saved) => resolveExperiment(saved as ExperimentInput),
       })
     : undefined;

@@ -31,7 +31,11 @@ export const environmentSchema = z.looseObject({
   seed: z.number().int(),
   /** The command that started the run (`run`, `quickstart`, …): `quickstart` replaces only runs it started itself. */
   command: z.string().optional(),
-  data: z.looseObject({ source: z.string(), fingerprint: z.string(), patients: z.number().int().min(0) }),
+  /**
+   * The data: where it was read from (`root` absolute, `rootAsGiven` as the experiment or `--data` wrote it) and its
+   * fingerprint (data/fingerprint.ts: ids, relative paths, sampled file contents and labels).
+   */
+  data: z.looseObject({ source: z.string(), root: z.string().optional(), rootAsGiven: z.string().optional(), fingerprint: z.string(), patients: z.number().int().min(0) }),
   split: z.object({ train: z.array(z.string()), val: z.array(z.string()), test: z.array(z.string()) }),
   /** Pretrained backbone weights: the file, its format and the input normalisation that travels with them. */
   pretrained: z.object({ path: z.string(), format: z.string(), bytes: z.number(), normalize: z.string() }).optional(),

@@ -1,4 +1,5 @@
 import { flattenJson } from '../core/json.ts';
+import { DATA_FINGERPRINT_FORMAT, fingerprintFormat } from '../data/fingerprint.ts';
 import { readRunConfig, writeRunConfig, type RunConfig } from './config-file.ts';
 import { readEnvironment, writeEnvironment, type RunEnvironment } from './environment.ts';
 import { runPath } from './layout.ts';
@@ -39,6 +40,11 @@ export interface ResumeCheckOptions {
   allowed?: readonly string[];
   /** Brings a config saved by an older version to today's resolved form before comparing (defaults filled in). */
   migrate?: (saved: RunConfig) => RunConfig;
+  /**
+   * Fields that say where the data lives (e.g. `data.dataset.root`): a change there is allowed, and recorded, when
+   * the data's fingerprint is unchanged (the same files, moved or mounted elsewhere).
+   */
+  location?: readonly string[];
 }
 
 /**
@@ -50,8 +56,18 @@ export function checkResume(runDir: string, config: RunConfig, fingerprint: stri
   const savedConfig = readRunConfig(runDir);
   const saved = { config: options.migrate ? options.migrate(savedConfig) : savedConfig, environment: readEnvironment(runDir) };
   const changes = configChanges(saved.config, config);
-  if (saved.environment.data.fingerprint !== fingerprint) changes['data.fingerprint'] = { from: saved.environment.data.fingerprint, to: fingerprint };
-  const refused = Object.fromEntries(Object.entries(changes).filter(([field]) => !allows(allowed, field)));
+  const savedFingerprint = saved.environment.data.fingerprint;
+  const sameData = savedFingerprint === fingerprint;
+  if (!sameData) changes['data.fingerprint'] = { from: savedFingerprint, to: fingerprint };
+  if (!sameData && fingerprintFormat(savedFingerprint) !== DATA_FINGERPRINT_FORMAT && !allows(allowed, 'data.fingerprint')) {
+    throw new Error(
+      `cannot resume ${runDir}: the data fingerprint format changed since it started (${runPath(runDir, 'environment')} holds '${savedFingerprint}', ` +
+        'a hash of file paths; this version hashes file contents), so whether its data changed cannot be checked. ' +
+        'If the data is the one it started with, resume with --allow-changes data.fingerprint (recorded in environment.json); otherwise start over with --force',
+    );
+  }
+  const moved = (field: string) => sameData && allows(options.location ?? [], field);
+  const refused = Object.fromEntries(Object.entries(changes).filter(([field]) => !allows(allowed, field) && !moved(field)));
   if (Object.keys(refused).length > 0) {
     throw new Error(
       `cannot resume ${runDir}: it started with another config or data (${runPath(runDir, 'config')}, ${runPath(runDir, 'environment')}); changed:\n${describe(refused)}\n` +

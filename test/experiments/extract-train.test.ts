@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { tinyDemoData, tinyExperiment } from '../train/helpers.ts';
@@ -123,11 +123,13 @@ describe('two-stage mode', () => {
     expect(() => resolveExperiment(sequenceExperiment({ cache }), {})).toThrow(/data\.embeddings\.extract[\s\S]*or pin its fingerprint/);
   });
 
-  // Last: it changes a slice file's mtime, which every later check would see.
+  // Last: it changes a slice file's pixels, which every later check would see.
   it('refuses a cache whose slice files changed since extraction, even with a pinned fingerprint', async () => {
     const dataset = await loadDataset(resolveExperiment(sequenceExperiment(fromCnnRun()), {}).data.dataset);
     const file = dataset.patients[0].slices[0].path;
-    utimesSync(file, 1_700_000_000, 1_700_000_000);
+    const bytes = readFileSync(file);
+    for (let i = bytes.length - 64; i < bytes.length; i++) bytes[i] ^= 0xff;
+    writeFileSync(file, bytes);
     const fingerprint = readJson<EmbeddingIndex>(join(cache, 'index.json')).fingerprint;
     for (const embeddings of [fromCnnRun(), { cache, fingerprint }]) {
       await expect(runExperiment(sequenceExperiment(embeddings), { out: join(root, 'runs'), force: true })).rejects.toThrow(/the data \(patients or slice files\) differ/);

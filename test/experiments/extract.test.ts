@@ -122,17 +122,19 @@ describe('sliceseq extract', () => {
     const wider = await plan({ sets: ['model.backbone.channels=[4,16]'] });
     expect(wider.parts.model).not.toBe(base.parts.model);
 
-    // Whole seconds: a file system keeps them exactly, so setting the time back restores the fingerprint.
+    // The data part follows the files' contents, not their times: a touch keeps it, other pixels move it.
     const file = dataset.patients[3].slices[1].path;
-    const setTime = (seconds: number) => utimesSync(file, seconds, seconds);
-    setTime(1_700_000_000);
-    const pinned = await plan();
-    setTime(1_700_000_005);
-    const touched = await plan();
-    expect(touched.parts).toEqual({ ...pinned.parts, data: expect.not.stringMatching(pinned.parts.data) });
-    expect(touched.fingerprint).not.toBe(pinned.fingerprint);
-    setTime(1_700_000_000);
-    expect((await plan()).fingerprint).toBe(pinned.fingerprint);
+    const original = readFileSync(file);
+    utimesSync(file, 1_700_000_000, 1_700_000_000);
+    expect((await plan()).fingerprint).toBe(base.fingerprint);
+    const inverted = Buffer.from(original);
+    for (let i = inverted.length - 64; i < inverted.length; i++) inverted[i] ^= 0xff;
+    writeFileSync(file, inverted);
+    const changed = await plan();
+    expect(changed.parts).toEqual({ ...base.parts, data: expect.not.stringMatching(base.parts.data) });
+    expect(changed.fingerprint).not.toBe(base.fingerprint);
+    writeFileSync(file, original);
+    expect((await plan()).fingerprint).toBe(base.fingerprint);
     const fewer = await extractionPlan(resolveExperiment(input, {}), dataset.patients.slice(1));
     fewer.dispose();
     expect(fewer.parts.data).not.toBe(base.parts.data);

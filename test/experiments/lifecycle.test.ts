@@ -85,7 +85,7 @@ describe('the run lifecycle', () => {
       const before = snapshot(runDir);
       await expect(runExperiment(experiment(), { out, resume: true, data: other })).rejects.toThrow(/data\.dataset\.root: [\s\S]*data\.fingerprint: /);
       await expect(runExperiment(experiment(), { out, resume: true, data: other, allowChanges: ['data.dataset.root'] })).rejects.toThrow(
-        /changed:\n {2}data\.fingerprint: "[0-9a-f]{16}" → "[0-9a-f]{16}"\n/,
+        /changed:\n {2}data\.fingerprint: "v2:[0-9a-f]{16}" → "v2:[0-9a-f]{16}"\n/,
       );
       expect(snapshot(runDir)).toEqual(before);
     });

@@ -1,5 +1,6 @@
 import { checkOrder, compareNames, orderSlices, type OrderCheck, type Patient, type SliceRef } from '../patients.ts';
 import { slicesOf, type ScannedFile, type ScannedSlice } from './scan.ts';
+import type { MissingRescale } from '../readers/dicom.ts';
 import type { BadInput } from './types.ts';
 
 /** Orders one patient's slices by the rule in patients.ts (position → instance → name, frame within a file). */
@@ -22,9 +23,11 @@ export function readableSlices(files: readonly ScannedFile[], bad: BadInput): Sc
 }
 
 /** The reference a patient keeps to one slice; `id` is the dataset's own name for it (`#frame` is added within a volume). */
-export function sliceRef(slice: ScannedSlice, id?: string): SliceRef {
+export function sliceRef(slice: ScannedSlice, id?: string, missingRescale: MissingRescale = 'refuse'): SliceRef {
   const ref: SliceRef = slice.frame === undefined ? { path: slice.path } : { path: slice.path, frame: slice.frame };
   if (id !== undefined) ref.id = slice.frame === undefined ? id : `${id}#${slice.frame}`;
+  // Only a rule other than the reader's default travels with the slice (to the decode workers).
+  if (missingRescale !== 'refuse') ref.missingRescale = missingRescale;
   return ref;
 }
 

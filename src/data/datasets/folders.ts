@@ -9,7 +9,7 @@ import { readCsv } from './csv.ts';
 import { patientLabelsFromTable } from './targets.ts';
 import { scanIndexDir, listFiles, scanHeaders } from './scan.ts';
 import { orderScanned, readableSlices, sliceRef, sortPatients } from './assemble.ts';
-import { BadInput, onBadFileSchema, type Dataset, type DatasetContext } from './types.ts';
+import { BadInput, missingRescaleRule, onBadFileSchema, readerVariant, rescaleOptions, type Dataset, type DatasetContext } from './types.ts';
 
 export const foldersConfigSchema = z
   .object({
@@ -23,6 +23,7 @@ export const foldersConfigSchema = z
     /** Slice file extensions, without the dot. */
     extensions: z.array(z.string().regex(/^[A-Za-z0-9.]+$/)).min(1).default(['dcm', 'png', 'jpg', 'jpeg', 'tif', 'tiff', 'nii', 'nii.gz']),
     onBadFile: onBadFileSchema,
+    ...rescaleOptions,
     cacheDir: z.string().nullable().optional(),
   })
   .superRefine((config, ctx) => {
@@ -55,7 +56,8 @@ async function loadFolders(config: FoldersConfig, context: DatasetContext): Prom
   const pattern = `*/*.{${config.extensions.join(',')}}`;
   const entries = await listFiles(root, [config.extensions.length > 1 ? pattern : pattern.replace(/[{}]/g, '')]);
   const cacheDir = scanIndexDir(config.cacheDir, context.cacheDir);
-  const scan = await scanHeaders(entries, { readMeta: context.readMeta ?? readMeta, cacheDir, scope: root });
+  const missingRescale = missingRescaleRule(config);
+  const scan = await scanHeaders(entries, { readMeta: context.readMeta ?? ((path) => readMeta(path, { missingRescale })), cacheDir, scope: root, variant: readerVariant(missingRescale) });
   const filesByFolder = groupBy(scan.files, (file) => basename(dirname(file.path)));
 
   const patients: Patient[] = [];
@@ -76,7 +78,7 @@ async function loadFolders(config: FoldersConfig, context: DatasetContext): Prom
     }
     const { ordered, check } = orderScanned(readable);
     orderChecks[id] = check;
-    patients.push({ id, slices: ordered.map((slice) => sliceRef(slice, relative(root, slice.path))), ...(patientLabels ? { targets: patientLabels.targets } : {}) });
+    patients.push({ id, slices: ordered.map((slice) => sliceRef(slice, relative(root, slice.path), missingRescale)), ...(patientLabels ? { targets: patientLabels.targets } : {}) });
   }
   bad.warnSummary();
   return {

@@ -9,7 +9,7 @@ import { readCsv, requireColumns, type CsvRow } from './csv.ts';
 import { aggregateSliceTargets, parseRowTargets, requireLabelColumns } from './targets.ts';
 import { scanIndexDir, scanHeaders, slicesOf, statFiles, type ScannedSlice } from './scan.ts';
 import { orderScanned, sliceRef, sortPatients } from './assemble.ts';
-import { BadInput, onBadFileSchema, type Dataset, type DatasetContext } from './types.ts';
+import { BadInput, missingRescaleRule, onBadFileSchema, readerVariant, rescaleOptions, type Dataset, type DatasetContext } from './types.ts';
 
 export const manifestConfigSchema = z.object({
   /** The folder a relative `csv` is read from (default: the working folder); `sliceseq run --data` sets it. */
@@ -27,6 +27,7 @@ export const manifestConfigSchema = z.object({
   /** `patient`: every row of a patient carries the patient's labels (they must agree); `slice`: labels per slice. */
   labelLevel: z.enum(['patient', 'slice']).default('patient'),
   onBadFile: onBadFileSchema,
+  ...rescaleOptions,
   cacheDir: z.string().nullable().optional(),
   /**
    * Dense label maps: a dense-ordinal group and its mask columns, one per type (single-channel files, in the
@@ -58,6 +59,7 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
   const csvFile = resolve(config.root ?? '.', config.csv);
   const table = await readCsv(csvFile);
   const bad = new BadInput(config.onBadFile, 'manifest dataset');
+  const missingRescale = missingRescaleRule(config);
   const schema: LabelSchema | undefined = config.labels;
   requireColumns(table, [config.patientColumn, config.pathColumn, ...(config.orderColumn ? [config.orderColumn] : []), ...(config.idColumn ? [config.idColumn] : [])]);
   if (schema) requireLabelColumns(table, schema);
@@ -132,7 +134,7 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
   const cacheDir = scanIndexDir(config.cacheDir, context.cacheDir);
   const scan = await scanHeaders(
     present.map((r) => r.entry),
-    { readMeta: context.readMeta ?? readMeta, cacheDir, scope: csvFile },
+    { readMeta: context.readMeta ?? ((path) => readMeta(path, { missingRescale })), cacheDir, scope: csvFile, variant: readerVariant(missingRescale) },
   );
   const slices: ManifestSlice[] = [];
   scan.files.forEach((file, i) => {
@@ -157,7 +159,7 @@ async function loadManifest(config: ManifestConfig, context: DatasetContext): Pr
     const { ordered, check } = orderManifestSlices(readable, config.orderColumn, csvFile, bad);
     if (!ordered) continue;
     if (check) orderChecks[id] = check;
-    const patient: Patient = { id, slices: ordered.map((slice) => sliceRef(slice, slice.row.cells[config.idColumn ?? config.pathColumn])) };
+    const patient: Patient = { id, slices: ordered.map((slice) => sliceRef(slice, slice.row.cells[config.idColumn ?? config.pathColumn], missingRescale)) };
     if (schema && !assignTargets(patient, ordered, schema, config.labelLevel, csvFile, bad)) continue;
     if (config.masks) patient.sliceMasks = ordered.map((slice) => slice.masks!);
     if (config.splitColumn) {

@@ -1,13 +1,13 @@
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { readDicomMeta } from '../readers/dicom.ts';
+import { readDicomMetas } from '../readers/dicom.ts';
 import { binarySchema } from '../../labels/schema.ts';
 import { groupBy, groupKey, type Patient } from '../patients.ts';
 import { at, forEachCsvRecord, readTextFile } from './csv.ts';
 import { aggregateSliceTargets } from './targets.ts';
 import { scanIndexDir, listFiles, scanHeaders } from './scan.ts';
 import { orderScanned, readableSlices, sliceRef, sortPatients } from './assemble.ts';
-import { BadInput, onBadFileSchema, type Dataset, type DatasetContext } from './types.ts';
+import { BadInput, missingRescaleRule, onBadFileSchema, readerVariant, rescaleOptions, type Dataset, type DatasetContext } from './types.ts';
 import type { RegistryEntry } from '../../core/registry.ts';
 
 /** The label columns of the Kaggle RSNA Intracranial Hemorrhage Detection CSV, in the order targets use. */
@@ -32,6 +32,7 @@ export const rsnaIchConfigSchema = z.object({
   includeAny: z.boolean().default(true),
   noFinding: z.string().optional(),
   onBadFile: onBadFileSchema,
+  ...rescaleOptions,
   /** Where the header-scan index goes; `null` for none. Default: the context's, else ~/.cache/sliceseq. */
   cacheDir: z.string().nullable().optional(),
 });
@@ -160,8 +161,9 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
   }
 
   const cacheDir = scanIndexDir(config.cacheDir, context.cacheDir);
-  const readMeta = context.readMeta ?? (async (path: string) => [await readDicomMeta(path)]);
-  const scan = await scanHeaders(usable, { readMeta, cacheDir, scope: imagesDir });
+  const missingRescale = missingRescaleRule(config);
+  const readMeta = context.readMeta ?? ((path: string) => readDicomMetas(path, { missingRescale }));
+  const scan = await scanHeaders(usable, { readMeta, cacheDir, scope: imagesDir, variant: readerVariant(missingRescale) });
   const grouped = readableSlices(scan.files, bad).filter((slice) => {
     if (groupKey(slice.meta, config.groupBy) !== undefined) return true;
     bad.report({ file: slice.path, reason: `no ${config.groupBy === 'study' ? 'StudyInstanceUID' : 'SeriesInstanceUID'} to group by` });
@@ -174,7 +176,7 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
     const { ordered, check } = orderScanned(slices);
     orderChecks[id] = check;
     // A slice is named by its file stem, which the label CSV and the sample submission key on (in the Kaggle data it is also the SOPInstanceUID).
-    const patient: Patient = { id, slices: ordered.map((slice) => sliceRef(slice, imageId(slice.path))) };
+    const patient: Patient = { id, slices: ordered.map((slice) => sliceRef(slice, imageId(slice.path), missingRescale)) };
     if (labels) {
       patient.sliceTargets = ordered.map((slice) => labels!.get(imageId(slice.path))!.values.slice(0, width));
       patient.targets = aggregateSliceTargets(labelSchema, patient.sliceTargets);

@@ -71,7 +71,10 @@ export function defaultCacheDir(): string {
   return join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sliceseq');
 }
 
-/** 3: DICOM headers are refused when their pixel data is missing, cut off or too short. */
+/**
+ * 3: DICOM headers are refused when their pixel data is missing, cut off or too short. 4: a multi-frame DICOM gives
+ * one entry per frame; CT without rescale tags and sample sizes the reader cannot decode are refused.
+ */
 /**
  * Where a dataset's header-scan index goes: the dataset config's own `cacheDir`, else the caller's (an
  * experiment's `data.indexDir`, `inspect --index-dir`), else defaultCacheDir(); `null` at either level: no index.
@@ -82,7 +85,7 @@ export function scanIndexDir(own: string | null | undefined, caller: string | nu
   return defaultCacheDir();
 }
 
-const SCAN_INDEX_VERSION = 3;
+const SCAN_INDEX_VERSION = 4;
 
 /**
  * On disk, one compact row per file (a real RSNA train set has 750k): path, size, mtime, error, then per slice
@@ -165,6 +168,8 @@ export interface ScanOptions {
   cacheDir: string | null;
   /** What the index belongs to (e.g. the image folder): one index file per scope. */
   scope: string;
+  /** Reader options that change what a header read gives (types.ts `readerVariant`): each has its own index. */
+  variant?: string;
   concurrency?: number;
 }
 
@@ -184,7 +189,7 @@ export interface ScanResult {
 export async function scanHeaders(entries: readonly FileEntry[], options: ScanOptions): Promise<ScanResult> {
   const key = scanKey(entries);
   const indexPath = options.cacheDir
-    ? join(options.cacheDir, `scan-${createHash('sha1').update(resolve(options.scope)).digest('hex').slice(0, 16)}.json`)
+    ? join(options.cacheDir, `scan-${createHash('sha1').update(resolve(options.scope) + (options.variant ? `\u0000${options.variant}` : '')).digest('hex').slice(0, 16)}.json`)
     : undefined;
   let previous = new Map<string, ScannedFile>();
   if (indexPath && existsSync(indexPath)) {

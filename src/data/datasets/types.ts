@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { LabelSchema } from '../../labels/schema.ts';
 import type { DenseOrdinalGroup } from '../../labels/dense-ordinal.ts';
 import type { SliceMeta } from '../types.ts';
+import type { MissingRescale } from '../readers/dicom.ts';
 import type { OrderCheck, Patient } from '../patients.ts';
 import { log } from '../../core/log.ts';
 
@@ -15,6 +16,27 @@ export interface SkippedItem {
   /** 1-based CSV line, where the problem is a row. */
   line?: number;
   reason: string;
+}
+
+/**
+ * Dataset options for CT slices whose headers have no RescaleSlope/RescaleIntercept (readers/dicom.ts
+ * `MissingRescale`): refused by default, since their HU would be a guess.
+ */
+export const rescaleOptions = {
+  /** The slope and intercept the scanner used, for slices whose headers lack them (commonly 1 and −1024). */
+  rescale: z.object({ slope: z.number().positive(), intercept: z.number() }).strict().optional(),
+  /** Without `rescale`: `refuse` such CT slices (default) or `assume-raw` (read the stored values as they are). */
+  onMissingRescale: z.enum(['refuse', 'assume-raw']).default('refuse'),
+};
+
+/** The reader's rule for missing rescale tags from a dataset config (`rescale` wins over `onMissingRescale`). */
+export function missingRescaleRule(config: { rescale?: { slope: number; intercept: number }; onMissingRescale: 'refuse' | 'assume-raw' }): MissingRescale {
+  return config.rescale ?? config.onMissingRescale;
+}
+
+/** The scan-index variant of a missing-rescale rule (scan.ts): none for the default, so existing indexes stay valid. */
+export function readerVariant(missingRescale: MissingRescale): string | undefined {
+  return missingRescale === 'refuse' ? undefined : `missingRescale=${JSON.stringify(missingRescale)}`;
 }
 
 /** A loaded dataset: what the loader, splits and inspect work from. */

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
  * Decoders for compressed (encapsulated) DICOM pixel data. Each takes one frame's compressed bytes and gives its
  * samples uncompressed: little-endian, `bytesPerSample` bytes each (1 or 2), samples of a pixel together
  * (planar configuration 0), for decodeNativePixels to mask, sign-extend and rescale as it does native data.
- *  - JPEG Baseline (8-bit): libjpeg-turbo (@cornerstonejs/codec-libjpeg-turbo-8bit), colour converted to RGB;
+ *  - JPEG Baseline (8-bit): libjpeg-turbo (@cornerstonejs/codec-libjpeg-turbo-8bit), YCbCr converted to RGB, and a
+ *    frame the header calls RGB left as stored (`jpegColourSpace`);
  *  - JPEG Lossless, processes 14 and 14 SV1: jpeg-lossless-decoder-js;
  *  - JPEG-LS lossless and near-lossless: CharLS (@cornerstonejs/codec-charls);
  *  - JPEG 2000 lossless and lossy: OpenJPEG (@cornerstonejs/codec-openjpeg);
@@ -16,6 +17,8 @@ export interface FrameDescription {
   cols: number;
   samplesPerPixel: number;
   bitsAllocated: number;
+  /** The header's PhotometricInterpretation: it decides a JPEG Baseline frame's colour space (see `jpegColourSpace`). */
+  photometricInterpretation?: string;
 }
 
 export type FrameDecoder = (frame: Uint8Array, description: FrameDescription) => Promise<Uint8Array>;
@@ -61,6 +64,44 @@ function checkFrame(width: number, height: number, components: number, { rows, c
     throw new Error(`the compressed frame is ${width}x${height} with ${components} component(s), the header says ${cols}x${rows} with ${samplesPerPixel}`);
   }
 }
+
+/** An Adobe APP14 segment with transform 0: the components are stored without a colour transform. */
+const ADOBE_NO_TRANSFORM = Uint8Array.of(0xff, 0xee, 0x00, 0x0e, 0x41, 0x64, 0x6f, 0x62, 0x65, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00);
+
+/** Whether a JPEG stream names its colour space itself: a JFIF (APP0) or Adobe (APP14) segment before the scan. */
+function hasColourMarker(frame: Uint8Array): boolean {
+  let pos = 2;
+  while (pos + 4 <= frame.length && frame[pos] === 0xff) {
+    const marker = frame[pos + 1];
+    if (marker === 0xff) {
+      pos++; // fill byte
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return false;
+    const length = (frame[pos + 2] << 8) | frame[pos + 3];
+    const tag = String.fromCharCode(...frame.subarray(pos + 4, pos + 9));
+    if ((marker === 0xe0 && tag === 'JFIF\0') || (marker === 0xee && tag === 'Adobe')) return true;
+    pos += 2 + length;
+  }
+  return false;
+}
+
+/**
+ * JPEG's own convention reads three components without a JFIF or Adobe marker as YCbCr (unless their ids spell
+ * R, G, B) and converts them to RGB; in DICOM the header's PhotometricInterpretation says what they hold, and
+ * pydicom and GDCM follow it. A frame the header calls RGB that names no colour space gets an Adobe marker saying
+ * "no transform", so the decoder returns its samples as stored.
+ */
+export function jpegColourSpace(frame: Uint8Array, photometricInterpretation: string | undefined): Uint8Array {
+  if (photometricInterpretation !== 'RGB' || frame[0] !== 0xff || frame[1] !== 0xd8 || hasColourMarker(frame)) return frame;
+  const marked = new Uint8Array(frame.length + ADOBE_NO_TRANSFORM.length);
+  marked.set(frame.subarray(0, 2));
+  marked.set(ADOBE_NO_TRANSFORM, 2);
+  marked.set(frame.subarray(2), 2 + ADOBE_NO_TRANSFORM.length);
+  return marked;
+}
+
+const jpegBaseline = wasmDecoder('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder');
 
 const jpegLossless: FrameDecoder = async (frame, description) => {
   const { Decoder } = require('jpeg-lossless-decoder-js') as {
@@ -109,7 +150,7 @@ export const rleLossless: FrameDecoder = async (frame, { rows, cols, samplesPerP
 };
 
 const decoders: Record<string, FrameDecoder> = {
-  '1.2.840.10008.1.2.4.50': wasmDecoder('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder'),
+  '1.2.840.10008.1.2.4.50': (frame, description) => jpegBaseline(jpegColourSpace(frame, description.photometricInterpretation), description),
   '1.2.840.10008.1.2.4.57': jpegLossless,
   '1.2.840.10008.1.2.4.70': jpegLossless,
   '1.2.840.10008.1.2.4.80': wasmDecoder('@cornerstonejs/codec-charls/decodewasmjs', 'JpegLSDecoder'),

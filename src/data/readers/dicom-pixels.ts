@@ -21,6 +21,13 @@ export function storedValueRange(bitsStored: number, pixelRepresentation: number
   return pixelRepresentation === 1 ? [-(2 ** (bitsStored - 1)), 2 ** (bitsStored - 1) - 1] : [0, 2 ** bitsStored - 1];
 }
 
+/** Why samples of this size cannot be decoded, if they cannot (the header scan asks before the full read does). */
+export function sampleSizeProblem(bitsAllocated: number, bitsStored: number): string | undefined {
+  if (bitsAllocated !== 8 && bitsAllocated !== 16 && bitsAllocated !== 32) return `BitsAllocated ${bitsAllocated} is not supported (8, 16 or 32)`;
+  if (bitsStored < 1 || bitsStored > bitsAllocated) return `BitsStored ${bitsStored} does not fit BitsAllocated ${bitsAllocated}`;
+  return undefined;
+}
+
 type SampleReader = (view: DataView, byteOffset: number, littleEndian: boolean) => number;
 
 function sampleReader(bitsAllocated: number, signed: boolean): SampleReader {
@@ -32,7 +39,7 @@ function sampleReader(bitsAllocated: number, signed: boolean): SampleReader {
     case 32:
       return signed ? (v, o, le) => v.getInt32(o, le) : (v, o, le) => v.getUint32(o, le);
     default:
-      throw new Error(`BitsAllocated ${bitsAllocated} is not supported (8, 16 or 32)`);
+      throw new Error(sampleSizeProblem(bitsAllocated, bitsAllocated));
   }
 }
 
@@ -43,9 +50,8 @@ function sampleReader(bitsAllocated: number, signed: boolean): SampleReader {
  */
 export function decodeNativePixels(bytes: Uint8Array, format: PixelFormat): Float32Array {
   const { rows, cols, samplesPerPixel, bitsAllocated, bitsStored, pixelRepresentation } = format;
-  if (bitsStored < 1 || bitsStored > bitsAllocated) {
-    throw new Error(`BitsStored ${bitsStored} does not fit BitsAllocated ${bitsAllocated}`);
-  }
+  const problem = sampleSizeProblem(bitsAllocated, bitsStored);
+  if (problem) throw new Error(problem);
   const expected = frameByteLength(format);
   if (bytes.length < expected) {
     throw new Error(
@@ -95,11 +101,51 @@ const SAMPLE_TYPES: Record<string, { new (buffer: ArrayBufferLike, byteOffset: n
   uint32: Uint32Array,
 };
 
-/** The first `count` samples as a typed array over the bytes (copied first when they are not aligned). */
+/**
+ * The first `count` samples as a typed array over the bytes, copied first when they are not aligned (into a new
+ * Uint8Array: a Node Buffer's `slice()` is a view at the same unaligned offset).
+ */
 function sampleArray(bytes: Uint8Array, bitsAllocated: number, signed: boolean, count: number): SampleArray | undefined {
   const type = SAMPLE_TYPES[`${signed ? 'int' : 'uint'}${bitsAllocated}`];
   if (!type) return undefined;
   const length = count * type.BYTES_PER_ELEMENT;
-  const aligned = bytes.byteOffset % type.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice(0, length);
+  let aligned = bytes;
+  if (bytes.byteOffset % type.BYTES_PER_ELEMENT !== 0) {
+    aligned = new Uint8Array(length);
+    aligned.set(bytes.subarray(0, length));
+  }
   return new type(aligned.buffer, aligned.byteOffset, count);
+}
+
+/**
+ * Uncompressed YBR_FULL_422 (PS3.3 C.7.6.3.1.2): each pair of pixels in a row is stored as Y1 Y2 Cb Cr, the two
+ * sharing their chroma. `samples` holds them as decoded (rows × cols × 2 values); the result has three samples per
+ * pixel (Y Cb Cr), as YBR_FULL stores them.
+ */
+export function expandYbr422(samples: Float32Array, rows: number, cols: number): Float32Array {
+  if (cols % 2 !== 0) throw new Error(`YBR_FULL_422 needs an even number of columns, got ${cols}`);
+  const out = new Float32Array(rows * cols * 3);
+  for (let pair = 0; pair < (rows * cols) / 2; pair++) {
+    const [y1, y2, cb, cr] = [samples[4 * pair], samples[4 * pair + 1], samples[4 * pair + 2], samples[4 * pair + 3]];
+    out.set([y1, cb, cr, y2, cb, cr], 6 * pair);
+  }
+  return out;
+}
+
+/**
+ * YBR_FULL (Y Cb Cr, full range, chroma centred on half the range) to RGB in place, as PS3.3 C.7.6.3.1.2 and
+ * pydicom's `convert_color_space` compute it, rounded and clipped to the stored range.
+ */
+export function ybrFullToRgb(values: Float32Array, bitsStored: number): void {
+  const max = 2 ** bitsStored - 1;
+  const centre = 2 ** (bitsStored - 1);
+  const clip = (v: number) => Math.min(max, Math.max(0, Math.floor(v + 0.5)));
+  for (let i = 0; i < values.length; i += 3) {
+    const y = values[i];
+    const cb = values[i + 1] - centre;
+    const cr = values[i + 2] - centre;
+    values[i] = clip(y + 1.402 * cr);
+    values[i + 1] = clip(y - ((0.114 * 1.772) / 0.587) * cb - ((0.299 * 1.402) / 0.587) * cr);
+    values[i + 2] = clip(y + 1.772 * cb);
+  }
 }

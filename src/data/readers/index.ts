@@ -2,12 +2,12 @@ import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import type { Slice, SliceMeta } from '../types.ts';
-import { hasDicomMagic, readDicom, readDicomMeta, type DicomReadOptions } from './dicom.ts';
+import { hasDicomMagic, readDicomMetas, readDicomSlices, type DicomReadOptions } from './dicom.ts';
 import { DataFileError, describeThrown } from './errors.ts';
 import { readImage } from './image.ts';
 import { readNifti, type VolumeAxis } from './nifti.ts';
 
-export { readDicom, readDicomMeta, readDicomHeader, hasDicomMagic, type DicomReadOptions, type DicomHeader } from './dicom.ts';
+export { readDicom, readDicomMeta, readDicomMetas, readDicomSlices, readDicomHeader, hasDicomMagic, type DicomReadOptions, type DicomHeader, type MissingRescale } from './dicom.ts';
 export { readImage } from './image.ts';
 export { readNifti, type NiftiReadOptions, type VolumeAxis } from './nifti.ts';
 export { DataFileError } from './errors.ts';
@@ -62,11 +62,11 @@ async function startsWithDicomMagic(path: string): Promise<boolean> {
   }
 }
 
-/** Reads any supported file into slices: one for DICOM and 2-D images, one per index along `axis` for NIfTI. */
+/** Reads any supported file into slices: one per frame for DICOM, one for 2-D images, one per index along `axis` for NIfTI. */
 export async function readSlices(path: string, options: ReadOptions = {}): Promise<Slice[]> {
   switch (await detectKind(path)) {
     case 'dicom':
-      return [await readDicom(path, dicomOptions(options))];
+      return readDicomSlices(path, dicomOptions(options));
     case 'image':
       return [await readImage(path)];
     case 'nifti':
@@ -81,7 +81,7 @@ export async function readSlices(path: string, options: ReadOptions = {}): Promi
 export async function readMeta(path: string, options: ReadOptions = {}): Promise<SliceMeta[]> {
   switch (await detectKind(path)) {
     case 'dicom':
-      return [await readDicomMeta(path, dicomOptions(options))];
+      return readDicomMetas(path, dicomOptions(options));
     case 'image':
       try {
         await sharp(path).metadata();
@@ -95,5 +95,8 @@ export async function readMeta(path: string, options: ReadOptions = {}): Promise
 }
 
 function dicomOptions(options: ReadOptions): DicomReadOptions {
-  return options.rsnaInterceptFix === undefined ? {} : { rsnaInterceptFix: options.rsnaInterceptFix };
+  return {
+    ...(options.rsnaInterceptFix === undefined ? {} : { rsnaInterceptFix: options.rsnaInterceptFix }),
+    ...(options.missingRescale === undefined ? {} : { missingRescale: options.missingRescale }),
+  };
 }

@@ -1,5 +1,5 @@
 import type { SliceMeta } from '../types.ts';
-import { readDicom, readDicomHeader } from './dicom.ts';
+import { readDicomHeader, readDicomSlices } from './dicom.ts';
 import { describeThrown } from './errors.ts';
 import { detectKind, readSlices, type SliceFileKind } from './index.ts';
 
@@ -18,7 +18,7 @@ export interface FileReport {
   meta?: SliceMeta;
   transferSyntaxName?: string;
   rsnaQuirk?: boolean;
-  /** Decoded values over all slices: HU for CT. */
+  /** Decoded values over all slices: HU for CT, stored values × slope + intercept for other modalities. */
   values?: { min: number; max: number; mean: number };
 }
 
@@ -45,19 +45,20 @@ export async function inspectFile(path: string): Promise<FileReport> {
     const kind = await detectKind(path);
     if (kind === 'dicom') {
       const header = await readDicomHeader(path);
-      const slice = await readDicom(path);
+      const slices = await readDicomSlices(path);
+      const [slice] = slices;
       return {
         path,
         ok: true,
         kind,
-        slices: 1,
+        slices: slices.length,
         rows: slice.rows,
         cols: slice.cols,
         channels: slice.channels,
         meta: slice.meta,
         transferSyntaxName: header.transferSyntax.name,
         rsnaQuirk: header.rsnaQuirk,
-        values: valueRange([slice.data]),
+        values: valueRange(slices.map((s) => s.data)),
       };
     }
     const slices = await readSlices(path);
@@ -88,6 +89,7 @@ export function formatFileReport(report: FileReport): string[] {
   const meta = report.meta;
   const rows: Array<[string, string | undefined]> = [
     ['kind', report.kind],
+    ['modality', meta?.modality],
     ['size', `${report.rows} x ${report.cols}, ${report.channels} channel(s)${report.slices && report.slices > 1 ? `, ${report.slices} slices` : ''}`],
     ['transfer', meta?.transferSyntaxUid && `${report.transferSyntaxName} (${meta.transferSyntaxUid})`],
     ['study', meta?.studyInstanceUid],
@@ -111,7 +113,7 @@ export function formatFileReport(report: FileReport): string[] {
         : undefined,
     ],
     [
-      report.kind === 'dicom' ? 'HU range' : 'values',
+      meta?.modality === 'CT' && report.channels === 1 ? 'HU range' : 'values',
       report.values && `${Number(report.values.min.toFixed(2))} .. ${Number(report.values.max.toFixed(2))} (mean ${report.values.mean.toFixed(1)})`,
     ],
     ['note', report.rsnaQuirk ? 'RSNA 12-bit intercept quirk: repaired on read (intercept −1000)' : undefined],
