@@ -22,6 +22,9 @@ export interface SplitSummary {
   auc: { macro: number | null; micro: number | null; weighted: number | null; perClass: Record<string, number | null> };
   average_precision: { macro: number | null; micro: number | null };
   logloss: number;
+  /** Calibration of the probabilities: Brier score and expected calibration error (10 bins), macro over classes. */
+  brier: number;
+  ece: number;
   thresholds?: number[];
 }
 
@@ -57,6 +60,8 @@ function binaryEntries(options: SummaryOptions, classes: readonly string[]): Ent
     { path: 'average_precision.macro', config: { name: 'average_precision', average: 'macro' } },
     { path: 'average_precision.micro', config: { name: 'average_precision', average: 'micro' } },
     { path: 'logloss', config: { name: 'logloss' } },
+    { path: 'brier', config: { name: 'brier', average: 'macro' } },
+    { path: 'ece', config: { name: 'ece', average: 'macro' } },
   ];
 }
 

@@ -9,6 +9,8 @@ import { fbetaThresholdCurve, objectiveThresholdCurve, precisionRecallCurve, roc
 import { column } from '../metrics/matrix.ts';
 import { binaryRocAuc } from '../metrics/roc-auc.ts';
 import type { ThresholdSet } from '../metrics/thresholds.ts';
+import { brierScorePerClass, calibrationError, reliabilityBins } from '../metrics/calibration.ts';
+import { reliabilitySpec, type ReliabilityPanel } from './charts/calibration.ts';
 import { confusionSpec, type ConfusionPanel } from './charts/confusion.ts';
 import { precisionRecallCurvesSpec, rocCurvesSpec, type CurveSeries } from './charts/curves.ts';
 import { epochCurvesSpec, type EpochPoint } from './charts/history.ts';
@@ -253,6 +255,39 @@ async function confusionFigure(files: RunFiles, figures: FigureSet, notes: strin
   return figureHtml(figure);
 }
 
+/** Reliability bins per class and pooled over every class, with each panel's ECE and Brier score (the registered metrics' functions). */
+async function calibrationFigure(files: RunFiles, figures: FigureSet, notes: string[]): Promise<SafeHtml> {
+  const chosen = heldOut(files);
+  if (!chosen) {
+    notes.push('reliability diagrams: no predictions with targets');
+    return html`<p>No predictions.</p>`;
+  }
+  const { predictions, split } = chosen;
+  const { scores, targets, classes } = predictions;
+  const brier = brierScorePerClass(scores, targets);
+  const pooledName = classes.length > 1 ? 'all classes (pooled)' : undefined;
+  const panels: ReliabilityPanel[] = [
+    ...classes.map((name, j) => ({ name, bins: reliabilityBins(column(scores, j), column(targets, j)) })),
+    ...(pooledName ? [{ name: pooledName, bins: reliabilityBins(scores.data, targets.data) }] : []),
+  ];
+  const pooledBrier = brier.reduce((sum, v) => sum + v, 0) / brier.length;
+  const figure = await figures.add(
+    'reliability',
+    reliabilitySpec(panels, `Reliability diagrams (${split})`),
+    `Calibration on ${scores.rows} ${split} rows: per bin of predicted probability (10 equal-width bins; point area = rows), the fraction that was positive. ` +
+      'A calibrated model stays on the dashed diagonal: among cases scored 0.8, 80% are positive. Below the diagonal the model is over-confident.',
+  );
+  const rows = panels.map((panel, j) => [
+    panel.name,
+    format(calibrationError(panel.bins)),
+    // The pooled Brier score over every cell equals the mean of the per-class scores (each class has the same rows).
+    format(j < classes.length ? brier[j] : pooledBrier),
+  ]);
+  return html`${figureHtml(figure)}${htmlTable(['class', 'ECE', 'Brier'], rows, {
+    caption: `Expected calibration error (count-weighted mean gap between the bin's fraction positive and mean probability) and Brier score (mean squared error of the probability) on the ${split} split.`,
+  })}`;
+}
+
 function classificationTable(files: RunFiles, notes: string[]): SafeHtml {
   const report = files.classificationReport;
   if (!report) {
@@ -277,6 +312,8 @@ const summaryColumns: ReadonlyArray<[title: string, path: string]> = [
   ['AUC macro', 'auc.macro'],
   ['AP macro', 'average_precision.macro'],
   ['log loss', 'logloss'],
+  ['Brier', 'brier'],
+  ['ECE', 'ece'],
   ['categorical AUC', 'categorical_auc'],
   ['ordinal accuracy', 'ordinal_accuracy'],
   ['QWK', 'qwk'],
@@ -409,6 +446,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
           { id: 'ranking', title: 'ROC and precision-recall', body: await rankingFigures(files, figures, notes) },
           { id: 'thresholds', title: 'Thresholds', body: await thresholdFigure(files, figures, notes, options.thresholdSteps ?? 100) },
           { id: 'confusion', title: 'Confusion matrices', body: await confusionFigure(files, figures, notes) },
+          { id: 'calibration', title: 'Calibration', body: await calibrationFigure(files, figures, notes) },
           { id: 'classification-report', title: 'Classification report', body: classificationTable(files, notes) },
         ]
       : []),

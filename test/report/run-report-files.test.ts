@@ -45,7 +45,7 @@ describe('run report of a run directory with hostile text', () => {
   });
 
   it('draws every figure, inline and as SVG and PNG files, with no empty layer', () => {
-    const figures = ['loss', 'metrics', 'roc', 'precision-recall', 'f2-threshold', 'confusion'];
+    const figures = ['loss', 'metrics', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'reliability'];
     expect(result.figures.map((path) => path.slice(dirname(path).length + 1)).sort()).toEqual(figures.flatMap((f) => [`${f}.png`, `${f}.svg`]).sort());
     for (const name of figures) {
       const svg = readFileSync(join(dir, 'figures', `${name}.svg`), 'utf8');
@@ -71,6 +71,18 @@ describe('run report of a run directory with hostile text', () => {
   it('has each epoch\'s wall time, training slices/s and data-wait share', () => {
     expect(page).toContain('<th>waiting for data</th>');
     expect(page).toMatch(/<td class="num">2<\/td><td class="num">11\.0<\/td><td class="num">41\.0<\/td><td class="num">25\.0%<\/td>/);
+  });
+
+  it('draws a reliability diagram per class and pooled, with ECE and Brier from the registered metrics', async () => {
+    const { brierScorePerClass, expectedCalibrationErrorPerClass, expectedCalibrationError } = await import('../../src/metrics/calibration.ts');
+    const { readRunFiles } = await import('../../src/runs/run-dir.ts');
+    const test = (await readRunFiles(dir)).test!;
+    const svg = readFileSync(join(dir, 'figures', 'reliability.svg'), 'utf8');
+    expect(svg).toContain('all classes (pooled)');
+    const ece = expectedCalibrationErrorPerClass(test.scores, test.targets);
+    const brier = brierScorePerClass(test.scores, test.targets);
+    expect(page).toContain(`<td>subdural</td><td class="num">${ece[2].toFixed(4)}</td><td class="num">${brier[2].toFixed(4)}</td>`);
+    expect(page).toContain(`<td>all classes (pooled)</td><td class="num">${expectedCalibrationError(test.scores, test.targets, 'micro').toFixed(4)}</td>`);
   });
 
   it('is the same page when written again from the same files', async () => {
