@@ -130,6 +130,14 @@ export const experimentSchema = z
       })
       .strict()
       .prefault({}),
+    /** What the run records for people to look at while and after it trains. */
+    report: z
+      .object({
+        /** TensorBoard event files under the run's tensorboard/ (docs/tensorboard.md). */
+        tensorboard: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     /** Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top. */
     quick: z.record(z.string(), z.unknown()).default({}),
   })

@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
  *   config.json             the resolved experiment the run trained (config-file.ts)
  *   environment.json        versions, backend, data fingerprint and split (environment.ts)
  *   history.jsonl           one record per finished epoch (history.ts)
+ *   steps.jsonl             training loss and learning rate of single steps, at most 10,000 of them (steps.ts)
+ *   tensorboard/train/, tensorboard/val/   TensorBoard event files: two sub-runs whose curves overlay (tensorboard.ts)
  *   checkpoints/            training state for --resume (train/checkpoint.ts owns its inside)
  *   model/                  the best epoch's model (models/io.ts), staged in .model-staging/ first
  *   thresholds.json         thresholds tuned on validation predictions (metrics/thresholds.ts)
@@ -34,6 +36,9 @@ export const RUN_FILES = {
   config: 'config.json',
   environment: 'environment.json',
   history: 'history.jsonl',
+  steps: 'steps.jsonl',
+  /** TensorBoard's log folder of the run: `train/` and `val/` below it (never listed as missing). */
+  tensorboard: 'tensorboard',
   checkpoints: 'checkpoints',
   model: 'model',
   modelStaging: '.model-staging',
