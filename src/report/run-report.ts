@@ -13,7 +13,7 @@ import { brierScorePerClass, calibrationError, reliabilityBins } from '../metric
 import { reliabilitySpec, type ReliabilityPanel } from './charts/calibration.ts';
 import { confusionSpec, type ConfusionPanel } from './charts/confusion.ts';
 import { precisionRecallCurvesSpec, rocCurvesSpec, type CurveSeries } from './charts/curves.ts';
-import { epochCurvesSpec, type EpochPoint } from './charts/history.ts';
+import { epochCurvesSpec, stepCurvesSpec, type EpochPoint, type StepPoint } from './charts/history.ts';
 import { sliceStripSpec } from './charts/slices.ts';
 import { thresholdCurvesSpec, type ThresholdPanel } from './charts/thresholds.ts';
 import { classificationReportCaption, classificationReportCells } from './classification-report.ts';
@@ -125,7 +125,60 @@ async function historyFigures(files: RunFiles, figures: FigureSet, notes: string
       ),
     );
   }
+  parts.push(...(await stepFigures(files, figures)));
   return html`${parts.map(figureHtml)}${epochTimingTable(files)}`;
+}
+
+/** TensorBoard's default smoothing weight. */
+const SMOOTHING = 0.6;
+const smoothedSeries = `moving average (${SMOOTHING})`;
+
+/** TensorBoard's smoothing: an exponential moving average, debiased so the first points are not pulled to zero. */
+function smoothed(values: readonly number[], weight: number): number[] {
+  let average = 0;
+  return values.map((value, i) => {
+    average = weight * average + (1 - weight) * value;
+    return average / (1 - weight ** (i + 1));
+  });
+}
+
+/** The learning-rate schedule and the per-step training loss (steps.jsonl; older runs: the learning rate per epoch from history.jsonl). */
+async function stepFigures(files: RunFiles, figures: FigureSet): Promise<RenderedFigure[]> {
+  const steps = files.steps ?? [];
+  const epochEnds = files.history.map((record) => record.step).filter((step): step is number => typeof step === 'number');
+  const parts: RenderedFigure[] = [];
+  if (steps.length > 0) {
+    const stride = steps.length > 1 ? steps[1].step - steps[0].step : 1;
+    const kept = stride > 1 ? `every ${stride}th step (${RUN_FILES.steps} keeps at most 10,000)` : 'every step';
+    parts.push(
+      await figures.add(
+        'learning-rate',
+        stepCurvesSpec(steps.map((s) => ({ step: s.step, series: 'learning rate', value: s.learning_rate })), { title: 'Learning rate', yTitle: 'learning rate', epochEnds, yFormat: '.2~e', interpolate: 'step-after' }),
+        `The learning rate of ${kept}, as the schedule set it; grey rules mark the end of each epoch.`,
+      ),
+    );
+    const loss = steps.map((s) => s.loss);
+    const average = smoothed(loss, SMOOTHING);
+    const points: StepPoint[] = [
+      ...steps.map((s, i) => ({ step: s.step, series: 'loss per step', value: loss[i] })),
+      ...steps.map((s, i) => ({ step: s.step, series: smoothedSeries, value: average[i] })),
+    ];
+    parts.push(
+      await figures.add(
+        'step-loss',
+        stepCurvesSpec(points, { title: 'Training loss per step', yTitle: 'loss', epochEnds, highlight: smoothedSeries }),
+        `The training loss of ${kept} (light) and its exponential moving average with weight ${SMOOTHING}, debiased, as TensorBoard smooths by default (dark); grey rules mark the end of each epoch.`,
+      ),
+    );
+  } else {
+    const rates: EpochPoint[] = files.history
+      .filter((record) => typeof record.learning_rate === 'number')
+      .map((record) => ({ epoch: record.epoch, series: 'learning rate', value: record.learning_rate as number }));
+    if (rates.length > 0) {
+      parts.push(await figures.add('learning-rate', epochCurvesSpec(rates, { title: 'Learning rate', yTitle: 'learning rate' }), `The learning rate of each epoch (${RUN_FILES.history}; this run has no ${RUN_FILES.steps}).`));
+    }
+  }
+  return parts;
 }
 
 /** Per epoch: wall time, training slices per second and the share of the training pass spent waiting for data. */

@@ -93,7 +93,7 @@ describe.skipIf(!available)(title, () => {
     expect(check.errors).toEqual([]);
     expect(check.requests).toEqual([]);
     expect(check.scripts).toBe(0);
-    expect(check.figures.map((f) => f.name)).toEqual(['loss', 'metrics', 'auc-per-class', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'reliability', 'slices']);
+    expect(check.figures.map((f) => f.name)).toEqual(['loss', 'metrics', 'auc-per-class', 'learning-rate', 'step-loss', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'reliability', 'slices']);
     for (const figure of check.figures) {
       expect(figure.drawn, `${figure.name} draws nothing`).toBeGreaterThan(0);
       expect(figure.width, figure.name).toBeGreaterThan(200);

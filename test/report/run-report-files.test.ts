@@ -45,7 +45,7 @@ describe('run report of a run directory with hostile text', () => {
   });
 
   it('draws every figure, inline and as SVG and PNG files, with no empty layer', () => {
-    const figures = ['loss', 'metrics', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'reliability'];
+    const figures = ['loss', 'metrics', 'learning-rate', 'step-loss', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'reliability'];
     expect(result.figures.map((path) => path.slice(dirname(path).length + 1)).sort()).toEqual(figures.flatMap((f) => [`${f}.png`, `${f}.svg`]).sort());
     for (const name of figures) {
       const svg = readFileSync(join(dir, 'figures', `${name}.svg`), 'utf8');
@@ -85,6 +85,16 @@ describe('run report of a run directory with hostile text', () => {
     expect(page).toContain(`<td>all classes (pooled)</td><td class="num">${expectedCalibrationError(test.scores, test.targets, 'micro').toFixed(4)}</td>`);
   });
 
+  it('plots the learning-rate schedule and the per-step loss from steps.jsonl', () => {
+    const rate = readFileSync(join(dir, 'figures', 'learning-rate.svg'), 'utf8');
+    const loss = readFileSync(join(dir, 'figures', 'step-loss.svg'), 'utf8');
+    // One line per series (the loss and its moving average); grey rules at the 3 epoch ends.
+    expect(loss.match(/aria-roledescription="line mark"/g)).toHaveLength(2);
+    expect(loss.match(/aria-roledescription="rule mark"/g)).toHaveLength(3);
+    expect(rate).toContain('learning rate');
+    expect(page).toContain('The learning rate of every step');
+  });
+
   it('is the same page when written again from the same files', async () => {
     await writeRunReport(dir);
     expect(readFileSync(result.html, 'utf8')).toBe(page);
@@ -99,7 +109,8 @@ describe('run report of partial and broken run directories', () => {
     for (const file of ['config.json', 'environment.json', 'history.jsonl']) copyFileSync(join(full, file), join(partial, file));
     const result = await writeRunReport(partial, { slices: false });
     const page = readFileSync(result.html, 'utf8');
-    expect(result.figures.map((p) => p.slice(dirname(p).length + 1)).sort()).toEqual(['loss.png', 'loss.svg', 'metrics.png', 'metrics.svg']);
+    // Without steps.jsonl, the learning rate per epoch from history.jsonl.
+    expect(result.figures.map((p) => p.slice(dirname(p).length + 1)).sort()).toEqual(['learning-rate.png', 'learning-rate.svg', 'loss.png', 'loss.svg', 'metrics.png', 'metrics.svg']);
     expect(page).toContain('metrics.json is not in the run directory');
     expect(page).toContain('No predictions to draw curves from.');
   });

@@ -6,6 +6,7 @@ import { matrix } from '../../src/metrics/matrix.ts';
 import { summarizeSplit } from '../../src/metrics/summary.ts';
 import { fitThresholds } from '../../src/metrics/thresholds.ts';
 import { classificationReport, writeClassificationReport } from '../../src/report/classification-report.ts';
+import { writeSteps } from '../../src/runs/steps.ts';
 import { runPath, writeEnvironment, writeHistory, writePredictions, writeRunConfig, writeRunMetrics, writeRunThresholds, type PredictionTable } from '../../src/runs/index.ts';
 
 /**
@@ -54,6 +55,8 @@ export function writeSyntheticRun(options: SyntheticRunOptions): string {
   const epochs = options.epochs ?? 3;
   const history = Array.from({ length: epochs }, (_, e) => ({
     epoch: e + 1,
+    step: 10 * (e + 1),
+    learning_rate: 0.01 * 0.5 ** e,
     train_loss: 1 / (e + 1),
     epoch_seconds: 10 + e,
     train_seconds: 8 + e,
@@ -78,6 +81,8 @@ export function writeSyntheticRun(options: SyntheticRunOptions): string {
     split: { train: [], val: validation.ids, test: test.ids },
   });
   writeHistory(dir, history);
+  // Ten steps per epoch, the loss falling with noise, the learning rate halved each epoch.
+  writeSteps(dir, Array.from({ length: 10 * epochs }, (_, i) => ({ step: i + 1, epoch: Math.floor(i / 10) + 1, loss: 1 / (1 + i / 10) + 0.1 * rng.float(), learning_rate: 0.01 * 0.5 ** Math.floor(i / 10) })));
   writeRunMetrics(dir, { best_epoch: epochs, stopped: null, val: summary(validation), test: summary(test) });
   writeRunThresholds(dir, thresholds);
   writePredictions(dir, 'validation', predictionTable(classes, validation));
