@@ -13,7 +13,7 @@ import { brierScorePerClass, calibrationError, reliabilityBins } from '../metric
 import { reliabilitySpec, type ReliabilityPanel } from './charts/calibration.ts';
 import { confusionSpec, type ConfusionPanel } from './charts/confusion.ts';
 import { precisionRecallCurvesSpec, rocCurvesSpec, type CurveSeries } from './charts/curves.ts';
-import { epochCurvesSpec, stepCurvesSpec, type EpochPoint, type StepPoint } from './charts/history.ts';
+import { epochCurvesSpec, SMOOTHING, smoothed, stepCurvesSpec, type EpochPoint, type StepPoint } from './charts/history.ts';
 import { sliceStripSpec } from './charts/slices.ts';
 import { thresholdCurvesSpec, type ThresholdPanel } from './charts/thresholds.ts';
 import { classificationReportCaption, classificationReportCells } from './classification-report.ts';
@@ -129,18 +129,7 @@ async function historyFigures(files: RunFiles, figures: FigureSet, notes: string
   return html`${parts.map(figureHtml)}${epochTimingTable(files)}`;
 }
 
-/** TensorBoard's default smoothing weight. */
-const SMOOTHING = 0.6;
 const smoothedSeries = `moving average (${SMOOTHING})`;
-
-/** TensorBoard's smoothing: an exponential moving average, debiased so the first points are not pulled to zero. */
-function smoothed(values: readonly number[], weight: number): number[] {
-  let average = 0;
-  return values.map((value, i) => {
-    average = weight * average + (1 - weight) * value;
-    return average / (1 - weight ** (i + 1));
-  });
-}
 
 /** The learning-rate schedule and the per-step training loss (steps.jsonl; older runs: the learning rate per epoch from history.jsonl). */
 async function stepFigures(files: RunFiles, figures: FigureSet): Promise<RenderedFigure[]> {

@@ -24,7 +24,8 @@ import { join, resolve } from 'node:path';
  *   report.html, figures/   the run report (report/run-report.ts)
  *
  * An ablation folder (`<out>/<ablation>/`): ablation.json (the plan), one run directory per trial, each with
- * trial.json (who ran it, when) and trial.log (a child process's output), ablation-summary.json / .md, report.html.
+ * trial.json (who ran it, when) and trial.log (a child process's output), ablation-summary.json / .md, report.html,
+ * compare.html (the trials' curves overlaid, linked from report.html).
  *
  * A cross-validation folder (`<out>/<name>-seed<seed>-cv/`) is an ablation folder of one variant (ablation.json,
  * one run directory per fold named as a single run, `<name>-seed<seed>-fold<k>/`, with trial.json) and, once every
@@ -66,6 +67,8 @@ export const ABLATION_FILES = {
   summaryMarkdown: 'ablation-summary.md',
   report: 'report.html',
   figures: 'figures',
+  /** `sliceseq compare` over the trials (report/compare.ts), its figures in compare-figures/. */
+  compare: 'compare.html',
 } as const;
 
 export const CROSS_VALIDATION_FILES = {

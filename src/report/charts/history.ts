@@ -88,3 +88,15 @@ export function stepCurvesSpec(
     layer: [...rules, line],
   } satisfies TopLevelSpec;
 }
+
+/** TensorBoard's default smoothing weight. */
+export const SMOOTHING = 0.6;
+
+/** TensorBoard's smoothing: an exponential moving average, debiased so the first points are not pulled to zero. */
+export function smoothed(values: readonly number[], weight = SMOOTHING): number[] {
+  let average = 0;
+  return values.map((value, i) => {
+    average = weight * average + (1 - weight) * value;
+    return average / (1 - weight ** (i + 1));
+  });
+}
