@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { log } from '../../core/log.ts';
 import { writeAblationReport } from '../../report/ablation-report.ts';
 import { writeRunReport } from '../../report/run-report.ts';
+import { watchRunReport } from '../../report/watch.ts';
 import { ablationPath } from '../../runs/layout.ts';
 
 interface ReportFlags {
@@ -10,6 +11,8 @@ interface ReportFlags {
   slices: boolean;
   patient?: string;
   stripSlices?: string;
+  watch?: boolean;
+  interval?: string;
 }
 
 function positiveInteger(text: string | undefined, flag: string): number | undefined {
@@ -21,16 +24,34 @@ function positiveInteger(text: string | undefined, flag: string): number | undef
 
 /** Writes the report of a run directory, or of an ablation directory (one holding ablation-summary.json). */
 export async function reportCommand(dir: string, flags: ReportFlags): Promise<string> {
-  if (existsSync(ablationPath(dir, 'summaryJson'))) return (await writeAblationReport(dir)).html;
+  if (existsSync(ablationPath(dir, 'summaryJson'))) {
+    if (flags.watch) throw new Error('--watch follows one run directory, not an ablation');
+    return (await writeAblationReport(dir)).html;
+  }
   const stripSlices = positiveInteger(flags.stripSlices, '--strip-slices');
-  const result = await writeRunReport(dir, {
+  const options = {
     slices: flags.slices,
     ...(flags.data !== undefined ? { data: flags.data } : {}),
     ...(flags.patient !== undefined ? { patient: flags.patient } : {}),
     ...(stripSlices !== undefined ? { stripSlices } : {}),
-  });
+  };
+  if (flags.watch) return watchCommand(dir, options, positiveInteger(flags.interval, '--interval') ?? 2);
+  const result = await writeRunReport(dir, options);
   for (const note of result.notes) log.info(`note: ${note}`);
   return result.html;
+}
+
+/** Rewrites the run's report after each epoch until the run finishes (or Ctrl-C). */
+async function watchCommand(dir: string, options: Parameters<typeof writeRunReport>[1], seconds: number): Promise<string> {
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const result = await watchRunReport(dir, { ...options, intervalMs: seconds * 1000, signal: stop.signal });
+    return result?.html ?? `${dir}: no report written (the run has no finished epoch yet)`;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
 }
 
 export function registerReport(program: Command): void {
@@ -42,6 +63,8 @@ export function registerReport(program: Command): void {
     .option('--no-slices', 'leave out the strip of preprocessed slices (does not read the dataset)')
     .option('--patient <id>', 'the patient the slice strip shows (default: the first validation patient with a positive label)')
     .option('--strip-slices <n>', 'how many slices the strip shows, evenly spaced (default 6)')
+    .option('--watch', 'a run in progress: rewrite report.html after each epoch until the run finishes (refresh the browser to follow it)')
+    .option('--interval <seconds>', 'with --watch: how often to look for a finished epoch (default 2)')
     .action(async (dir: string, flags: ReportFlags) => {
       process.stdout.write(`${await reportCommand(dir, flags)}\n`);
     });
