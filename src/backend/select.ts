@@ -262,8 +262,3 @@ export async function initBackend(preference: BackendPreference = 'auto', option
   const wanted: BackendKind = preference === 'auto' ? 'cpu' : preference === 'tensorflow' ? 'tensorflow' : preference;
   throw new Error(`backend '${preference}' cannot load: ${last?.detail ?? 'unknown reason'}; ${installHints[wanted]}`);
 }
-
-/** The native package loaded in this process (its `node` namespace has TensorFlow's summary writer), or null. */
-export function loadedNativePackage(): NativePackage | null {
-  return loadedNative?.pkg ?? null;
-}

@@ -240,7 +240,7 @@ export class EventFileWriter implements SummaryWriter {
     mkdirSync(logdir, { recursive: true });
     this.wallTime = options.wallTime ?? (() => Date.now() / 1000);
     const seconds = String(Math.floor(this.wallTime())).padStart(10, '0');
-    this.file = join(logdir, `events.out.tfevents.${seconds}.${hostname()}.${process.pid}.${++fileCounter}.sliceseq`);
+    this.file = join(logdir, `events.out.tfevents.${seconds}.${hostname()}.${process.pid}.${String(++fileCounter).padStart(4, '0')}.sliceseq`);
     this.write({ wallTime: this.wallTime(), step: 0, fileVersion: FILE_VERSION });
     this.flush();
   }
@@ -262,6 +262,10 @@ export class EventFileWriter implements SummaryWriter {
   /** Marks a restart at `step`: TensorBoard drops the earlier files' events at this step and later. */
   sessionStart(step: number): void {
     this.write({ wallTime: this.wallTime(), step, sessionStart: true });
+  }
+
+  close(): void {
+    this.flush();
   }
 
   flush(): void {

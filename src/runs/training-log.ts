@@ -112,7 +112,9 @@ export class TrainingLog {
   close(): void {
     if (!this.started) return; // training never began: the files on disk stay as they were
     writeSteps(this.runDir, this.steps.records());
-    this.writers?.train.flush();
-    this.writers?.val.flush();
+    this.writers?.train.close();
+    this.writers?.val.close();
+    this.writers = undefined;
+    this.started = false;
   }
 }
