@@ -3,11 +3,15 @@
  * thread counts, in the same run.
  *
  * Workload: per-slice CNN (3 conv blocks 16/32/64 + global average pooling) over 16 slices of 64×64×3 → GRU(64)
- * over slices → bidirectional LSTM decoder(32) → 5 classes, batch 4, ASL loss, Adam. Each configuration runs in its
- * own process (bench/train-step.ts; libtensorflow fixes its threads at load): native (tfjs-node) at 1 and 2 threads,
- * wasm (1 thread; folded and timeDistributed stacking), cpu briefly; PyTorch 1.13 (Debian's python3-torch) and
- * PyTorch 2.x (a venv, below) at 1 and 2 threads. Steady-state slices/s from the median step after warm-up;
- * tf.memory().numTensors before and after (must not grow); preprocessing beside the pydicom + OpenCV twin.
+ * over slices → bidirectional LSTM decoder(32) → 5 classes, batch 4, ASL loss, Adam. Beside it the short-series
+ * case (4 patients of 2–5 slices at 32×32, the same design) and the class-query decoder variant
+ * (src/models/reference.ts). Each configuration runs in its own process (bench/train-step.ts; libtensorflow fixes
+ * its threads at load): native (tfjs-node) with its fused kernels and without (SLICESEQ_FUSED=0) at 1 and 2
+ * threads, with kernels per step; wasm (1 thread; folded and timeDistributed stacking), cpu briefly; PyTorch 1.13
+ * (Debian's python3-torch) and PyTorch 2.x (a venv, below) at 1 and 2 threads, each with its default OpenMP wait
+ * policy and with OMP_WAIT_POLICY=PASSIVE, the better one reported. Steady-state slices/s (real slices) from the
+ * median step after warm-up; tf.memory().numTensors before and after (must not grow); preprocessing beside the
+ * pydicom + OpenCV twin.
  *
  * End to end: `sliceseq run` of the quickstart (the demo data at its quickstart size, 2 epochs) on native and on wasm;
  * training slices/s of the second epoch including data loading, and the share of it spent waiting for data.
@@ -27,9 +31,9 @@ import { writeFileAtomic } from '../src/core/atomic.ts';
 import { projectRoot } from '../src/core/version.ts';
 import { writeDemoDataset } from '../src/data/demo/dataset.ts';
 import { quickstartDemo } from '../src/cli/commands/quickstart.ts';
-import { readHistory, type HistoryRecord } from '../src/runs/history.ts';
-import { runDirName } from '../src/runs/layout.ts';
+import type { HistoryRecord } from '../src/runs/history.ts';
 import { benchPreprocess } from './preprocess.ts';
+import { endToEndQuickstart, timeTrainingStep, type Workload } from './workloads.ts';
 import type { StepTiming } from './train-step.ts';
 
 function option(name: string, fallback: string): string {
@@ -45,12 +49,9 @@ const warmup = option('warmup', '2');
 const threadCounts = option('threads', '1,2').split(',').map(Number);
 
 /** One configuration in a fresh process. */
-function timeTraining(backend: string, threads: number, stacking: string, stepCount = steps, warmupCount = warmup): StepTiming {
-  const args = ['--import', 'tsx', join(projectRoot, 'bench', 'train-step.ts'), '--backend', backend, '--threads', String(threads), '--stacking', stacking, '--steps', stepCount, '--warmup', warmupCount];
-  if (flag('profile')) args.push('--profile');
-  process.stderr.write(`timing ${backend} (${threads} thread${threads === 1 ? '' : 's'}, ${stacking}): ${warmupCount} warm-up + ${stepCount} steps\n`);
-  const output = execFileSync(process.execPath, args, { encoding: 'utf8', cwd: projectRoot, stdio: ['ignore', 'pipe', 'ignore'] });
-  return JSON.parse(output.trim().split('\n').pop()!) as StepTiming;
+function timeTraining(backend: string, threads: number, stacking: string, options: { workload?: Workload; fused?: boolean; steps?: string; warmup?: string } = {}): StepTiming {
+  const { steps: stepCount = steps, warmup: warmupCount = warmup, ...rest } = options;
+  return timeTrainingStep({ backend, threads, stacking, steps: stepCount, warmup: warmupCount, profile: flag('profile'), ...rest });
 }
 
 interface TorchTiming {
@@ -61,15 +62,33 @@ interface TorchTiming {
   slices_per_second: number;
 }
 
-function torchTiming(interpreter: string, threads: number): TorchTiming | null {
+/** The short-series case's shape for the PyTorch twin (src/models/reference.ts has ours). */
+const torchWorkloadArgs: Record<'reference' | 'short-series', string[]> = {
+  reference: [],
+  'short-series': ['--slices', '5', '--size', '32', '--lengths', '2,3,4,5'],
+};
+
+/**
+ * PyTorch on one workload, with its default OpenMP wait policy and with OMP_WAIT_POLICY=PASSIVE (busy-waiting
+ * threads help or hurt depending on the machine's load): the faster of the two, and which it was.
+ */
+function torchTiming(interpreter: string, threads: number, workload: 'reference' | 'short-series'): (TorchTiming & { policy: string }) | null {
   try {
     execFileSync(interpreter, ['-c', 'import torch'], { stdio: 'ignore' });
   } catch {
     return null;
   }
-  process.stderr.write(`timing PyTorch (${interpreter}, ${threads} thread${threads === 1 ? '' : 's'})\n`);
-  const output = execFileSync(interpreter, ['bench/torch_reference.py', '--threads', String(threads), '--steps', steps, '--warmup', warmup], { encoding: 'utf8', cwd: projectRoot });
-  return JSON.parse(output) as TorchTiming;
+  let best: (TorchTiming & { policy: string }) | null = null;
+  for (const policy of ['default', 'PASSIVE']) {
+    process.stderr.write(`timing PyTorch (${interpreter}, ${workload}, ${threads} thread${threads === 1 ? '' : 's'}, OMP_WAIT_POLICY ${policy})\n`);
+    const env = { ...process.env };
+    if (policy === 'PASSIVE') env.OMP_WAIT_POLICY = 'PASSIVE';
+    else delete env.OMP_WAIT_POLICY;
+    const args = ['bench/torch_reference.py', '--threads', String(threads), '--steps', steps, '--warmup', warmup, ...torchWorkloadArgs[workload]];
+    const timing = JSON.parse(execFileSync(interpreter, args, { encoding: 'utf8', cwd: projectRoot, env })) as TorchTiming;
+    if (!best || timing.seconds_per_step < best.seconds_per_step) best = { ...timing, policy };
+  }
+  return best;
 }
 
 function pythonJson(args: string[]): Record<string, number | string> | null {
@@ -83,13 +102,21 @@ function pythonJson(args: string[]): Record<string, number | string> | null {
 
 const available = new Set(probeBackends().filter((probe) => probe.available).map((probe) => probe.kind));
 const results: StepTiming[] = [];
-const torch: Array<TorchTiming & { label: string }> = [];
+const torch: Array<TorchTiming & { label: string; policy: string; workload: 'reference' | 'short-series' }> = [];
 for (const threads of threadCounts) {
-  if (available.has('tensorflow')) results.push(timeTraining('tensorflow', threads, 'fold'));
+  if (available.has('tensorflow')) {
+    for (const workload of ['reference', 'short-series'] as const) {
+      for (const fused of [true, false]) results.push(timeTraining('tensorflow', threads, 'fold', { workload, fused }));
+    }
+    // The class-query decoder variant: at the first thread count only (its kernels per step do not depend on threads).
+    if (threads === threadCounts[0]) for (const fused of [true, false]) results.push(timeTraining('tensorflow', threads, 'fold', { workload: 'class-query', fused }));
+  }
   for (const [label, interpreter] of [['1.x', python], ['2.x', torch2Python]] as const) {
     if (label === '2.x' && !existsSync(interpreter)) continue;
-    const timing = torchTiming(interpreter, threads);
-    if (timing) torch.push({ ...timing, label });
+    for (const workload of ['reference', 'short-series'] as const) {
+      const timing = torchTiming(interpreter, threads, workload);
+      if (timing) torch.push({ ...timing, label, workload });
+    }
   }
 }
 if (available.has('wasm')) {
@@ -97,7 +124,7 @@ if (available.has('wasm')) {
   results.push(timeTraining('wasm', 1, 'timeDistributed'));
 }
 // The cpu backend takes minutes per step on this workload: one warm-up step and one timed step are enough.
-if (!flag('skip-cpu')) results.push(timeTraining('cpu', 1, 'fold', option('cpu-steps', '1'), option('cpu-warmup', '1')));
+if (!flag('skip-cpu')) results.push(timeTraining('cpu', 1, 'fold', { steps: option('cpu-steps', '1'), warmup: option('cpu-warmup', '1') }));
 // Preprocessing at equal parallelism: our decode workers beside pydicom + OpenCV with as many threads.
 const preprocessing = flag('skip-preprocess')
   ? []
@@ -109,14 +136,6 @@ const preprocessing = flag('skip-preprocess')
       return rows;
     })();
 
-/** `sliceseq run experiments/quickstart.ts` for 2 epochs on `backend`, in a child process; its last epoch's record. */
-function endToEnd(backend: string, data: string, out: string): HistoryRecord {
-  process.stderr.write(`end to end: sliceseq run experiments/quickstart.ts on ${backend}, 2 epochs\n`);
-  const args = ['bin/sliceseq.js', 'run', 'experiments/quickstart.ts', '--data', data, '--out', join(out, backend), '--backend', backend, '--set', 'train.epochs=2', '--force'];
-  execFileSync(process.execPath, args, { cwd: projectRoot, stdio: ['ignore', 'ignore', 'ignore'] });
-  return readHistory(join(out, backend, runDirName('quickstart', 0, 0))).at(-1)!;
-}
-
 const endToEndRuns: Array<{ backend: string; record: HistoryRecord }> = [];
 if (!flag('skip-e2e')) {
   const work = mkdtempSync(join(tmpdir(), 'sliceseq-bench-'));
@@ -124,7 +143,7 @@ if (!flag('skip-e2e')) {
     const data = join(work, 'demo-data');
     await writeDemoDataset(data, quickstartDemo);
     for (const backend of ['tensorflow', 'wasm']) {
-      if (available.has(backend as 'tensorflow' | 'wasm')) endToEndRuns.push({ backend, record: endToEnd(backend, data, join(work, 'runs')) });
+      if (available.has(backend as 'tensorflow' | 'wasm')) endToEndRuns.push({ backend, record: endToEndQuickstart(backend, data, join(work, 'runs')) });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -134,25 +153,46 @@ if (!flag('skip-e2e')) {
 const fmt = (x: number, digits = 1) => x.toFixed(digits);
 const plural = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
 const lines = [
-  `| backend | threads | stacking | steps | median ms/step | slices/s | numTensors before → after |`,
-  `|---|---|---|---|---|---|---|`,
-  ...results.map((r) => `| ${r.backend} | ${r.threads} | ${r.stacking} | ${r.steps} | ${fmt(r.msPerStep, 0)} | ${fmt(r.slicesPerSecond)} | ${r.tensorsBefore} → ${r.tensorsAfter} |`),
-  ...torch.map((t) => `| pytorch ${t.version} (CPU) | ${t.threads} | fold | ${t.steps} | ${fmt(1000 * t.seconds_per_step, 0)} | ${fmt(t.slices_per_second)} | |`),
+  `| backend | threads | workload | stacking | steps | median ms/step | slices/s | kernels/step (TF ops) | numTensors before → after |`,
+  `|---|---|---|---|---|---|---|---|---|`,
+  ...results.map((r) => {
+    const backend = r.backend === 'tensorflow' ? `tensorflow ${r.fused ? 'fused' : 'unfused'}` : r.backend;
+    const kernels = `${r.kernelsPerStep}${r.tfOpsPerStep === null ? '' : ` (${r.tfOpsPerStep})`}`;
+    return `| ${backend} | ${r.threads} | ${r.workload} | ${r.stacking} | ${r.steps} | ${fmt(r.msPerStep, 0)} | ${fmt(r.slicesPerSecond)} | ${kernels} | ${r.tensorsBefore} → ${r.tensorsAfter} |`;
+  }),
+  ...torch.map((t) => `| pytorch ${t.version} (CPU, OMP_WAIT_POLICY ${t.policy}) | ${t.threads} | ${t.workload} | fold | ${t.steps} | ${fmt(1000 * t.seconds_per_step, 0)} | ${fmt(t.slices_per_second)} | | |`),
 ];
 if (endToEndRuns.length > 0) {
   lines.push('', '| end to end (quickstart, epoch 2) | epoch s | training slices/s | waiting for data |', '|---|---|---|---|');
   for (const { backend, record } of endToEndRuns) {
     const wait = record.data_wait_fraction as number | null;
-    lines.push(`| ${backend} | ${fmt(record.epoch_seconds as number)} | ${fmt(record.train_slices_per_second as number)} | ${wait === null ? 'n/a' : `${fmt(100 * wait)}%`} |`);
+    lines.push(`| ${backend === 'tensorflow' ? 'tensorflow (fused)' : backend} | ${fmt(record.epoch_seconds as number)} | ${fmt(record.train_slices_per_second as number)} | ${wait === null ? 'n/a' : `${fmt(100 * wait)}%`} |`);
   }
 }
 const ratios: string[] = [];
-const find = (backend: string, threads: number, stacking = 'fold') => results.find((r) => r.backend === backend && r.threads === threads && r.stacking === stacking);
+const find = (backend: string, threads: number, stacking = 'fold', workload: Workload = 'reference', fused = true) =>
+  results.find((r) => r.backend === backend && r.threads === threads && r.stacking === stacking && r.workload === workload && r.fused === fused);
 for (const threads of threadCounts) {
-  const native = find('tensorflow', threads);
-  for (const t of torch.filter((t) => t.threads === threads)) {
-    if (native) ratios.push(`native / PyTorch ${t.version}, ${plural(threads)}: ${fmt(native.slicesPerSecond / t.slices_per_second, 2)}`);
+  const [fused, unfused] = [true, false].map((on) => find('tensorflow', threads, 'fold', 'reference', on));
+  for (const t of torch.filter((t) => t.threads === threads && t.workload === 'reference')) {
+    if (fused) ratios.push(`native fused / PyTorch ${t.version}, ${plural(threads)}: ${fmt(fused.slicesPerSecond / t.slices_per_second, 2)}`);
   }
+  if (fused && unfused) ratios.push(`native fused / unfused, ${plural(threads)}: ${fmt(fused.slicesPerSecond / unfused.slicesPerSecond, 2)}×`);
+  const short = find('tensorflow', threads, 'fold', 'short-series');
+  for (const t of torch.filter((t) => t.threads === threads && t.workload === 'short-series')) {
+    if (short) ratios.push(`short series, native fused / PyTorch ${t.version}, ${plural(threads)}: ${fmt(short.slicesPerSecond / t.slices_per_second, 2)}`);
+  }
+}
+const kernelsFused = find('tensorflow', threadCounts[0]);
+const kernelsUnfused = find('tensorflow', threadCounts[0], 'fold', 'reference', false);
+if (kernelsFused) ratios.push(`kernels per step, native fused: ${kernelsFused.kernelsPerStep}`);
+if (kernelsUnfused) ratios.push(`kernels per step, native unfused: ${kernelsUnfused.kernelsPerStep}`);
+const [queryFused, queryUnfused] = [true, false].map((on) => find('tensorflow', threadCounts[0], 'fold', 'class-query', on));
+if (queryFused && queryUnfused) {
+  ratios.push(
+    `class-query decoder, native fused, ${plural(threadCounts[0])}: ${fmt(queryFused.msPerStep, 0)} ms/step, ${queryFused.kernelsPerStep} kernels per step ` +
+      `(unfused ${fmt(queryUnfused.msPerStep, 0)} ms, ${queryUnfused.kernelsPerStep} kernels)`,
+  );
 }
 
 const wasm = find('wasm', 1);
@@ -163,10 +203,14 @@ if (wasm && cpu) ratios.push(`wasm / cpu training: ${fmt(wasm.slicesPerSecond / 
 const timeDistributed = find('wasm', 1, 'timeDistributed');
 if (wasm && timeDistributed) ratios.push(`folded / timeDistributed (wasm): ${fmt(wasm.slicesPerSecond / timeDistributed.slicesPerSecond, 2)}×`);
 const [e2eNative, e2eWasm] = ['tensorflow', 'wasm'].map((backend) => endToEndRuns.find((run) => run.backend === backend)?.record);
+if (e2eNative) {
+  const wait = e2eNative.data_wait_fraction as number | null;
+  ratios.push(`end to end (sliceseq run quickstart), native fused: ${fmt(e2eNative.train_slices_per_second as number)} training slices/s, ${wait === null ? 'n/a' : `${fmt(100 * wait)}%`} waiting for data`);
+}
 if (e2eNative && e2eWasm) {
   ratios.push(`end to end (sliceseq run quickstart, training slices/s with data loading): native / wasm ${fmt((e2eNative.train_slices_per_second as number) / (e2eWasm.train_slices_per_second as number), 2)}×`);
 }
-const torch1 = torch.find((t) => t.threads === 1 && t.label === '1.x');
+const torch1 = torch.find((t) => t.threads === 1 && t.label === '1.x' && t.workload === 'reference');
 if (wasm && torch1) ratios.push(`wasm / PyTorch ${torch1.version}, 1 thread: ${fmt(wasm.slicesPerSecond / torch1.slices_per_second, 3)}`);
 for (const { workers, ours, python } of preprocessing) {
   const pythonRate = python ? Number(python.slicesPerSecond) : undefined;

@@ -3,6 +3,9 @@
 Per-slice CNN (3 conv blocks 16/32/64 + global average pooling) over the slices of each patient, a GRU(64) over
 slices, and the bidirectional LSTM label decoder (hidden 32) seeded with the patient feature: h0 = Linear(feature),
 c0 = 0, zero inputs, one step per class, a shared Linear(2*32 -> 1) per step. ASL loss, Adam. Prints one JSON line.
+
+--lengths 2,3,4,5 gives each patient that many real slices (the rest padding, as sliceseq's short-series case):
+the CNN runs on the real slices only and the GRU on packed sequences, as a PyTorch implementation would do it.
 """
 import argparse
 import json
@@ -51,11 +54,18 @@ class ReferenceModel(nn.Module):
         self.gru = nn.GRU(64, 64, batch_first=True)
         self.decoder = LabelDecoder(64, 32, classes)
 
-    def forward(self, images):
+    def forward(self, images, lengths=None):
         batch, slices = images.shape[:2]
-        folded = images.reshape(batch * slices, *images.shape[2:])
-        features = self.cnn(folded).view(batch, slices, -1)
-        _, last = self.gru(features)
+        if lengths is None:
+            folded = images.reshape(batch * slices, *images.shape[2:])
+            features = self.cnn(folded).view(batch, slices, -1)
+            _, last = self.gru(features)
+            return self.decoder(last[-1])
+        real = torch.cat([images[b, :length] for b, length in enumerate(lengths)])
+        per_slice = self.cnn(real).split(list(lengths))
+        padded = nn.utils.rnn.pad_sequence(per_slice, batch_first=True)
+        packed = nn.utils.rnn.pack_padded_sequence(padded, list(lengths), batch_first=True, enforce_sorted=False)
+        _, last = self.gru(packed)
         return self.decoder(last[-1])
 
 
@@ -75,7 +85,12 @@ def main():
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--slices", type=int, default=16)
     parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--lengths", type=str, default=None, help="real slices per patient, e.g. 2,3,4,5")
     args = parser.parse_args()
+    lengths = [int(n) for n in args.lengths.split(",")] if args.lengths else None
+    if lengths is not None:
+        if len(lengths) != args.batch or max(lengths) > args.slices or min(lengths) < 1:
+            parser.error(f"--lengths: expected {args.batch} values in 1..{args.slices}, got {args.lengths}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     model = ReferenceModel()
@@ -86,7 +101,7 @@ def main():
 
     def step():
         optimizer.zero_grad()
-        loss = asl(model(images), targets)
+        loss = asl(model(images, lengths), targets)
         loss.backward()
         optimizer.step()
         return loss.item()
@@ -103,7 +118,7 @@ def main():
     print(json.dumps({
         "framework": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(),
         "steps": args.steps, "seconds_per_step": seconds_per_step,
-        "slices_per_second": args.batch * args.slices / seconds_per_step,
+        "slices_per_second": (sum(lengths) if lengths else args.batch * args.slices) / seconds_per_step,
     }))
 
 

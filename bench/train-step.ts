@@ -2,15 +2,19 @@
  * One configuration of the reference training workload, timed in its own process (libtensorflow fixes its thread
  * count when it loads, so each thread count needs a fresh process). Prints one JSON line.
  *
- *   npx tsx bench/train-step.ts --backend tensorflow|wasm|cpu [--threads 1] [--stacking fold] [--steps 20] [--warmup 2] [--profile]
+ *   npx tsx bench/train-step.ts --backend tensorflow|wasm|cpu [--threads 1] [--stacking fold] [--workload reference|short-series|class-query]
+ *     [--fused 1|0] [--steps 20] [--warmup 2] [--profile]
  *
- * --profile adds the step's kernels (tf.profile): time and count per kernel name, and the time outside kernels.
+ * Every run counts one step's kernels (tf.profile: the tfjs kernels the step runs) and, on the native backend, the
+ * TensorFlow ops it sends through the binding (a fused kernel is one tfjs kernel of many TF ops). --fused 0 turns
+ * the native fused kernels off (as SLICESEQ_FUSED=0 does). --profile adds time and count per kernel name.
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend, type BackendPreference } from '../src/backend/select.ts';
+import { setFusedKernels } from '../src/backend/tf-ops.ts';
 import { buildCriterion } from '../src/losses/criterion.ts';
-import { buildReferenceBenchModel, referenceBenchShape } from '../src/models/reference.ts';
+import { buildReferenceBenchModel, type ReferenceBenchWorkload } from '../src/models/reference.ts';
 import type { StackingMode } from '../src/models/stack.ts';
 import { createOptimizer } from '../src/train/optimizers.ts';
 import { trainStep } from '../src/train/step.ts';
@@ -19,11 +23,19 @@ export interface StepTiming {
   backend: string;
   threads: number;
   stacking: StackingMode;
+  workload: ReferenceBenchWorkload;
+  fused: boolean;
   steps: number;
   msPerStep: number;
   slicesPerSecond: number;
   tensorsBefore: number;
   tensorsAfter: number;
+  /** tfjs kernels in one step (tf.profile). */
+  kernelsPerStep: number;
+  /** TensorFlow ops in one step through tfjs-node's binding (native backend only). */
+  tfOpsPerStep: number | null;
+  /** The loss of every step, warm-up included: the same seed gives the same losses on every build of a backend. */
+  losses: number[];
   profile?: { kernelMs: number; kernels: Array<{ name: string; ms: number; count: number }> };
 }
 
@@ -38,18 +50,24 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     threads: { type: 'string', default: '1' },
     stacking: { type: 'string', default: 'fold' },
+    workload: { type: 'string', default: 'reference' },
+    fused: { type: 'string', default: '1' },
     steps: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
     profile: { type: 'boolean', default: false },
   },
 });
 const choice = await initBackend(values.backend as BackendPreference, { quiet: true, threads: Number(values.threads) });
+const fused = values.fused !== '0';
+setFusedKernels(fused);
 const stacking = values.stacking as StackingMode;
-const bench = buildReferenceBenchModel({ stacking });
+const workload = values.workload as ReferenceBenchWorkload;
+const bench = buildReferenceBenchModel({ stacking, workload });
 const criterion = buildCriterion(bench.schema, { groups: { labels: { loss: { name: 'asl' }, weight: 1 } } });
 const optimizer = createOptimizer({ name: 'adam', lr: 1e-3 });
 const batch = { images: bench.images, mask: bench.mask as tf.Tensor2D, targets: bench.targets };
-const step = () => trainStep(bench.model, criterion, optimizer, batch, { learningRate: 1e-3 });
+const losses: number[] = [];
+const step = () => losses.push(trainStep(bench.model, criterion, optimizer, batch, { learningRate: 1e-3 }).loss);
 
 // Warm-up: kernel set-up, and Adam's moment variables (created at the first step, not growth).
 for (let i = 0; i < Number(values.warmup); i++) step();
@@ -61,17 +79,44 @@ for (let i = 0; i < Number(values.steps); i++) {
   times.push(performance.now() - start);
 }
 const tensorsAfter = tf.memory().numTensors;
+
+/** Counts the calls `f` makes to tfjs-node's binding (executeOp), or null off the native backend. */
+function countTfOps(f: () => void): number | null {
+  const backend = tf.backend() as unknown as { binding?: { executeOp: (...args: unknown[]) => unknown } };
+  const binding = backend.binding;
+  if (!binding) return null;
+  let count = 0;
+  // The binding object is frozen: count through a stand-in (the binding as prototype) for the backend's reference.
+  const counted = (...args: unknown[]) => {
+    count++;
+    return binding.executeOp(...args);
+  };
+  backend.binding = Object.create(binding, { executeOp: { value: counted } }) as typeof binding;
+  try {
+    f();
+  } finally {
+    backend.binding = binding;
+  }
+  return count;
+}
+const kernelsPerStep = (await tf.profile(() => void step())).kernels.length;
+const tfOpsPerStep = countTfOps(() => void step());
 // The median step: a shared machine's occasional stalls move the mean by tens of percent.
 const msPerStep = median(times);
 const result: StepTiming = {
   backend: choice.kind,
   threads: choice.threads,
   stacking,
+  workload,
+  fused,
   steps: times.length,
   msPerStep,
-  slicesPerSecond: (1000 * referenceBenchShape.batch * referenceBenchShape.slices) / msPerStep,
+  slicesPerSecond: (1000 * bench.realSlices) / msPerStep,
   tensorsBefore,
   tensorsAfter,
+  kernelsPerStep,
+  tfOpsPerStep,
+  losses,
 };
 if (values.profile) {
   const info = await tf.profile(() => {

@@ -1,4 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerBlockLstmKernels } from './block-lstm.ts';
+import { registerFlatAdamKernel } from './flat-adam.ts';
+import { registerGlobalNormKernel } from './global-norm.ts';
+import { registerGruKernels } from './gru.ts';
+import { registerLayerNormKernels } from './layer-norm.ts';
+import { oneDnnMaxPoolGrad } from './mkl-max-pool.ts';
+import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflowKernel, TfOps, type NativeBackend, type OpAttr } from './tf-ops.ts';
 
 /**
  * Kernels registered over tfjs-node's own for the 'tensorflow' backend.
@@ -8,19 +15,13 @@ import * as tf from '@tensorflow/tfjs';
  *   padding 'EXPLICIT' and explicit_paddings; max pools pad with −∞ and pool 'valid'.
  * - Step (ReLU's gradient): tfjs-node composes it from six ops (IsNan, Greater, two fills, two Selects); for
  *   alpha 0 it is Sign(Relu(x)), which keeps NaN as NaN, in two.
+ * - BatchMatMul of two rank-2 inputs (every dense layer and recurrent step): tfjs-node runs TF's BatchMatMulV2,
+ *   about 6× slower per call than `MatMul` on the same shapes; fused kernels on, rank-2 products run `MatMul`.
+ * - MaxPoolGrad ('valid'/'same'), fused kernels on: oneDNN's (mkl-max-pool.ts), with TF's MaxPoolGrad as fallback.
+ * - ReLU's gradient, fused kernels on: TF's `ReluGrad(dy, x)` (dy where x > 0, else 0) in one op instead of
+ *   Mul(dy, Cast(Step(x))). It differs only where x is NaN: 0 instead of NaN.
  * Anything else falls through to tfjs-node's kernel.
  */
-
-/** The parts of tfjs-node's NodeJSKernelBackend we call (it has no exported type through @tensorflow/tfjs). */
-interface NativeBackend {
-  binding: { TF_ATTR_INT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_FLOAT: number; TF_INT32: number };
-  executeSingleOutput(name: string, attrs: OpAttr[], inputs: tf.TensorInfo[]): tf.Tensor;
-}
-interface OpAttr {
-  name: string;
-  type: number;
-  value: unknown;
-}
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -137,11 +138,14 @@ const maxPool = override(tf.MaxPool, ({ inputs, attrs }) => {
   return tf.tidy(() => tf.maxPool(padForPool(x, info), poolAttrs.filterSize, poolAttrs.strides, 'valid'));
 });
 
-const maxPoolGrad = override(tf.MaxPoolGrad, ({ inputs, attrs }) => {
+const maxPoolGrad = override(tf.MaxPoolGrad, ({ inputs, attrs }, backend) => {
   const { dy, input, output } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
   const poolAttrs = attrs as unknown as tf.MaxPoolGradAttrs;
   const info = poolInfo(input, poolAttrs);
-  if (isStandard(info)) return null;
+  if (isStandard(info)) {
+    const window = { ksize: [1, info.filterHeight, info.filterWidth, 1], strides: [1, info.strideHeight, info.strideWidth, 1], padding: info.padInfo.type as 'VALID' | 'SAME' };
+    return oneDnnMaxPoolGrad(backend, input, output, dy, window);
+  }
   return tf.tidy(() => {
     const padded = padForPool(input, info);
     const grad = tf.engine().runKernel(tf.MaxPoolGrad, { dy, input: padded, output } as unknown as tf.NamedTensorMap, { filterSize: poolAttrs.filterSize, strides: poolAttrs.strides, pad: 'valid' }) as tf.Tensor4D;
@@ -162,12 +166,55 @@ const step = override(tf.Step, ({ inputs, attrs }, backend) => {
   }
 });
 
-const overrides = [conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, maxPool, maxPoolGrad, step];
+const batchMatMul = override(tf.BatchMatMul, ({ inputs, attrs }, backend) => {
+  const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  if (!fusedKernelsEnabled() || a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+  const ops = TfOps.of(backend);
+  return ops.one('MatMul', [a, b], [ops.T, ops.bool('transpose_a', transposeA), ops.bool('transpose_b', transposeB)]);
+});
+
+const overrides = [conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, maxPool, maxPoolGrad, step, batchMatMul];
+
+/** TF's ReluGrad as a kernel: inputs {dy, x}. */
+export const RELU_GRAD = 'SliceseqReluGrad';
+const reluGrad: tf.KernelFunc = ({ inputs, backend }) => {
+  const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  return TfOps.of(backend).one('ReluGrad', [dy, x]);
+};
+
+let reluGradientWrapped = false;
+
+/** Relu's gradient: ReluGrad on the native backend with fused kernels on, else tfjs's own (unchanged). */
+function wrapReluGradient(): void {
+  if (reluGradientWrapped) return;
+  const own = tf.getGradient(tf.Relu);
+  if (!own) throw new Error("registerNativeKernels: tfjs has no gradient for 'Relu'");
+  tf.registerGradient({
+    ...own,
+    gradFunc: (dy, saved, attrs) =>
+      fusedActive() && saved[0].dtype === 'float32'
+        ? { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: saved[0] }) as tf.Tensor }
+        : own.gradFunc(dy, saved, attrs),
+  });
+  reluGradientWrapped = true;
+}
 /** Our kernel functions, by name, so registering twice changes nothing. */
 const registered = new Map<string, tf.KernelFunc>();
 
-/** Registers the kernels above over tfjs-node's for 'tensorflow'; call after the native package is imported (idempotent). */
-export function registerNativeKernels(): void {
+/**
+ * Registers the kernels above over tfjs-node's for 'tensorflow', and the fused kernels (block-lstm.ts, …); call
+ * after the native package `pkg` is imported (idempotent).
+ */
+export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
+  bindNativePackage(pkg);
+  registerTensorflowKernel(RELU_GRAD, reluGrad);
+  wrapReluGradient();
+  registerBlockLstmKernels();
+  registerGruKernels();
+  registerLayerNormKernels();
+  registerFlatAdamKernel();
+  registerGlobalNormKernel();
   for (const { kernelName, make } of overrides) {
     const current = tf.getKernel(kernelName, 'tensorflow');
     if (!current) throw new Error(`registerNativeKernels: tfjs-node has no '${kernelName}' kernel: import the native package first`);

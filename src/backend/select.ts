@@ -3,13 +3,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { log } from '../core/log.ts';
+import { log, logLevel, type LogLevel } from '../core/log.ts';
 import { cudaPreflight, type CudaPreflight } from './cuda-preflight.ts';
+import { nvidiaDriverPresent, nvidiaDriverVersion, probeGpuBuild, readCudaBuildStamp, type GpuBuildProbe } from './gpu-build.ts';
 import { registerNativeKernels } from './native-kernels.ts';
 import { registerWasmTrainingKernels } from './wasm-training-kernels.ts';
 
-/** What a user may ask for. `tensorflow` is the native libtensorflow binding (GPU build first, then CPU build). */
-export const backendPreferences = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+/**
+ * What a user may ask for. `tensorflow` is the native libtensorflow binding (the GPU build when it sees a GPU, else
+ * the CPU build); `tensorflow-gpu` forces the GPU build (@tensorflow/tfjs-node-gpu), on the CPU when it sees no GPU.
+ */
+export const backendPreferences = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendPreference = (typeof backendPreferences)[number];
 
 /** What actually runs. */
@@ -32,8 +36,20 @@ export interface BackendChoice {
   threads: number;
   /** The TensorFlow C library behind a native backend: its version and the folder it was loaded from. */
   library?: { tensorflow: string; path: string };
+  /** The GPU that computes (kind `tensorflow-gpu` with the CUDA 12 build): what environment.json records of it. */
+  gpu?: GpuInfo;
   /** Better backends that were passed over, with the reason. */
   skipped: BackendProbe[];
+}
+
+export interface GpuInfo {
+  name: string;
+  computeCapability: string;
+  memoryMiB: number;
+  driver: string | null;
+  /** CUDA and cuDNN TensorFlow was built with, and the CUDA runtime and cuDNN libraries it loads. */
+  cuda: { builtWith: string; runtime: string };
+  cudnn: { builtWith: string; library: string };
 }
 
 export interface InitOptions {
@@ -50,14 +66,24 @@ const require = createRequire(import.meta.url);
 // tfjs's console banners (e.g. "looks like you are running TensorFlow.js in Node.js", printed the first time any
 // module touches the default cpu backend) would drown our log; PROD silences them.
 tf.env().set('PROD', true);
-// libtensorflow logs oneDNN and CPU-feature banners through its C++ logger at load; keep only warnings and errors
-// unless the user asked for more.
-process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+// Whether the user chose libtensorflow's log level (TF_CPP_MIN_LOG_LEVEL) before sliceseq loaded.
+const tfLogLevelChosen = process.env.TF_CPP_MIN_LOG_LEVEL !== undefined;
+
+/**
+ * libtensorflow logs absl, CPU-feature and oneDNN banners through its C++ logger when it loads, which a user reads
+ * as errors. Keep its warnings and errors only (TF_CPP_MIN_LOG_LEVEL=2; oneDNN itself stays on), unless the user
+ * set TF_CPP_MIN_LOG_LEVEL or asked for debug logs (SLICESEQ_LOG=debug). libtensorflow reads the variable once,
+ * when it loads: call this before the native package is imported.
+ */
+export function quietTensorFlowLogs(env: NodeJS.ProcessEnv = process.env, level: LogLevel = logLevel()): void {
+  if (level === 'debug') return;
+  env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+}
 
 const installHints: Record<BackendKind, string> = {
   'tensorflow-gpu':
-    'run `npm run native` for the CPU build (README: Backends); for the GPU build install it with `npm install @tensorflow/tfjs-node-gpu` on a machine that can reach storage.googleapis.com ' +
-    '(or set TFJS_NODE_CDN_STORAGE / TFJS_NODE_BASE_URI to a libtensorflow mirror), with CUDA 11 and cuDNN 8 libraries on the loader path',
+    'run `npm run native -- --gpu` (TensorFlow 2.21 with CUDA 12 from the Python package index into @tensorflow/tfjs-node-gpu; docs/gpu.md); ' +
+    'with an NVIDIA driver older than 525.60 use the stock tfjs-node-gpu 4.22 build instead (CUDA 11.2, cuDNN 8.1: docs/gpu.md)',
   tensorflow:
     'run `npm run native` (builds @tensorflow/tfjs-node against the TensorFlow C library of the tensorflow-cpu wheel), or allow ' +
     "tfjs-node's own install script on a machine that can reach storage.googleapis.com (or set TFJS_NODE_CDN_STORAGE / " +
@@ -83,10 +109,13 @@ function resolvable(pkg: string): boolean {
 type NativePackage = '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node';
 
 /**
- * A native package and whether its binding is built (lib/napi-vN/tfjs_binding.node). npm installs tfjs-node with
- * its install script denied, so the package is usually present without a binding until `npm run native` builds it.
+ * A native package and whether its binding is built (lib/napi-vN/tfjs_binding.node). npm installs tfjs-node and
+ * tfjs-node-gpu with their install scripts denied, so a package is present without a binding until `npm run native`
+ * (or `npm run native -- --gpu`) builds it. `cuda12`: tfjs-node-gpu holds the CUDA 12 build, not the stock one.
  */
-export function nativePackage(pkg: NativePackage): { installed: false } | { installed: true; dir: string; built: boolean; libraryDir: string } {
+export function nativePackage(
+  pkg: NativePackage,
+): { installed: false } | { installed: true; dir: string; built: boolean; libraryDir: string; cuda12: boolean } {
   let dir: string;
   try {
     dir = dirname(require.resolve(`${pkg}/package.json`));
@@ -95,7 +124,7 @@ export function nativePackage(pkg: NativePackage): { installed: false } | { inst
   }
   const lib = join(dir, 'lib');
   const built = existsSync(lib) && readdirSync(lib).some((entry) => entry.startsWith('napi-v') && existsSync(join(lib, entry, 'tfjs_binding.node')));
-  return { installed: true, dir, built, libraryDir: join(dir, 'deps', 'lib') };
+  return { installed: true, dir, built, libraryDir: join(dir, 'deps', 'lib'), cuda12: pkg === '@tensorflow/tfjs-node-gpu' && readCudaBuildStamp(dir) !== null };
 }
 
 function nativeStatus(pkg: NativePackage): { usable: boolean; detail: string } {
@@ -107,23 +136,60 @@ function nativeStatus(pkg: NativePackage): { usable: boolean; detail: string } {
       detail:
         pkg === '@tensorflow/tfjs-node'
           ? `${pkg} is installed but its native binding is not built: run \`npm run native\``
-          : `${pkg} is installed but its native binding is not built (its install script downloads libtensorflow)`,
+          : `${pkg} is installed but its native binding is not built: run \`npm run native -- --gpu\` (docs/gpu.md)`,
     };
   }
   return { usable: true, detail: `native libtensorflow in ${found.libraryDir}` };
 }
 
+/**
+ * Whether the GPU build may see a GPU, from what can be checked without loading it: for the CUDA 12 build an NVIDIA
+ * driver (libcuda.so.1 loads), for the stock build also the CUDA 11 libraries (the preflight).
+ */
+function gpuCandidate(preflight: CudaPreflight): { usable: boolean; cuda12: boolean; detail: string; noGpu?: string } {
+  const found = nativePackage('@tensorflow/tfjs-node-gpu');
+  const status = nativeStatus('@tensorflow/tfjs-node-gpu');
+  if (!found.installed || !status.usable) return { usable: false, cuda12: false, detail: status.detail };
+  if (found.cuda12) {
+    const noGpu = 'no NVIDIA driver (libcuda.so.1 not found)';
+    if (!nvidiaDriverPresent()) return { usable: false, cuda12: true, noGpu, detail: `CUDA 12 build installed, but it sees no GPU: ${noGpu}; forced, it computes on the CPU` };
+    return { usable: true, cuda12: true, detail: `CUDA 12 build (TensorFlow 2.21) in ${found.libraryDir}, NVIDIA driver ${nvidiaDriverVersion() ?? 'present'}` };
+  }
+  return { usable: preflight.ok, cuda12: false, detail: `stock build (libtensorflow 2.9.1, CUDA 11.2): ${preflight.summary}` };
+}
+
+let gpuProbe: GpuBuildProbe | null = null;
+
+/** What the CUDA 12 build sees, probed once per process in a child process (gpu-build.ts). */
+export function gpuBuildDevices(): GpuBuildProbe {
+  const found = nativePackage('@tensorflow/tfjs-node-gpu');
+  if (!found.installed) throw new Error('@tensorflow/tfjs-node-gpu is not installed');
+  gpuProbe ??= probeGpuBuild(join(found.dir, 'package.json'));
+  return gpuProbe;
+}
+
+function gpuInfo(probe: GpuBuildProbe): GpuInfo | undefined {
+  const found = nativePackage('@tensorflow/tfjs-node-gpu');
+  const stamp = found.installed ? readCudaBuildStamp(found.dir) : null;
+  const gpu = probe.gpus[0];
+  if (!gpu || !stamp) return undefined;
+  return {
+    name: gpu.name,
+    computeCapability: gpu.computeCapability,
+    memoryMiB: gpu.memoryMiB,
+    driver: probe.driver,
+    cuda: { builtWith: stamp.cuda, runtime: stamp.wheels['nvidia-cuda-runtime-cu12'] ?? 'unknown' },
+    cudnn: { builtWith: stamp.cudnn, library: stamp.wheels['nvidia-cudnn-cu12'] ?? 'unknown' },
+  };
+}
+
 /** Checks each backend without activating any (for `sliceseq env`). Loading a native binding has side effects, so native probes only look. */
 export function probeBackends(): BackendProbe[] {
-  const preflight = cudaPreflight();
+  const candidate = gpuCandidate(cudaPreflight());
   const gpu = nativeStatus('@tensorflow/tfjs-node-gpu');
   const cpuNative = nativeStatus('@tensorflow/tfjs-node');
   return [
-    {
-      kind: 'tensorflow-gpu',
-      available: gpu.usable && preflight.ok,
-      detail: !gpu.usable ? gpu.detail : preflight.summary,
-    },
+    { kind: 'tensorflow-gpu', available: candidate.usable, detail: candidate.detail },
     {
       kind: 'tensorflow',
       available: cpuNative.usable || gpu.usable,
@@ -157,8 +223,9 @@ async function loadNative(pkg: NativePackage, threads: number | undefined): Prom
     }
   } else {
     if (threads && threads > 0) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
+    quietTensorFlowLogs();
     await import(pkg as string);
-    registerNativeKernels();
+    registerNativeKernels(pkg);
     loadedNative = { pkg, threads: intraOpThreads(threads) };
   }
   if (!(await tf.setBackend('tensorflow'))) return { ok: false, reason: 'the tensorflow backend failed to initialise' };
@@ -172,21 +239,53 @@ function nativeLibrary(): { tensorflow: string; path: string } | undefined {
   return { tensorflow: binding?.TF_Version ?? 'unknown', path: found.installed ? found.libraryDir : loadedNative.pkg };
 }
 
-async function tryActivate(
-  kind: BackendKind,
-  preflight: CudaPreflight,
-  threads: number | undefined,
-): Promise<{ ok: true; device: string } | { ok: false; reason: string }> {
+type Activation = { ok: true; device: string; gpu?: GpuInfo; kind?: BackendKind } | { ok: false; reason: string };
+
+/** The GPU build computes on a GPU here: the stock build with its CUDA 11 libraries, the CUDA 12 build when TF sees a GPU. */
+function gpuReady(preflight: CudaPreflight): { ok: true; probe: GpuBuildProbe | null } | { ok: false; reason: string; noGpu?: string } {
+  const candidate = gpuCandidate(preflight);
+  if (!candidate.usable) return { ok: false, reason: candidate.detail, ...(candidate.noGpu ? { noGpu: candidate.noGpu } : {}) };
+  if (!candidate.cuda12) return { ok: true, probe: null };
+  if (loadedNative && loadedNative.pkg !== '@tensorflow/tfjs-node-gpu') return { ok: false, reason: `${loadedNative.pkg} is already loaded in this process` };
+  const probe = gpuBuildDevices();
+  const noGpu = probe.noGpuReason ?? 'no op ran on a GPU';
+  return probe.computesOnGpu ? { ok: true, probe } : { ok: false, reason: `the CUDA 12 build sees no GPU: ${noGpu}`, noGpu };
+}
+
+function describeGpu(gpu: GpuInfo): string {
+  return `GPU ${gpu.name} (compute capability ${gpu.computeCapability}, ${(gpu.memoryMiB / 1024).toFixed(1)} GiB) via CUDA ${gpu.cuda.runtime}, cuDNN ${gpu.cudnn.library}, driver ${gpu.driver ?? 'unknown'}`;
+}
+
+/** Whether the loaded binding placed its ops on a GPU (tfjs-node's own check of TF's device list). */
+function bindingUsesGpu(): boolean {
+  return Boolean((tf.backend() as unknown as { binding?: { isUsingGpuDevice?(): boolean } }).binding?.isUsingGpuDevice?.());
+}
+
+let noGpuNoticeGiven = false;
+
+async function tryActivate(kind: BackendKind, preflight: CudaPreflight, threads: number | undefined, forced: boolean): Promise<Activation> {
   try {
     switch (kind) {
       case 'tensorflow-gpu': {
-        // Without CUDA/cuDNN libtensorflow silently computes on the CPU: refuse rather than mislead.
-        const status = nativeStatus('@tensorflow/tfjs-node-gpu');
-        if (!status.usable) return { ok: false, reason: status.detail };
-        if (!preflight.ok) return { ok: false, reason: preflight.summary };
+        const ready = gpuReady(preflight);
+        if (!ready.ok) {
+          // Forced (--backend tensorflow-gpu): the CUDA 12 build still runs, on the CPU, and says so once.
+          const found = nativePackage('@tensorflow/tfjs-node-gpu');
+          if (!forced || !found.installed || !found.cuda12 || !ready.noGpu) return ready;
+          // TF would log cuInit's failure as an error at load; the notice below says it in words.
+          if (!tfLogLevelChosen && logLevel() !== 'debug') process.env.TF_CPP_MIN_LOG_LEVEL = '3';
+          const loaded = await loadNative('@tensorflow/tfjs-node-gpu', threads);
+          if (!loaded.ok) return loaded;
+          if (!noGpuNoticeGiven) log.warn(`backend: tensorflow-gpu sees no GPU (${ready.noGpu}): computing on the CPU`);
+          noGpuNoticeGiven = true;
+          return { ok: true, kind: 'tensorflow', device: `CPU via the CUDA 12 build of libtensorflow (no GPU: ${ready.noGpu})` };
+        }
         const loaded = await loadNative('@tensorflow/tfjs-node-gpu', threads);
         if (!loaded.ok) return loaded;
-        return { ok: true, device: `GPU via CUDA (${preflight.summary})` };
+        if (!ready.probe) return { ok: true, device: `GPU via CUDA 11 (${preflight.summary})` };
+        const gpu = gpuInfo(ready.probe);
+        if (!gpu || !bindingUsesGpu()) return { ok: false, reason: 'the CUDA 12 build loaded but placed no op on a GPU' };
+        return { ok: true, device: describeGpu(gpu), gpu };
       }
       case 'tensorflow': {
         const cpuBuild = nativeStatus('@tensorflow/tfjs-node');
@@ -195,8 +294,10 @@ async function tryActivate(
         if (!pkg) return { ok: false, reason: cpuBuild.detail };
         const loaded = await loadNative(pkg, threads);
         if (!loaded.ok) return loaded;
-        const onGpu = pkg === '@tensorflow/tfjs-node-gpu' && preflight.ok;
-        return { ok: true, device: onGpu ? 'GPU via CUDA' : `CPU via native libtensorflow (${pkg})` };
+        if (pkg === '@tensorflow/tfjs-node-gpu' && bindingUsesGpu()) return { ok: true, kind: 'tensorflow-gpu', device: 'GPU via the GPU build of libtensorflow' };
+        const found = nativePackage(pkg);
+        const build = pkg === '@tensorflow/tfjs-node' ? pkg : `the ${found.installed && found.cuda12 ? 'CUDA 12' : 'GPU'} build, which sees no GPU`;
+        return { ok: true, device: `CPU via native libtensorflow (${build})` };
       }
       case 'wasm': {
         await import('@tensorflow/tfjs-backend-wasm');
@@ -236,23 +337,24 @@ export async function initBackend(preference: BackendPreference = 'auto', option
     preference === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : preference === 'tensorflow' ? ['tensorflow-gpu', 'tensorflow'] : [preference];
   const skipped: BackendProbe[] = [];
   for (const kind of order) {
-    // Asking for `tensorflow` with only the GPU build present and no CUDA still runs natively on the CPU.
-    if (preference === 'tensorflow' && kind === 'tensorflow-gpu') {
-      const gpu = nativeStatus('@tensorflow/tfjs-node-gpu');
-      if (!gpu.usable || !preflight.ok) {
-        skipped.push({ kind, available: false, detail: gpu.usable ? preflight.summary : gpu.detail });
-        continue;
-      }
-    }
-    const result = await tryActivate(kind, preflight, options.threads);
+    const result = await tryActivate(kind, preflight, options.threads, preference === 'tensorflow-gpu');
     if (result.ok) {
       await tf.ready();
-      const library = kind.startsWith('tensorflow') ? nativeLibrary() : undefined;
-      active = { kind, tfBackend: tf.getBackend(), device: result.device, threads: threadsOf(kind), ...(library ? { library } : {}), skipped };
+      const actual = result.kind ?? kind;
+      const library = actual.startsWith('tensorflow') ? nativeLibrary() : undefined;
+      active = {
+        kind: actual,
+        tfBackend: tf.getBackend(),
+        device: result.device,
+        threads: threadsOf(actual),
+        ...(library ? { library } : {}),
+        ...(result.gpu ? { gpu: result.gpu } : {}),
+        skipped,
+      };
       if (!options.quiet) {
         for (const skip of skipped) log.info(`backend: skipped ${skip.kind}: ${skip.detail}`);
         const details = [result.device, ...(library ? [`TensorFlow ${library.tensorflow}`] : []), `${active.threads} thread${active.threads === 1 ? '' : 's'}`];
-        log.info(`backend: ${kind} (${details.join(', ')})`);
+        log.info(`backend: ${actual} (${details.join(', ')})`);
       }
       return active;
     }

@@ -28,13 +28,6 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `file` parsed as a JSON object (not an array or a scalar). */
-export function readJsonObject(file: string): JsonObject {
-  const value = readJson(file);
-  if (!isJsonObject(value)) throw new Error(`${file}: expected a JSON object`);
-  return value;
-}
-
 /** `file` parsed and checked against `schema`; a bad field is an error naming the file and the field. */
 export function readJsonFile<S extends z.ZodType>(schema: S, file: string): z.output<S> {
   return parseOrThrow(schema, readJson(file), file);

@@ -14,6 +14,11 @@ export function setLogLevel(level: LogLevel): void {
   current = level;
 }
 
+/** The level in force: SLICESEQ_LOG's at start, or the last setLogLevel. */
+export function logLevel(): LogLevel {
+  return current;
+}
+
 /** Time stamps on log lines: on when stderr is not a terminal (a file, CI), unless set here. */
 let timestamps: boolean | undefined;
 

@@ -40,6 +40,24 @@ export class Registry<Context, Product> {
     return entry;
   }
 
+  /**
+   * The options an entry takes when none are given: each option whose schema has a default (or prefault) and
+   * that default's value; options without one (required, or absent unless set) are left out.
+   */
+  defaults(name: string): Record<string, unknown> {
+    const defaults: Record<string, unknown> = {};
+    for (const [key, option] of Object.entries(this.get(name).schema.shape)) {
+      const parsed = (option as z.ZodType).safeParse(undefined);
+      if (parsed.success && parsed.data !== undefined) defaults[key] = parsed.data;
+    }
+    return defaults;
+  }
+
+  /** Every entry in registration order: name, one-line description, options schema and defaults (`sliceseq list`). */
+  list(): Array<{ name: string; description: string; schema: z.ZodObject<z.ZodRawShape>; defaults: Record<string, unknown> }> {
+    return [...this.entries.values()].map((entry) => ({ name: entry.name, description: entry.description, schema: entry.schema, defaults: this.defaults(entry.name) }));
+  }
+
   /** Validates `options` against the entry's schema (strict: unknown keys fail) and returns the resolved config. */
   resolve(name: string, options: Record<string, unknown> = {}, where = this.kind): Record<string, unknown> {
     const entry = this.get(name);

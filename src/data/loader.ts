@@ -459,11 +459,6 @@ export class PatientLoader {
   }
 }
 
-/** Disposes a batch's tensors (same as `batch.dispose()`). */
-export function disposeBatch(batch: Batch): void {
-  batch.dispose();
-}
-
 /** Runs `fn` on each batch and disposes the batch afterwards, also when `fn` throws. */
 export async function forEachBatch<B extends Batch<tf.Tensor>>(batches: AsyncIterable<B>, fn: (batch: B) => void | Promise<void>): Promise<void> {
   for await (const batch of batches) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Rng } from '../core/rng.ts';
 import { parseOrThrow } from '../core/validate.ts';
+import { isJsonObject } from '../core/json.ts';
 import { runDirName } from '../runs/layout.ts';
 import { ABLATION_PLAN_FORMAT, ablationThresholdModes, type AblationPlanFile, type AblationTrial } from '../runs/ablation-plan.ts';
 import { deepMerge, mergeExperiment, parseExperiment, type ExperimentInput } from './config.ts';
@@ -32,22 +33,14 @@ const patchSchema = z.record(z.string(), z.unknown());
 
 export const ablationSchema = z
   .object({
-    /** The output folder below `--out`; the file's name (without extension) when absent. */
-    name: z.string().regex(ablationNamePattern, nameRule).optional(),
-    description: z.string().default(''),
-    /** The experiment every variant starts from (validated per variant, after its patch). */
-    base: patchSchema,
-    /**
-     * Variant name → patch, e.g. `{ model: { decoder: { name: 'gru', hidden: 32 } } }`; a dotted key is a path
-     * (`{ 'train.epochs': 3 }`). A component given another name replaces the base's component whole.
-     */
-    variants: z.record(z.string(), patchSchema),
-    /** The variant every other one is compared with (paired bootstrap of the F2 difference). */
-    reference: z.string(),
-    seeds: seedsSchema.default(3),
-    folds: foldsSchema.default(1),
-    /** Score F2 at the thresholds each run tuned on its validation split (`tuned`), or at 0.5 (`fixed`). */
-    thresholds: z.enum(ablationThresholdModes).default('tuned'),
+    name: z.string().regex(ablationNamePattern, nameRule).optional().describe('The output folder below `--out`; the file\'s name (without extension) when absent.'),
+    description: z.string().default('').describe('One line for the summary and report.'),
+    base: patchSchema.describe('The experiment every variant starts from (validated per variant, after its patch).'),
+    variants: z.record(z.string(), patchSchema).describe('Variant name → patch, e.g. `{ model: { decoder: { name: \'gru\', hidden: 32 } } }`; a dotted key is a path (`{ \'train.epochs\': 3 }`). A component given another name replaces the base\'s component whole.'),
+    reference: z.string().describe('The variant every other one is compared with (paired bootstrap of the F2 difference).'),
+    seeds: seedsSchema.default(3).describe('A count (seeds 0 … n-1) or the seeds themselves.'),
+    folds: foldsSchema.default(1).describe('1: each trial runs the base split\'s validation fold; K ≥ 2: folds 0 … K-1 of a K-fold split.'),
+    thresholds: z.enum(ablationThresholdModes).default('tuned').describe('Score F2 at the thresholds each run tuned on its validation split (`tuned`), or at 0.5 (`fixed`).'),
     bootstrap: z
       .object({
         resamples: z.number().int().min(1).default(1000),
@@ -55,8 +48,8 @@ export const ablationSchema = z
         seed: z.number().int().min(0).default(0),
       })
       .strict()
-      .prefault({}),
-    /** `--quick`: fewer seeds or folds, and a patch applied after the base's own quick overrides. */
+      .prefault({})
+      .describe('The paired bootstrap of each variant\'s difference from the reference, over the same test patients.'),
     quick: z
       .object({
         seeds: seedsSchema.optional(),
@@ -64,7 +57,8 @@ export const ablationSchema = z
         experiment: patchSchema.default({}),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('`--quick`: fewer seeds or folds, and a patch applied after the base\'s own quick overrides.'),
   })
   .strict()
   .superRefine((ablation, ctx) => {
@@ -95,17 +89,13 @@ export function parseAblation(value: unknown, where = 'ablation', defaultName?: 
   return { ...parsed, name };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** `{ 'model.decoder': { name: 'gru' }, train: { epochs: 3 } }` → the same patch with every dotted key nested. */
 export function expandPatch(patch: Record<string, unknown>): Record<string, unknown> {
   let expanded: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(patch)) {
     const path = key.split('.');
     if (path.some((part) => part === '')) throw new Error(`patch key '${key}': empty path segment`);
-    const inner = isPlainObject(value) ? expandPatch(value) : value;
+    const inner = isJsonObject(value) ? expandPatch(value) : value;
     expanded = deepMerge(expanded, path.reduceRight<unknown>((nested, part) => ({ [part]: nested }), inner)) as Record<string, unknown>;
   }
   return expanded;
@@ -120,7 +110,7 @@ export function patchPaths(patch: Record<string, unknown>, prefix = ''): Record<
   const paths: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(patch)) {
     const path = `${prefix}${key}`;
-    if (isPlainObject(value) && typeof value.name !== 'string' && Object.keys(value).length > 0) Object.assign(paths, patchPaths(value, `${path}.`));
+    if (isJsonObject(value) && typeof value.name !== 'string' && Object.keys(value).length > 0) Object.assign(paths, patchPaths(value, `${path}.`));
     else paths[path] = value;
   }
   return paths;

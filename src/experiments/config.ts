@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { backendPreferences } from '../backend/select.ts';
 import { parseOrThrow } from '../core/validate.ts';
+import { isJsonObject } from '../core/json.ts';
 import { criterionConfigSchema } from '../losses/criterion.ts';
 import { DEFAULT_ZERO_DIVISION, zeroDivisionValueSchema } from '../metrics/policy.ts';
 import { modelConfigSchema } from '../models/build.ts';
 import { preprocessConfigSchema } from '../data/preprocess.ts';
-import { monitorChoices } from '../train/evaluate.ts';
+import { metricKeys, monitorChoices } from '../metrics/scores.ts';
 
 /**
  * An experiment is one plain, typed object: data and label schema, preprocessing and augmentation, model,
@@ -20,21 +21,19 @@ const component = z.looseObject({ name: z.string().min(1) });
  */
 const embeddingsInputSchema = z
   .object({
-    /** The folder `sliceseq extract --cache` wrote. */
-    cache: z.string().min(1),
-    /** The extraction the cache must hold: the first-stage experiment file and the options `sliceseq extract` was given. */
+    cache: z.string().min(1).describe('The folder `sliceseq extract --cache` wrote.'),
     extract: z
       .object({
-        experiment: z.string().min(1),
-        fromRun: z.string().min(1).optional(),
-        tta: z.boolean().default(false),
-        quick: z.boolean().default(false),
-        sets: z.array(z.string()).default([]),
+        experiment: z.string().min(1).describe('The first-stage experiment file.'),
+        fromRun: z.string().min(1).optional().describe('`sliceseq extract --from-run`: the run whose trained CNN extracted.'),
+        tta: z.boolean().default(false).describe('`--tta`: flip test-time augmentation in the extraction.'),
+        quick: z.boolean().default(false).describe('`--quick` given to the extraction.'),
+        sets: z.array(z.string()).default([]).describe('The `--set` overrides given to the extraction.'),
       })
       .strict()
-      .optional(),
-    /** Or the fingerprint `sliceseq extract` printed, pinned. */
-    fingerprint: z.string().regex(/^[0-9a-f]{16}$/, 'a 16-digit hex fingerprint as `sliceseq extract` prints it').optional(),
+      .optional()
+      .describe('The extraction the cache must hold: the first-stage experiment file and the options `sliceseq extract` was given.'),
+    fingerprint: z.string().regex(/^[0-9a-f]{16}$/, 'a 16-digit hex fingerprint as `sliceseq extract` prints it').optional().describe('Or the fingerprint `sliceseq extract` printed, pinned.'),
   })
   .strict()
   .refine((value) => value.extract !== undefined || value.fingerprint !== undefined, {
@@ -47,40 +46,25 @@ export { monitorChoices };
 
 export const experimentSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only'),
-    description: z.string().default(''),
-    seed: z.number().int().min(0).default(0),
-    backend: z.enum(backendPreferences).default('auto'),
-    /** TensorFlow's intra-op threads on a native backend (0: TF_NUM_INTRAOP_THREADS if set, else one per core). */
-    threads: z.number().int().min(0).default(0),
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only').describe('Names the run directory `<name>-seed<seed>-fold<fold>`.'),
+    description: z.string().default('').describe('One line for reports and leaderboards.'),
+    seed: z.number().int().min(0).default(0).describe('Seeds the split, the weights, the batch order and every augmentation draw.'),
+    backend: z.enum(backendPreferences).default('auto').describe('`auto`: native TensorFlow when built, else wasm, else cpu (docs/backends.md).'),
+    threads: z.number().int().min(0).default(0).describe('TensorFlow\'s intra-op threads on a native backend (0: TF_NUM_INTRAOP_THREADS if set, else one per core).'),
     data: z
       .object({
-        /** A registered dataset (`rsna-ich`, `manifest`, `folders`) with its options, e.g. `{ name: 'rsna-ich', root: 'demo-data' }`. */
-        dataset: component,
-        /** Predict one label row per patient, or one per slice (the slice-level RSNA setting). */
-        level: z.enum(['patient', 'slice']).default('patient'),
-        /** Deterministic steps then random augmentations; augmentations run in training only. */
-        preprocess: preprocessConfigSchema.default([]),
-        augmentPerSlice: z.boolean().default(false),
-        maxSlices: z.number().int().positive().optional(),
-        sliceLimit: z.enum(['crop', 'resample']).default('resample'),
-        /** Folder for decoded slices (keyed by file and preprocessing); none when absent. Not the header-scan index. */
-        cacheDir: z.string().optional(),
-        /**
-         * Folder for the header-scan index (each file's UIDs and position, so a rescan reads only changed files);
-         * default $SLICESEQ_CACHE, else $XDG_CACHE_HOME/sliceseq, else ~/.cache/sliceseq; null: no index.
-         */
-        indexDir: z.string().nullable().optional(),
-        /** Size limit of cacheDir's decoded slices in GiB; the least recently used are deleted beyond it (default: none). */
-        cacheMaxGiB: z.number().positive().optional(),
-        prefetch: z.number().int().min(1).default(2),
-        /**
-         * Worker threads that read and preprocess patients while the main thread trains (default: cores − 1, at
-         * least 1; 0 keeps all of it on the main thread). Results do not depend on the count.
-         */
-        workers: z.number().int().min(0).optional(),
-        /** Two-stage mode: train on slice embeddings cached by `sliceseq extract` instead of images (embeddings-input.ts). */
-        embeddings: embeddingsInputSchema.optional(),
+        dataset: component.describe('A registered dataset (`rsna-ich`, `manifest`, `folders`) with its options, e.g. `{ name: \'rsna-ich\', root: \'demo-data\' }`.'),
+        level: z.enum(['patient', 'slice']).default('patient').describe('Predict one label row per patient, or one per slice (the slice-level RSNA setting).'),
+        preprocess: preprocessConfigSchema.default([]).describe('Deterministic steps then random augmentations; augmentations run in training only.'),
+        augmentPerSlice: z.boolean().default(false).describe('Draw augmentation parameters per slice instead of once per patient (the volume moving as one).'),
+        maxSlices: z.number().int().positive().optional().describe('Slices per patient in training (a memory limit; prediction sees every slice).'),
+        sliceLimit: z.enum(['crop', 'resample']).default('resample').describe('How a longer series fits maxSlices: the centre `crop`, or evenly spaced slices (`resample`).'),
+        cacheDir: z.string().optional().describe('Folder for decoded slices (keyed by file and preprocessing); none when absent. Not the header-scan index.'),
+        indexDir: z.string().nullable().optional().describe('Folder for the header-scan index (each file\'s UIDs and position, so a rescan reads only changed files); default $SLICESEQ_CACHE, else $XDG_CACHE_HOME/sliceseq, else ~/.cache/sliceseq; null: no index.'),
+        cacheMaxGiB: z.number().positive().optional().describe('Size limit of cacheDir\'s decoded slices in GiB; the least recently used are deleted beyond it (default: none).'),
+        prefetch: z.number().int().min(1).default(2).describe('Batches decoded ahead of training.'),
+        workers: z.number().int().min(0).optional().describe('Worker threads that read and preprocess patients while the main thread trains (default: cores − 1, at least 1; 0 keeps all of it on the main thread). Results do not depend on the count.'),
+        embeddings: embeddingsInputSchema.optional().describe('Two-stage mode: train on slice embeddings cached by `sliceseq extract` instead of images (embeddings-input.ts).'),
       })
       .strict()
       .refine((data) => !data.embeddings || data.preprocess.length === 0, {
@@ -89,57 +73,42 @@ export const experimentSchema = z
       }),
     split: z
       .object({
-        /**
-         * Fraction of patients held out as the test set (stratified, seeded), or a labelled dataset of other
-         * patients to test on, e.g. `{ name: 'rsna-ich', root: 'demo-data', split: 'test', labelsCsv: 'solution.csv' }`:
-         * then every patient of data.dataset goes into the folds, and runs, cross-validation and ablations all
-         * report on the same external patients.
-         */
-        test: z.union([z.number().min(0).max(0.9), component]).default(0.2),
-        /** The rest is split into k folds by patient; the run validates on `fold`. */
-        folds: z.number().int().min(2).default(5),
-        fold: z.number().int().min(0).default(0),
+        test: z.union([z.number().min(0).max(0.9), component]).default(0.2).describe('Fraction of patients held out as the test set (stratified, seeded), or a labelled dataset of other patients to test on, e.g. `{ name: \'rsna-ich\', root: \'demo-data\', split: \'test\', labelsCsv: \'solution.csv\' }`: then every patient of data.dataset goes into the folds, and runs, cross-validation and ablations all report on the same external patients.'),
+        folds: z.number().int().min(2).default(5).describe('The rest is split into k folds by patient; the run validates on `fold`.'),
+        fold: z.number().int().min(0).default(0).describe('The validation fold (`--folds all` runs every one).'),
       })
       .strict()
       .refine((s) => s.fold < s.folds, { message: 'fold must be smaller than folds', path: ['fold'] })
       .prefault({}),
-    model: modelConfigSchema,
-    loss: criterionConfigSchema.prefault({}),
-    optimizer: component.default({ name: 'adam' }),
-    schedule: component.default({ name: 'constant' }),
+    model: modelConfigSchema.describe('The network: backbone → slice encoder → label decoder and heads, or a dense model (below).'),
+    loss: criterionConfigSchema.prefault({}).describe('`{ groups: { <group>: { loss: { name, …options }, weight } } }`; groups left out get their kind\'s default loss.'),
+    optimizer: component.default({ name: 'adam' }).describe('A registered optimizer with its options, e.g. `{ name: \'adam\', lr: 1e-3, groups: { backbone: { lrMultiplier: 0.1 } } }`.'),
+    schedule: component.default({ name: 'constant' }).describe('A registered learning-rate schedule, e.g. `{ name: \'cosine\', warmupEpochs: 1 }`.'),
     train: z
       .object({
-        epochs: z.number().int().positive(),
-        batchSize: z.number().int().positive(),
-        /** Clip the global gradient norm to this value; none when absent. */
-        gradientClip: z.number().positive().optional(),
-        /** Stop after this many epochs without improvement of the monitored metric; none when absent. */
-        earlyStopping: z.number().int().positive().optional(),
-        /** The validation metric that selects the best epoch (loss: lower is better; others: higher). */
-        monitor: z.enum(monitorChoices).default('f2_samples'),
+        epochs: z.number().int().positive().describe('Training epochs.'),
+        batchSize: z.number().int().positive().describe('Patients per batch.'),
+        gradientClip: z.number().positive().optional().describe('Clip the global gradient norm to this value; none when absent.'),
+        earlyStopping: z.number().int().positive().optional().describe('Stop after this many epochs without improvement of the monitored metric; none when absent.'),
+        monitor: z.enum(monitorChoices).default(metricKeys.f2Samples.monitor).describe('The validation metric that selects the best epoch (loss: lower is better; others: higher).'),
       })
       .strict(),
     evaluation: z
       .object({
-        /** Tune one threshold per binary class, or one for all, on validation predictions. */
-        thresholds: z.enum(['per-class', 'global']).default('per-class'),
-        /** F2 of a row or class with no true and no predicted positive (scikit-learn's zero_division); metrics/policy.ts DEFAULT_ZERO_DIVISION. */
-        zeroDivision: zeroDivisionValueSchema.default(DEFAULT_ZERO_DIVISION),
-        /** Dense-ordinal regression maps: grade by the group's thresholds, or by thresholds tuned per type on validation to maximise QWK. */
-        denseThresholds: z.enum(['fixed', 'tuned']).default('fixed'),
+        thresholds: z.enum(['per-class', 'global']).default('per-class').describe('Tune one threshold per binary class, or one for all, on validation predictions.'),
+        zeroDivision: zeroDivisionValueSchema.default(DEFAULT_ZERO_DIVISION).describe('F2 of a row or class with no true and no predicted positive (scikit-learn\'s zero_division); metrics/policy.ts DEFAULT_ZERO_DIVISION.'),
+        denseThresholds: z.enum(['fixed', 'tuned']).default('fixed').describe('Dense-ordinal regression maps: grade by the group\'s thresholds, or by thresholds tuned per type on validation to maximise QWK.'),
       })
       .strict()
       .prefault({}),
-    /** What the run records for people to look at while and after it trains. */
     report: z
       .object({
-        /** TensorBoard event files under the run's tensorboard/ (docs/tensorboard.md). */
-        tensorboard: z.boolean().default(true),
+        tensorboard: z.boolean().default(true).describe('TensorBoard event files under the run\'s tensorboard/ (docs/tensorboard.md).'),
       })
       .strict()
-      .prefault({}),
-    /** Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top. */
-    quick: z.record(z.string(), z.unknown()).default({}),
+      .prefault({})
+      .describe('What the run records for people to look at while and after it trains.'),
+    quick: z.record(z.string(), z.unknown()).default({}).describe('Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top.'),
   })
   .strict();
 
@@ -155,16 +124,12 @@ export function parseExperiment(value: unknown, where = 'experiment'): Experimen
   return parseOrThrow(experimentSchema, value, where);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Objects merge key by key; anything else (arrays included) replaces. A component (`{ name, ...options }`) given
  * another name is replaced whole: the old component's options mean nothing to the new one.
  */
 export function deepMerge(base: unknown, patch: unknown): unknown {
-  if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
+  if (!isJsonObject(base) || !isJsonObject(patch)) return structuredClone(patch);
   if (typeof patch.name === 'string' && typeof base.name === 'string' && patch.name !== base.name) return structuredClone(patch);
   return mergeExperiment(base, patch);
 }

@@ -3,10 +3,13 @@ import { join, resolve } from 'node:path';
 import { log } from '../core/log.ts';
 import { projectRoot } from '../core/version.ts';
 import { bootstrapInterval, type BootstrapInterval } from '../metrics/bootstrap.ts';
-import { fbetaScore } from '../metrics/fbeta.ts';
-import { matrix, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
-import { describeZeroDivision } from '../metrics/policy.ts';
-import { summarizeSplit, type SplitSummary } from '../metrics/summary.ts';
+import { type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
+import { describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
+import { createMetric, scoreFunction } from '../metrics/registry.ts';
+import { metricKeys, type MetricKey, type SplitScores } from '../metrics/scores.ts';
+import { scoreSplit } from '../metrics/summary.ts';
+import { targetColumns, type LabelSchema } from '../labels/schema.ts';
+import { storedModelMetadata } from '../models/build.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { writeRunReport } from '../report/run-report.ts';
 import { readAblationPlan } from '../runs/ablation-plan.ts';
@@ -14,7 +17,7 @@ import { readRunConfig, writeRunConfig } from '../runs/config-file.ts';
 import { CROSS_VALIDATION_SUMMARY_FORMAT, writeCrossValidationSummary, type CrossValidationSummary } from '../runs/cross-validation-summary.ts';
 import { crossValidationDirName, runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics, writeRunMetrics } from '../runs/metrics-file.ts';
-import { predictionsPath, readPredictionsFile, writePredictions, type PredictionTable } from '../runs/predictions.ts';
+import { alignTo, columnsWithTruth, predictionsPath, readPredictionsFile, writePredictions, type PredictionTable } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds, writeRunThresholds } from '../runs/run-dir.ts';
 import { planAblation, parseAblation, type Ablation, type AblationTrial, type Shard } from './ablation.ts';
 import { runAblation, runTrial, type AblationRun } from './ablate.ts';
@@ -114,25 +117,6 @@ export async function runCrossValidationFold(input: ExperimentInput, options: Cr
   return runTrial(plan, trial, { out: options.out });
 }
 
-/** The binary classes' scores and 0/1 targets of a predictions table. */
-function binaryColumns(table: PredictionTable & { file: string }, classes: readonly string[]): { scores: ScoreMatrix; targets: LabelMatrix } {
-  const rows = table.ids.length;
-  const truthColumns = table.truthColumns ?? [];
-  const scoreAt = classes.map((name) => table.columns.indexOf(name));
-  const truthAt = classes.map((name) => truthColumns.indexOf(name));
-  const missing = classes.filter((_, j) => scoreAt[j] < 0 || truthAt[j] < 0);
-  if (missing.length > 0) throw new Error(`${table.file}: no score and true_ column for ${missing.join(', ')}`);
-  const scores = new Float64Array(rows * classes.length);
-  const targets = new Uint8Array(rows * classes.length);
-  for (let r = 0; r < rows; r++) {
-    classes.forEach((_, j) => {
-      scores[r * classes.length + j] = table.scores[r * table.columns.length + scoreAt[j]];
-      targets[r * classes.length + j] = table.truth![r * truthColumns.length + truthAt[j]];
-    });
-  }
-  return { scores: matrix(scores, rows, classes.length), targets: matrix(targets, rows, classes.length) };
-}
-
 /** The folds' validation predictions as one table (each patient is in exactly one fold's validation split). */
 function poolTables(tables: ReadonlyArray<PredictionTable & { file: string }>): PredictionTable & { file: string } {
   const [first] = tables;
@@ -158,37 +142,34 @@ function poolTables(tables: ReadonlyArray<PredictionTable & { file: string }>): 
 /** The mean of the folds' test predictions, row by row (every fold predicted the same test rows). */
 function meanTables(tables: ReadonlyArray<PredictionTable & { file: string }>): PredictionTable & { file: string } {
   const [first] = tables;
-  const width = first.columns.length;
-  const sums = new Float64Array(first.ids.length * width);
-  const rowOf = new Map(first.ids.map((id, r) => [id, r]));
+  const sums = new Float64Array(first.ids.length * first.columns.length);
   for (const table of tables) {
     if (table.columns.join('\u0000') !== first.columns.join('\u0000')) throw new Error(`${table.file}: its columns differ from ${first.file}'s`);
-    if (table.ids.length !== first.ids.length || table.ids.some((id) => !rowOf.has(id))) {
-      throw new Error(`${table.file}: its test rows differ from ${first.file}'s (${table.ids.length} vs ${first.ids.length}): did the folds use different test patients?`);
-    }
-    table.ids.forEach((id, r) => {
-      const row = rowOf.get(id)!;
-      for (let c = 0; c < width; c++) sums[row * width + c] += table.scores[r * width + c];
-    });
+    const aligned = alignTo(table, first.ids, first.file);
+    for (let i = 0; i < sums.length; i++) sums[i] += aligned.scores[i];
   }
   return { ...first, file: `mean of ${tables.length} folds' ${first.file}`, scores: sums.map((sum) => sum / tables.length) };
 }
 
-const valueKeys = ['f2.samples', 'f2_tuned.samples', 'f2.micro', 'f2.macro', 'auc.macro', 'logloss'] as const;
+/** The values cv-summary.json keeps per fold and pooled: keys of the metric table. */
+const valueKeys: readonly MetricKey[] = [metricKeys.f2Samples, metricKeys.f2TunedSamples, metricKeys.f2Micro, metricKeys.f2Macro, metricKeys.aucMacro, metricKeys.logloss];
 
 function valuesOf(block: unknown, where: string): Record<string, number | null> {
-  return Object.fromEntries(valueKeys.map((key) => [key, metricValue(block, key, where) ?? null]));
+  return Object.fromEntries(valueKeys.map(({ path }) => [path, metricValue(block, path, where) ?? null]));
 }
 
-/** F2 (samples) at the tuned thresholds with a percentile bootstrap interval over patients. */
+/** F2 (samples) at the tuned thresholds, the registry's metric as the runs score it, with a percentile bootstrap interval over patients. */
 function tunedInterval(scores: ScoreMatrix, targets: LabelMatrix, table: PredictionTable, thresholds: ThresholdSet, seed: number): BootstrapInterval {
-  const zeroDivision = thresholds.objective.zeroDivision;
   const quiet = () => {};
-  return bootstrapInterval((p, t) => fbetaScore(p, t, 'samples', { beta: 2, threshold: thresholds.thresholds, zeroDivision, warn: quiet }), scores, targets, {
-    seed,
-    patients: table.patients ?? table.ids,
-    warn: quiet,
-  });
+  const f2 = createMetric({ name: 'f2', average: 'samples', threshold: thresholds.thresholds, zeroDivision: thresholds.objective.zeroDivision }, { columns: thresholds.classes });
+  const score = scoreFunction(f2);
+  return bootstrapInterval((p, t) => score(p, t, quiet), scores, targets, { seed, patients: table.patients ?? table.ids, warn: quiet });
+}
+
+/** Every score of a split (every label group, through scoreSplit), its row count first, as a run's metrics.json holds them. */
+function scoreTable(table: PredictionTable & { file: string }, schema: LabelSchema, thresholds: ThresholdSet, zeroDivision: ZeroDivision): SplitScores {
+  const { scores, targets } = columnsWithTruth(table, targetColumns(schema));
+  return { rows: table.ids.length, ...scoreSplit(schema, scores, targets, { thresholds, zeroDivision }) };
 }
 
 function intervalRecord(interval: BootstrapInterval) {
@@ -214,21 +195,24 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   const zeroDivision = experiment.evaluation.zeroDivision;
   const policy = `${describeZeroDivision(zeroDivision)}; samples = mean F2 over rows (Kaggle); thresholds tuned on all out-of-fold predictions`;
 
+  const schema = storedModelMetadata(runPath(foldDirs[0], 'model')).labelSchema;
+  if (!schema) throw new Error(`${dir}: ${foldDirs[0]} holds a dense model; cross-validation pools image-level predictions`);
+
   const pooled = poolTables(await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'validation')))));
-  const oof = binaryColumns(pooled, classes);
+  const oof = columnsWithTruth(pooled, classes);
   const thresholds = fitThresholds(oof.scores, oof.targets, { source: 'out-of-fold', classes, kind: experiment.evaluation.thresholds, beta: 2, average: 'samples', zeroDivision });
-  const oofSummary: SplitSummary = summarizeSplit(oof.scores, oof.targets, { classes, thresholds, zeroDivision });
+  const oofScores = scoreTable(pooled, schema, thresholds, zeroDivision);
   const oofInterval = intervalRecord(tunedInterval(oof.scores, oof.targets, pooled, thresholds, experiment.seed));
 
   const withTest = foldDirs.filter((foldDir) => existsSync(predictionsPath(foldDir, 'test')));
-  let ensemble: { table: PredictionTable; summary: SplitSummary; interval: ReturnType<typeof intervalRecord> } | undefined;
+  let ensemble: { table: PredictionTable; scores: SplitScores; interval: ReturnType<typeof intervalRecord> } | undefined;
   if (withTest.length > 0) {
     if (withTest.length !== foldDirs.length) throw new Error(`${dir}: only ${withTest.length} of ${foldDirs.length} folds have test predictions`);
     const table = meanTables(await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'test')))));
-    const test = binaryColumns(table, classes);
+    const test = columnsWithTruth(table, classes);
     ensemble = {
       table,
-      summary: summarizeSplit(test.scores, test.targets, { classes, thresholds, zeroDivision }),
+      scores: scoreTable(table, schema, thresholds, zeroDivision),
       interval: intervalRecord(tunedInterval(test.scores, test.targets, table, thresholds, experiment.seed)),
     };
   }
@@ -237,8 +221,8 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   if (ensemble) writePredictions(dir, 'test', ensemble.table);
   writeRunThresholds(dir, thresholds);
   writeRunConfig(dir, config);
-  const val = { ...oofSummary, policy, f2_tuned_interval: oofInterval };
-  const test = ensemble ? { ...ensemble.summary, policy: `${policy}; test = mean of the ${foldDirs.length} fold models`, f2_tuned_interval: ensemble.interval } : undefined;
+  const val = { ...oofScores, policy, f2_tuned_interval: oofInterval };
+  const test = ensemble ? { ...ensemble.scores, policy: `${policy}; test = mean of the ${foldDirs.length} fold models`, f2_tuned_interval: ensemble.interval } : undefined;
   writeRunMetrics(dir, { best_epoch: null, stopped: null, val, ...(test ? { test } : {}) });
   const summary: CrossValidationSummary = {
     format: CROSS_VALIDATION_SUMMARY_FORMAT,
@@ -268,14 +252,15 @@ export function formatCrossValidation(summary: CrossValidationSummary, dir: stri
   const fmt = (value: number | null | undefined) => (typeof value === 'number' ? value.toFixed(4) : 'n/a');
   const interval = (i: CrossValidationSummary['outOfFold']['f2TunedInterval']) => `[${fmt(i.lower)}, ${fmt(i.upper)}] (${Math.round(i.confidence * 100)}%, ${i.patients} patients)`;
   const lines = [`cross-validation: ${dir}`, `policy: ${summary.policy}`];
+  const { f2Samples: f2, f2TunedSamples: tuned, aucMacro: auc } = metricKeys;
   for (const fold of summary.folds) {
-    lines.push(`  fold ${fold.fold}: val F2 ${fmt(fold.val['f2.samples'])} (tuned ${fmt(fold.val['f2_tuned.samples'])})${fold.test ? `, test F2 ${fmt(fold.test['f2.samples'])}` : ''}`);
+    lines.push(`  fold ${fold.fold}: val F2 ${fmt(fold.val[f2.path])} (tuned ${fmt(fold.val[tuned.path])})${fold.test ? `, test F2 ${fmt(fold.test[f2.path])}` : ''}`);
   }
   const oof = summary.outOfFold;
-  lines.push(`out-of-fold (${oof.rows} rows): F2 ${fmt(oof.values['f2.samples'])}, tuned ${fmt(oof.values['f2_tuned.samples'])} ${interval(oof.f2TunedInterval)}, AUC macro ${fmt(oof.values['auc.macro'])}`);
+  lines.push(`out-of-fold (${oof.rows} rows): F2 ${fmt(oof.values[f2.path])}, tuned ${fmt(oof.values[tuned.path])} ${interval(oof.f2TunedInterval)}, ${auc.title} ${fmt(oof.values[auc.path])}`);
   if (summary.ensemble) {
     const e = summary.ensemble;
-    lines.push(`test, ensemble of ${e.members} folds (${e.rows} rows): F2 ${fmt(e.values['f2.samples'])}, tuned ${fmt(e.values['f2_tuned.samples'])} ${interval(e.f2TunedInterval)}, AUC macro ${fmt(e.values['auc.macro'])}`);
+    lines.push(`test, ensemble of ${e.members} folds (${e.rows} rows): F2 ${fmt(e.values[f2.path])}, tuned ${fmt(e.values[tuned.path])} ${interval(e.f2TunedInterval)}, ${auc.title} ${fmt(e.values[auc.path])}`);
   }
   lines.push(`thresholds (out of fold): ${summary.classes.map((name, j) => `${name} ${summary.thresholds[j].toFixed(3)}`).join(', ')}`);
   return lines.join('\n');

@@ -7,6 +7,7 @@ import type { Monitor, ScoreBlock } from '../train/evaluate.ts';
 import type { Validation } from '../train/trainer.ts';
 import { writeDenseExamples } from '../runs/dense-examples.ts';
 import { writeDenseThresholds, type DenseThresholdsFile } from '../runs/dense-thresholds.ts';
+import { metricKeys } from '../metrics/scores.ts';
 
 /**
  * The parts of a run that differ for dense-ordinal maps: validation after each epoch, and the final evaluation
@@ -16,7 +17,8 @@ import { writeDenseThresholds, type DenseThresholdsFile } from '../runs/dense-th
 
 /** What `train.monitor` can read from a dense score block. */
 export function checkDenseMonitor(monitor: Monitor, where: string): void {
-  if (monitor !== 'qwk' && monitor !== 'loss' && monitor !== 'last') throw new Error(`${where}: '${monitor}' does not apply to dense-ordinal maps; use qwk, loss or last`);
+  const choices: readonly Monitor[] = [metricKeys.qwk.monitor, metricKeys.loss.monitor, 'last'];
+  if (!choices.includes(monitor)) throw new Error(`${where}: '${monitor}' does not apply to dense-ordinal maps; use ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`);
 }
 
 export function denseValidation(group: DenseOrdinalGroup, valLoader: BatchSource, criterion: CriterionFn): (model: tf.LayersModel) => Promise<Validation> {

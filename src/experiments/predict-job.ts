@@ -10,12 +10,12 @@ import { loadThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { writeSubmission, type WriteFormat } from '../metrics/submission/write.ts';
 import { loadModel, modelFileName } from '../models/io.ts';
 import { readRunConfig } from '../runs/config-file.ts';
-import { formatPredictions } from '../runs/predictions.ts';
 import { runPath } from '../runs/layout.ts';
 import { findRuns, isRunFinished, readRunThresholds } from '../runs/run-dir.ts';
 import { Checkpoints } from '../train/checkpoint.ts';
 import { parseExperiment, type Experiment } from './config.ts';
 import { binaryProbabilities, ensembleTable, predictEnsemble, probabilityColumns, type Decisions, type EnsembleMember, type EnsemblePredictions, type TestTimeAugmentation } from './predict.ts';
+import { formatPredictions, selectScores } from '../runs/predictions.ts';
 
 /**
  * `sliceseq predict`: trained runs (one, several, or every finished run below an ablation or cross-validation
@@ -138,10 +138,7 @@ function submissionPredictions(predictions: EnsemblePredictions, format: WriteFo
     return { ids: predictions.ids, classes, values };
   }
   const columns = probabilityColumns(predictions.schema);
-  const indices = columns.map((name) => predictions.columns.indexOf(name));
-  const values = new Float64Array(predictions.ids.length * columns.length);
-  predictions.ids.forEach((_, r) => indices.forEach((c, j) => (values[r * columns.length + j] = predictions.values[r * predictions.columns.length + c])));
-  return { ids: predictions.ids, classes: columns, values };
+  return { ids: predictions.ids, classes: columns, values: selectScores({ ids: predictions.ids, columns: predictions.columns, scores: predictions.values }, columns) };
 }
 
 export async function runPredictJob(options: PredictJobOptions): Promise<PredictJobResult> {

@@ -6,17 +6,17 @@ import { buildPreprocess } from '../data/preprocess.ts';
 import { decodeLogits, decodedColumns } from '../labels/decode.ts';
 import { binaryClassNames, schemaDifference, targetColumns, type LabelSchema } from '../labels/schema.ts';
 import type { ThresholdSet } from '../metrics/thresholds.ts';
-import { binarize, matrix, selectColumns } from '../metrics/matrix.ts';
+import { binarize, matrix } from '../metrics/matrix.ts';
 import { modelMetadata, type ModelMetadata } from '../models/build.ts';
 import { predict } from '../train/evaluate.ts';
-import type { PredictionTable } from '../runs/predictions.ts';
+import { selectScores, type PredictionTable } from '../runs/predictions.ts';
 import type { Experiment } from './config.ts';
 
 /**
  * Prediction with trained models on any dataset: every slice of every patient, the training run's preprocessing
  * without augmentation, optional horizontal-flip test-time augmentation, and an ensemble of several models
  * (weighted mean of probabilities). Each model runs over the whole series of a patient in one pass, whatever
- * `maxSlices` it was trained with (README, "Reproduce a leaderboard score", says why); memory is bounded by
+ * `maxSlices` it was trained with (docs/leaderboard.md says why); memory is bounded by
  * one batch of patients, and only the probability rows are kept.
  */
 export type TestTimeAugmentation = 'none' | 'flip';
@@ -237,9 +237,7 @@ export async function predictEnsemble(members: readonly EnsembleMember[], datase
 /** The binary classes' probabilities, [rows, binaryClassNames(schema).length]. */
 export function binaryProbabilities(predictions: EnsemblePredictions): { classes: string[]; values: Float64Array } {
   const classes = binaryClassNames(predictions.schema);
-  const columns = classes.map((name) => predictions.columns.indexOf(name));
-  const picked = selectColumns(matrix(predictions.values, predictions.ids.length, predictions.columns.length), columns);
-  return { classes, values: Float64Array.from(picked.data) };
+  return { classes, values: selectScores({ ids: predictions.ids, columns: predictions.columns, scores: predictions.values }, classes) };
 }
 
 /** The decoded columns that are probabilities (binary, categorical, no-finding): what long and wide submissions hold. */

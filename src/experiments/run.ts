@@ -25,13 +25,11 @@ import { checkDenseMonitor, denseValidation, finishDenseRun } from './dense-run.
 import { buildModel } from '../models/build.ts';
 import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
 import { saveModel } from '../models/io.ts';
-import { fbetaScore } from '../metrics/fbeta.ts';
 import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
 import { writeRunReport } from '../report/run-report.ts';
-import { matrix } from '../metrics/matrix.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
 import { ATTENTION_PATIENTS, collectClassAttention, pickAttentionPatients } from './class-attention.ts';
-import { binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
+import { baselineScores, binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
 import { fit } from '../train/trainer.ts';
@@ -69,7 +67,7 @@ export interface RunOptions extends ResolveOptions {
 
 export interface RunResult {
   runDir: string;
-  metrics: { val: ScoreBlock; test?: ScoreBlock; baseline?: Record<string, number> };
+  metrics: { val: ScoreBlock; test?: ScoreBlock; baseline?: ScoreBlock };
   state: TrainingState;
   backend: BackendChoice;
 }
@@ -134,13 +132,6 @@ export function predictionTable(schema: LabelSchema, predictions: Predictions): 
     scores: decoded.values,
     ...(predictions.targets ? { truthColumns: targetColumns(schema), truth: predictions.targets } : {}),
   };
-}
-
-/** F2 of predicting every binary label positive: the floor a model must clearly beat. */
-function allPositiveBaseline(schema: LabelSchema, predictions: Predictions, zeroDivision: 0 | 1): Record<string, number> {
-  const targets = binaryView(schema, predictions).targets!;
-  const ones = matrix(new Float32Array(targets.rows * targets.cols).fill(1), targets.rows, targets.cols);
-  return Object.fromEntries((['samples', 'micro', 'macro'] as const).map((average) => [average, fbetaScore(ones, targets, average, { beta: 2, zeroDivision })]));
 }
 
 /**
@@ -243,6 +234,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
       device: backend.device,
       threads: backend.threads,
       ...(backend.library ? { tensorflow: backend.library } : {}),
+      ...(backend.gpu ? { gpu: backend.gpu } : {}),
       ...(pretrained ? { pretrained } : {}),
       seed: experiment.seed,
       data,
@@ -341,7 +333,7 @@ async function finishLabelRun(parts: {
     metrics.test = scorePredictions(schema, testPredictions, { zeroDivision, thresholds });
     if (binaryClassNames(schema).length > 0) {
       const binary = binaryView(schema, testPredictions);
-      metrics.baseline = allPositiveBaseline(schema, testPredictions, zeroDivision);
+      metrics.baseline = baselineScores(schema, testPredictions, zeroDivision);
       const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision });
       writeClassificationReport(report, runPath(runDir, 'classificationReport'));
     }

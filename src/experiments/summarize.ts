@@ -17,9 +17,10 @@ import {
 import { readRunConfig } from '../runs/config-file.ts';
 import { runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics } from '../runs/metrics-file.ts';
-import { readRunPredictions, type BinaryPredictions } from '../runs/predictions.ts';
+import { alignTo, binaryPredictions, predictionsPath, readPredictionsFile, type BinaryPredictions, type PredictionTable } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds } from '../runs/run-dir.ts';
 import { patchPaths, type AblationPlan } from './ablation.ts';
+import { f2Key, metricKeys, metricTitle } from '../metrics/scores.ts';
 
 /**
  * Merges an ablation's trials (from however many machines wrote them) into `ablation-summary.json` and
@@ -32,17 +33,12 @@ export type { AblationSummary, PairedDifference, TrialSummary, VariantSummary };
 const f2Averages = ['samples', 'micro', 'macro'] as const satisfies readonly FbetaAverage[];
 type F2Average = (typeof f2Averages)[number];
 
-/** The F2 block of metrics.json the summary reads: at the tuned thresholds, or at 0.5. */
-function f2Block(thresholds: AblationPlan['thresholds']): 'f2_tuned' | 'f2' {
-  return thresholds === 'tuned' ? 'f2_tuned' : 'f2';
-}
-
 /**
- * The metrics summarised, as dot paths into a run's metrics.json `test` block: the three F2 averages
- * (`f2_tuned.samples` … or `f2.samples` … at 0.5) and `auc.macro`.
+ * The metrics summarised, as dot paths into a run's metrics.json `test` block (keys of the metric table): the
+ * three F2 averages at the tuned thresholds or at 0.5, and ROC-AUC macro.
  */
 export function summaryMetricKeys(thresholds: AblationPlan['thresholds']): string[] {
-  return [...f2Averages.map((average) => `${f2Block(thresholds)}.${average}`), 'auc.macro'];
+  return [...f2Averages.map((average) => f2Key(average, thresholds === 'tuned').path), metricKeys.aucMacro.path];
 }
 
 /** A finished trial's values, read from its metrics.json `test` block. */
@@ -54,19 +50,31 @@ function trialSummary(dir: string, trial: AblationTrial, keys: readonly string[]
   const values: Record<string, number | null> = {};
   for (const key of keys) {
     values[key] = metricValue(test, key, path) ?? null;
-    if (values[key] === null && !key.startsWith('auc.')) throw new Error(`${path}: test.${key} is missing`);
+    if (values[key] === null && key !== metricKeys.aucMacro.path) throw new Error(`${path}: test.${key} is missing`);
   }
   return { trial: trial.name, seed: trial.seed, fold: trial.fold, runDir: trial.name, values };
 }
 
 /** One run's test predictions as hard 0/1 decisions of the binary labels, with the targets and row ids. */
+/** A trial's test predictions file, with what turns its scores into the run's own 0/1 decisions. */
 interface TestPredictions {
-  ids: string[];
-  patients: string[];
-  decisions: Matrix<Float64Array>;
-  targets: Matrix<Float64Array>;
+  table: PredictionTable & { file: string };
+  level: unknown;
   classes: string[];
+  thresholds: number | number[];
   zeroDivision: ZeroDivision;
+}
+
+/** The decisions and targets of a trial's binary classes, its rows in the order of `ids` (the reference's). */
+function decisionsOf(predictions: TestPredictions, ids: readonly string[], reference: string) {
+  const binary = binaryPredictions(alignTo(predictions.table, ids, reference), predictions.classes);
+  const hard = binarize(binary.scores, predictions.thresholds);
+  return {
+    ids: binary.ids,
+    patients: patientsOf(binary, predictions.level),
+    decisions: matrix(Float64Array.from(hard.data), hard.rows, hard.cols),
+    targets: matrix(Float64Array.from(binary.targets.data), binary.targets.rows, binary.targets.cols),
+  };
 }
 
 /**
@@ -81,32 +89,13 @@ function patientsOf(predictions: BinaryPredictions, level: unknown): string[] {
 async function readTestPredictions(trialDir: string, thresholds: AblationPlan['thresholds']): Promise<TestPredictions> {
   const config = readRunConfig(trialDir);
   const fitted = readRunThresholds(trialDir);
-  const predictions = await readRunPredictions(trialDir, 'test', fitted.classes);
-  const { ids, classes, scores, targets } = predictions;
-  const hard = binarize(scores, thresholds === 'tuned' ? fitted.thresholds : 0.5);
   return {
-    ids,
-    patients: patientsOf(predictions, config.data?.level),
-    decisions: matrix(Float64Array.from(hard.data), hard.rows, hard.cols),
-    targets: matrix(Float64Array.from(targets.data), targets.rows, targets.cols),
-    classes,
+    table: await readPredictionsFile(predictionsPath(trialDir, 'test')),
+    level: config.data?.level,
+    classes: fitted.classes,
+    thresholds: thresholds === 'tuned' ? fitted.thresholds : 0.5,
     zeroDivision: config.evaluation?.zeroDivision ?? DEFAULT_ZERO_DIVISION,
   };
-}
-
-/** The variant's rows reordered to the reference's ids; the two must hold the same test rows. */
-function alignRows(variant: TestPredictions, reference: TestPredictions, where: string): Matrix<Float64Array> {
-  if (variant.classes.join('\u0000') !== reference.classes.join('\u0000')) {
-    throw new Error(`${where}: labels [${variant.classes.join(', ')}] differ from the reference's [${reference.classes.join(', ')}]`);
-  }
-  const rowOf = new Map(variant.ids.map((id, r) => [id, r]));
-  if (rowOf.size !== reference.ids.length || reference.ids.some((id) => !rowOf.has(id))) {
-    throw new Error(`${where}: its test rows differ from the reference's (${variant.ids.length} vs ${reference.ids.length} rows): were they run on different data?`);
-  }
-  const cols = reference.classes.length;
-  const out = new Float64Array(reference.ids.length * cols);
-  reference.ids.forEach((id, r) => out.set(variant.decisions.data.subarray(rowOf.get(id)! * cols, (rowOf.get(id)! + 1) * cols), r * cols));
-  return matrix(out, reference.ids.length, cols);
 }
 
 function pairedDifference(result: PairedBootstrapResult): PairedDifference {
@@ -150,13 +139,18 @@ async function compare(
   let zeroDivision: ZeroDivision = DEFAULT_ZERO_DIVISION;
   let classes: string[] = [];
   for (const { trial, reference } of pairs) {
-    const ref = await load(reference);
-    variantParts.push(alignRows(await load(trial), ref, join(dir, trial.name)));
+    const refPredictions = await load(reference);
+    const variantPredictions = await load(trial);
+    if (variantPredictions.classes.join('\u0000') !== refPredictions.classes.join('\u0000')) {
+      throw new Error(`${join(dir, trial.name)}: labels [${variantPredictions.classes.join(', ')}] differ from the reference's [${refPredictions.classes.join(', ')}]`);
+    }
+    const ref = decisionsOf(refPredictions, refPredictions.table.ids, refPredictions.table.file);
+    variantParts.push(decisionsOf(variantPredictions, ref.ids, refPredictions.table.file).decisions);
     referenceParts.push(ref.decisions);
     targetParts.push(ref.targets);
     patients.push(...ref.patients);
-    zeroDivision = ref.zeroDivision;
-    classes = ref.classes;
+    zeroDivision = refPredictions.zeroDivision;
+    classes = refPredictions.classes;
   }
   const decisionsA = concatRows(variantParts);
   const decisionsB = concatRows(referenceParts);
@@ -204,7 +198,7 @@ export async function summarizeAblation(dir: string): Promise<AblationSummary> {
     const comparison = isReference ? null : await compare(plan, dir, variant.name, finished, load);
     const metrics = Object.fromEntries(
       keys.map((key) => {
-        const average = f2Averages.find((a) => key === `${f2Block(plan.thresholds)}.${a}`);
+        const average = f2Averages.find((a) => key === f2Key(a, plan.thresholds === 'tuned').path);
         const vsReference = comparison && average ? { vsReference: comparison.f2[average] } : {};
         return [key, { ...meanStd(trials.map((t) => t.values[key])), ...vsReference }];
       }),
@@ -238,11 +232,6 @@ export async function summarizeAblation(dir: string): Promise<AblationSummary> {
     complete: finished.size === plan.trials.length,
     variants,
   };
-}
-
-function metricTitle(key: string): string {
-  const [block, average] = key.split('.');
-  return `${block.startsWith('f2') ? 'F2' : block.toUpperCase()} ${average}`;
 }
 
 function fixed(value: number | null, digits = 3): string {

@@ -1,4 +1,5 @@
 import type { FbetaAverage } from './fbeta.ts';
+import { f2Key, metricKeys, type SplitScores } from './scores.ts';
 import { MetricAccumulator } from './accumulate.ts';
 import type { LabelMatrix, ScoreMatrix, Warn } from './matrix.ts';
 import { warnToLog, type ZeroDivision } from './policy.ts';
@@ -13,21 +14,6 @@ import type { LabelSchema } from '../labels/schema.ts';
  * binary labels: F2 at 0.5 and, with tuned thresholds, beside it; ROC-AUC; average precision; log loss. For
  * categorical and ordinal groups: their own metrics under `groups.<name>`, and the means a run can monitor.
  */
-export type F2Summary = Record<FbetaAverage, number>;
-
-export interface SplitSummary {
-  rows: number;
-  f2: F2Summary;
-  f2_tuned?: F2Summary;
-  auc: { macro: number | null; micro: number | null; weighted: number | null; perClass: Record<string, number | null> };
-  average_precision: { macro: number | null; micro: number | null };
-  logloss: number;
-  /** Calibration of the probabilities: Brier score and expected calibration error (10 bins), macro over classes. */
-  brier: number;
-  ece: number;
-  thresholds?: number[];
-}
-
 export interface SummaryOptions {
   /** Thresholds fitted on validation / out-of-fold predictions; never fitted on the split summarised here. */
   thresholds?: ThresholdSet;
@@ -35,7 +21,7 @@ export interface SummaryOptions {
   warn?: Warn;
 }
 
-const averages: FbetaAverage[] = ['samples', 'micro', 'macro', 'weighted'];
+const averages = ['samples', 'micro', 'macro', 'weighted'] as const satisfies readonly FbetaAverage[];
 
 /** A metric and where its value goes in the score block; `quiet` ones leave their notes to another (e.g. per-class AUC names undefined classes once). */
 interface Entry {
@@ -48,20 +34,20 @@ function binaryEntries(options: SummaryOptions, classes: readonly string[]): Ent
   if (options.thresholds && options.thresholds.classes.join('\u0000') !== classes.join('\u0000')) {
     throw new Error(`summary: thresholds were fitted for classes [${options.thresholds.classes.join(', ')}], not [${classes.join(', ')}]`);
   }
-  const f2 = (block: string, threshold: number | number[]): Entry[] =>
-    averages.map((average) => ({ path: `${block}.${average}`, config: { name: 'f2', average, threshold, ...(options.zeroDivision !== undefined ? { zeroDivision: options.zeroDivision } : {}) } }));
+  const f2 = (tuned: boolean, threshold: number | number[]): Entry[] =>
+    averages.map((average) => ({ path: f2Key(average, tuned).path, config: { name: 'f2', average, threshold, ...(options.zeroDivision !== undefined ? { zeroDivision: options.zeroDivision } : {}) } }));
   return [
-    ...f2('f2', 0.5),
-    ...(options.thresholds ? f2('f2_tuned', options.thresholds.thresholds) : []),
-    { path: 'auc.macro', config: { name: 'auc', average: 'macro' }, quiet: true },
-    { path: 'auc.micro', config: { name: 'auc', average: 'micro' } },
-    { path: 'auc.weighted', config: { name: 'auc', average: 'weighted' }, quiet: true },
-    { path: 'auc.perClass', config: { name: 'auc', average: 'none' } },
-    { path: 'average_precision.macro', config: { name: 'average_precision', average: 'macro' } },
-    { path: 'average_precision.micro', config: { name: 'average_precision', average: 'micro' } },
-    { path: 'logloss', config: { name: 'logloss' } },
-    { path: 'brier', config: { name: 'brier', average: 'macro' } },
-    { path: 'ece', config: { name: 'ece', average: 'macro' } },
+    ...f2(false, 0.5),
+    ...(options.thresholds ? f2(true, options.thresholds.thresholds) : []),
+    { path: metricKeys.aucMacro.path, config: { name: 'auc', average: 'macro' }, quiet: true },
+    { path: metricKeys.aucMicro.path, config: { name: 'auc', average: 'micro' } },
+    { path: metricKeys.aucWeighted.path, config: { name: 'auc', average: 'weighted' }, quiet: true },
+    { path: metricKeys.aucPerClass.path, config: { name: 'auc', average: 'none' } },
+    { path: metricKeys.apMacro.path, config: { name: 'average_precision', average: 'macro' } },
+    { path: metricKeys.apMicro.path, config: { name: 'average_precision', average: 'micro' } },
+    { path: metricKeys.logloss.path, config: { name: 'logloss' } },
+    { path: metricKeys.brier.path, config: { name: 'brier', average: 'macro' } },
+    { path: metricKeys.ece.path, config: { name: 'ece', average: 'macro' } },
   ];
 }
 
@@ -73,7 +59,7 @@ function groupEntries(schema: LabelSchema): Entry[] {
       { path: `groups.${group}.auc_macro`, config: { name: 'auc', average: 'macro', groups: [group] } },
       { path: `groups.${group}.confusion`, config: { name: 'confusion', group } },
     ]),
-    ...(categorical.length > 0 ? [{ path: 'categorical_auc', config: { name: 'auc', average: 'macro', groups: categorical } }] : []),
+    ...(categorical.length > 0 ? [{ path: metricKeys.categoricalAuc.path, config: { name: 'auc', average: 'macro', groups: categorical } }] : []),
     ...ordinal.flatMap((group) => [
       { path: `groups.${group}.accuracy`, config: { name: 'ordinal_accuracy', group } },
       { path: `groups.${group}.mae`, config: { name: 'ordinal_mae', group } },
@@ -105,13 +91,6 @@ function compute(entries: readonly Entry[], context: MetricContext, scores: Scor
   return block;
 }
 
-/** The binary labels' summary of a split: `scores` and `targets` hold exactly the `classes` columns. */
-export function summarizeSplit(scores: ScoreMatrix, targets: LabelMatrix, options: SummaryOptions & { classes: readonly string[] }): SplitSummary {
-  if (options.classes.length !== scores.cols) throw new Error(`summary: ${options.classes.length} class names for ${scores.cols} columns`);
-  const block = compute(binaryEntries(options, options.classes), { columns: options.classes }, scores, targets, options.warn ?? warnToLog);
-  return { rows: scores.rows, ...block, ...(options.thresholds ? { thresholds: [...options.thresholds.thresholds] } : {}) } as unknown as SplitSummary;
-}
-
 /** The mean of the defined values; null when none is. */
 function meanOfDefined(values: ReadonlyArray<number | null>): number | null {
   const defined = values.filter((v): v is number => v !== null && Number.isFinite(v));
@@ -125,7 +104,7 @@ function meanOfDefined(values: ReadonlyArray<number | null>): number | null {
  * group exact grade accuracy, grade MAE, quadratic weighted kappa (each per class and their mean) and grade
  * confusions; at the top the means across groups (`categorical_auc`, `ordinal_accuracy`, `qwk`).
  */
-export function scoreSplit(schema: LabelSchema, scores: ScoreMatrix, targets: LabelMatrix, options: SummaryOptions): Record<string, unknown> {
+export function scoreSplit(schema: LabelSchema, scores: ScoreMatrix, targets: LabelMatrix, options: SummaryOptions): SplitScores {
   const context = metricContext(schema);
   const binary = schema.groups.filter((g) => g.kind === 'binary').flatMap((g) => g.classes);
   const entries = [...(binary.length > 0 ? binaryEntries(options, binary) : []), ...groupEntries(schema)];
@@ -149,8 +128,8 @@ export function scoreSplit(schema: LabelSchema, scores: ScoreMatrix, targets: La
     ...(binary.length > 0 && options.thresholds ? { thresholds: [...options.thresholds.thresholds] } : {}),
     ...(ordinal.length > 0
       ? {
-          ordinal_accuracy: meanOfDefined(ordinal.map((g) => (groups[g].accuracy as { mean: number | null }).mean)),
-          qwk: meanOfDefined(ordinal.map((g) => (groups[g].qwk as { mean: number | null }).mean)),
+          [metricKeys.ordinalAccuracy.path]: meanOfDefined(ordinal.map((g) => (groups[g].accuracy as { mean: number | null }).mean)),
+          [metricKeys.qwk.path]: meanOfDefined(ordinal.map((g) => (groups[g].qwk as { mean: number | null }).mean)),
         }
       : {}),
     ...(Object.keys(groups).length > 0 ? { groups } : {}),

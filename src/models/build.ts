@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { join } from 'node:path';
+import { fieldAt, readJson } from '../core/json.ts';
 import { Rng } from '../core/rng.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { totalOutputWidth, type LabelSchema } from '../labels/schema.ts';
@@ -20,16 +22,17 @@ const componentConfigSchema = z.looseObject({ name: z.string().min(1) });
 
 export const modelConfigSchema = z
   .object({
-    /** The per-slice CNN; not needed when the model reads precomputed slice embeddings. */
-    backbone: componentConfigSchema.optional(),
-    /** The slice encoder and label decoder; required unless the model is a dense (per-pixel) one. */
-    encoder: componentConfigSchema.optional(),
-    decoder: componentConfigSchema.optional(),
-    /** Options per head kind (`binary`, `categorical`, `ordinal`), e.g. `{ ordinal: { neck: 16 } }`. */
-    heads: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
-    stacking: z.enum(stackingModes).default('fold'),
-    /** A per-pixel model (`{ name: 'unet', ... }`, models/dense) for dense label maps, instead of backbone → encoder → heads. */
-    dense: componentConfigSchema.optional(),
+    backbone: componentConfigSchema.optional().describe('The per-slice CNN (a registered backbone); not needed when the model reads precomputed slice embeddings.'),
+    encoder: componentConfigSchema.optional().describe('The slice encoder (context over slices); required unless the model is a dense (per-pixel) one.'),
+    decoder: componentConfigSchema.optional().describe('The label decoder of binary groups; required unless the model is a dense one.'),
+    heads: z
+      .record(z.string(), z.record(z.string(), z.unknown()))
+      .default({})
+      .describe('Options per head kind (`binary`, `categorical`, `ordinal`), e.g. `{ ordinal: { neck: 16 } }`.'),
+    stacking: z.enum(stackingModes).default('fold').describe('`fold`: real slices folded into the batch, one backbone call; `timeDistributed`: one call per slice position, padding included (the benchmark baseline).'),
+    dense: componentConfigSchema
+      .optional()
+      .describe('A per-pixel model (`{ name: \'unet\', ... }`, models/dense) for dense label maps, instead of backbone → encoder → heads.'),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -219,6 +222,14 @@ function buildDenseModel(parsed: ModelConfig, config: { name: string } & Record<
   const metadata: ModelMetadata = { config: parsed, dense: options.dense, inputShape, level };
   model.setUserDefinedMetadata({ [metadataKey]: metadata as unknown as {} });
   return model;
+}
+
+/** The metadata `buildModel` stored in a saved model directory's model.json, without loading its weights. */
+export function storedModelMetadata(dir: string): ModelMetadata {
+  const file = join(dir, 'model.json');
+  const stored = fieldAt(readJson(file), `userDefinedMetadata.${metadataKey}`) as ModelMetadata | undefined;
+  if (!stored) throw new Error(`${file}: no sliceseq metadata (not a model sliceseq saved)`);
+  return stored;
 }
 
 /** The metadata `buildModel` stored in a model (also after `loadModel`), or null for other models. */

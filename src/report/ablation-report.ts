@@ -9,6 +9,7 @@ import { meanConfidenceInterval } from '../metrics/student-t.ts';
 import { ablationDifferencesSpec, ablationValuesSpec, type VariantDifference, type VariantValues } from './charts/ablation.ts';
 import { figureHtml, formatNumber, html, htmlPage, htmlTable } from './html.ts';
 import { FigureSet } from './render.ts';
+import { metricTitle } from '../metrics/scores.ts';
 
 /**
  * The report of an ablation: `<dir>/report.html` and `<dir>/figures/*.{svg,png}` from `<dir>/ablation-summary.json`.
@@ -19,18 +20,8 @@ import { FigureSet } from './render.ts';
 export type AblationReportSummary = AblationSummary;
 export type AblationReportVariant = AblationSummary['variants'][number];
 
-/** Display names of the usual metric keys; other keys show as they are. */
-const metricNames: Record<string, string> = {
-  'f2.samples': 'F2 samples',
-  'f2.micro': 'F2 micro',
-  'f2.macro': 'F2 macro',
-  'f2_tuned.samples': 'F2 samples (tuned)',
-  'f2_tuned.micro': 'F2 micro (tuned)',
-  'f2_tuned.macro': 'F2 macro (tuned)',
-  'auc.macro': 'AUC macro',
-};
-
-const metricName = (key: string) => metricNames[key] ?? key;
+/** Display names come from the metric-key table; other keys show as they are. */
+const metricName = metricTitle;
 
 /** Metric keys in display order: the summary's own order, then any other key the variants hold. */
 function metricKeys(summary: AblationReportSummary): string[] {

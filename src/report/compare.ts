@@ -7,6 +7,7 @@ import { packageVersion } from '../core/version.ts';
 import { pairedBootstrap, type PairedBootstrapResult } from '../metrics/bootstrap.ts';
 import { binarize, matrix, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
 import { createMetric, scoreFunction } from '../metrics/registry.ts';
+import { metricKeys, type MetricKey } from '../metrics/scores.ts';
 import { RUN_FILES, runPath } from '../runs/layout.ts';
 import { readRunFiles, type RunFiles } from '../runs/run-dir.ts';
 import { runCurvesSpec, runMetricPanelsSpec, type RunPoint } from './charts/compare.ts';
@@ -85,17 +86,16 @@ const valueText = (value: unknown) => (value === undefined ? '—' : typeof valu
 
 // ---- metrics -------------------------------------------------------------------------------------------------------
 
-/** Final metric columns: title, path in a split block of metrics.json, and the registered metric it is (for its direction). */
-const metricColumns: ReadonlyArray<[title: string, path: string, metric: string]> = [
-  ['F2 samples tuned', 'f2_tuned.samples', 'f2'],
-  ['F2 samples @0.5', 'f2.samples', 'f2'],
-  ['AUC macro', 'auc.macro', 'auc'],
-  ['AP macro', 'average_precision.macro', 'average_precision'],
-  ['log loss', 'logloss', 'logloss'],
-  ['Brier', 'brier', 'brier'],
-  ['ECE', 'ece', 'ece'],
+/** Final metric columns (the metric-key table's paths, titles and directions). */
+const metricColumns: readonly MetricKey[] = [
+  metricKeys.f2TunedSamples,
+  { ...metricKeys.f2Samples, title: `${metricKeys.f2Samples.title} @0.5` },
+  metricKeys.aucMacro,
+  metricKeys.apMacro,
+  metricKeys.logloss,
+  metricKeys.brier,
+  metricKeys.ece,
 ];
-const betterOf = (metric: string) => createMetric({ name: metric }, { columns: ['x'] }).better;
 
 /** Validation metrics per epoch drawn as panels (paths in history.jsonl's `val` block). */
 const curveMetrics: ReadonlyArray<[title: string, path: string]> = [
@@ -118,7 +118,7 @@ function metricsTable(runs: readonly LoadedRun[]): SafeHtml {
   ];
   const columns = splits.flatMap(([label, key]) =>
     metricColumns
-      .map(([title, path, metric]) => ({ title: `${title} (${label})`, path: `${key}.${path}`, better: betterOf(metric) }))
+      .map((metric) => ({ title: `${metric.title} (${label})`, path: `${key}.${metric.path}`, better: metric.higherIsBetter ? 'higher' : 'lower' }))
       .filter((column) => runs.some((run) => numberAt(run.files.metrics, column.path, RUN_FILES.metrics) !== undefined)),
   );
   const values = runs.map((run) => columns.map((column) => numberAt(run.files.metrics, column.path, RUN_FILES.metrics)));

@@ -4,6 +4,7 @@ import { flattenJson } from '../core/json.ts';
 import { RUN_FILES, runPath } from '../runs/layout.ts';
 import { checkMetricPath, metricValue } from '../runs/metrics-file.ts';
 import type { FinishedRun } from '../runs/run-dir.ts';
+import { metricKey, metricKeys } from '../metrics/scores.ts';
 
 /**
  * Ranks experiment runs: every directory below the runs folder holding both `config.json` (the resolved config,
@@ -36,9 +37,9 @@ export interface Leaderboard {
 }
 
 export interface LeaderboardOptions {
-  /** Dot path into metrics.json, e.g. `test.f2.samples` (default) or `val.auc.macro`. */
+  /** Dot path into metrics.json: a split (`val`, `test`, `baseline`) and a score's path; `DEFAULT_LEADERBOARD_METRIC` by default. */
   metric?: string;
-  /** Whether higher values rank first; by default lower for losses and errors (`loss`, `mae` in the path). */
+  /** Whether higher values rank first; by default the metric table's direction, else lower for losses and errors (`loss`, `mae` in the path). */
   order?: 'higher' | 'lower';
   /** More config fields (dot paths) to ignore when grouping, besides `seed`. */
   ignore?: readonly string[];
@@ -49,10 +50,20 @@ export const flattenConfig = flattenJson;
 
 const stable = (value: unknown) => JSON.stringify(value) ?? 'undefined';
 
+/** What the leaderboard ranks by unless told: test F2 samples. */
+export const DEFAULT_LEADERBOARD_METRIC = `test.${metricKeys.f2Samples.path}`;
+
+/** Which values rank first for a metrics.json path: the metric table's direction, else lower for losses and errors. */
+export function defaultOrder(metric: string): 'higher' | 'lower' {
+  const key = metricKey(metric.slice(metric.indexOf('.') + 1));
+  if (key) return key.higherIsBetter ? 'higher' : 'lower';
+  return /loss|mae/i.test(metric) ? 'lower' : 'higher';
+}
+
 export function buildLeaderboard(runs: readonly Run[], options: LeaderboardOptions = {}): Leaderboard {
-  const metric = options.metric ?? 'test.f2.samples';
+  const metric = options.metric ?? DEFAULT_LEADERBOARD_METRIC;
   if (runs.length > 0) checkMetricPath(runs.map((run) => run.metrics), metric);
-  const order = options.order ?? (/loss|mae/i.test(metric) ? 'lower' : 'higher');
+  const order = options.order ?? defaultOrder(metric);
   const ignored = new Set(['seed', ...(options.ignore ?? [])]);
   const groups = new Map<string, { fields: Record<string, unknown>; runs: Run[] }>();
   for (const run of runs) {

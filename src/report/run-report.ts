@@ -20,6 +20,7 @@ import { classificationReportCaption, classificationReportCells } from './classi
 import { figureHtml, formatNumber as format, html, htmlPage, htmlTable, type PageSection, type SafeHtml } from './html.ts';
 import { FigureSet, type RenderedFigure } from './render.ts';
 import { fieldAt, numberAt, type JsonObject } from '../core/json.ts';
+import { metricKeys, type MetricKey } from '../metrics/scores.ts';
 import { RUN_FILES, runPath } from '../runs/layout.ts';
 import type { BinaryPredictions as PredictionFile } from '../runs/predictions.ts';
 import { readRunFiles, type RunFiles } from '../runs/run-dir.ts';
@@ -59,13 +60,7 @@ const STRIP_TILE = 96;
 
 // ---- training history -------------------------------------------------------------------------------------------
 
-const historyMetrics: ReadonlyArray<[path: string, label: string]> = [
-  ['f2.samples', 'F2 samples'],
-  ['f2.micro', 'F2 micro'],
-  ['f2.macro', 'F2 macro'],
-  ['auc.macro', 'AUC macro'],
-  ['average_precision.macro', 'AP macro'],
-];
+const historyMetrics: readonly MetricKey[] = [metricKeys.f2Samples, metricKeys.f2Micro, metricKeys.f2Macro, metricKeys.aucMacro, metricKeys.apMacro];
 const historySplits: ReadonlyArray<[key: string, label: string]> = [
   ['train', 'train'],
   ['val', 'validation'],
@@ -84,12 +79,12 @@ function historyPoints(files: RunFiles): { losses: EpochPoint[]; metrics: EpochP
       if (!record[key] || typeof record[key] !== 'object') continue;
       // The training loss is `train_loss`; a `train` block adds training metrics only.
       if (key !== 'train') push(losses, `${label} loss`, numberAt(record, `${key}.loss`, where));
-      for (const [path, name] of historyMetrics) push(metrics, `${name} (${label})`, numberAt(record, `${key}.${path}`, where));
+      for (const { path, title } of historyMetrics) push(metrics, `${title} (${label})`, numberAt(record, `${key}.${path}`, where));
     }
     // Per-class validation ROC-AUC (null where a class has one label value only): a class stuck on a plateau shows.
-    const perClass = fieldAt(record, 'val.auc.perClass');
+    const perClass = fieldAt(record, `val.${metricKeys.aucPerClass.path}`);
     if (perClass && typeof perClass === 'object') {
-      for (const name of Object.keys(perClass)) push(classAuc, name, numberAt(perClass, name, `${where} val.auc.perClass`));
+      for (const name of Object.keys(perClass)) push(classAuc, name, numberAt(perClass, name, `${where} val.${metricKeys.aucPerClass.path}`));
     }
   }
   return { losses, metrics, classAuc };
@@ -342,23 +337,25 @@ function classificationTable(files: RunFiles, notes: string[]): SafeHtml {
 
 // ---- summary ------------------------------------------------------------------------------------------------------
 
+const atHalf = (key: MetricKey): [title: string, path: string] => [`${key.title} @0.5`, key.path];
+const titled = (key: MetricKey): [title: string, path: string] => [key.title, key.path];
 const summaryColumns: ReadonlyArray<[title: string, path: string]> = [
-  ['rows', 'rows'],
-  ['loss', 'loss'],
-  ['F2 samples @0.5', 'f2.samples'],
-  ['F2 samples tuned', 'f2_tuned.samples'],
-  ['F2 micro @0.5', 'f2.micro'],
-  ['F2 micro tuned', 'f2_tuned.micro'],
-  ['F2 macro @0.5', 'f2.macro'],
-  ['F2 macro tuned', 'f2_tuned.macro'],
-  ['AUC macro', 'auc.macro'],
-  ['AP macro', 'average_precision.macro'],
-  ['log loss', 'logloss'],
-  ['Brier', 'brier'],
-  ['ECE', 'ece'],
-  ['categorical AUC', 'categorical_auc'],
-  ['ordinal accuracy', 'ordinal_accuracy'],
-  ['QWK', 'qwk'],
+  titled(metricKeys.rows),
+  titled(metricKeys.loss),
+  atHalf(metricKeys.f2Samples),
+  titled(metricKeys.f2TunedSamples),
+  atHalf(metricKeys.f2Micro),
+  titled(metricKeys.f2TunedMicro),
+  atHalf(metricKeys.f2Macro),
+  titled(metricKeys.f2TunedMacro),
+  titled(metricKeys.aucMacro),
+  titled(metricKeys.apMacro),
+  titled(metricKeys.logloss),
+  titled(metricKeys.brier),
+  titled(metricKeys.ece),
+  titled(metricKeys.categoricalAuc),
+  titled(metricKeys.ordinalAccuracy),
+  titled(metricKeys.qwk),
 ];
 
 function metricsTable(metrics: JsonObject): SafeHtml {
@@ -368,9 +365,7 @@ function metricsTable(metrics: JsonObject): SafeHtml {
     ['all-positive baseline (test)', 'baseline'],
   ];
   const present = blocks.filter(([, key]) => metrics[key] && typeof metrics[key] === 'object');
-  // The baseline block holds bare F2 averages: read them as the @0.5 columns.
-  const blockValue = (key: string, path: string) =>
-    key === 'baseline' ? (path.startsWith('f2.') ? numberAt(metrics, `baseline.${path.slice(3)}`, RUN_FILES.metrics) : undefined) : numberAt(metrics, `${key}.${path}`, RUN_FILES.metrics);
+  const blockValue = (key: string, path: string) => numberAt(metrics, `${key}.${path}`, RUN_FILES.metrics);
   const columns = summaryColumns.filter(([, path]) => present.some(([, key]) => blockValue(key, path) !== undefined));
   return htmlTable(
     ['split', ...columns.map(([title]) => title)],

@@ -17,6 +17,17 @@ export const environmentSchema = z.looseObject({
   threads: z.number().int().min(1).optional(),
   /** The TensorFlow C library behind a native backend. */
   tensorflow: z.object({ tensorflow: z.string(), path: z.string() }).optional(),
+  /** The GPU that computed (backend tensorflow-gpu, CUDA 12 build): name, driver, CUDA and cuDNN built with and loaded. */
+  gpu: z
+    .object({
+      name: z.string(),
+      computeCapability: z.string(),
+      memoryMiB: z.number(),
+      driver: z.string().nullable(),
+      cuda: z.object({ builtWith: z.string(), runtime: z.string() }),
+      cudnn: z.object({ builtWith: z.string(), library: z.string() }),
+    })
+    .optional(),
   seed: z.number().int(),
   data: z.looseObject({ source: z.string(), fingerprint: z.string(), patients: z.number().int().min(0) }),
   split: z.object({ train: z.array(z.string()), val: z.array(z.string()), test: z.array(z.string()) }),

@@ -1,21 +1,21 @@
 import { z } from 'zod';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { fieldAt, isJsonObject, readJsonFile } from '../core/json.ts';
+import { baselineScoresSchema, splitScoresSchema } from '../metrics/scores.ts';
 import { runPath } from './layout.ts';
 
 /**
  * `metrics.json`: the scores of a finished run's best epoch: `val` and (with a test split) `test` blocks as
- * train/evaluate.ts scores them (`f2.samples`, `auc.macro`, `f2_tuned.samples`, `groups.…`), the all-positive
- * `baseline`, which epoch was best and why training stopped. Its presence marks a run as finished.
+ * `scoreSplit` scores them and the all-positive predictor's `baseline` block on the test split, each a split's
+ * scores (metrics/scores.ts: their schema and the table of their names), which epoch was best and why training
+ * stopped. Its presence marks a run as finished.
  */
-const scoreBlock = z.record(z.string(), z.unknown());
-
 export const runMetricsSchema = z.looseObject({
   best_epoch: z.number().int().nullable().optional(),
   stopped: z.string().nullable().optional(),
-  val: scoreBlock.optional(),
-  test: scoreBlock.optional(),
-  baseline: z.record(z.string(), z.number()).optional(),
+  val: splitScoresSchema.optional(),
+  test: splitScoresSchema.optional(),
+  baseline: baselineScoresSchema.optional(),
 });
 export type RunMetrics = z.output<typeof runMetricsSchema>;
 
@@ -27,7 +27,7 @@ export function readRunMetrics(runDir: string): RunMetrics {
   return readJsonFile(runMetricsSchema, runPath(runDir, 'metrics'));
 }
 
-/** Every dot path to a number in a metrics object (`test.f2.samples`, …), sorted. */
+/** Every dot path to a number in a metrics object (`test.` + a score's path, …), sorted. */
 export function metricPaths(metrics: unknown, prefix = ''): string[] {
   if (!isJsonObject(metrics)) return typeof metrics === 'number' && prefix ? [prefix] : [];
   return Object.entries(metrics)

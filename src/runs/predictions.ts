@@ -30,6 +30,41 @@ export interface PredictionTable {
   labels?: { classes: readonly string[]; data: ArrayLike<number> };
   truthColumns?: readonly string[];
   truth?: ArrayLike<number>;
+  /** Read from a file: each row's line in it (for messages). */
+  lines?: readonly number[];
+}
+
+/** The scores of `columns`, row-major [rows, columns.length]; a column the table lacks is an error naming it. */
+export function selectScores(table: Pick<PredictionTable, 'ids' | 'columns' | 'scores'> & { file?: string }, columns: readonly string[]): Float64Array {
+  const indices = columns.map((name) => table.columns.indexOf(name));
+  const missing = columns.filter((_, j) => indices[j] < 0);
+  if (missing.length > 0) throw new Error(`${table.file ?? 'predictions'}: no score column for ${missing.join(', ')}`);
+  const width = table.columns.length;
+  const out = new Float64Array(table.ids.length * columns.length);
+  for (let r = 0; r < table.ids.length; r++) indices.forEach((c, j) => (out[r * columns.length + j] = table.scores[r * width + c]));
+  return out;
+}
+
+/**
+ * The scores of `columns` and their targets (`true_<column>`) as matrices, rows in the table's order; a column
+ * without a score or a true_ column is an error naming the file and the columns.
+ */
+export function columnsWithTruth(table: PredictionTable & { file: string }, columns: readonly string[]): { scores: ScoreMatrix; targets: LabelMatrix } {
+  const rows = table.ids.length;
+  const truthColumns = table.truthColumns ?? [];
+  const scoreAt = columns.map((name) => table.columns.indexOf(name));
+  const truthAt = columns.map((name) => truthColumns.indexOf(name));
+  const missing = columns.filter((_, j) => scoreAt[j] < 0 || truthAt[j] < 0);
+  if (missing.length > 0) throw new Error(`${table.file}: no score and true_ column for ${missing.join(', ')}`);
+  const scores = new Float64Array(rows * columns.length);
+  const targets = new Float64Array(rows * columns.length);
+  for (let r = 0; r < rows; r++) {
+    columns.forEach((_, j) => {
+      scores[r * columns.length + j] = table.scores[r * table.columns.length + scoreAt[j]];
+      targets[r * columns.length + j] = table.truth![r * truthColumns.length + truthAt[j]];
+    });
+  }
+  return { scores: matrix(scores, rows, columns.length), targets: matrix(targets, rows, columns.length) };
 }
 
 export function formatPredictions(table: PredictionTable): string {
@@ -71,28 +106,61 @@ function numberCell(text: string | undefined, file: string, line: number, column
   return value;
 }
 
+/** The binary classes' scores and 0/1 targets of a predictions table (a target that is not 0 or 1 is an error naming its row). */
+export function binaryPredictions(table: PredictionTable & { file: string }, classes: readonly string[]): BinaryPredictions {
+  const { scores, targets } = columnsWithTruth(table, classes);
+  const bad = targets.data.findIndex((value) => value !== 0 && value !== 1);
+  if (bad >= 0) {
+    const row = Math.floor(bad / classes.length);
+    const column = `${TRUE_PREFIX}${classes[bad % classes.length]}`;
+    const where = table.lines ? at(table.file, table.lines[row], column) : `${table.file}: row '${table.ids[row]}', column '${column}'`;
+    throw new Error(`${where}: target ${targets.data[bad]} is not 0 or 1`);
+  }
+  return {
+    file: table.file,
+    ids: [...table.ids],
+    ...(table.patients ? { patients: [...table.patients] } : {}),
+    classes: [...classes],
+    scores,
+    targets: matrix(Uint8Array.from(targets.data), targets.rows, targets.cols),
+  };
+}
+
 /** Reads the scores of `classes` and their targets (`true_<class>`, 0 or 1) from a predictions file. */
 export async function readBinaryPredictions(file: string, classes: readonly string[]): Promise<BinaryPredictions> {
-  const table = await readCsv(file);
-  requireColumns(table, ['id', ...classes, ...classes.map((c) => `true_${c}`)]);
-  const rows = table.rows.length;
-  const scores = new Float64Array(rows * classes.length);
-  const targets = new Uint8Array(rows * classes.length);
-  table.rows.forEach(({ line, cells }, r) => {
-    classes.forEach((name, j) => {
-      scores[r * classes.length + j] = numberCell(cells[name], file, line, name);
-      const truth = numberCell(cells[`true_${name}`], file, line, `true_${name}`);
-      if (truth !== 0 && truth !== 1) throw new Error(`${at(file, line, `true_${name}`)}: target ${truth} is not 0 or 1`);
-      targets[r * classes.length + j] = truth;
+  return binaryPredictions(await readPredictionsFile(file), classes);
+}
+
+/**
+ * The table's rows reordered to `ids`: the same rows in another table's order (a variant against the reference, a
+ * fold against the first fold). Missing or extra ids are an error naming the first few of each.
+ */
+export function alignTo<T extends PredictionTable & { file: string }>(table: T, ids: readonly string[], other = 'the reference'): T {
+  const rowOf = new Map(table.ids.map((id, r) => [id, r]));
+  const wanted = new Set(ids);
+  const missing = ids.filter((id) => !rowOf.has(id));
+  const extra = table.ids.filter((id) => !wanted.has(id));
+  if (missing.length > 0 || extra.length > 0 || rowOf.size !== table.ids.length) {
+    const list = (names: readonly string[]) => `${names.slice(0, 5).join(', ')}${names.length > 5 ? `, … (${names.length})` : ''}`;
+    const parts = [missing.length > 0 ? `missing ${list(missing)}` : '', extra.length > 0 ? `extra ${list(extra)}` : '', rowOf.size !== table.ids.length ? 'repeated ids' : ''].filter(Boolean);
+    throw new Error(`${table.file}: its rows differ from ${other}'s (${table.ids.length} vs ${ids.length} rows; ${parts.join('; ')}): were they predicted on different data?`);
+  }
+  const order = ids.map((id) => rowOf.get(id)!);
+  const pick = (data: ArrayLike<number>, width: number) => {
+    const out = new Float64Array(order.length * width);
+    order.forEach((row, r) => {
+      for (let c = 0; c < width; c++) out[r * width + c] = data[row * width + c];
     });
-  });
+    return out;
+  };
   return {
-    file,
-    ids: table.rows.map((row) => row.cells.id),
-    ...(table.header.includes(PATIENT_COLUMN) ? { patients: table.rows.map((row) => row.cells[PATIENT_COLUMN]) } : {}),
-    classes: [...classes],
-    scores: matrix(scores, rows, classes.length),
-    targets: matrix(targets, rows, classes.length),
+    ...table,
+    ids: [...ids],
+    ...(table.patients ? { patients: order.map((row) => table.patients![row]) } : {}),
+    ...(table.lines ? { lines: order.map((row) => table.lines![row]) } : {}),
+    scores: pick(table.scores, table.columns.length),
+    ...(table.labels ? { labels: { classes: table.labels.classes, data: pick(table.labels.data, table.labels.classes.length) } } : {}),
+    ...(table.truth ? { truth: pick(table.truth, (table.truthColumns ?? []).length) } : {}),
   };
 }
 
@@ -116,6 +184,7 @@ export async function readPredictionsFile(file: string): Promise<PredictionTable
     file,
     ids: table.rows.map((row) => row.cells.id),
     ...(table.header.includes(PATIENT_COLUMN) ? { patients: table.rows.map((row) => row.cells[PATIENT_COLUMN]) } : {}),
+    lines: table.rows.map((row) => row.line),
     columns,
     scores: read(columns),
     ...(labelColumns.length > 0 ? { labels: { classes: labelColumns.map((name) => name.slice(LABEL_PREFIX.length)), data: read(labelColumns) } } : {}),

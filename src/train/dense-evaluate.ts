@@ -4,6 +4,7 @@ import { decodeDensePixel, denseOutputWidth, denseThresholds, jointIndex, type D
 import type { CriterionFn } from '../losses/criterion.ts';
 import { DenseOrdinalAccumulator, tuneThresholdsForQwk, type DenseTypeScores } from '../metrics/dense-ordinal.ts';
 import type { ScoreBlock } from './evaluate.ts';
+import { metricKeys } from '../metrics/scores.ts';
 
 /**
  * Evaluating dense-ordinal maps over a split: the model runs batch by batch, each labelled pixel of each type is
@@ -186,9 +187,9 @@ export function scoreDense(group: DenseOrdinalGroup, evaluation: DenseEvaluation
   const { joint } = evaluation;
   const mean = (key: string) => (main[key] as { mean: number | null }).mean;
   return {
-    ...(evaluation.loss !== undefined ? { loss: evaluation.loss } : {}),
-    qwk: mean('qwk'),
-    ordinal_accuracy: mean('accuracy'),
+    ...(evaluation.loss !== undefined ? { [metricKeys.loss.path]: evaluation.loss } : {}),
+    [metricKeys.qwk.path]: mean('qwk'),
+    [metricKeys.ordinalAccuracy.path]: mean('accuracy'),
     pixel_mae: mean('pixel_mae'),
     joint_accuracy: joint.pixels > 0 ? joint.exact / joint.pixels : null,
     groups: { [group.name]: main },

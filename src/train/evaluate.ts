@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeLogits } from '../labels/decode.ts';
-import { binaryClassNames, targetColumns, totalOutputWidth, totalTargetWidth, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
+import { binaryClassNames, binarySchema, targetColumns, totalOutputWidth, totalTargetWidth, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
 import type { CriterionFn } from '../losses/criterion.ts';
 import type { Batch, BatchSource } from '../data/loader.ts';
+import { monitorChoices, monitorKey, scoreAt, type Monitor, type SplitScores } from '../metrics/scores.ts';
 import { scoreSplit } from '../metrics/summary.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { matrix, selectColumns, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
@@ -92,41 +93,23 @@ export interface EvaluationOptions {
   thresholds?: ThresholdSet;
 }
 
-export type ScoreBlock = Record<string, unknown>;
+/** A split's scores (metrics/scores.ts owns their names and metrics.json's schema of them). */
+export type ScoreBlock = SplitScores;
 
-/**
- * Validation values that can pick the best epoch (`train.monitor`): F2 and ROC-AUC of the binary labels,
- * `categorical_auc` and `qwk` (means over the categorical / ordinal groups), the loss (lower is better), or
- * `last`: no epoch selection, the model kept is the last epoch's (early stopping never triggers).
- */
-export const monitorChoices = ['f2_samples', 'f2_micro', 'f2_macro', 'auc_macro', 'categorical_auc', 'qwk', 'loss', 'last'] as const;
-export type Monitor = (typeof monitorChoices)[number];
+/** `train.monitor`'s choices come from the metric-key table (metrics/scores.ts); re-exported for the trainer. */
+export { monitorChoices, type Monitor };
 
 /** The monitored value, oriented so that higher is better (NaN when the block lacks it); `last` ranks epochs by their number. */
 export function monitoredValue(block: ScoreBlock, monitor: Monitor, epoch = NaN): number {
-  const pick = (group: string, key: string) => ((block[group] as Record<string, number | null> | undefined)?.[key] ?? NaN) as number;
-  switch (monitor) {
-    case 'last':
-      return epoch;
-    case 'loss':
-      return -(block.loss as number);
-    case 'auc_macro':
-      return pick('auc', 'macro');
-    case 'categorical_auc':
-    case 'qwk':
-      return (block[monitor] as number | null | undefined) ?? NaN;
-    default: {
-      const [, average] = monitor.split('_');
-      return pick('f2', average);
-    }
-  }
+  if (monitor === 'last') return epoch;
+  const key = monitorKey(monitor);
+  const value = scoreAt(block, key) ?? NaN;
+  return key.higherIsBetter ? value : -value;
 }
 
-/** The kind of label group a monitor reads; none for the loss. */
+/** The kind of label group a monitor reads; none for the loss and `last`. */
 function monitoredKind(monitor: Monitor): LabelGroup['kind'] | undefined {
-  if (monitor.startsWith('f2_') || monitor === 'auc_macro') return 'binary';
-  if (monitor === 'categorical_auc') return 'categorical';
-  return monitor === 'qwk' ? 'ordinal' : undefined;
+  return monitor === 'last' ? undefined : monitorKey(monitor).labels;
 }
 
 /** Fails (naming `where`) when the label schema has nothing the monitor reads, e.g. F2 without binary labels. */
@@ -177,6 +160,18 @@ export function scorePredictions(schema: LabelSchema, predictions: Predictions, 
   };
   Object.assign(block, scoreSplit(schema, scores, targets, { thresholds: options.thresholds, zeroDivision: options.zeroDivision }));
   return block;
+}
+
+/**
+ * The all-positive predictor's scores (every binary label predicted with probability 1) on these predictions'
+ * rows, as a full score block: the floor a model must clearly beat.
+ */
+export function baselineScores(schema: LabelSchema, predictions: Predictions, zeroDivision: ZeroDivision): ScoreBlock {
+  const { classes, targets } = binaryView(schema, predictions);
+  if (!targets) throw new Error('baselineScores: these predictions have no targets');
+  const ones = matrix(new Float32Array(targets.rows * targets.cols).fill(1), targets.rows, targets.cols);
+  const quiet = () => {};
+  return scoreSplit(binarySchema(classes), ones, targets, { zeroDivision, warn: quiet });
 }
 
 /** Per-class F2 thresholds (maximising mean F2) fitted on validation (or out-of-fold) predictions of the binary labels. */

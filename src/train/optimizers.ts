@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Registry } from '../core/registry.ts';
+import { FlatAdamOptimizer } from './flat-adam.ts';
 
 /**
  * An optimizer plus what tfjs does not give: a settable learning rate, decoupled weight decay (AdamW-style) and
@@ -53,7 +54,8 @@ optimizers.register({
   name: 'adam',
   description: 'Adam (with decoupled weight decay when weightDecay > 0, i.e. AdamW)',
   schema: z.object({ ...common, beta1: z.number().min(0).max(1).default(0.9), beta2: z.number().min(0).max(1).default(0.999), epsilon: z.number().positive().default(1e-7) }),
-  create: (c) => wrap(tf.train.adam(c.lr, c.beta1, c.beta2, c.epsilon), c),
+  // tfjs's Adam; on the native backend one kernel for all variables (flat-adam.ts), the same numbers.
+  create: (c) => wrap(new FlatAdamOptimizer(c.lr, c.beta1, c.beta2, c.epsilon), c),
 });
 
 optimizers.register({

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedGlobalNorm } from '../backend/global-norm.ts';
+import { fusedActive } from '../backend/tf-ops.ts';
 import type { CriterionFn } from '../losses/criterion.ts';
 import type { TrainingOptimizer } from './optimizers.ts';
 
@@ -18,8 +20,9 @@ export interface StepResult {
   finite: boolean;
 }
 
-/** Global L2 norm of all gradients. */
+/** Global L2 norm of all gradients (one kernel on the native backend: backend/global-norm.ts). */
 function globalNorm(grads: tf.Tensor[]): tf.Scalar {
+  if (fusedActive() && grads.length > 0) return fusedGlobalNorm(grads);
   return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
 

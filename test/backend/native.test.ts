@@ -9,19 +9,21 @@ import { nativeKernelNames } from '../../src/backend/native-kernels.ts';
 import { initBackend, nativePackage } from '../../src/backend/select.ts';
 import { Rng } from '../../src/core/rng.ts';
 import { TENSORFLOW_VERSION } from '../../scripts/native-setup.ts';
-import { testBackends } from '../helpers/backend.ts';
+import { nativeTestBackend, testBackends } from '../helpers/backend.ts';
 
-const native = testBackends.includes('tensorflow');
+// The CPU build, or the CUDA 12 build in the GPU-build pass (SLICESEQ_TEST_BACKEND=tensorflow-gpu).
+const native = testBackends.includes(nativeTestBackend);
 const required = process.env.CI === 'true' || process.env.SLICESEQ_REQUIRE_NATIVE === '1';
 
 describe('the native backend on CI', () => {
   // .ci/run builds it with `npm run native`: a silent fall-back to wasm must fail CI, not pass on the slower backend.
   it.runIf(required)('is built and loads with the pinned TensorFlow', async () => {
-    expect(testBackends, 'the tensorflow backend is not available: `npm run native` did not run or failed').toContain('tensorflow');
-    const choice = await initBackend('tensorflow', { quiet: true });
-    expect(choice.kind).toBe('tensorflow');
+    expect(testBackends, `the ${nativeTestBackend} backend is not available: \`npm run native\` did not run or failed`).toContain(nativeTestBackend);
+    const choice = await initBackend(nativeTestBackend, { quiet: true });
+    // The CUDA 12 build on a machine without a GPU computes on the CPU: kind tensorflow.
+    expect(['tensorflow', nativeTestBackend]).toContain(choice.kind);
     expect(choice.library?.tensorflow).toBe(TENSORFLOW_VERSION);
-    expect(choice.library?.path).toMatch(/tfjs-node[\\/]deps[\\/]lib$/);
+    expect(choice.library?.path).toMatch(nativeTestBackend === 'tensorflow' ? /tfjs-node[\\/]deps[\\/]lib$/ : /tfjs-node-gpu[\\/]deps[\\/]lib$/);
   });
 });
 
@@ -36,21 +38,21 @@ async function onBoth(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: Float32
     await tf.setBackend(backend);
     return tf.tidy(() => [fn()].flat().map((t) => t.dataSync() as Float32Array));
   };
-  await initBackend('tensorflow', { quiet: true });
+  await initBackend(nativeTestBackend, { quiet: true });
   const cpu = await values('cpu');
   return { cpu, native: await values('tensorflow') };
 }
 
 describe.skipIf(!native)('native backend (tfjs-node) kernels — skipped unless `npm run native` built it', () => {
   it('records the TensorFlow library, where it was loaded from, and its intra-op threads', async () => {
-    const choice = await initBackend('tensorflow', { quiet: true });
+    const choice = await initBackend(nativeTestBackend, { quiet: true });
     expect(choice.library?.tensorflow).toMatch(/^2\.\d+\.\d+/);
     expect(choice.threads).toBeGreaterThanOrEqual(1);
     for (const name of nativeKernelNames) expect(tf.getKernel(name, 'tensorflow')).toBeDefined();
   });
 
   it('convolution gradients equal the cpu backend, explicit and numeric padding included', async () => {
-    await initBackend('tensorflow', { quiet: true });
+    await initBackend(nativeTestBackend, { quiet: true });
     const report = await checkGradientParity({ candidate: 'tensorflow' });
     const failed = [...report.cases, ...(report.model ? [report.model] : [])].filter((r) => !r.pass);
     expect(failed.map((r) => `${r.name}: ${r.errors.map((e) => e.relativeError).join(', ')}`)).toEqual([]);
@@ -69,7 +71,7 @@ describe.skipIf(!native)('native backend (tfjs-node) kernels — skipped unless 
   });
 
   it("ReLU's gradient (Step) keeps 0 for x ≤ 0, 1 for x > 0 and NaN for NaN; alpha ≠ 0 still works", async () => {
-    await initBackend('tensorflow', { quiet: true });
+    await initBackend(nativeTestBackend, { quiet: true });
     const x = tf.tensor1d([-2, -0, 0, 1e-30, 3, Number.NaN]);
     expect(Array.from(tf.step(x).dataSync())).toEqual([0, 0, 0, 1, 1, Number.NaN]);
     expect(Array.from(tf.step(x, 0.5).dataSync())).toEqual([0.5, 0.5, 0.5, 1, 1, Number.NaN]);

@@ -15,7 +15,7 @@ describe("the package entry ('sliceseq')", () => {
     expect(sliceseq.schedules.names()).toEqual(expect.arrayContaining(['constant', 'cosine', 'step', 'plateau']));
     expect(typeof sliceseq.runExperiment).toBe('function');
     expect(typeof sliceseq.buildModel).toBe('function');
-    for (const name of ['runAblation', 'writeAblationSummary', 'extractEmbeddings', 'writeRunReport', 'writeAblationReport', 'readNpy', 'inspectWeights', 'convertWeights', 'openWeights', 'classAttention', 'collectClassAttention', 'readAttention'] as const) {
+    for (const name of ['runAblation', 'runCrossValidation', 'predictEnsemble', 'runPredictJob', 'summarizeCrossValidation', 'writeAblationSummary', 'extractEmbeddings', 'writeRunReport', 'writeAblationReport', 'readNpy', 'inspectWeights', 'convertWeights', 'openWeights', 'classAttention', 'collectClassAttention', 'readAttention'] as const) {
       expect(typeof sliceseq[name], name).toBe('function');
     }
     expect(typeof sliceseq.EmbeddingLoader).toBe('function');

@@ -51,9 +51,8 @@ describe('experiment files and the library outside the repository', () => {
     expect(readRunMetrics(runDir).best_epoch).toBe(1);
   });
 
-  it("runs README's library example as written, in a project that installed sliceseq", () => {
-    const readme = readFileSync(join(repo, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Library use'));
+  it("runs docs/library.md's example as written, in a project that installed sliceseq", () => {
+    const section = readFileSync(join(repo, 'docs', 'library.md'), 'utf8');
     const code = /```ts\n([\s\S]*?)```/.exec(section)![1];
     const project = join(root, 'project');
     mkdirSync(join(project, 'node_modules'), { recursive: true });

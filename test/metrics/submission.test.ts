@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/datasets/csv.ts';
-import { detectFormat, inferLongClasses, readPredictionTable, splitLongKey } from '../../src/metrics/submission/read.ts';
+import { detectFormat, inferLongClasses, readSubmissionTable, splitLongKey } from '../../src/metrics/submission/read.ts';
 import { scoreSubmission, type ScoreOptions } from '../../src/metrics/submission/score.ts';
 import { longSubmission, submissionText, tagsSubmission, wideSubmission } from '../../src/metrics/submission/write.ts';
 import { close, loadFixture } from './fixtures.ts';
@@ -115,7 +115,7 @@ describe('submission reader', () => {
     ['wide', wideSubmission],
     ['tags', tagsSubmission],
   ] as const)('reads back what the %s writer wrote', (format, write) => {
-    const table = readPredictionTable(parseCsv(write(predictions), 'x.csv'), 'submission', c.classes);
+    const table = readSubmissionTable(parseCsv(write(predictions), 'x.csv'), 'submission', c.classes);
     expect(table.format).toBe(format);
     expect(table.ids).toEqual(c.ids);
     if (format !== 'tags') {

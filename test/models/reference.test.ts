@@ -26,3 +26,25 @@ test('the reference benchmark workload: shapes, the same weights in both stackin
   folded.dispose();
   stepped.dispose();
 });
+
+test('the short-series and class-query workloads: padded patients of 2–5 slices at 32×32; the query decoder', () => {
+  const short = buildReferenceBenchModel({ workload: 'short-series' });
+  expect(short.images.shape).toEqual([4, 5, 32, 32, 3]);
+  expect(short.mask.arraySync()).toEqual([
+    [1, 1, 0, 0, 0],
+    [1, 1, 1, 0, 0],
+    [1, 1, 1, 1, 0],
+    [1, 1, 1, 1, 1],
+  ]);
+  expect(short.realSlices).toBe(14);
+  const optimizer = tf.train.adam(1e-3);
+  expect(Number.isFinite(short.trainStep(optimizer))).toBe(true);
+  const query = buildReferenceBenchModel({ workload: 'class-query' });
+  expect(query.model.layers.some((layer) => layer.getClassName() === 'SliceseqClassQueryDecoder')).toBe(true);
+  const queryOptimizer = tf.train.adam(1e-3);
+  expect(Number.isFinite(query.trainStep(queryOptimizer))).toBe(true);
+  optimizer.dispose();
+  queryOptimizer.dispose();
+  short.dispose();
+  query.dispose();
+});

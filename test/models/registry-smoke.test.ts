@@ -54,7 +54,7 @@ function schemaWithOnly(kind: string): LabelSchema {
   return parseLabelSchema({ groups });
 }
 
-// Built, trained one step, checked for leaks and saved/loaded on every backend that loads here (native and wasm).
+// Built, run forward, checked that every trainable weight gets a gradient, for leaks and saved/loaded on every backend that loads here (native and wasm).
 describe.each(testBackends)('on %s', (backend) => {
   beforeAll(async () => {
     tf = await useBackend(backend);

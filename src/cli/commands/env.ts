@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { cpus } from 'node:os';
-import { backendPreferences, initBackend, probeBackends, type BackendChoice, type BackendPreference } from '../../backend/select.ts';
+import { backendPreferences, gpuBuildDevices, initBackend, nativePackage, probeBackends, type BackendChoice, type BackendPreference } from '../../backend/select.ts';
 import { cudaPreflight } from '../../backend/cuda-preflight.ts';
 import { packageVersion } from '../../core/version.ts';
 import { NATIVE_KERNELS_PATH, nativeKernels } from '../../data/transforms/native-kernels.ts';
@@ -15,6 +15,8 @@ export interface EnvironmentReport {
   cpus: number;
   backends: Array<{ backend: string; available: boolean; detail: string }>;
   cuda: { ok: boolean; missing: string[]; summary: string };
+  /** The CUDA 12 build (`npm run native -- --gpu`): the devices TensorFlow creates, or why it sees no GPU. */
+  gpuBuild?: { tensorflow: string; gpus: Array<{ name: string; computeCapability: string; memoryMiB: number }>; driver: string | null; noGpuReason: string | null };
   /** Where window, CLAHE and resize run: sliceseq's native kernels (`npm run native`) or JavaScript and OpenCV WebAssembly. */
   preprocessing: string;
   /** What `auto` (or --backend) really activates here: the backend, its device, TF library and threads. */
@@ -31,9 +33,24 @@ export function environmentReport(active?: BackendChoice): EnvironmentReport {
     cpus: cpus().length,
     backends: probeBackends().map((probe) => ({ backend: probe.kind, available: probe.available, detail: probe.detail })),
     cuda: { ok: preflight.ok, missing: preflight.missing, summary: preflight.summary },
+    ...gpuBuildReport(),
     preprocessing: preprocessingReport(),
     ...(active ? { active: { kind: active.kind, device: active.device, threads: active.threads, ...(active.library ? { library: active.library } : {}) } } : {}),
   };
+}
+
+function gpuBuildReport(): Pick<EnvironmentReport, 'gpuBuild'> {
+  const found = nativePackage('@tensorflow/tfjs-node-gpu');
+  if (!found.installed || !found.built || !found.cuda12) return {};
+  let probe: ReturnType<typeof gpuBuildDevices>;
+  try {
+    probe = gpuBuildDevices();
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).replaceAll('\n', ' | ');
+    return { gpuBuild: { tensorflow: 'unknown', gpus: [], driver: null, noGpuReason: `${reason} (npm run native -- --gpu --force rebuilds it)` } };
+  }
+  const gpus = probe.gpus.map(({ name, computeCapability, memoryMiB }) => ({ name, computeCapability, memoryMiB }));
+  return { gpuBuild: { tensorflow: probe.tensorflow, gpus, driver: probe.driver, noGpuReason: probe.noGpuReason } };
 }
 
 function preprocessingReport(): string {
@@ -63,7 +80,15 @@ export function registerEnv(program: Command): void {
         `tfjs     ${report.tfjs}`,
         'backends (auto picks the first available):',
         ...report.backends.map((b) => `  ${b.available ? '✓' : '✗'} ${b.backend.padEnd(15)} ${b.detail}`),
-        `cuda     ${report.cuda.summary} (needed by @tensorflow/tfjs-node-gpu 4.22: CUDA 11.2, cuDNN 8.1)`,
+        ...(report.gpuBuild
+          ? [
+              `gpu      CUDA 12 build (TensorFlow ${report.gpuBuild.tensorflow}, npm run native -- --gpu) places ops on: ` +
+                (report.gpuBuild.gpus.length > 0
+                  ? report.gpuBuild.gpus.map((g) => `${g.name} (compute capability ${g.computeCapability}, ${(g.memoryMiB / 1024).toFixed(1)} GiB)`).join(', ') +
+                    `, driver ${report.gpuBuild.driver ?? 'unknown'}`
+                  : `the CPU only, no GPU: ${report.gpuBuild.noGpuReason}`),
+            ]
+          : [`cuda     ${report.cuda.summary} (needed by the stock @tensorflow/tfjs-node-gpu 4.22: CUDA 11.2, cuDNN 8.1)`]),
         `kernels  preprocessing: ${report.preprocessing}`,
         `active   ${active.kind}: ${active.device}, ${active.threads} thread${active.threads === 1 ? '' : 's'}`,
         ...(active.library ? [`         TensorFlow ${active.library.tensorflow} from ${active.library.path}`] : []),

@@ -13,6 +13,7 @@ import { registerReport } from './report.ts';
 import { registerCompare } from './compare.ts';
 import { registerWeights } from './weights.ts';
 import { registerPredict } from './predict.ts';
+import { registerList } from './list.ts';
 
 /** Every CLI command registers itself on the program; one line each. */
 export const commands: Array<(program: Command) => void> = [
@@ -30,4 +31,5 @@ export const commands: Array<(program: Command) => void> = [
   registerCompare,
   registerWeights,
   registerPredict,
+  registerList,
 ];

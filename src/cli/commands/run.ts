@@ -8,6 +8,7 @@ import { formatCrossValidation, runCrossValidation, runCrossValidationFold } fro
 import { INTERRUPTED_EXIT } from '../../experiments/ablate.ts';
 import { parseShard, shardFromEnv } from '../../experiments/ablation.ts';
 import { runPath } from '../../runs/layout.ts';
+import { f2Key, metricKeys, scoreAt } from '../../metrics/scores.ts';
 
 export interface RunCommandOptions {
   data?: string;
@@ -36,17 +37,21 @@ function fmt(value: unknown): string {
 export function summarizeRun(result: RunResult): string {
   const { val, test, baseline } = result.metrics;
   const split = test ? 'test' : 'val';
-  const block = (test ?? val) as { policy?: unknown; f2?: Record<string, number>; f2_tuned?: Record<string, number>; auc?: { macro: number | null }; categorical_auc?: number | null; qwk?: number | null; ordinal_accuracy?: number | null };
+  const block = test ?? val;
   const lines = [`run: ${result.runDir}`, `backend: ${result.backend.kind} (${result.backend.device})`];
   if (result.state.stopped) lines.push(`stopped: ${result.state.stopped}`);
-  const row = (label: string, f?: Record<string, number>) => f && lines.push(`${label.padEnd(26)} samples ${fmt(f.samples)}  micro ${fmt(f.micro)}  macro ${fmt(f.macro)}`);
-  row(`${split} F2 at 0.5`, block.f2);
-  row(`${split} F2 tuned thresholds`, block.f2_tuned);
+  const averages = ['samples', 'micro', 'macro'] as const;
+  const row = (label: string, scores: unknown, tuned = false) =>
+    scoreAt(scores, f2Key('samples', tuned)) !== undefined &&
+    lines.push(`${label.padEnd(26)} ${averages.map((average) => `${average} ${fmt(scoreAt(scores, f2Key(average, tuned)))}`).join('  ')}`);
+  row(`${split} F2 at 0.5`, block);
+  row(`${split} F2 tuned thresholds`, block, true);
   row('all-positive F2', baseline);
-  if (block.auc) lines.push(`${split} AUC macro ${fmt(block.auc.macro)}`);
+  const { aucMacro, categoricalAuc, qwk, ordinalAccuracy } = metricKeys;
+  if (scoreAt(block, aucMacro) !== undefined) lines.push(`${split} ${aucMacro.title} ${fmt(scoreAt(block, aucMacro))}`);
   if (block.f2 && typeof block.policy === 'string') lines.push(`F2 policy: ${block.policy}`);
-  if ('categorical_auc' in block) lines.push(`${split} categorical AUC macro ${fmt(block.categorical_auc)} (per group: metrics.json groups)`);
-  if ('qwk' in block) lines.push(`${split} ordinal QWK ${fmt(block.qwk)}, exact grade accuracy ${fmt(block.ordinal_accuracy)} (per group: metrics.json groups)`);
+  if (scoreAt(block, categoricalAuc) !== undefined) lines.push(`${split} categorical AUC macro ${fmt(scoreAt(block, categoricalAuc))} (per group: metrics.json groups)`);
+  if (scoreAt(block, qwk) !== undefined) lines.push(`${split} ordinal QWK ${fmt(scoreAt(block, qwk))}, exact grade accuracy ${fmt(scoreAt(block, ordinalAccuracy))} (per group: metrics.json groups)`);
   const report = runPath(result.runDir, 'report');
   if (existsSync(report)) lines.push(`report: ${report}`);
   else if (test && block.f2) lines.push(`report: ${runPath(result.runDir, 'classificationReport')}.md`);

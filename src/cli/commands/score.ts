@@ -32,7 +32,7 @@ export function registerScore(program: Command): void {
     .addOption(new Option('--average <kind>', 'average (f2: samples by default; auc: macro by default)').choices(['samples', 'micro', 'macro']))
     .option('--threshold <t>', 'f2: probability at or above which a class is predicted (default 0.5)')
     .addOption(
-      new Option('--zero-division <policy>', 'f2 for a row with no true and no predicted labels (the default everywhere in sliceseq; see README)')
+      new Option('--zero-division <policy>', 'f2 for a row with no true and no predicted labels (the default everywhere in sliceseq; see docs/leaderboard.md)')
         .choices(['warn', '0', '1'])
         .default(String(DEFAULT_ZERO_DIVISION)),
     )

@@ -18,7 +18,7 @@ export type TableFormat = SubmissionFormat | 'sliceseq';
 export type TableRole = 'submission' | 'solution';
 
 /** A parsed file: values row-major [ids.length, classes.length]; NaN marks a (long-format) cell never given. */
-export interface PredictionTable {
+export interface SubmissionTable {
   file: string;
   format: TableFormat;
   ids: string[];
@@ -117,7 +117,7 @@ class UsageColumn {
 }
 
 /** One row per id, one number per column: the cells of `columns` become the values of `classes`. */
-function readNumeric(csv: CsvTable, role: TableRole, hasUsage: boolean, format: 'wide' | 'sliceseq', columns: readonly string[], classes: string[]): PredictionTable {
+function readNumeric(csv: CsvTable, role: TableRole, hasUsage: boolean, format: 'wide' | 'sliceseq', columns: readonly string[], classes: string[]): SubmissionTable {
   const idColumn = csv.header[0];
   const ids = new IdIndex(csv.file);
   const usage = new UsageColumn(csv.file);
@@ -141,13 +141,13 @@ function readNumeric(csv: CsvTable, role: TableRole, hasUsage: boolean, format: 
   };
 }
 
-function readWide(csv: CsvTable, role: TableRole, hasUsage: boolean): PredictionTable {
+function readWide(csv: CsvTable, role: TableRole, hasUsage: boolean): SubmissionTable {
   const classes = csv.header.slice(1).filter((name) => name !== USAGE_COLUMN);
   return readNumeric(csv, role, hasUsage, 'wide', classes, classes);
 }
 
 /** A sliceseq predictions file: score columns as a submission (not `label_` decisions), `true_` columns as a solution. */
-function readSliceseq(csv: CsvTable, role: TableRole, hasUsage: boolean, classesHint?: readonly string[]): PredictionTable {
+function readSliceseq(csv: CsvTable, role: TableRole, hasUsage: boolean, classesHint?: readonly string[]): SubmissionTable {
   const truth = classesHint && role === 'solution' ? classesHint.map((name) => `${TRUE_PREFIX}${name}`) : csv.header.filter((name) => name.startsWith(TRUE_PREFIX));
   const absent = truth.filter((name) => !csv.header.includes(name));
   if (absent.length > 0) throw new Error(`${csv.file}: wrong columns: missing ${absent.map((name) => `'${name}'`).join(', ')}`);
@@ -162,7 +162,7 @@ function readSliceseq(csv: CsvTable, role: TableRole, hasUsage: boolean, classes
     : readNumeric(csv, role, hasUsage, 'sliceseq', scoreColumns, scoreColumns);
 }
 
-function readTags(csv: CsvTable, role: TableRole, hasUsage: boolean): PredictionTable {
+function readTags(csv: CsvTable, role: TableRole, hasUsage: boolean): SubmissionTable {
   const [idColumn, tagColumn] = csv.header.filter((name) => name !== USAGE_COLUMN);
   const ids = new IdIndex(csv.file);
   const usage = new UsageColumn(csv.file);
@@ -232,7 +232,7 @@ export function inferLongClasses(keys: readonly string[]): string[] {
   return [...classes];
 }
 
-function readLong(csv: CsvTable, role: TableRole, hasUsage: boolean, classesHint?: readonly string[]): PredictionTable {
+function readLong(csv: CsvTable, role: TableRole, hasUsage: boolean, classesHint?: readonly string[]): SubmissionTable {
   const [keyColumn, valueColumn] = csv.header.filter((name) => name !== USAGE_COLUMN);
   const knownClasses = classesHint ?? inferLongClasses(csv.rows.map((row) => row.cells[keyColumn]));
   const ids = new IdIndex(csv.file);
@@ -273,7 +273,7 @@ function readLong(csv: CsvTable, role: TableRole, hasUsage: boolean, classesHint
  * Reads a parsed CSV as a prediction table. `classes` (the solution's, or given by the user) says where
  * long-format keys split; without it they are inferred (`inferLongClasses`).
  */
-export function readPredictionTable(csv: CsvTable, role: TableRole, classes?: readonly string[]): PredictionTable {
+export function readSubmissionTable(csv: CsvTable, role: TableRole, classes?: readonly string[]): SubmissionTable {
   const format = detectFormat(csv.header, csv.file);
   const hasUsage = checkUsageColumn(csv, role);
   if (csv.rows.length === 0) throw new Error(`${csv.file}: no rows after the header`);

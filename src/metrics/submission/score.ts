@@ -4,7 +4,7 @@ import { parseOrThrow } from '../../core/validate.ts';
 import { matrix, selectRows, type Warn } from '../matrix.ts';
 import { DEFAULT_ZERO_DIVISION, describeZeroDivision, listSome, warnToLog, zeroDivisionSchema } from '../policy.ts';
 import { createMetric } from '../registry.ts';
-import { detectFormat, readPredictionTable, type PredictionTable } from './read.ts';
+import { detectFormat, readSubmissionTable, type SubmissionTable } from './read.ts';
 
 /**
  * Scores a submission against a solution the way a competition does: the submission must hold exactly the
@@ -64,7 +64,7 @@ function some(items: string[]): string {
  * solution is in tags format, no other. Tags are an open set: a class only the submission uses is scored as a
  * class with no positive target (each use a false positive). Long keys with an unknown class are extra ids.
  */
-function scoredClasses(submission: PredictionTable, solution: PredictionTable): string[] {
+function scoredClasses(submission: SubmissionTable, solution: SubmissionTable): string[] {
   const openSet = submission.format === 'tags' || solution.format === 'tags';
   if (submission.format === 'wide' || submission.format === 'sliceseq') {
     const missing = solution.classes.filter((c) => !submission.classes.includes(c));
@@ -82,12 +82,12 @@ function scoredClasses(submission: PredictionTable, solution: PredictionTable): 
 }
 
 /** A row's keys in the file's own terms: one per class in long format, the id otherwise. */
-function keysOf(table: PredictionTable, id: string, classes: readonly string[]): string[] {
+function keysOf(table: SubmissionTable, id: string, classes: readonly string[]): string[] {
   return table.format === 'long' ? classes.map((c) => table.keyOf(id, c)) : [id];
 }
 
 /** Aligns the submission to the solution's ids and classes, rejecting missing, extra and unset cells. */
-function align(submission: PredictionTable, solution: PredictionTable, classes: string[]) {
+function align(submission: SubmissionTable, solution: SubmissionTable, classes: string[]) {
   const rowOf = new Map(submission.ids.map((id, r) => [id, r]));
   const solutionIds = new Set(solution.ids);
   const k = classes.length;
@@ -136,8 +136,8 @@ export function scoreSubmission(submissionCsv: CsvTable, solutionCsv: CsvTable |
   if (!solutionCsv && detectFormat(submissionCsv.header, submissionCsv.file) !== 'sliceseq') {
     throw new Error(`${submissionCsv.file}: a solution is needed (--solution FILE); only a sliceseq predictions file with true_<class> columns is its own`);
   }
-  const solution = readPredictionTable(solutionCsv ?? submissionCsv, 'solution', resolved.classes);
-  const submission = readPredictionTable(submissionCsv, 'submission', solution.classes);
+  const solution = readSubmissionTable(solutionCsv ?? submissionCsv, 'solution', resolved.classes);
+  const submission = readSubmissionTable(submissionCsv, 'submission', solution.classes);
   const classes = scoredClasses(submission, solution);
   const { predictions, targets } = align(submission, solution, classes);
   const metric = createMetric(config, { columns: classes });

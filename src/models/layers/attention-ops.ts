@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedLayerNorm } from '../../backend/layer-norm.ts';
+import { fusedActive } from '../../backend/tf-ops.ts';
 
 /**
  * Multi-head scaled dot-product attention and layer normalisation as plain tf ops over weights a layer owns
@@ -19,8 +21,9 @@ export interface NormVariables {
   beta: tf.LayerVariable;
 }
 
-/** Layer normalisation over the last axis (epsilon 1e-5), then the learned scale and shift. */
+/** Layer normalisation over the last axis (epsilon 1e-5), then the learned scale and shift (one kernel on native). */
 export function layerNorm(x: tf.Tensor, norm: NormVariables): tf.Tensor {
+  if (fusedActive()) return fusedLayerNorm(x, norm.gamma.read(), norm.beta.read(), 1e-5);
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), norm.gamma.read()), norm.beta.read());
 }

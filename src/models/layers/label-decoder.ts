@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { blockLstm } from '../../backend/block-lstm.ts';
+import { gruSequence } from '../../backend/gru.ts';
+import { fusedActive } from '../../backend/tf-ops.ts';
 import { Rng } from '../../core/rng.ts';
 import { glorotUniform } from './initializers.ts';
 import { OptionsLayer, type LayerNaming } from './options-layer.ts';
@@ -77,26 +80,74 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const features = Array.isArray(inputs) ? inputs[0] : inputs;
-      const { cell: kind, hidden: units, numClasses } = this.options;
-      const initialStates = tf.split(tf.add(tf.matMul(features, this.initialKernel.read()), this.initialBias.read()), this.directions, 1);
-      const classInputs = this.embedding ? (this.embedding.read() as tf.Tensor2D) : null;
-      const runs = this.cells.map((cell, direction) => {
-        const projected = projectInputs(cell, classInputs);
-        const learned = this.stepInputs[direction];
-        const perStep = classInputs
-          ? tf.split(projected, numClasses, 0)
-          : learned
-            ? tf.split(tf.add(projected, learned.read()), numClasses, 0)
-            : new Array<tf.Tensor>(numClasses).fill(projected);
-        return runDirection(kind, cell, perStep, zeroState(kind, initialStates[direction]), { reverse: direction === 1 });
-      });
-      const hidden = Array.from({ length: numClasses }, (_, step) => tf.concat(runs.map((run) => run.outputs[step]), 1));
+      const { hidden: units, numClasses } = this.options;
+      const initial = tf.add(tf.matMul(features, this.initialKernel.read()), this.initialBias.read());
+      // (A split into one piece would fail in its gradient: tfjs's SplitV gradient expects several.)
+      const initialStates = this.directions === 1 ? [initial] : tf.split(initial, this.directions, 1);
+      // [classes, batch, directions·hidden]: every class step's hidden states.
+      const hidden = fusedActive() ? this.fusedSteps(initialStates) : this.cellSteps(initialStates);
       const batch = features.shape[0];
-      const rows = tf.stack(hidden, 0).reshape([numClasses * batch, this.directions * units]);
+      const rows = hidden.reshape([numClasses * batch, this.directions * units]);
       const scores = tf.add(tf.matMul(rows, this.outputKernel.read()), this.outputBias.read());
       return tf.transpose(scores.reshape([numClasses, batch]));
     });
   }
+
+  /** The per-step cell ops (every backend). */
+  private cellSteps(initialStates: tf.Tensor[]): tf.Tensor {
+    const { cell: kind, numClasses } = this.options;
+    const classInputs = this.embedding ? (this.embedding.read() as tf.Tensor2D) : null;
+    const runs = this.cells.map((cell, direction) => {
+      const projected = projectInputs(cell, classInputs);
+      const learned = this.stepInputs[direction];
+      const perStep = classInputs
+        ? tf.split(projected, numClasses, 0)
+        : learned
+          ? tf.split(tf.add(projected, learned.read()), numClasses, 0)
+          : new Array<tf.Tensor>(numClasses).fill(projected);
+      return runDirection(kind, cell, perStep, zeroState(kind, initialStates[direction]), { reverse: direction === 1 });
+    });
+    return tf.stack(
+      Array.from({ length: numClasses }, (_, step) => tf.concat(runs.map((run) => run.outputs[step]), 1)),
+      0,
+    );
+  }
+
+  /**
+   * The same recurrence as one kernel per direction (native backend). LSTM: BlockLSTM, where what a class step adds
+   * to the gates (its embedding through the input kernel, or its learned input) becomes the input kernel's row of
+   * that class, read by a one-hot step input; with zero inputs the cell has no input at all (width 0). GRU: the
+   * GRU sequence kernel over each class step's projected input, shared by the batch.
+   */
+  private fusedSteps(initialStates: tf.Tensor[]): tf.Tensor {
+    const { cell: kind, numClasses } = this.options;
+    const batch = initialStates[0].shape[0];
+    const runs = this.cells.map((cell, direction) => {
+      const perClass = this.embedding ? tf.matMul(this.embedding.read(), cell.kernel!.read()) : (this.stepInputs[direction]?.read() ?? null);
+      const recurrent = cell.recurrentKernel.read();
+      if (kind === 'gru') {
+        const width = recurrent.shape[1] as number;
+        const x = tf.add(perClass ?? tf.zeros([numClasses, width]), cell.bias.read()).reshape([numClasses, 1, width]);
+        return gruSequence(x, initialStates[direction], recurrent, cell.recurrentBias!.read(), { reverse: direction === 1, real: null }).states;
+      }
+      const w = perClass ? tf.concat([perClass, recurrent], 0) : recurrent;
+      const x = perClass ? classOneHots(numClasses, batch, direction === 1) : tf.zeros([numClasses, batch, 0]);
+      const h = blockLstm(x, initialStates[direction], tf.zeros(initialStates[direction].shape), w, cell.bias.read());
+      // The backward direction ran the classes last to first.
+      return direction === 1 ? tf.reverse(h, 0) : h;
+    });
+    return runs.length === 1 ? runs[0] : tf.concat(runs, 2);
+  }
+}
+
+/** [steps, batch, steps]: step k reads class k (reversed: class steps − 1 − k), the same for every row. */
+function classOneHots(steps: number, batch: number, reversed: boolean): tf.Tensor3D {
+  const values = new Float32Array(steps * batch * steps);
+  for (let k = 0; k < steps; k++) {
+    const cls = reversed ? steps - 1 - k : k;
+    for (let row = 0; row < batch; row++) values[(k * batch + row) * steps + cls] = 1;
+  }
+  return tf.tensor3d(values, [steps, batch, steps]);
 }
 
 tf.serialization.registerClass(LabelDecoder);

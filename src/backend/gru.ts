@@ -1,0 +1,182 @@
+import * as tf from '@tensorflow/tfjs';
+import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
+
+/**
+ * A whole GRU sequence as one kernel on the native backend, forward and backward written out over TensorFlow ops
+ * sent straight to the binding (TF's own GRUBlockCell applies the reset gate before the recurrent product, a
+ * different GRU). Per step, in processing order (`reverse`: last step first), from the projected inputs
+ * x_t = x·W + b_in [B, 3H] (gate columns r z n; a batch of 1 broadcasts) and g = h·U + b [B, 3H]:
+ *   r = σ(x_r + g_r), z = σ(x_z + g_z), n = tanh(x_n + r·g_n), h' = n + z·(h − n),
+ * and with a mask, h_t = h + m·(h' − h) (m = 1 real, 0 padded: padded rows keep their state). The mask is read on
+ * the host once: a step where every row is real runs no mask ops; a step with no real row is skipped.
+ *
+ * Inputs {x [T, Bx, 3H], h0 [B, H], u [H, 3H], b [3H]}, attrs {reverse, real: T·B flags (step-major) or null}.
+ * Outputs [states [T, B, H] (h_t, by step index), final [B, H], r, z, n, gn [T, B, H] (for the backward pass)].
+ * The wasm and cpu twins are the per-step cell ops of src/models/layers/recurrent-cells.ts.
+ */
+export const GRU_SEQUENCE = 'SliceseqGRU';
+export const GRU_SEQUENCE_GRAD = 'SliceseqGRUGrad';
+
+export interface GruAttrs {
+  reverse: boolean;
+  /** 1 real / 0 padded per step and row (index t·B + b); null: every step real. */
+  real: number[] | null;
+}
+
+/** The float32 ops the GRU needs, by TensorFlow op name. */
+class GruOps {
+  private readonly one1: tf.Tensor;
+
+  constructor(readonly ops: TfOps) {
+    this.one1 = tf.scalar(1);
+  }
+  add = (a: tf.Tensor, b: tf.Tensor) => this.ops.one('AddV2', [a, b]);
+  sub = (a: tf.Tensor, b: tf.Tensor) => this.ops.one('Sub', [a, b]);
+  mul = (a: tf.Tensor, b: tf.Tensor) => this.ops.one('Mul', [a, b]);
+  oneMinus = (a: tf.Tensor) => this.ops.one('Sub', [this.one1, a]);
+  sigmoid = (a: tf.Tensor) => this.ops.one('Sigmoid', [a]);
+  tanh = (a: tf.Tensor) => this.ops.one('Tanh', [a]);
+  square = (a: tf.Tensor) => this.ops.one('Square', [a]);
+  identity = (a: tf.Tensor) => this.ops.one('Identity', [a]);
+  matMul = (a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false) =>
+    this.ops.one('MatMul', [a, b], [this.ops.T, this.ops.bool('transpose_a', transposeA), this.ops.bool('transpose_b', transposeB)]);
+  splitV = (x: tf.Tensor, sizes: number[], axis: number) =>
+    this.ops.many('SplitV', [x, tf.tensor1d(sizes, 'int32'), tf.scalar(axis, 'int32')], sizes.length, [this.ops.int('num_split', sizes.length), this.ops.T, this.ops.type('Tlen', 'int32')]);
+  concat = (xs: tf.Tensor[], axis: number) =>
+    xs.length === 1 ? this.identity(xs[0]) : this.ops.one('ConcatV2', [...xs, tf.scalar(axis, 'int32')], [this.ops.int('N', xs.length), this.ops.T, this.ops.type('Tidx', 'int32')]);
+  pack = (xs: tf.Tensor[], axis: number) => this.ops.one('Pack', xs, [this.ops.int('N', xs.length), this.ops.T, this.ops.int('axis', axis)]);
+  unpack = (x: tf.Tensor, axis: number) => this.ops.many('Unpack', [x], x.shape[axis], [this.ops.int('num', x.shape[axis]), this.ops.T, this.ops.int('axis', axis)]);
+  sum = (x: tf.Tensor, axis: number, keepDims: boolean) =>
+    this.ops.one('Sum', [x, tf.scalar(axis, 'int32')], [this.ops.bool('keep_dims', keepDims), this.ops.T, this.ops.type('Tidx', 'int32')]);
+}
+
+/** Per step: 'all' rows real, 'none', or the mask column [B, 1] (and its complement). */
+type StepMask = 'all' | 'none' | { m: tf.Tensor; notM: tf.Tensor };
+
+function stepMasks(real: number[] | null, steps: number, batch: number): StepMask[] {
+  return Array.from({ length: steps }, (_, t): StepMask => {
+    if (!real) return 'all';
+    const column = real.slice(t * batch, (t + 1) * batch);
+    const count = column.reduce((a, b) => a + b, 0);
+    if (count === batch) return 'all';
+    if (count === 0) return 'none';
+    return { m: tf.tensor2d(column, [batch, 1]), notM: tf.tensor2d(column.map((v) => 1 - v), [batch, 1]) };
+  });
+}
+
+/** Processing order of the steps. */
+const order = (steps: number, reverse: boolean) => Array.from({ length: steps }, (_, k) => (reverse ? steps - 1 - k : k));
+
+const gruKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
+  tf.tidy(() => {
+    const o = new GruOps(TfOps.of(backend));
+    const { x, h0, u, b } = inputs as Record<string, tf.Tensor>;
+    const { reverse, real } = attrs as unknown as GruAttrs;
+    const [steps] = x.shape;
+    const [batch, hidden] = h0.shape;
+    const masks = stepMasks(real, steps, batch);
+    const [xrz, xn] = o.splitV(x, [2 * hidden, hidden], 2).map((part) => o.unpack(part, 0));
+    const zeros = tf.zeros([batch, hidden]);
+    const states: tf.Tensor[] = new Array(steps);
+    const saved = { r: new Array<tf.Tensor>(steps), z: new Array<tf.Tensor>(steps), n: new Array<tf.Tensor>(steps), gn: new Array<tf.Tensor>(steps) };
+    let h = h0;
+    for (const t of order(steps, reverse)) {
+      const mask = masks[t];
+      if (mask === 'none') {
+        states[t] = h;
+        saved.r[t] = saved.z[t] = saved.n[t] = saved.gn[t] = zeros;
+        continue;
+      }
+      const [grz, gn] = o.splitV(o.add(o.matMul(h, u), b), [2 * hidden, hidden], 1);
+      const [r, z] = o.splitV(o.sigmoid(o.add(xrz[t], grz)), [hidden, hidden], 1);
+      const n = o.tanh(o.add(xn[t], o.mul(r, gn)));
+      const next = o.add(n, o.mul(z, o.sub(h, n)));
+      h = mask === 'all' ? next : o.add(h, o.mul(mask.m, o.sub(next, h)));
+      states[t] = h;
+      saved.r[t] = r;
+      saved.z[t] = z;
+      saved.n[t] = n;
+      saved.gn[t] = gn;
+    }
+    return [o.pack(states, 0), o.identity(h), o.pack(saved.r, 0), o.pack(saved.z, 0), o.pack(saved.n, 0), o.pack(saved.gn, 0)];
+  });
+
+/** Inputs: the forward's inputs and outputs, dStates, dFinal → [dx, dh0, du, db]. */
+const gruGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
+  tf.tidy(() => {
+    const o = new GruOps(TfOps.of(backend));
+    const { x, h0, u, states, r, z, n, gn, dStates, dFinal } = inputs as Record<string, tf.Tensor>;
+    const { reverse, real } = attrs as unknown as GruAttrs;
+    const [steps, inputBatch, width] = x.shape;
+    const [batch, hidden] = h0.shape;
+    const masks = stepMasks(real, steps, batch);
+    const [S, R, Z, N, GN, dS] = [states, r, z, n, gn, dStates].map((t) => o.unpack(t, 0));
+    const dx: tf.Tensor[] = new Array(steps);
+    const dGates: tf.Tensor[] = [];
+    const previous: tf.Tensor[] = [];
+    let dh = dFinal;
+    // Last processed step first.
+    for (const t of order(steps, !reverse)) {
+      const before = reverse ? t + 1 : t - 1;
+      const hPrev = before >= 0 && before < steps ? S[before] : h0;
+      dh = o.add(dh, dS[t]);
+      const mask = masks[t];
+      if (mask === 'none') {
+        dx[t] = tf.zeros([inputBatch, width]);
+        continue;
+      }
+      const dNext = mask === 'all' ? dh : o.mul(mask.m, dh);
+      const oneMinusZ = o.oneMinus(Z[t]);
+      const dn = o.mul(dNext, oneMinusZ);
+      const dz = o.mul(dNext, o.sub(hPrev, N[t]));
+      const dan = o.mul(dn, o.oneMinus(o.square(N[t])));
+      const dar = o.mul(o.mul(dan, GN[t]), o.mul(R[t], o.oneMinus(R[t])));
+      const daz = o.mul(dz, o.mul(Z[t], oneMinusZ));
+      const dGate = o.concat([dar, daz, o.mul(dan, R[t])], 1);
+      const dxt = o.concat([dar, daz, dan], 1);
+      dx[t] = inputBatch === 1 && batch > 1 ? o.sum(dxt, 0, true) : dxt;
+      dGates.push(dGate);
+      previous.push(hPrev);
+      // Padded rows pass their state's gradient straight through to the step before.
+      const carry = mask === 'all' ? null : o.mul(mask.notM, dh);
+      dh = o.add(o.mul(dNext, Z[t]), o.matMul(dGate, u, false, true));
+      if (carry) dh = o.add(dh, carry);
+    }
+    // The recurrent kernel and bias gradients of all steps in one product and one sum.
+    const rows = dGates.length > 0 ? o.concat(dGates, 0) : null;
+    const du = rows ? o.matMul(o.concat(previous, 0), rows, true, false) : tf.zeros(u.shape);
+    const db = rows ? o.sum(rows, 0, false) : tf.zeros([width]);
+    return [o.pack(dx, 0), dh, du, db];
+  });
+
+let registered = false;
+
+export function registerGruKernels(): void {
+  registerTensorflowKernel(GRU_SEQUENCE, gruKernel);
+  registerTensorflowKernel(GRU_SEQUENCE_GRAD, gruGradKernel);
+  if (registered) return;
+  registered = true;
+  tf.registerGradient({
+    kernelName: GRU_SEQUENCE,
+    inputsToSave: ['x', 'h0', 'u'],
+    outputsToSave: [true, false, true, true, true, true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, h0, u, states, r, z, n, gn] = saved;
+      const [dStates, dFinal] = dy as tf.Tensor[];
+      const grads = tf.engine().runKernel(GRU_SEQUENCE_GRAD, { x, h0, u, states, r, z, n, gn, dStates, dFinal }, attrs) as tf.Tensor[];
+      const [dx, dh0, du, db] = grads;
+      return { x: () => dx, h0: () => dh0, u: () => du, b: () => db };
+    },
+  });
+}
+
+/**
+ * A GRU over projected inputs x [T, Bx, 3H] (Bx = B, or 1 to broadcast) from h0 [B, H] with recurrent kernel u
+ * [H, 3H] and recurrent bias b [3H]: the state after each step [T, B, H] (by step index) and the final state.
+ * Native backend only.
+ */
+export function gruSequence(x: tf.Tensor, h0: tf.Tensor, u: tf.Tensor, b: tf.Tensor, attrs: GruAttrs): { states: tf.Tensor3D; final: tf.Tensor2D } {
+  const outputs = tf.engine().runKernel(GRU_SEQUENCE, { x, h0, u, b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  tf.dispose(outputs.slice(2));
+  return { states: outputs[0] as tf.Tensor3D, final: outputs[1] as tf.Tensor2D };
+}

@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs';
+import { setFusedKernels } from '../../src/backend/tf-ops.ts';
+import { Rng } from '../../src/core/rng.ts';
+
+/** A seeded normal tensor. */
+export function seededTensor(shape: number[], label: string, scale = 1): tf.Tensor {
+  const rng = Rng.derive(23, label);
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => scale * rng.normal()), shape);
+}
+
+/** Sets every weight of `layer` to seeded values (so zero-initialised weights take part too). */
+export function randomizeWeights(layer: tf.layers.Layer, label: string): void {
+  layer.setWeights(layer.getWeights().map((w, i) => seededTensor(w.shape, `${label}-${i}`, 0.4)));
+}
+
+export interface Pass {
+  outputs: Float32Array;
+  /** Gradients of sum(output · seeded weights) by each differentiated input, then each trainable weight. */
+  grads: Float32Array[];
+}
+
+/**
+ * Runs `forward` with the fused kernels on or off: its output, and the gradients of a seeded weighted sum of it
+ * with respect to `inputs` and the layer's trainable weights.
+ */
+export function pass(fused: boolean, layer: tf.layers.Layer, inputs: tf.Tensor[], forward: (inputs: tf.Tensor[]) => tf.Tensor): Pass {
+  const previous = setFusedKernels(fused);
+  try {
+    return tf.tidy(() => {
+      const variables = layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+      const inputVars = inputs.map((t) => tf.variable(t.clone(), true));
+      const outputs = forward(inputVars).dataSync() as Float32Array;
+      const weights = seededTensor([outputs.length], 'output-weights');
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(inputVars).reshape([-1]), weights)) as tf.Scalar, [...inputVars, ...variables]);
+      const result = { outputs, grads: [...inputVars, ...variables].map((v) => grads[v.name].dataSync() as Float32Array) };
+      inputVars.forEach((v) => v.dispose());
+      return result;
+    });
+  } finally {
+    setFusedKernels(previous);
+  }
+}
+
+export function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`maxAbsDifference: lengths differ (${a.length} vs ${b.length})`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+/** A float mask [batch, slices] with `lengths[b]` real slices first in row b. */
+export function prefixMask(lengths: number[], slices: number): tf.Tensor2D {
+  return tf.tensor2d(lengths.flatMap((length) => Array.from({ length: slices }, (_, t) => (t < length ? 1 : 0))), [lengths.length, slices]);
+}
+
+/** Counts the kernels tfjs runs in `f` (tf.profile). */
+export async function kernelCount(f: () => void): Promise<number> {
+  const info = await tf.profile(() => {
+    f();
+  });
+  return info.kernels.length;
+}
