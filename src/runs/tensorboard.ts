@@ -229,7 +229,8 @@ export function histogramBuckets(values: ArrayLike<number>, count = 30): Histogr
 let fileCounter = 0;
 
 /**
- * Appends events to a new `events.out.tfevents.<seconds>.<host>.<pid>.<n>.sliceseq` file in `logdir`; `flush`
+ * Appends events to a new `events.out.tfevents.<seconds>.<host>.<pid>.<n>.sliceseq` file in `logdir` (named to sort
+ * after the files already there); `flush`
  * appends what was written since the last flush, so a crash loses at most the unflushed events.
  */
 export class EventFileWriter implements SummaryWriter {
@@ -239,7 +240,10 @@ export class EventFileWriter implements SummaryWriter {
   constructor(logdir: string, options: { wallTime?: () => number } = {}) {
     mkdirSync(logdir, { recursive: true });
     this.wallTime = options.wallTime ?? (() => Date.now() / 1000);
-    const seconds = String(Math.floor(this.wallTime())).padStart(10, '0');
+    // TensorBoard reads a folder's files in name order: a new file (a resumed run's) sorts after every file there,
+    // even one written in this same second.
+    const latest = Math.max(-1, ...eventFiles(logdir).map((file) => Number(/tfevents\.(\d+)\./.exec(file)?.[1] ?? -1)));
+    const seconds = String(Math.max(Math.floor(this.wallTime()), latest + 1)).padStart(10, '0');
     this.file = join(logdir, `events.out.tfevents.${seconds}.${hostname()}.${process.pid}.${String(++fileCounter).padStart(4, '0')}.sliceseq`);
     this.write({ wallTime: this.wallTime(), step: 0, fileVersion: FILE_VERSION });
     this.flush();

@@ -43,6 +43,16 @@ describe('TFRecord framing and Event encoding', () => {
     expect(() => readEventFile(writer.file)).toThrow(new RegExp(`${writer.file}: record at byte \\d+: bad data checksum`));
   });
 
+  it('names a new file to sort after the files already in the folder, even within the same second', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tb-'));
+    const first = new EventFileWriter(dir, { wallTime: () => 1700000000 });
+    writeFileSync(join(dir, 'events.out.tfevents.1700000000.host.1.9.v2'), new Uint8Array(0));
+    const second = new EventFileWriter(dir, { wallTime: () => 1700000000.5 });
+    expect(eventFiles(dir).at(-1)).toBe(second.file);
+    expect(second.file).toContain('tfevents.1700000001.');
+    expect(first.file).toContain('tfevents.1700000000.');
+  });
+
   it('buckets a histogram as tfjs-node does: equal widths from min to max, every value counted once', () => {
     const buckets = histogramBuckets(weights);
     expect(buckets).toHaveLength(30);
