@@ -13,8 +13,10 @@ import warnings
 
 import numpy as np
 import sklearn
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     average_precision_score,
+    brier_score_loss,
     cohen_kappa_score,
     confusion_matrix,
     fbeta_score,
@@ -280,6 +282,59 @@ def submission_cases():
              'scores': flat(scores), 'usage': usage, 'expected': expected}]
 
 
+# ---------------------------------------------------------------- calibration
+def reference_bins(p, y, n_bins):
+    """Reliability bins: sklearn's calibration_curve for the non-empty bins' means, plus each bin's count."""
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    ids = np.searchsorted(edges[1:-1], p)
+    counts = np.bincount(ids, minlength=n_bins)
+    frac, mean = calibration_curve(y, p, n_bins=n_bins, strategy='uniform')
+    kept = np.flatnonzero(counts)
+    assert len(kept) == len(frac)
+    return [{'count': int(counts[b]),
+             'meanPredicted': float(mean[list(kept).index(b)]) if counts[b] else None,
+             'fractionPositive': float(frac[list(kept).index(b)]) if counts[b] else None} for b in range(n_bins)]
+
+
+def reference_ece(p, y, n_bins):
+    """Expected calibration error: bin-count-weighted |fraction positive - mean probability| over the bins above."""
+    bins = reference_bins(p, y, n_bins)
+    return float(sum(b['count'] / len(p) * abs(b['fractionPositive'] - b['meanPredicted']) for b in bins if b['count']))
+
+
+def calibration_cases():
+    rng = np.random.default_rng(17)
+    cases = []
+
+    def add(name, s, t, n_bins=10):
+        s64 = s.astype(np.float64)
+        per_brier = [float(brier_score_loss(t[:, j], s64[:, j], pos_label=1)) for j in range(t.shape[1])]
+        per_ece = [reference_ece(s64[:, j], t[:, j], n_bins) for j in range(t.shape[1])]
+        cases.append(case(name, s, t, bins=n_bins, expected={
+            'brier': {'perClass': per_brier, 'macro': float(np.mean(per_brier)),
+                      'micro': float(brier_score_loss(t.ravel(), s64.ravel(), pos_label=1))},
+            'ece': {'perClass': per_ece, 'macro': float(np.mean(per_ece)), 'micro': reference_ece(s64.ravel(), t.ravel(), n_bins)},
+            'binsPerClass': [reference_bins(s64[:, j], t[:, j], n_bins) for j in range(t.shape[1])],
+            'binsPooled': reference_bins(s64.ravel(), t.ravel(), n_bins),
+        }))
+
+    for i, (rows, cols) in enumerate([(60, 4), (25, 3)]):
+        add(f'random-{i}', scores_f32(rng, rows, cols), labels(rng, rows, cols))
+    t = labels(rng, 80, 5)
+    add('informative', (0.5 * t + 0.5 * rng.random((80, 5))).astype(np.float32), t)
+    # Scores on the bin edges (0, 0.1, ..., 1) go to the bin below, as in calibration_curve.
+    s, t = scores_f32(rng, 50, 3, decimals=1), labels(rng, 50, 3)
+    add('scores-on-edges', s, t)
+    add('scores-on-edges-5-bins', s, t, n_bins=5)
+    s, t = scores_f32(rng, 30, 3), labels(rng, 30, 3)
+    t[:, 1] = 0
+    t[:, 2] = 1
+    add('one-label-value-classes', s, t, n_bins=15)
+    s, t = scores_f32(rng, 1, 4), labels(rng, 1, 4, p=0.5)
+    add('single-patient', s, t)
+    return cases
+
+
 def write(name, cases):
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, f'{name}.json')
@@ -297,3 +352,4 @@ if __name__ == '__main__':
     write('ordinal', ordinal_cases())
     write('confusion', confusion_cases())
     write('submission', submission_cases())
+    write('calibration', calibration_cases())

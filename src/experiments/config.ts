@@ -101,6 +101,13 @@ export const experimentSchema = z
       })
       .strict()
       .prefault({}),
+    report: z
+      .object({
+        tensorboard: z.boolean().default(true).describe('TensorBoard event files under the run\'s tensorboard/ (docs/tensorboard.md).'),
+      })
+      .strict()
+      .prefault({})
+      .describe('What the run records for people to look at while and after it trains.'),
     quick: z.record(z.string(), z.unknown()).default({}).describe('Overrides applied by `--quick` (tests, smoke runs): a partial experiment merged on top.'),
   })
   .strict();

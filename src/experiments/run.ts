@@ -38,6 +38,9 @@ import { fit } from '../train/trainer.ts';
 import { writeRunConfig } from '../runs/config-file.ts';
 import { writeEnvironment } from '../runs/environment.ts';
 import { writeHistory } from '../runs/history.ts';
+import { TrainingLog } from '../runs/training-log.ts';
+import { nativeSummaryWriter } from '../backend/summary-writer.ts';
+import { headWeights } from '../models/heads/head.ts';
 import { runDirectory, runPath } from '../runs/layout.ts';
 import { writeRunMetrics } from '../runs/metrics-file.ts';
 import { writePredictions, type PredictionTable } from '../runs/predictions.ts';
@@ -258,20 +261,30 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   interrupt.saving = true;
   const stopListening = interrupt.listen();
   const settings = { epochs: experiment.train.epochs, level, monitor: experiment.train.monitor, gradientClip: experiment.train.gradientClip, earlyStopping: experiment.train.earlyStopping, zeroDivision: experiment.evaluation.zeroDivision };
+  // steps.jsonl and TensorBoard's event files (docs/tensorboard.md), written as the loop goes.
+  const trainingLog = new TrainingLog(runDir, { tensorboard: experiment.report.tensorboard, nativeWriter: nativeSummaryWriter });
   let state: TrainingState;
   try {
     state = await fit(
       {
         model, schema, criterion, optimizer, schedule, trainLoader, valLoader, checkpoints,
         ...(dense ? { targetsOf: (batch: Batch<tf.Tensor>) => batch.maps, validate: denseValidation(dense, valLoader, criterion) } : {}),
-        onStart: () => resume && recordResumeChanges(runDir, resume, experiment, data),
-        onEpoch: (s) => writeHistory(runDir, s.history),
+        onStart: (s) => {
+          if (resume) recordResumeChanges(runDir, resume, experiment, data);
+          trainingLog.start(s.step);
+        },
+        onStep: (point) => trainingLog.step(point),
+        onEpoch: (s) => {
+          writeHistory(runDir, s.history);
+          trainingLog.epoch(s.history.at(-1)!, headWeights(model).map((w) => ({ name: w.originalName, values: w.read().dataSync() })));
+        },
         interrupt,
       },
       settings,
     );
   } finally {
     stopListening();
+    trainingLog.close();
   }
   if (state.stopped === 'interrupted') {
     model.dispose();

@@ -13,7 +13,7 @@ export interface LogLossOptions extends ReportingOptions {
   classWeights?: ArrayLike<number>;
 }
 
-function checkProbabilities(probabilities: ScoreMatrix, where: string): void {
+export function checkProbabilities(probabilities: ScoreMatrix, where: string): void {
   const { data, cols } = probabilities;
   for (let i = 0; i < data.length; i++) {
     if (data[i] < 0 || data[i] > 1) {

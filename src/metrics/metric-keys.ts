@@ -35,6 +35,8 @@ export const metricKeys = {
   apMacro: { path: 'average_precision.macro', title: 'AP macro', higherIsBetter: true, labels: 'binary' },
   apMicro: { path: 'average_precision.micro', title: 'AP micro', higherIsBetter: true, labels: 'binary' },
   logloss: { path: 'logloss', title: 'log loss', higherIsBetter: false, labels: 'binary' },
+  brier: { path: 'brier', title: 'Brier', higherIsBetter: false, labels: 'binary' },
+  ece: { path: 'ece', title: 'ECE', higherIsBetter: false, labels: 'binary' },
   categoricalAuc: { path: 'categorical_auc', title: 'categorical AUC', monitor: 'categorical_auc', higherIsBetter: true, labels: 'categorical' },
   ordinalAccuracy: { path: 'ordinal_accuracy', title: 'ordinal accuracy', higherIsBetter: true, labels: 'ordinal' },
   qwk: { path: 'qwk', title: 'QWK', monitor: 'qwk', higherIsBetter: true, labels: 'ordinal' },

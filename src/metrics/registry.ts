@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Registry } from '../core/registry.ts';
 import { groupSpans, ordinalThresholds, targetColumns, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
 import { averagePrecisionPerClass, averagePrecisionScore } from './average-precision.ts';
+import { brierScore, brierScorePerClass, expectedCalibrationError, expectedCalibrationErrorPerClass } from './calibration.ts';
 import type { ScoreFunction } from './bootstrap.ts';
 import { categoricalConfusion, confusionMatrix, multilabelConfusion } from './confusion.ts';
 import { fbetaScore, precisionRecallFbetaPerClass, precisionScore, recallScore, type PrfQuantity } from './fbeta.ts';
@@ -178,6 +179,32 @@ function registerLogLoss(name: string, description: string, defaultWeights: Reco
 
 registerLogLoss('logloss', 'multi-label log loss (mean binary cross-entropy; optional class weights)', {});
 registerLogLoss('wlogloss', 'RSNA weighted multi-label log loss: any weighs 2, the others 1', { any: 2 });
+
+const calibrationAverage = z.enum(['macro', 'micro', 'none']).default('macro');
+
+metrics.register({
+  name: 'brier',
+  description: "Brier score (scikit-learn's brier_score_loss) per class; macro averages the classes, micro pools every cell",
+  schema: z.object({ average: calibrationAverage, groups: groupsOption }),
+  create: (config, context) => ({
+    better: 'lower',
+    compute: onColumns(context, config.groups, "metric 'brier'", (p, t, _reporting, names) =>
+      config.average === 'none' ? byName(names, brierScorePerClass(p, t)) : brierScore(p, t, config.average),
+    ),
+  }),
+});
+
+metrics.register({
+  name: 'ece',
+  description: 'expected calibration error over equal-width probability bins (sklearn calibration_curve bins); macro over classes, micro pooled',
+  schema: z.object({ average: calibrationAverage, bins: z.number().int().min(2).max(100).default(10), groups: groupsOption }),
+  create: (config, context) => ({
+    better: 'lower',
+    compute: onColumns(context, config.groups, "metric 'ece'", (p, t, _reporting, names) =>
+      config.average === 'none' ? byName(names, expectedCalibrationErrorPerClass(p, t, config.bins)) : expectedCalibrationError(p, t, config.average, config.bins),
+    ),
+  }),
+});
 
 type GradeMetric = (trueGrades: Float64Array, predictedGrades: Int32Array, levels: number, warn: Warn) => number | null | number[][];
 

@@ -29,6 +29,8 @@ export const splitScoresSchema = z.looseObject({
   auc: z.looseObject({ macro: score, micro: score.optional(), weighted: score.optional(), perClass: z.record(z.string(), score).optional() }).optional(),
   average_precision: z.looseObject({ macro: score, micro: score.optional() }).optional(),
   logloss: score.optional(),
+  brier: score.optional(),
+  ece: score.optional(),
   /** The tuned thresholds scored with: one per binary class, or per dense-map type its grade thresholds. */
   thresholds: z.union([z.array(z.number()), z.record(z.string(), z.array(z.number()))]).optional(),
   categorical_auc: score.optional(),

@@ -46,6 +46,8 @@ function binaryEntries(options: SummaryOptions, classes: readonly string[]): Ent
     { path: metricKeys.apMacro.path, config: { name: 'average_precision', average: 'macro' } },
     { path: metricKeys.apMicro.path, config: { name: 'average_precision', average: 'micro' } },
     { path: metricKeys.logloss.path, config: { name: 'logloss' } },
+    { path: metricKeys.brier.path, config: { name: 'brier', average: 'macro' } },
+    { path: metricKeys.ece.path, config: { name: 'ece', average: 'macro' } },
   ];
 }
 

@@ -1,8 +1,10 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { packageVersion } from '../core/version.ts';
 import { readAblationSummary, type AblationSummary } from '../runs/ablation-summary.ts';
-import { ablationPath } from '../runs/layout.ts';
+import { ablationPath, runPath } from '../runs/layout.ts';
+import { writeComparison } from './compare.ts';
 import { meanConfidenceInterval } from '../metrics/student-t.ts';
 import { ablationDifferencesSpec, ablationValuesSpec, type VariantDifference, type VariantValues } from './charts/ablation.ts';
 import { figureHtml, formatNumber, html, htmlPage, htmlTable } from './html.ts';
@@ -165,11 +167,20 @@ export async function writeAblationReport(dir: string): Promise<{ html: string; 
     ...(differenceFigure ? [] : ['no variant has a comparison with the reference (vsReference) yet, so there is no difference chart']),
     ...summary.variants.filter((v) => v.missing && v.missing.length > 0).map((v) => `${v.name}: ${v.missing!.length} trial(s) not finished (${v.missing!.join(', ')})`),
   ];
+  // The trials' curves side by side (reference first): compare.html beside this page.
+  const trialDirs = summary.variants.flatMap((variant) => variant.trials.map((trial) => join(root, trial.runDir)));
+  const present = trialDirs.filter((dir) => existsSync(runPath(dir, 'config')));
+  if (present.length < trialDirs.length) notes.push(`${trialDirs.length - present.length} trial run directories are not here, so compare.html leaves them out`);
+  const comparison = present.length > 0 ? await writeComparison(present, { out: ablationPath(root, 'compare'), title: `Trials of ablation ${summary.name ?? root}` }) : undefined;
   const page = htmlPage({
     title: `Ablation ${summary.name ?? root}`,
     subtitle: `${summary.variants.length} variants against the reference ${summary.reference}. ${describeSummary(summary)}`,
     sections: [
-      { id: 'variants', title: 'Variants', body: variantsTable(summary) },
+      {
+        id: 'variants',
+        title: 'Variants',
+        body: html`${variantsTable(summary)}${comparison ? html`<p>Training curves of every trial, overlaid, and their final metrics: <a href="compare.html">compare.html</a>.</p>` : ''}`,
+      },
       { id: 'values', title: 'Metrics per variant', body: figureHtml(values) },
       { id: 'differences', title: 'Difference from the reference', body: html`${differenceFigure ? figureHtml(differenceFigure) : ''}${significanceTable(summary, metrics, alpha)}` },
     ],

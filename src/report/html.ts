@@ -68,10 +68,11 @@ ${header.length > 0 ? html`<thead><tr>${header.map((cell) => html`<th>${cell}</t
 }
 
 /** A figure: an inline SVG (rendered by vega, or built with escaped text), its caption and links to its files. */
-export function figureHtml(figure: { name: string; svg: string; caption: string; kind?: 'chart' | 'image' }): SafeHtml {
+export function figureHtml(figure: { name: string; svg: string; caption: string; kind?: 'chart' | 'image'; /** The folder of its files, beside the page (figures/ by default). */ dir?: string }): SafeHtml {
+  const dir = figure.dir ?? 'figures';
   return html`<figure class="${figure.kind ?? 'chart'}" id="figure-${figure.name}" data-figure="${figure.name}">
 ${trustedMarkup(figure.svg)}
-<figcaption>${figure.caption} <span class="files">(<a href="figures/${figure.name}.svg">SVG</a> · <a href="figures/${figure.name}.png">PNG</a>)</span></figcaption>
+<figcaption>${figure.caption} <span class="files">(<a href="${dir}/${figure.name}.svg">SVG</a> · <a href="${dir}/${figure.name}.png">PNG</a>)</span></figcaption>
 </figure>`;
 }
 

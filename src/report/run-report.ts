@@ -9,9 +9,11 @@ import { fbetaThresholdCurve, objectiveThresholdCurve, precisionRecallCurve, roc
 import { column } from '../metrics/matrix.ts';
 import { binaryRocAuc } from '../metrics/roc-auc.ts';
 import type { ThresholdSet } from '../metrics/thresholds.ts';
+import { brierScorePerClass, calibrationError, reliabilityBins } from '../metrics/calibration.ts';
+import { reliabilitySpec, type ReliabilityPanel } from './charts/calibration.ts';
 import { confusionSpec, type ConfusionPanel } from './charts/confusion.ts';
 import { precisionRecallCurvesSpec, rocCurvesSpec, type CurveSeries } from './charts/curves.ts';
-import { epochCurvesSpec, type EpochPoint } from './charts/history.ts';
+import { epochCurvesSpec, SMOOTHING, smoothed, stepCurvesSpec, type EpochPoint, type StepPoint } from './charts/history.ts';
 import { sliceStripSpec } from './charts/slices.ts';
 import { thresholdCurvesSpec, type ThresholdPanel } from './charts/thresholds.ts';
 import { classificationReportCaption, classificationReportCells } from './classification-report.ts';
@@ -118,7 +120,49 @@ async function historyFigures(files: RunFiles, figures: FigureSet, notes: string
       ),
     );
   }
+  parts.push(...(await stepFigures(files, figures)));
   return html`${parts.map(figureHtml)}${epochTimingTable(files)}`;
+}
+
+const smoothedSeries = `moving average (${SMOOTHING})`;
+
+/** The learning-rate schedule and the per-step training loss (steps.jsonl; older runs: the learning rate per epoch from history.jsonl). */
+async function stepFigures(files: RunFiles, figures: FigureSet): Promise<RenderedFigure[]> {
+  const steps = files.steps ?? [];
+  const epochEnds = files.history.map((record) => record.step).filter((step): step is number => typeof step === 'number');
+  const parts: RenderedFigure[] = [];
+  if (steps.length > 0) {
+    const stride = steps.length > 1 ? steps[1].step - steps[0].step : 1;
+    const kept = stride > 1 ? `every ${stride}th step (${RUN_FILES.steps} keeps at most 10,000)` : 'every step';
+    parts.push(
+      await figures.add(
+        'learning-rate',
+        stepCurvesSpec(steps.map((s) => ({ step: s.step, series: 'learning rate', value: s.learning_rate })), { title: 'Learning rate', yTitle: 'learning rate', epochEnds, yFormat: '.2~e', interpolate: 'step-after' }),
+        `The learning rate of ${kept}, as the schedule set it; grey rules mark the end of each epoch.`,
+      ),
+    );
+    const loss = steps.map((s) => s.loss);
+    const average = smoothed(loss, SMOOTHING);
+    const points: StepPoint[] = [
+      ...steps.map((s, i) => ({ step: s.step, series: 'loss per step', value: loss[i] })),
+      ...steps.map((s, i) => ({ step: s.step, series: smoothedSeries, value: average[i] })),
+    ];
+    parts.push(
+      await figures.add(
+        'step-loss',
+        stepCurvesSpec(points, { title: 'Training loss per step', yTitle: 'loss', epochEnds, highlight: smoothedSeries }),
+        `The training loss of ${kept} (light) and its exponential moving average with weight ${SMOOTHING}, debiased, as TensorBoard smooths by default (dark); grey rules mark the end of each epoch.`,
+      ),
+    );
+  } else {
+    const rates: EpochPoint[] = files.history
+      .filter((record) => typeof record.learning_rate === 'number')
+      .map((record) => ({ epoch: record.epoch, series: 'learning rate', value: record.learning_rate as number }));
+    if (rates.length > 0) {
+      parts.push(await figures.add('learning-rate', epochCurvesSpec(rates, { title: 'Learning rate', yTitle: 'learning rate' }), `The learning rate of each epoch (${RUN_FILES.history}; this run has no ${RUN_FILES.steps}).`));
+    }
+  }
+  return parts;
 }
 
 /** Per epoch: wall time, training slices per second and the share of the training pass spent waiting for data. */
@@ -248,6 +292,39 @@ async function confusionFigure(files: RunFiles, figures: FigureSet, notes: strin
   return figureHtml(figure);
 }
 
+/** Reliability bins per class and pooled over every class, with each panel's ECE and Brier score (the registered metrics' functions). */
+async function calibrationFigure(files: RunFiles, figures: FigureSet, notes: string[]): Promise<SafeHtml> {
+  const chosen = heldOut(files);
+  if (!chosen) {
+    notes.push('reliability diagrams: no predictions with targets');
+    return html`<p>No predictions.</p>`;
+  }
+  const { predictions, split } = chosen;
+  const { scores, targets, classes } = predictions;
+  const brier = brierScorePerClass(scores, targets);
+  const pooledName = classes.length > 1 ? 'all classes (pooled)' : undefined;
+  const panels: ReliabilityPanel[] = [
+    ...classes.map((name, j) => ({ name, bins: reliabilityBins(column(scores, j), column(targets, j)) })),
+    ...(pooledName ? [{ name: pooledName, bins: reliabilityBins(scores.data, targets.data) }] : []),
+  ];
+  const pooledBrier = brier.reduce((sum, v) => sum + v, 0) / brier.length;
+  const figure = await figures.add(
+    'reliability',
+    reliabilitySpec(panels, `Reliability diagrams (${split})`),
+    `Calibration on ${scores.rows} ${split} rows: per bin of predicted probability (10 equal-width bins; point area = rows), the fraction that was positive. ` +
+      'A calibrated model stays on the dashed diagonal: among cases scored 0.8, 80% are positive. Below the diagonal the model is over-confident.',
+  );
+  const rows = panels.map((panel, j) => [
+    panel.name,
+    format(calibrationError(panel.bins)),
+    // The pooled Brier score over every cell equals the mean of the per-class scores (each class has the same rows).
+    format(j < classes.length ? brier[j] : pooledBrier),
+  ]);
+  return html`${figureHtml(figure)}${htmlTable(['class', 'ECE', 'Brier'], rows, {
+    caption: `Expected calibration error (count-weighted mean gap between the bin's fraction positive and mean probability) and Brier score (mean squared error of the probability) on the ${split} split.`,
+  })}`;
+}
+
 function classificationTable(files: RunFiles, notes: string[]): SafeHtml {
   const report = files.classificationReport;
   if (!report) {
@@ -274,6 +351,8 @@ const summaryColumns: ReadonlyArray<[title: string, path: string]> = [
   titled(metricKeys.aucMacro),
   titled(metricKeys.apMacro),
   titled(metricKeys.logloss),
+  titled(metricKeys.brier),
+  titled(metricKeys.ece),
   titled(metricKeys.categoricalAuc),
   titled(metricKeys.ordinalAccuracy),
   titled(metricKeys.qwk),
@@ -404,6 +483,7 @@ export async function writeRunReport(runDir: string, options: RunReportOptions =
           { id: 'ranking', title: 'ROC and precision-recall', body: await rankingFigures(files, figures, notes) },
           { id: 'thresholds', title: 'Thresholds', body: await thresholdFigure(files, figures, notes, options.thresholdSteps ?? 100) },
           { id: 'confusion', title: 'Confusion matrices', body: await confusionFigure(files, figures, notes) },
+          { id: 'calibration', title: 'Calibration', body: await calibrationFigure(files, figures, notes) },
           { id: 'classification-report', title: 'Classification report', body: classificationTable(files, notes) },
         ]
       : []),

@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path';
  *   config.json             the resolved experiment the run trained (config-file.ts)
  *   environment.json        versions, backend, data fingerprint and split (environment.ts)
  *   history.jsonl           one record per finished epoch (history.ts)
+ *   steps.jsonl             training loss and learning rate of single steps, at most 10,000 of them (steps.ts)
+ *   tensorboard/train/, tensorboard/val/   TensorBoard event files: two sub-runs whose curves overlay (tensorboard.ts)
  *   checkpoints/            training state for --resume (train/checkpoint.ts owns its inside)
  *   model/                  the best epoch's model (models/io.ts), staged in .model-staging/ first
  *   thresholds.json         thresholds tuned on validation predictions (metrics/thresholds.ts)
@@ -22,7 +24,8 @@ import { join, resolve } from 'node:path';
  *   report.html, figures/   the run report (report/run-report.ts)
  *
  * An ablation folder (`<out>/<ablation>/`): ablation.json (the plan), one run directory per trial, each with
- * trial.json (who ran it, when) and trial.log (a child process's output), ablation-summary.json / .md, report.html.
+ * trial.json (who ran it, when) and trial.log (a child process's output), ablation-summary.json / .md, report.html,
+ * compare.html (the trials' curves overlaid, linked from report.html).
  *
  * A cross-validation folder (`<out>/<name>-seed<seed>-cv/`) is an ablation folder of one variant (ablation.json,
  * one run directory per fold named as a single run, `<name>-seed<seed>-fold<k>/`, with trial.json) and, once every
@@ -34,6 +37,9 @@ export const RUN_FILES = {
   config: 'config.json',
   environment: 'environment.json',
   history: 'history.jsonl',
+  steps: 'steps.jsonl',
+  /** TensorBoard's log folder of the run: `train/` and `val/` below it (never listed as missing). */
+  tensorboard: 'tensorboard',
   checkpoints: 'checkpoints',
   model: 'model',
   modelStaging: '.model-staging',
@@ -61,6 +67,8 @@ export const ABLATION_FILES = {
   summaryMarkdown: 'ablation-summary.md',
   report: 'report.html',
   figures: 'figures',
+  /** `sliceseq compare` over the trials (report/compare.ts), its figures in compare-figures/. */
+  compare: 'compare.html',
 } as const;
 
 export const CROSS_VALIDATION_FILES = {

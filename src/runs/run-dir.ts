@@ -12,6 +12,7 @@ import { readHistory, type HistoryRecord } from './history.ts';
 import { ABLATION_FILES, RUN_FILES, runPath, type RunFileKey } from './layout.ts';
 import { readRunMetrics, type RunMetrics } from './metrics-file.ts';
 import { readRunPredictions, type BinaryPredictions } from './predictions.ts';
+import { readStepsIfExists, type StepRecord } from './steps.ts';
 
 /**
  * A run directory as a whole: whether it has started or finished, everything it holds read back at once (for
@@ -48,6 +49,8 @@ export interface RunFiles {
   environment?: RunEnvironment;
   /** One record per epoch, in file order. */
   history: HistoryRecord[];
+  /** steps.jsonl: per-step loss and learning rate (runs before sliceseq 0.2 have none; never listed as missing). */
+  steps?: StepRecord[];
   metrics?: RunMetrics;
   thresholds?: ThresholdSet;
   classificationReport?: ClassificationReport;
@@ -79,6 +82,7 @@ export async function readRunFiles(runDir: string): Promise<RunFiles> {
   const config = read('config', readRunConfig);
   const environment = read('environment', readEnvironment);
   const history = read('history', readHistory) ?? [];
+  const steps = readStepsIfExists(dir);
   const metrics = read('metrics', readRunMetrics);
   const predictions = (key: RunFileKey, split: 'validation' | 'test') =>
     read(key, (d) => (classes.length > 0 ? readRunPredictions(d, split, classes) : undefined));
@@ -86,7 +90,7 @@ export async function readRunFiles(runDir: string): Promise<RunFiles> {
   const test = await predictions('predictionsTest', 'test');
   const attention = existsSync(runPath(dir, 'attention')) ? readAttention(dir) : undefined;
   const denseExamples = existsSync(runPath(dir, 'denseExamples')) ? readDenseExamples(dir) : undefined;
-  return { dir, name: basename(dir), config, environment, history, metrics, thresholds, classificationReport, classes, validation, test, attention, ...(denseExamples ? { denseExamples } : {}), missing };
+  return { dir, name: basename(dir), config, environment, history, ...(steps ? { steps } : {}), metrics, thresholds, classificationReport, classes, validation, test, attention, ...(denseExamples ? { denseExamples } : {}), missing };
 }
 
 /** A finished run as the leaderboard sees it. */

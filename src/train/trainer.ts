@@ -44,6 +44,8 @@ export interface FitParts {
   checkpoints: Checkpoints;
   /** Called once the last checkpoint (if any) is restored, before the first step. */
   onStart?: (state: TrainingState) => void;
+  /** Called after every optimizer step with its loss and learning rate (the run's steps.jsonl and TensorBoard). */
+  onStep?: (point: { step: number; epoch: number; loss: number; learningRate: number }) => void;
   /** Called after every epoch with the full state (the runner writes history.jsonl from it). */
   onEpoch?: (state: TrainingState) => void;
   /** Set by Ctrl-C (core/interrupt.ts): `requested` finishes the current step, saves a checkpoint and stops; `urgent` also cuts validation short. */
@@ -110,6 +112,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
         }
         state.step += 1;
         state.batchInEpoch += 1;
+        parts.onStep?.({ step: state.step, epoch: epoch + 1, loss: result.loss, learningRate });
         lossSum += result.loss;
         batches += 1;
         slices += batch.sliceCounts.reduce((a, b) => a + b, 0);

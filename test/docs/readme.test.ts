@@ -118,8 +118,8 @@ describe('README.md', () => {
     }
   });
 
-  // Pages other open issues deliver (26: the GPU route; 28: TensorBoard); drop them here once they are merged.
-  const pendingPages = new Set(['docs/tensorboard.md']);
+  // Pages other open issues deliver; drop them here once they are merged (none pending now).
+  const pendingPages = new Set<string>();
   it('links only to files that exist', () => {
     const targets = [...readme.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)].map((match) => match[1]).filter((target) => !/^[a-z]+:/.test(target));
     expect(targets.length).toBeGreaterThan(5);

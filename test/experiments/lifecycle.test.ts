@@ -5,6 +5,8 @@ import { log } from '../../src/core/log.ts';
 import { writeDemoDataset } from '../../src/data/demo/dataset.ts';
 import { runExperiment } from '../../src/experiments/run.ts';
 import { readEnvironment, readRunConfig, runPath } from '../../src/runs/index.ts';
+import { readSteps } from '../../src/runs/steps.ts';
+import { eventFiles, readEventFile } from '../../src/runs/tensorboard.ts';
 import { tinyDemoData, tinyExperiment } from '../train/helpers.ts';
 
 /** Every file below `dir` with its bytes, to show that a refused command changed nothing. */
@@ -60,6 +62,12 @@ describe('the run lifecycle', () => {
     const resumed = await runExperiment(experiment, { out, resume: true, report: false });
     expect(history(resumed.runDir)).toEqual(history(reference.runDir));
     expect(resumed.metrics).toEqual(reference.metrics);
+    // Per-step losses too; TensorBoard is told to drop what the first attempt logged past its checkpoint.
+    expect(readSteps(resumed.runDir)).toEqual(readSteps(reference.runDir));
+    const files = eventFiles(join(runPath(resumed.runDir, 'tensorboard'), 'train'));
+    expect(files).toHaveLength(2);
+    const restart = readEventFile(files[1]);
+    expect(restart[1]).toMatchObject({ sessionStart: true, step: stopped.state.step + 1 });
   });
 
   describe('--resume', () => {

@@ -44,7 +44,7 @@ const sub = (m: typeof predictions) => {
 describe('metric registry', () => {
   it('registers every family by name', () => {
     expect(metrics.names()).toEqual(
-      expect.arrayContaining(['fbeta', 'f2', 'f1', 'precision', 'recall', 'auc', 'average_precision', 'logloss', 'wlogloss', 'ordinal_accuracy', 'ordinal_mae', 'qwk', 'confusion']),
+      expect.arrayContaining(['fbeta', 'f2', 'f1', 'precision', 'recall', 'auc', 'average_precision', 'logloss', 'wlogloss', 'brier', 'ece', 'ordinal_accuracy', 'ordinal_mae', 'qwk', 'confusion']),
     );
   });
 

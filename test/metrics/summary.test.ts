@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { averagePrecisionScore } from '../../src/metrics/average-precision.ts';
+import { brierScore, expectedCalibrationError } from '../../src/metrics/calibration.ts';
 import { fbetaScore } from '../../src/metrics/fbeta.ts';
 import { logLoss } from '../../src/metrics/log-loss.ts';
 import { selectRows } from '../../src/metrics/matrix.ts';
@@ -35,6 +36,8 @@ describe('split summary', () => {
     expect(summary.auc!.perClass!.a).toBeTypeOf('number');
     expect(summary.average_precision!.micro).toBe(averagePrecisionScore(testScores, testTargets, 'micro'));
     expect(summary.logloss).toBe(logLoss(testScores, testTargets));
+    expect(summary.brier).toBe(brierScore(testScores, testTargets, 'macro'));
+    expect(summary.ece).toBe(expectedCalibrationError(testScores, testTargets, 'macro'));
     expect(summary.thresholds).toEqual(thresholds.thresholds);
   });
 

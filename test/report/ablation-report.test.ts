@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -6,6 +6,7 @@ import { log } from '../../src/core/log.ts';
 import { meanConfidenceInterval } from '../../src/metrics/student-t.ts';
 import { writeAblationReport } from '../../src/report/ablation-report.ts';
 import { readAblationSummary } from '../../src/runs/ablation-summary.ts';
+import { writeSyntheticRun } from './run-report-fixture.ts';
 
 const fixture = new URL('../fixtures/report/ablation-summary.json', import.meta.url);
 
@@ -23,6 +24,28 @@ describe('ablation report', () => {
     const summary = readAblationSummary(dirname(fileURLPath(fixture)));
     expect(summary.reference).toBe('gru-lstm');
     expect(summary.variants).toHaveLength(4);
+  });
+
+  it("links the trials' comparison page (compare.html), written over the trial run directories it finds", async () => {
+    const dir = ablationDir();
+    const summary = readAblationSummary(dir);
+    const trials = summary.variants.flatMap((variant) => variant.trials.map((trial) => ({ variant: variant.name, runDir: trial.runDir })));
+    // All but the last trial's run directory are here.
+    trials.slice(0, -1).forEach(({ variant, runDir }, i) => {
+      cpSync(writeSyntheticRun({ classes: ['a', 'b'], seed: i, config: { name: 'ablation', seed: i, model: { decoder: { name: variant } } } }), join(dir, runDir), { recursive: true });
+    });
+    const warn = vi.spyOn(log, 'warn');
+    const { html } = await writeAblationReport(dir);
+    warn.mockRestore();
+    const page = readFileSync(html, 'utf8');
+    expect(page).toContain('<a href="compare.html">compare.html</a>');
+    expect(page).toContain('1 trial run directories are not here, so compare.html leaves them out');
+    const compare = readFileSync(join(dir, 'compare.html'), 'utf8');
+    expect(compare).toContain('Trials of ablation');
+    expect(compare).toContain(`decoder=${trials[0].variant}`);
+    expect(existsSync(join(dir, 'compare-figures', 'compare-loss.svg'))).toBe(true);
+    // The ablation report's own figures stay.
+    expect(existsSync(join(dir, 'figures', 'ablation-values.svg'))).toBe(true);
   });
 
   it('draws values and differences per variant, and the significance table', async () => {

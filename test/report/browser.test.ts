@@ -1,12 +1,16 @@
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExperiment } from '../../src/experiments/run.ts';
+import labelDecoders from '../../experiments/ablation-label-decoders.ts';
+import { parseAblation, planAblation, trialExperiment } from '../../src/experiments/ablation.ts';
 import { writeAblationReport } from '../../src/report/ablation-report.ts';
+import { writeComparison } from '../../src/report/compare.ts';
 import { writeRunReport } from '../../src/report/run-report.ts';
+import { resolveExperiment } from '../../src/experiments/run.ts';
 import { tinyDemoData, tinyExperiment } from '../train/helpers.ts';
 import { writeSyntheticRun } from './run-report-fixture.ts';
 
@@ -74,6 +78,17 @@ describe.skipIf(!available)(title, () => {
     const ablation = mkdtempSync(join(tmpdir(), 'ablation-'));
     copyFileSync(new URL('../fixtures/report/ablation-summary.json', import.meta.url), join(ablation, 'ablation-summary.json'));
     reports.ablation = (await writeAblationReport(ablation)).html;
+    // The label-decoder ablation's trials (--quick: one seed, seven decoders), each as a run directory with the
+    // trial's resolved config.json and synthetic results (training them all is for `sliceseq ablate`, not a test).
+    const plan = planAblation(parseAblation(labelDecoders), { quick: true });
+    const trials = mkdtempSync(join(tmpdir(), 'decoders-'));
+    const trialDirs = plan.trials.map((trial, i) => {
+      const config = resolveExperiment(trialExperiment(plan, trial), {}) as unknown as { name: string; seed: number };
+      const dir = join(trials, trial.name);
+      cpSync(writeSyntheticRun({ classes: ['epidural', 'subdural', 'any'], seed: i, offset: 0.03 * i, config }), dir, { recursive: true });
+      return dir;
+    });
+    reports.compare = (await writeComparison(trialDirs, { out: join(trials, 'compare.html'), resamples: 100 })).html;
     context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'chromium-profile-')), {
       executablePath: CHROMIUM,
       headless: true,
@@ -93,7 +108,7 @@ describe.skipIf(!available)(title, () => {
     expect(check.errors).toEqual([]);
     expect(check.requests).toEqual([]);
     expect(check.scripts).toBe(0);
-    expect(check.figures.map((f) => f.name)).toEqual(['loss', 'metrics', 'auc-per-class', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'slices']);
+    expect(check.figures.map((f) => f.name)).toEqual(['loss', 'metrics', 'auc-per-class', 'learning-rate', 'step-loss', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'reliability', 'slices']);
     for (const figure of check.figures) {
       expect(figure.drawn, `${figure.name} draws nothing`).toBeGreaterThan(0);
       expect(figure.width, figure.name).toBeGreaterThan(200);
@@ -115,5 +130,23 @@ describe.skipIf(!available)(title, () => {
     expect(check.requests).toEqual([]);
     expect(check.figures.map((f) => f.name)).toEqual(['ablation-values', 'ablation-differences']);
     for (const figure of check.figures) expect(figure.drawn, figure.name).toBeGreaterThan(0);
+  });
+
+  it("draws the comparison of the label-decoder ablation's runs: overlaid curves, legend by decoder, metrics table", async () => {
+    const screenshot = join(screenshots, 'compare.png');
+    const check = await openReport(context, reports.compare, screenshot);
+    console.info(`comparison screenshot: ${screenshot}`);
+    expect(check.errors).toEqual([]);
+    expect(check.requests).toEqual([]);
+    expect(check.scripts).toBe(0);
+    expect(check.figures.map((f) => f.name)).toEqual(['compare-loss', 'compare-metrics', 'compare-step-loss']);
+    for (const figure of check.figures) {
+      expect(figure.drawn, `${figure.name} draws nothing`).toBeGreaterThan(0);
+      expect(figure.width, figure.name).toBeGreaterThan(200);
+    }
+    for (const decoder of ['lstm', 'gru', 'dense', 'query']) expect(check.text).toContain(`decoder=${decoder}`);
+    expect(check.text).toContain('Final metrics');
+    expect(check.text).toContain('★');
+    expect(check.text).toContain('Difference from the first run');
   });
 });

@@ -45,7 +45,7 @@ describe('run report of a run directory with hostile text', () => {
   });
 
   it('draws every figure, inline and as SVG and PNG files, with no empty layer', () => {
-    const figures = ['loss', 'metrics', 'roc', 'precision-recall', 'f2-threshold', 'confusion'];
+    const figures = ['loss', 'metrics', 'learning-rate', 'step-loss', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'reliability'];
     expect(result.figures.map((path) => path.slice(dirname(path).length + 1)).sort()).toEqual(figures.flatMap((f) => [`${f}.png`, `${f}.svg`]).sort());
     for (const name of figures) {
       const svg = readFileSync(join(dir, 'figures', `${name}.svg`), 'utf8');
@@ -73,6 +73,28 @@ describe('run report of a run directory with hostile text', () => {
     expect(page).toMatch(/<td class="num">2<\/td><td class="num">11\.0<\/td><td class="num">41\.0<\/td><td class="num">25\.0%<\/td>/);
   });
 
+  it('draws a reliability diagram per class and pooled, with ECE and Brier from the registered metrics', async () => {
+    const { brierScorePerClass, expectedCalibrationErrorPerClass, expectedCalibrationError } = await import('../../src/metrics/calibration.ts');
+    const { readRunFiles } = await import('../../src/runs/run-dir.ts');
+    const test = (await readRunFiles(dir)).test!;
+    const svg = readFileSync(join(dir, 'figures', 'reliability.svg'), 'utf8');
+    expect(svg).toContain('all classes (pooled)');
+    const ece = expectedCalibrationErrorPerClass(test.scores, test.targets);
+    const brier = brierScorePerClass(test.scores, test.targets);
+    expect(page).toContain(`<td>subdural</td><td class="num">${ece[2].toFixed(4)}</td><td class="num">${brier[2].toFixed(4)}</td>`);
+    expect(page).toContain(`<td>all classes (pooled)</td><td class="num">${expectedCalibrationError(test.scores, test.targets, 'micro').toFixed(4)}</td>`);
+  });
+
+  it('plots the learning-rate schedule and the per-step loss from steps.jsonl', () => {
+    const rate = readFileSync(join(dir, 'figures', 'learning-rate.svg'), 'utf8');
+    const loss = readFileSync(join(dir, 'figures', 'step-loss.svg'), 'utf8');
+    // One line per series (the loss and its moving average); grey rules at the 3 epoch ends.
+    expect(loss.match(/aria-roledescription="line mark"/g)).toHaveLength(2);
+    expect(loss.match(/aria-roledescription="rule mark"/g)).toHaveLength(3);
+    expect(rate).toContain('learning rate');
+    expect(page).toContain('The learning rate of every step');
+  });
+
   it('is the same page when written again from the same files', async () => {
     await writeRunReport(dir);
     expect(readFileSync(result.html, 'utf8')).toBe(page);
@@ -87,7 +109,8 @@ describe('run report of partial and broken run directories', () => {
     for (const file of ['config.json', 'environment.json', 'history.jsonl']) copyFileSync(join(full, file), join(partial, file));
     const result = await writeRunReport(partial, { slices: false });
     const page = readFileSync(result.html, 'utf8');
-    expect(result.figures.map((p) => p.slice(dirname(p).length + 1)).sort()).toEqual(['loss.png', 'loss.svg', 'metrics.png', 'metrics.svg']);
+    // Without steps.jsonl, the learning rate per epoch from history.jsonl.
+    expect(result.figures.map((p) => p.slice(dirname(p).length + 1)).sort()).toEqual(['learning-rate.png', 'learning-rate.svg', 'loss.png', 'loss.svg', 'metrics.png', 'metrics.svg']);
     expect(page).toContain('metrics.json is not in the run directory');
     expect(page).toContain('No predictions to draw curves from.');
   });

@@ -7,6 +7,7 @@ import type { LabelSchema } from '../../src/labels/schema.ts';
 import { scoreSplit } from '../../src/metrics/summary.ts';
 import { fitThresholds } from '../../src/metrics/thresholds.ts';
 import { classificationReport, writeClassificationReport } from '../../src/report/classification-report.ts';
+import { writeSteps } from '../../src/runs/steps.ts';
 import { runPath, writeEnvironment, writeHistory, writePredictions, writeRunConfig, writeRunMetrics, writeRunThresholds, type PredictionTable } from '../../src/runs/index.ts';
 
 /**
@@ -22,6 +23,10 @@ export interface SyntheticRunOptions {
   rows?: number;
   epochs?: number;
   seed?: number;
+  /** Shifts the training curves (runs compared side by side differ). */
+  offset?: number;
+  /** Written as config.json instead of the default (e.g. a trial's resolved experiment). */
+  config?: { name: string; seed: number } & Record<string, unknown>;
 }
 
 /** Scores that rank positives higher than negatives most of the time, so every curve has a shape. */
@@ -57,14 +62,16 @@ export function writeSyntheticRun(options: SyntheticRunOptions): string {
   const epochs = options.epochs ?? 3;
   const history = Array.from({ length: epochs }, (_, e) => ({
     epoch: e + 1,
-    train_loss: 1 / (e + 1),
+    step: 10 * (e + 1),
+    learning_rate: 0.01 * 0.5 ** e,
+    train_loss: 1 / (e + 1) + (options.offset ?? 0),
     epoch_seconds: 10 + e,
     train_seconds: 8 + e,
     train_slices_per_second: 40 + e,
     data_wait_fraction: 0.125 * (e + 1),
-    val: { loss: 1.2 / (e + 1), f2: { samples: 0.4 + 0.1 * e, micro: 0.45 + 0.1 * e, macro: 0.3 + 0.1 * e }, auc: { macro: 0.6 + 0.05 * e }, average_precision: { macro: 0.5 + 0.05 * e } },
+    val: { loss: 1.2 / (e + 1) + (options.offset ?? 0), f2: { samples: 0.4 + 0.1 * e - (options.offset ?? 0), micro: 0.45 + 0.1 * e, macro: 0.3 + 0.1 * e }, auc: { macro: 0.6 + 0.05 * e }, average_precision: { macro: 0.5 + 0.05 * e } },
   }));
-  writeRunConfig(dir, {
+  writeRunConfig(dir, options.config ?? {
     name: 'synthetic',
     description: options.description ?? 'a run written without training',
     seed: 0,
@@ -81,6 +88,8 @@ export function writeSyntheticRun(options: SyntheticRunOptions): string {
     split: { train: [], val: validation.ids, test: test.ids },
   });
   writeHistory(dir, history);
+  // Ten steps per epoch, the loss falling with noise, the learning rate halved each epoch.
+  writeSteps(dir, Array.from({ length: 10 * epochs }, (_, i) => ({ step: i + 1, epoch: Math.floor(i / 10) + 1, loss: 1 / (1 + i / 10) + 0.1 * rng.float() + (options.offset ?? 0), learning_rate: 0.01 * 0.5 ** Math.floor(i / 10) })));
   writeRunMetrics(dir, { best_epoch: epochs, stopped: null, val: summary(validation), test: summary(test) });
   writeRunThresholds(dir, thresholds);
   writePredictions(dir, 'validation', predictionTable(classes, validation));

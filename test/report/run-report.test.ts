@@ -10,7 +10,7 @@ import { buildSliceStages } from '../../src/report/slice-stages.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tinyDemoData, tinyExperiment } from '../train/helpers.ts';
 
-const figures = ['loss', 'metrics', 'auc-per-class', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'slices'];
+const figures = ['loss', 'metrics', 'auc-per-class', 'learning-rate', 'step-loss', 'roc', 'precision-recall', 'f2-threshold', 'confusion', 'reliability', 'slices'];
 
 /** `sliceseq report …` in this process; returns what it printed. */
 const reportCli = (...args: string[]) => runCli(registerReport, 'report', ...args);

@@ -10,6 +10,7 @@ import { registerQuickstart } from './quickstart.ts';
 import { registerAblate } from './ablate.ts';
 import { registerExtract } from './extract.ts';
 import { registerReport } from './report.ts';
+import { registerCompare } from './compare.ts';
 import { registerWeights } from './weights.ts';
 import { registerPredict } from './predict.ts';
 import { registerList } from './list.ts';
@@ -27,6 +28,7 @@ export const commands: Array<(program: Command) => void> = [
   registerAblate,
   registerExtract,
   registerReport,
+  registerCompare,
   registerWeights,
   registerPredict,
   registerList,

@@ -9,10 +9,23 @@ interface ReportFlags {
   slices: boolean;
   patient?: string;
   stripSlices?: number;
+  watch?: boolean;
+  interval?: number;
 }
 
 /** Writes the report of a run directory, or of an ablation directory (one holding ablation-summary.json). */
 export async function reportCommand(dir: string, flags: ReportFlags): Promise<string> {
+  const options = {
+    slices: flags.slices,
+    ...(flags.data !== undefined ? { data: flags.data } : {}),
+    ...(flags.patient !== undefined ? { patient: flags.patient } : {}),
+    ...(flags.stripSlices !== undefined ? { stripSlices: flags.stripSlices } : {}),
+  };
+  // A run in progress may not have its folder yet (a run writes nothing before its first epoch): --watch waits.
+  if (flags.watch) {
+    if (existsSync(ablationPath(dir, 'summaryJson')) || existsSync(ablationPath(dir, 'plan'))) throw new Error('--watch follows one run directory, not an ablation');
+    return watchCommand(dir, options, flags.interval ?? 2);
+  }
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: no such directory`);
   if (existsSync(ablationPath(dir, 'summaryJson'))) {
     const { writeAblationReport } = await import('../../report/ablation-report.ts');
@@ -24,15 +37,23 @@ export async function reportCommand(dir: string, flags: ReportFlags): Promise<st
     throw new Error(`${dir} is not a run directory (it has no ${runPath('', 'config')}); nothing written${hint}`);
   }
   const { writeRunReport } = await import('../../report/run-report.ts');
-  const stripSlices = flags.stripSlices;
-  const result = await writeRunReport(dir, {
-    slices: flags.slices,
-    ...(flags.data !== undefined ? { data: flags.data } : {}),
-    ...(flags.patient !== undefined ? { patient: flags.patient } : {}),
-    ...(stripSlices !== undefined ? { stripSlices } : {}),
-  });
+  const result = await writeRunReport(dir, options);
   for (const note of result.notes) log.info(`note: ${note}`);
   return result.html;
+}
+
+/** Rewrites the run's report after each epoch until the run finishes (or Ctrl-C). */
+async function watchCommand(dir: string, options: { slices: boolean; data?: string; patient?: string; stripSlices?: number }, seconds: number): Promise<string> {
+  const { watchRunReport } = await import('../../report/watch.ts');
+  const stop = new AbortController();
+  const onSigint = () => stop.abort();
+  process.once('SIGINT', onSigint);
+  try {
+    const result = await watchRunReport(dir, { ...options, intervalMs: seconds * 1000, signal: stop.signal });
+    return result?.html ?? `${dir}: no report written (the run has no finished epoch yet)`;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
 }
 
 export function registerReport(program: Command): void {
@@ -44,6 +65,8 @@ export function registerReport(program: Command): void {
     .option('--no-slices', 'leave out the strip of preprocessed slices (does not read the dataset)')
     .option('--patient <id>', 'the patient the slice strip shows (default: the first validation patient with a positive label)')
     .option('--strip-slices <n>', 'how many slices the strip shows, evenly spaced (default 6)', wholeNumber('--strip-slices', 1))
+    .option('--watch', 'a run in progress: rewrite report.html after each epoch until the run finishes (refresh the browser to follow it)')
+    .option('--interval <seconds>', 'with --watch: how often to look for a finished epoch (default 2)', wholeNumber('--interval', 1))
     .action(async (dir: string, flags: ReportFlags) => {
       process.stdout.write(`${await reportCommand(dir, flags)}\n`);
     });

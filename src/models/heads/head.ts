@@ -32,3 +32,10 @@ export function defineHead<S extends z.ZodObject<z.ZodRawShape>>(entry: HeadEntr
 export function headName(group: LabelGroup): string {
   return `head_${group.name}`;
 }
+
+/** The trainable weights of a model's label heads (layers named by headName), or of its last layer that has weights (a dense model). */
+export function headWeights(model: tf.LayersModel): tf.LayerVariable[] {
+  const heads = model.layers.filter((layer) => layer.name.startsWith('head_')).flatMap((layer) => layer.trainableWeights);
+  if (heads.length > 0) return heads;
+  return model.layers.findLast((layer) => layer.trainableWeights.length > 0)?.trainableWeights ?? [];
+}
