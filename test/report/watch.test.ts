@@ -55,6 +55,6 @@ describe('sliceseq report --watch', () => {
     const { full } = runInProgress();
     const printed = await runCli(registerReport, 'report', full, '--watch', '--no-slices', '--interval', '1');
     expect(printed.trim()).toBe(join(full, 'report.html'));
-    await expect(runCli(registerReport, 'report', full, '--watch', '--interval', '0')).rejects.toThrow(/--interval must be a positive integer/);
+    await expect(runCli(registerReport, 'report', full, '--watch', '--interval', '0')).rejects.toThrow(/--interval must be a positive whole number/);
   });
 });
