@@ -4,7 +4,7 @@ import { registerFlatAdamKernel } from './flat-adam.ts';
 import { registerGlobalNormKernel } from './global-norm.ts';
 import { registerGruKernels } from './gru.ts';
 import { registerLayerNormKernels } from './layer-norm.ts';
-import { oneDnnMaxPoolGrad } from './mkl-max-pool.ts';
+import { oneDnnMaxPoolGrad, registerMaxPoolKernels } from './mkl-max-pool.ts';
 import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflowKernel, TfOps, type NativeBackend, type OpAttr } from './tf-ops.ts';
 
 /**
@@ -215,6 +215,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerLayerNormKernels();
   registerFlatAdamKernel();
   registerGlobalNormKernel();
+  registerMaxPoolKernels();
   for (const { kernelName, make } of overrides) {
     const current = tf.getKernel(kernelName, 'tensorflow');
     if (!current) throw new Error(`registerNativeKernels: tfjs-node has no '${kernelName}' kernel: import the native package first`);
