@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
 import { registerGlobalNormKernel } from './global-norm.ts';
@@ -213,6 +214,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerBlockLstmKernels();
   registerGruKernels();
   registerLayerNormKernels();
+  registerAttentionKernels();
   registerFlatAdamKernel();
   registerGlobalNormKernel();
   registerMaxPoolKernels();
