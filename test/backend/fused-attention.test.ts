@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { setFusedKernels } from '../../src/backend/tf-ops.ts';
 import { multiHeadAttention, type AttentionVariables } from '../../src/models/layers/attention-ops.ts';
 import { ClassQueryDecoder } from '../../src/models/layers/class-query-decoder.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { kernelCount, maxAbsDifference, pass, prefixMask, randomizeWeights, seededTensor } from '../helpers/fused-parity.ts';
+import { kernelCount, maxAbsDifference, pass, prefixMask, randomizeWeights, seededTensor, withFused } from '../helpers/fused-parity.ts';
 
 /**
  * The fused multi-head attention kernel (src/backend/attention.ts) against the per-op path (fused kernels off, the
@@ -14,15 +13,6 @@ import { kernelCount, maxAbsDifference, pass, prefixMask, randomizeWeights, seed
  */
 const tolerance = 1e-5;
 const names = ['queryKernel', 'queryBias', 'keyKernel', 'keyBias', 'valueKernel', 'valueBias', 'outputKernel', 'outputBias'] as const;
-
-function withFused<T>(enabled: boolean, f: () => T): T {
-  const previous = setFusedKernels(enabled);
-  try {
-    return f();
-  } finally {
-    setFusedKernels(previous);
-  }
-}
 
 /** Seeded attention weights for width 8, as the LayerVariable-like objects multiHeadAttention reads. */
 function weights(): Record<(typeof names)[number], tf.Variable> {

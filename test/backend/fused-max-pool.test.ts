@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { oneDnnMaxPoolAvailable } from '../../src/backend/mkl-max-pool.ts';
-import { setFusedKernels } from '../../src/backend/tf-ops.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { seededTensor } from '../helpers/fused-parity.ts';
+import { seededTensor, withFused } from '../helpers/fused-parity.ts';
 
 /**
  * Max-pooling layers keep oneDNN's workspace from the forward pass on the tape (src/backend/mkl-max-pool.ts):
@@ -17,15 +16,6 @@ const windows = [
   { poolSize: 3, strides: 2, padding: 'valid' },
   { poolSize: 3, strides: 1, padding: 'same' },
 ] as const;
-
-function withFused<T>(enabled: boolean, f: () => T): T {
-  const previous = setFusedKernels(enabled);
-  try {
-    return f();
-  } finally {
-    setFusedKernels(previous);
-  }
-}
 
 /** conv → ReLU (ties at 0) → max-pooling layer: output without a tape, and d(weighted sum)/d(input, kernel, bias). */
 function run(window: (typeof windows)[number], label: string): number[][] {

@@ -1,23 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setFusedKernels } from '../../src/backend/tf-ops.ts';
 import { fusedGlobalNorm } from '../../src/backend/global-norm.ts';
 import { oneDnnMaxPoolAvailable } from '../../src/backend/mkl-max-pool.ts';
 import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { kernelCount, seededTensor } from '../helpers/fused-parity.ts';
+import { kernelCount, seededTensor, withFused } from '../helpers/fused-parity.ts';
 
 /** Flat Adam, rank-2 MatMul and ReluGrad on the native backend against today's tfjs path. */
 const native = testBackends.includes('tensorflow');
-
-function withFused<T>(enabled: boolean, f: () => T): T {
-  const previous = setFusedKernels(enabled);
-  try {
-    return f();
-  } finally {
-    setFusedKernels(previous);
-  }
-}
 
 const shapes = [[3, 4], [1], [2, 3, 3], [5]];
 
