@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
+import { registerFlatMomentumKernel } from './flat-momentum.ts';
 import { registerGlobalNormKernel } from './global-norm.ts';
 import { registerGruKernels } from './gru.ts';
 import { registerLayerNormKernels } from './layer-norm.ts';
@@ -216,6 +217,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerLayerNormKernels();
   registerAttentionKernels();
   registerFlatAdamKernel();
+  registerFlatMomentumKernel();
   registerGlobalNormKernel();
   registerMaxPoolKernels();
   for (const { kernelName, make } of overrides) {

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Registry } from '../core/registry.ts';
 import { FlatAdamOptimizer } from './flat-adam.ts';
+import { FlatMomentumOptimizer } from './flat-momentum.ts';
 
 /**
  * An optimizer plus what tfjs does not give: a settable learning rate, decoupled weight decay (AdamW-style) and
@@ -62,7 +63,8 @@ optimizers.register({
   name: 'sgd',
   description: 'SGD, with momentum (and Nesterov) when momentum > 0',
   schema: z.object({ ...common, lr: z.number().positive().default(1e-2), momentum: z.number().min(0).max(1).default(0), nesterov: z.boolean().default(false) }),
-  create: (c) => wrap(c.momentum > 0 ? tf.train.momentum(c.lr, c.momentum, c.nesterov) : tf.train.sgd(c.lr), c),
+  // With momentum, tfjs's; on the native backend one kernel for all variables (flat-momentum.ts), the same numbers.
+  create: (c) => wrap(c.momentum > 0 ? new FlatMomentumOptimizer(c.lr, c.momentum, c.nesterov) : tf.train.sgd(c.lr), c),
 });
 
 optimizers.register({

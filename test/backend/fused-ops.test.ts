@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fusedGlobalNorm } from '../../src/backend/global-norm.ts';
 import { oneDnnMaxPoolAvailable } from '../../src/backend/mkl-max-pool.ts';
 import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
+import { FlatMomentumOptimizer } from '../../src/train/flat-momentum.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
 import { kernelCount, seededTensor, withFused } from '../helpers/fused-parity.ts';
 
@@ -56,6 +57,32 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     theirs.dispose();
     tf.dispose([...a, ...b]);
   });
+
+  for (const nesterov of [false, true]) {
+    it(`flat momentum (Nesterov ${nesterov}) is bitwise tfjs's MomentumOptimizer in one kernel, tensors flat, weights round-trip`, async () => {
+      const ours = new FlatMomentumOptimizer(0.05, 0.9, nesterov);
+      const theirs = tf.train.momentum(0.05, 0.9, nesterov);
+      const [a, b] = [makeVariables(`momentum_${nesterov}`), makeVariables(`momentum_ref_${nesterov}`)];
+      stepBoth([ours, theirs], [a, b], 0);
+      const tensors = tf.memory().numTensors;
+      for (let step = 1; step < 5; step++) stepBoth([ours, theirs], [a, b], step);
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(values(a)).toEqual(values(b));
+      const step = () => tf.tidy(() => ours.applyGradients(a.map((v, i) => ({ name: v.name, tensor: seededTensor(shapes[i], `g${i}`) }))));
+      expect(await kernelCount(step)).toBe(1);
+      theirs.applyGradients(b.map((v, i) => ({ name: v.name, tensor: seededTensor(shapes[i], `g${i}`) })));
+      const saved = await ours.getWeights();
+      const reference = await theirs.getWeights();
+      expect(saved.map((w) => w.name)).toEqual(reference.map((w) => w.name.replace('momentum_ref', 'momentum')));
+      saved.forEach((w, i) => expect(Array.from(w.tensor.dataSync())).toEqual(Array.from(reference[i].tensor.dataSync())));
+      const resumed = new FlatMomentumOptimizer(0.05, 0.9, nesterov);
+      await resumed.setWeights(saved);
+      for (let step = 5; step < 8; step++) stepBoth([resumed, theirs], [a, b], step);
+      expect(values(a)).toEqual(values(b));
+      [ours, resumed, theirs].forEach((optimizer) => optimizer.dispose());
+      tf.dispose([...a, ...b]);
+    });
+  }
 
   it('flat Adam runs as one kernel; with fused kernels off it is per-variable', async () => {
     const optimizer = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
