@@ -3,6 +3,7 @@ import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
 import { registerFlatMomentumKernel } from './flat-momentum.ts';
+import { registerFlatRmspropKernel } from './flat-rmsprop.ts';
 import { registerGlobalNormKernel } from './global-norm.ts';
 import { registerGruKernels } from './gru.ts';
 import { registerLayerNormKernels } from './layer-norm.ts';
@@ -218,6 +219,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerAttentionKernels();
   registerFlatAdamKernel();
   registerFlatMomentumKernel();
+  registerFlatRmspropKernel();
   registerGlobalNormKernel();
   registerMaxPoolKernels();
   for (const { kernelName, make } of overrides) {

@@ -84,6 +84,8 @@ export class FlatSlots {
 /** How one optimizer's step maps onto its flat kernel (see FlatAdamOptimizer, FlatMomentumOptimizer). */
 export interface FlatStep<O> {
   kernel: string;
+  /** Whether this optimizer's settings have a flat kernel (default: always). */
+  applies?: (optimizer: O) => boolean;
   /** The kernel's input name for each slot vector, and each slot's suffix in tfjs's per-variable names. */
   slots: Array<{ input: string; suffix: string }>;
   /** tfjs's per-variable slot lists, one per slot (read and replaced). */
@@ -117,7 +119,7 @@ export function withFlatStep<B extends OptimizerClass>(Base: B, step: FlatStep<I
     override applyGradients(variableGradients: Gradients): void {
       const self = this as unknown as InstanceType<B>;
       const list = namedGradients(variableGradients);
-      if (!fusedActive() || list.some((entry) => entry.tensor == null)) {
+      if (!fusedActive() || step.applies?.(self) === false || list.some((entry) => entry.tensor == null)) {
         this.unflatten();
         super.applyGradients(variableGradients);
         return;

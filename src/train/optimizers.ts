@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Registry } from '../core/registry.ts';
 import { FlatAdamOptimizer } from './flat-adam.ts';
 import { FlatMomentumOptimizer } from './flat-momentum.ts';
+import { FlatRMSPropOptimizer } from './flat-rmsprop.ts';
 
 /**
  * An optimizer plus what tfjs does not give: a settable learning rate, decoupled weight decay (AdamW-style) and
@@ -74,7 +75,8 @@ optimizers.register({
   schema: z
     .object({ ...common, decay: z.number().min(0).max(1).default(0.9), momentum: z.number().min(0).max(1).default(0) })
     .refine((c) => !(c.momentum > 0 && c.groups?.backbone), { message: 'groups.backbone needs momentum 0 with rmsprop', path: ['groups'] }),
-  create: (c) => wrap(tf.train.rmsprop(c.lr, c.decay, c.momentum), c),
+  // tfjs's RMSProp; on the native backend one kernel for all variables (flat-rmsprop.ts), the same numbers.
+  create: (c) => wrap(new FlatRMSPropOptimizer(c.lr, c.decay, c.momentum), c),
 });
 
 export type OptimizerConfig = { name: string } & Record<string, unknown>;
