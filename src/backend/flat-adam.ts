@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { flatInputs, stitch, unstitch } from './flat-update.ts';
 import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
@@ -25,33 +26,23 @@ export interface FlatAdamAttrs {
 
 const flatAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const ops = TfOps.of(backend);
-  const t = inputs as Record<string, tf.TensorInfo>;
   const { count, learningRate, beta1, beta2, epsilon } = attrs as unknown as FlatAdamAttrs;
-  const indices = Array.from({ length: count }, (_, k) => t[`i${k}`]);
-  const stitch = (prefix: string) => ops.one('DynamicStitch', [...indices, ...indices.map((_, k) => t[`${prefix}${k}`])], [ops.int('N', count), ops.T]);
+  const flat = flatInputs(inputs, count);
+  const { t } = flat;
   const scalars = [beta1, 1 - beta1, beta2, 1 - beta2, 1, epsilon, -learningRate].map((value) => tf.scalar(value));
   const [b1, oneMinusB1, b2, oneMinusB2, one, eps, minusLr] = scalars;
   const temporaries: tf.Tensor[] = [...scalars];
   const keep = <T extends tf.Tensor>(x: T) => (temporaries.push(x), x);
   try {
-    const g = keep(stitch('g'));
-    const x = keep(stitch('x'));
+    const g = keep(stitch(ops, flat, 'g'));
+    const x = keep(stitch(ops, flat, 'x'));
     const m = ops.one('AddV2', [keep(ops.one('Mul', [t.m, b1])), keep(ops.one('Mul', [g, oneMinusB1]))]);
     const v = ops.one('AddV2', [keep(ops.one('Mul', [t.v, b2])), keep(ops.one('Mul', [keep(ops.one('Square', [g])), oneMinusB2]))]);
     const correctedM = keep(ops.one('RealDiv', [m, keep(ops.one('Sub', [one, t.accBeta1]))]));
     const correctedV = keep(ops.one('RealDiv', [v, keep(ops.one('Sub', [one, t.accBeta2]))]));
     const denominator = keep(ops.one('AddV2', [keep(ops.one('Sqrt', [correctedV])), eps]));
     const step = keep(ops.one('Mul', [keep(ops.one('RealDiv', [correctedM, denominator])), minusLr]));
-    const updated = keep(ops.one('AddV2', [step, x]));
-    const sizes = indices.map((index) => tf.util.sizeFromShape(index.shape));
-    const sizeTensor = keep(tf.tensor1d(sizes, 'int32'));
-    const axis = keep(tf.scalar(0, 'int32'));
-    const pieces = ops.many('SplitV', [updated, sizeTensor, axis], count, [ops.int('num_split', count), ops.T, ops.type('Tlen', 'int32')]);
-    temporaries.push(...pieces);
-    const values = pieces.map((piece, k) => {
-      const shape = keep(tf.tensor1d(indices[k].shape, 'int32'));
-      return ops.one('Reshape', [piece, shape], [ops.T, ops.type('Tshape', 'int32')]);
-    });
+    const values = unstitch(ops, flat, keep(ops.one('AddV2', [step, x])), keep);
     return [m, v, ops.one('Mul', [t.accBeta1, b1]), ops.one('Mul', [t.accBeta2, b2]), ...values];
   } finally {
     tf.dispose(temporaries);

@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
+import { registerFlatMomentumKernel } from './flat-momentum.ts';
+import { registerFlatRmspropKernel } from './flat-rmsprop.ts';
 import { registerGlobalNormKernel } from './global-norm.ts';
 import { registerGruKernels } from './gru.ts';
 import { registerLayerNormKernels } from './layer-norm.ts';
-import { oneDnnMaxPoolGrad } from './mkl-max-pool.ts';
+import { oneDnnMaxPoolGrad, registerMaxPoolKernels } from './mkl-max-pool.ts';
 import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflowKernel, TfOps, type NativeBackend, type OpAttr } from './tf-ops.ts';
 
 /**
@@ -213,8 +216,12 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerBlockLstmKernels();
   registerGruKernels();
   registerLayerNormKernels();
+  registerAttentionKernels();
   registerFlatAdamKernel();
+  registerFlatMomentumKernel();
+  registerFlatRmspropKernel();
   registerGlobalNormKernel();
+  registerMaxPoolKernels();
   for (const { kernelName, make } of overrides) {
     const current = tf.getKernel(kernelName, 'tensorflow');
     if (!current) throw new Error(`registerNativeKernels: tfjs-node has no '${kernelName}' kernel: import the native package first`);

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Registry } from '../core/registry.ts';
 import { FlatAdamOptimizer } from './flat-adam.ts';
+import { FlatMomentumOptimizer } from './flat-momentum.ts';
+import { FlatRMSPropOptimizer } from './flat-rmsprop.ts';
 
 /**
  * An optimizer plus what tfjs does not give: a settable learning rate, decoupled weight decay (AdamW-style) and
@@ -62,7 +64,8 @@ optimizers.register({
   name: 'sgd',
   description: 'SGD, with momentum (and Nesterov) when momentum > 0',
   schema: z.object({ ...common, lr: z.number().positive().default(1e-2), momentum: z.number().min(0).max(1).default(0), nesterov: z.boolean().default(false) }),
-  create: (c) => wrap(c.momentum > 0 ? tf.train.momentum(c.lr, c.momentum, c.nesterov) : tf.train.sgd(c.lr), c),
+  // With momentum, tfjs's; on the native backend one kernel for all variables (flat-momentum.ts), the same numbers.
+  create: (c) => wrap(c.momentum > 0 ? new FlatMomentumOptimizer(c.lr, c.momentum, c.nesterov) : tf.train.sgd(c.lr), c),
 });
 
 optimizers.register({
@@ -72,7 +75,8 @@ optimizers.register({
   schema: z
     .object({ ...common, decay: z.number().min(0).max(1).default(0.9), momentum: z.number().min(0).max(1).default(0) })
     .refine((c) => !(c.momentum > 0 && c.groups?.backbone), { message: 'groups.backbone needs momentum 0 with rmsprop', path: ['groups'] }),
-  create: (c) => wrap(tf.train.rmsprop(c.lr, c.decay, c.momentum), c),
+  // tfjs's RMSProp; on the native backend one kernel for all variables (flat-rmsprop.ts), the same numbers.
+  create: (c) => wrap(new FlatRMSPropOptimizer(c.lr, c.decay, c.momentum), c),
 });
 
 export type OptimizerConfig = { name: string } & Record<string, unknown>;

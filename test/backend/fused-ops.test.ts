@@ -1,23 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setFusedKernels } from '../../src/backend/tf-ops.ts';
 import { fusedGlobalNorm } from '../../src/backend/global-norm.ts';
 import { oneDnnMaxPoolAvailable } from '../../src/backend/mkl-max-pool.ts';
 import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
+import { FlatMomentumOptimizer } from '../../src/train/flat-momentum.ts';
+import { FlatRMSPropOptimizer } from '../../src/train/flat-rmsprop.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { kernelCount, seededTensor } from '../helpers/fused-parity.ts';
+import { kernelCount, seededTensor, withFused } from '../helpers/fused-parity.ts';
 
 /** Flat Adam, rank-2 MatMul and ReluGrad on the native backend against today's tfjs path. */
 const native = testBackends.includes('tensorflow');
-
-function withFused<T>(enabled: boolean, f: () => T): T {
-  const previous = setFusedKernels(enabled);
-  try {
-    return f();
-  } finally {
-    setFusedKernels(previous);
-  }
-}
 
 const shapes = [[3, 4], [1], [2, 3, 3], [5]];
 
@@ -66,6 +58,38 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     theirs.dispose();
     tf.dispose([...a, ...b]);
   });
+
+  const flatTwins: Array<[string, () => tf.Optimizer, () => tf.Optimizer]> = [
+    ['momentum', () => new FlatMomentumOptimizer(0.05, 0.9, false), () => tf.train.momentum(0.05, 0.9, false)],
+    ['Nesterov momentum', () => new FlatMomentumOptimizer(0.05, 0.9, true), () => tf.train.momentum(0.05, 0.9, true)],
+    ['RMSProp', () => new FlatRMSPropOptimizer(0.01, 0.9, 0), () => tf.train.rmsprop(0.01, 0.9, 0)],
+    ['RMSProp with momentum', () => new FlatRMSPropOptimizer(0.01, 0.8, 0.5), () => tf.train.rmsprop(0.01, 0.8, 0.5)],
+  ];
+  for (const [name, flatOne, tfjsOne] of flatTwins) {
+    it(`flat ${name} is bitwise tfjs's per-variable step in one kernel, tensors flat, weights round-trip`, async () => {
+      const label = name.replace(/ /g, '_');
+      const [ours, theirs] = [flatOne(), tfjsOne()];
+      const [a, b] = [makeVariables(`flat_${label}`), makeVariables(`tfjs_${label}`)];
+      stepBoth([ours, theirs], [a, b], 0);
+      const tensors = tf.memory().numTensors;
+      for (let step = 1; step < 5; step++) stepBoth([ours, theirs], [a, b], step);
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect(values(a)).toEqual(values(b));
+      const gradients = (variables: tf.Variable[]) => variables.map((v, i) => ({ name: v.name, tensor: seededTensor(shapes[i], `g${i}`) }));
+      expect(await kernelCount(() => tf.tidy(() => ours.applyGradients(gradients(a))))).toBe(1);
+      tf.tidy(() => theirs.applyGradients(gradients(b)));
+      const saved = await ours.getWeights();
+      const reference = await theirs.getWeights();
+      expect(saved.map((w) => w.name)).toEqual(reference.map((w) => w.name.replace('tfjs_', 'flat_')));
+      saved.forEach((w, i) => expect(Array.from(w.tensor.dataSync())).toEqual(Array.from(reference[i].tensor.dataSync())));
+      const resumed = flatOne();
+      await resumed.setWeights(saved);
+      for (let step = 5; step < 8; step++) stepBoth([resumed, theirs], [a, b], step);
+      expect(values(a)).toEqual(values(b));
+      [ours, resumed, theirs].forEach((optimizer) => optimizer.dispose());
+      tf.dispose([...a, ...b]);
+    });
+  }
 
   it('flat Adam runs as one kernel; with fused kernels off it is per-variable', async () => {
     const optimizer = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);

@@ -60,3 +60,13 @@ export async function kernelCount(f: () => void): Promise<number> {
   });
   return info.kernels.length;
 }
+
+/** Runs f with the fused kernels on or off, restoring the previous setting. */
+export function withFused<T>(enabled: boolean, f: () => T): T {
+  const previous = setFusedKernels(enabled);
+  try {
+    return f();
+  } finally {
+    setFusedKernels(previous);
+  }
+}

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedAttention } from '../../backend/attention.ts';
 import { fusedLayerNorm } from '../../backend/layer-norm.ts';
 import { fusedActive } from '../../backend/tf-ops.ts';
 
@@ -56,9 +57,22 @@ function splitHeads(x: tf.Tensor, heads: number): tf.Tensor3D {
  * Multi-head attention of `queries` [batch, nq, width] over `keys` [batch, nk, width] (keys and values from the
  * same rows). `keyReal` [batch, nk] (1 real, 0 padding) keeps padded keys out: their logits are pushed to -1e9
  * before the softmax and their weights are then zeroed, so a row with no real key attends to nothing (output =
- * the output bias) instead of averaging padding.
+ * the output bias) instead of averaging padding. On the native backend it is one kernel (src/backend/attention.ts).
  */
 export function multiHeadAttention(queries: tf.Tensor, keys: tf.Tensor, heads: number, w: AttentionVariables, keyReal: tf.Tensor | null): AttentionResult {
+  if (fusedActive()) {
+    const read = (v: tf.LayerVariable) => v.read();
+    return fusedAttention(queries, keys, heads, {
+      queryKernel: read(w.queryKernel),
+      queryBias: read(w.queryBias),
+      keyKernel: read(w.keyKernel),
+      keyBias: read(w.keyBias),
+      valueKernel: read(w.valueKernel),
+      valueBias: read(w.valueBias),
+      outputKernel: read(w.outputKernel),
+      outputBias: read(w.outputBias),
+    }, keyReal);
+  }
   const [batch, nq, width] = queries.shape as number[];
   const nk = keys.shape[1] as number;
   const q = splitHeads(linear(queries, w.queryKernel, w.queryBias), heads);

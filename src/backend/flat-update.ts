@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs';
+import type { TfOps } from './tf-ops.ts';
+
+/**
+ * What the flat optimizer kernels (flat-adam.ts, flat-momentum.ts) share: gathering every variable's gradient or
+ * value into one flat vector with `DynamicStitch` (variable k's int32 `i<k>` tensor, of its shape, holds its
+ * positions), and `SplitV` + `Reshape` back to one tensor per variable. Inputs per variable k: `g<k>`, `x<k>`, `i<k>`.
+ */
+export interface FlatInputs {
+  t: Record<string, tf.TensorInfo>;
+  indices: tf.TensorInfo[];
+}
+
+export function flatInputs(inputs: tf.NamedTensorInfoMap, count: number): FlatInputs {
+  const t = inputs as Record<string, tf.TensorInfo>;
+  return { t, indices: Array.from({ length: count }, (_, k) => t[`i${k}`]) };
+}
+
+/** The `g` or `x` inputs of every variable as one flat vector. */
+export function stitch(ops: TfOps, { t, indices }: FlatInputs, prefix: 'g' | 'x'): tf.Tensor {
+  return ops.one('DynamicStitch', [...indices, ...indices.map((_, k) => t[`${prefix}${k}`])], [ops.int('N', indices.length), ops.T]);
+}
+
+/** A flat vector back to one tensor per variable, of its shape; `keep` collects the temporaries to dispose. */
+export function unstitch(ops: TfOps, { indices }: FlatInputs, flat: tf.Tensor, keep: (x: tf.Tensor) => void): tf.Tensor[] {
+  const count = indices.length;
+  const sizes = tf.tensor1d(indices.map((index) => tf.util.sizeFromShape(index.shape)), 'int32');
+  const axis = tf.scalar(0, 'int32');
+  keep(sizes);
+  keep(axis);
+  const pieces = ops.many('SplitV', [flat, sizes, axis], count, [ops.int('num_split', count), ops.T, ops.type('Tlen', 'int32')]);
+  pieces.forEach(keep);
+  return pieces.map((piece, k) => {
+    const shape = tf.tensor1d(indices[k].shape, 'int32');
+    keep(shape);
+    return ops.one('Reshape', [piece, shape], [ops.T, ops.type('Tshape', 'int32')]);
+  });
+}
