@@ -73,6 +73,11 @@ export const experimentSchema = z
         indexDir: z.string().nullable().optional(),
         /** Size limit of cacheDir's decoded slices in GiB; the least recently used are deleted beyond it (default: none). */
         cacheMaxGiB: z.number().positive().optional(),
+        /**
+         * How cacheDir stores slices: `lossless` (default: 8-bit where every value is k/255, as after CLAHE, else
+         * float32) or `float16` (float slices at half size, lossy: see docs/data-at-scale.md for the worst error).
+         */
+        cachePrecision: z.enum(['lossless', 'float16']).optional(),
         prefetch: z.number().int().min(1).default(2),
         /**
          * Worker threads that read and preprocess patients while the main thread trains (default: cores − 1, at
