@@ -176,7 +176,7 @@ describe('rsna-ich dataset', () => {
       expect(lines).toHaveLength(3); // one per kind, not one per row or file
       expect(lines[0]).toMatch(/^ {2}identical duplicate rows \(ignored\): 6 \(.*oddities.csv line 68, .*oddities.csv line 69, .*oddities.csv line 70, …\)$/);
       expect(lines[1]).toMatch(/^ {2}label rows with no image file: 4 \(.*oddities.csv line 74, .*line 80, .*line 86, …\)$/);
-      expect(lines[2]).toContain(`image files with no label rows: 3 (${ids.slice(0, 3).map((id) => join(fixture, "stage_2_train", `${id}.dcm`)).sort().join(', ')})`);
+      expect(lines[2]).toContain(`image files with no label rows: 3 (${ids.slice(0, 3).map((id) => join(fixture, 'stage_2_train', `${id}.dcm`)).sort().join(', ')})`);
       expect(dataset.skipped.filter((item) => item.kind === 'label rows with no image file').map((item) => item.reason)).toEqual(
         ghosts.map((id) => `no image ${join(fixture, 'stage_2_train', `${id}.dcm`)} for ${id}`),
       );
