@@ -163,3 +163,14 @@ export function writeSubmissionCsvs(root: string, testFiles: number): { sample: 
   writeFileSync(files.solution, `${solution.join('\n')}\n`);
   return { ...files, ids };
 }
+
+/** A labels CSV of `images` training images (six rows each) without any DICOM: the full size has 4,516,818 rows. */
+export function writeLabelsCsv(file: string, images: number): void {
+  const rows = ['ID,Label'];
+  for (let i = 0; i < images; i++) {
+    const image = imageId(i);
+    const labels = sliceLabels(i);
+    LABELS.forEach((label, l) => rows.push(`${image}_${label},${labels[l]}`));
+  }
+  writeFileSync(file, `${rows.join('\n')}\n`);
+}

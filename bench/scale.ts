@@ -11,7 +11,8 @@
  *   predict        `sliceseq predict` over the test studies, writing the submission (a run trained once at the smallest size)
  *   score          `sliceseq score` of that submission against the solution
  * beside the Python route: pydicom with stop_before_pixels over 1 and 2 processes, and pandas for the labels CSV.
- * Without any DICOM, the full-size submission (727,392 rows) is written and scored at every run.
+ * Without any DICOM, the full-size submission (727,392 rows) is written and scored, and the full-size labels CSV
+ * (752,803 images × 6 rows) read, at every run.
  * Also: bytes per cached slice at 224 × 224 × 3 for the rsna-ich example's preprocessing and with CLAHE, and the
  * projected cache for the competition's 752,803 slices.
  *
@@ -29,7 +30,7 @@ import { encodeCacheEntry, type CachePrecision } from '../src/data/cache.ts';
 import { buildPreprocess } from '../src/data/preprocess.ts';
 import type { Slice } from '../src/data/types.ts';
 import { writeSubmission } from '../src/metrics/submission/write.ts';
-import { COMPETITION, LABELS, writeScaleDataset, writeSubmissionCsvs } from './scale-data.ts';
+import { COMPETITION, LABELS, writeLabelsCsv, writeScaleDataset, writeSubmissionCsvs } from './scale-data.ts';
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -175,6 +176,21 @@ async function fullSubmission(): Promise<{ write: Measured; score: Measured; row
   return { write, score, rows };
 }
 
+/** The full-size labels CSV (752,803 images × 6 rows), read by sliceseq (own process) and by pandas. */
+async function fullLabels(): Promise<{ rows: number; ours: Measured; pandas: Measured | null }> {
+  const dir = join(work, 'full-labels');
+  mkdirSync(dir, { recursive: true });
+  say(`full size: the labels CSV (${(COMPETITION.trainFiles * 6).toLocaleString('en')} rows), sliceseq then pandas`);
+  writeLabelsCsv(join(dir, 'stage_2_train.csv'), COMPETITION.trainFiles);
+  const ours = await timed(process.execPath, ['--import', 'tsx', join(projectRoot, 'bench', 'scale-labels.ts'), join(dir, 'stage_2_train.csv')]);
+  const peer = pythonPeer(dir, ['--skip-scan']);
+  return {
+    rows: COMPETITION.trainFiles * 6,
+    ours: { seconds: (JSON.parse(ours.stdout.trim()) as { seconds: number }).seconds, peakRssMb: ours.peakRssMb },
+    pandas: peer ? { seconds: peer.csv.seconds, peakRssMb: peer.csv.peakRssMb } : null,
+  };
+}
+
 /** Bytes per cached slice at 224 × 224 × 3 for a preprocessing, lossless and float16. */
 async function cacheBytes(): Promise<Array<{ pipeline: string; precision: CachePrecision; bytes: number }>> {
   const source: Slice = { rows: 512, cols: 512, channels: 1, data: new Float32Array(512 * 512), meta: { source: 'ct.dcm', format: 'dicom' } };
@@ -212,6 +228,7 @@ try {
     results.push(result);
   }
   const full = await fullSubmission();
+  const labels = await fullLabels();
   const cache = await cacheBytes();
 
   const fmt = (x: number, digits = 1) => x.toFixed(digits);
@@ -228,6 +245,7 @@ try {
   for (const name of peerNames) lines.push(`| ${name} | ${results.map((r) => cell(r.peers[name])).join(' | ')} |`);
   lines.push(`| studies / test files | ${results.map((r) => `${r.studies} / ${r.testFiles}`).join(' | ')} |`);
   lines.push('', `Full size without DICOM: writing the ${full.rows.toLocaleString('en')}-row submission ${fmt(full.write.seconds, 2)} s (in process, RSS ${fmt(full.write.peakRssMb, 0)} MB); \`sliceseq score\` on it ${fmt(full.score.seconds, 2)} s, peak RSS ${fmt(full.score.peakRssMb, 0)} MB.`);
+  lines.push('', `Full-size labels CSV without DICOM (${labels.rows.toLocaleString('en')} rows): sliceseq ${fmt(labels.ours.seconds, 2)} s, peak RSS ${fmt(labels.ours.peakRssMb, 0)} MB${labels.pandas ? `; pandas (read_csv, split, pivot) ${fmt(labels.pandas.seconds, 2)} s, peak RSS ${fmt(labels.pandas.peakRssMb, 0)} MB` : ''}.`);
   lines.push('', '| cached slice, 224 × 224 × 3 | precision | bytes per slice | competition (752,803 slices) |', '|---|---|---|---|');
   for (const row of cache) lines.push(`| ${row.pipeline} | ${row.precision} | ${row.bytes.toLocaleString('en')} | ${fmt((row.bytes * COMPETITION.trainFiles) / 2 ** 30, 1)} GiB |`);
   const [small, large] = [results[0], results[results.length - 1]];
@@ -242,7 +260,7 @@ try {
   for (const name of stepNames) summary.push(`peak RSS ${name}: ${fmt(Math.max(...results.map((r) => r.steps[name].peakRssMb)), 0)} MB`);
   process.stdout.write(`${lines.join('\n')}\n\n${summary.join('\n')}\n`);
   const json = option('json');
-  if (json) writeFileSync(json, JSON.stringify({ sizes: results, full, cache, imageSide }, null, 2));
+  if (json) writeFileSync(json, JSON.stringify({ sizes: results, full, labels, cache, imageSide }, null, 2));
 } finally {
   if (!keep) rmSync(work, { recursive: true, force: true });
   else say(`work kept in ${work} (${statSync(work).isDirectory() ? 'folder' : ''})`);
