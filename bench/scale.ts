@@ -4,6 +4,7 @@
  * SLICESEQ_SCALE_SIZES=7528,37640) bench/scale-data.ts writes an RSNA-layout dataset of ~35-slice studies (small
  * images: pixel work is measured by `npm run bench`), then times, each in its own process with its peak RSS
  * (/usr/bin/time; worker threads share the process):
+ *   start-up       `sliceseq --help`: what every command pays before its work (growth ratios are also given net of it)
  *   scan cold      header scan of stage_2_train without an index (files/s)
  *   scan warm      the same with the index present
  *   inspect        `sliceseq inspect <root> --dataset rsna-ich` (index present)
@@ -131,6 +132,8 @@ async function measureSize(files: number, run: () => Promise<string>): Promise<S
   steps['scan cold'] = await scan(root, indexDir);
   steps['scan warm'] = await scan(root, indexDir);
   const env = { SLICESEQ_CACHE: indexDir };
+  // What every command below pays before it reads anything (tsx, the CLI, TensorFlow): at small sizes it is most of their time.
+  steps['start-up'] = { ...(await timed(process.execPath, [cli, '--help'])), files };
   say(`size ${files}: inspect --dataset`);
   steps.inspect = { ...(await timed(process.execPath, [cli, 'inspect', root, '--dataset', 'rsna-ich', '--json'], { env })), files };
   say(`size ${files}: sliceseq run until the first training batch`);
@@ -250,11 +253,16 @@ try {
   for (const row of cache) lines.push(`| ${row.pipeline} | ${row.precision} | ${row.bytes.toLocaleString('en')} | ${fmt((row.bytes * COMPETITION.trainFiles) / 2 ** 30, 1)} GiB |`);
   const [small, large] = [results[0], results[results.length - 1]];
   const summary: string[] = [];
+  const cliSteps = ['inspect', 'first batch', 'predict', 'score'];
   if (results.length > 1) {
     for (const name of [...stepNames, ...peerNames]) {
       const step = (r: SizeResult) => r.steps[name] ?? r.peers[name];
       const ratio = step(large).seconds / step(large).files / (step(small).seconds / step(small).files);
       summary.push(`growth ratio ${name}: ${fmt(ratio, 2)}`);
+      if (cliSteps.includes(name)) {
+        const net = (r: SizeResult) => Math.max(1e-3, step(r).seconds - r.steps['start-up'].seconds) / step(r).files;
+        summary.push(`growth ratio ${name} (net of start-up): ${fmt(net(large) / net(small), 2)}`);
+      }
     }
   }
   for (const name of stepNames) summary.push(`peak RSS ${name}: ${fmt(Math.max(...results.map((r) => r.steps[name].peakRssMb)), 0)} MB`);
