@@ -44,12 +44,15 @@ export function slicesOf(file: ScannedFile): ScannedSlice[] {
   return metas.map((meta, frame) => ({ path: file.path, ...(metas.length > 1 ? { frame } : {}), meta }));
 }
 
-/** Lists files under `dir` matching glob `patterns` (relative), with size and mtime, sorted by path. */
+/**
+ * Lists files under `dir` matching glob `patterns` (relative), with size and mtime, sorted by path. The stats are
+ * taken here, not by fast-glob: its `stats` option kept ~1.7 KB a file alive after the listing (65 MB for 37,640
+ * files, measured), which at the competition's 752,803 files would be 1.3 GB. A file gone before its stat is left out.
+ */
 export async function listFiles(dir: string, patterns: string[]): Promise<FileEntry[]> {
-  const entries = await fg(patterns, { cwd: dir, absolute: true, onlyFiles: true, stats: true, caseSensitiveMatch: false });
-  return entries
-    .map((entry) => ({ path: entry.path, size: entry.stats!.size, mtimeMs: entry.stats!.mtimeMs }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const paths = (await fg(patterns, { cwd: dir, absolute: true, onlyFiles: true, caseSensitiveMatch: false })).sort();
+  const entries = await statFiles(paths);
+  return entries.filter((entry) => entry.error === undefined).map(({ path, size, mtimeMs }) => ({ path, size, mtimeMs }));
 }
 
 /** Stats named files; a file that cannot be stat'ed comes back with `error`. */
