@@ -260,9 +260,10 @@ try {
       const step = (r: SizeResult) => r.steps[name] ?? r.peers[name];
       const ratio = step(large).seconds / step(large).files / (step(small).seconds / step(small).files);
       summary.push(`growth ratio ${name}: ${fmt(ratio, 2)}`);
-      if (cliSteps.includes(name)) {
-        const net = (r: SizeResult) => Math.max(1e-3, step(r).seconds - r.steps['start-up'].seconds) / step(r).files;
-        summary.push(`growth ratio ${name} (net of start-up): ${fmt(net(large) / net(small), 2)}`);
+      // Net of start-up only where the work itself took a second or more at both ends (else it is noise).
+      const net = (r: SizeResult) => step(r).seconds - r.steps['start-up'].seconds;
+      if (cliSteps.includes(name) && net(small) >= 1 && net(large) >= 1) {
+        summary.push(`growth ratio ${name} (net of start-up): ${fmt(net(large) / step(large).files / (net(small) / step(small).files), 2)}`);
       }
     }
   }
