@@ -16,6 +16,8 @@
  * End to end: `sliceseq run` of the quickstart (the demo data at its quickstart size, 2 epochs) on native and on wasm;
  * training slices/s of the second epoch including data loading, and the share of it spent waiting for data.
  *
+ *   npm run bench -- --scale: the scale benchmark (bench/scale.ts) instead.
+ *
  *   npm run bench [-- --steps 20 --warmup 2 --threads 1,2 --cpu-steps 1 --skip-cpu --skip-preprocess --skip-e2e --profile --record]
  *   --record rewrites docs/benchmarks.md with this run's table (date and machine included).
  *   PyTorch 2.x: SLICESEQ_TORCH2_PYTHON, else .venv-torch2/bin/python if present
@@ -35,6 +37,12 @@ import type { HistoryRecord } from '../src/runs/history.ts';
 import { benchPreprocess } from './preprocess.ts';
 import { endToEndQuickstart, timeTrainingStep, type Workload } from './workloads.ts';
 import type { StepTiming } from './train-step.ts';
+
+// `npm run bench -- --scale`: the scale benchmark instead (bench/scale.ts).
+if (process.argv.includes('--scale')) {
+  await import('./scale.ts');
+  process.exit(0);
+}
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);

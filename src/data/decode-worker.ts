@@ -1,6 +1,6 @@
 import { threadId } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { SliceCache } from './cache.ts';
+import { SliceCache, type CachePrecision } from './cache.ts';
 import { packIntoSlab } from './host-buffers.ts';
 import { decodePatient, type PatientDecodeRequest } from './decode-patient.ts';
 import { buildPreprocess, type Preprocess, type TransformConfig } from './preprocess.ts';
@@ -10,10 +10,12 @@ import type { Slice, SliceMeta } from './types.ts';
 /** What the loader sends a decode worker: the patient, and the plain configs the worker rebuilds its tools from. */
 export interface DecodeTask extends PatientDecodeRequest {
   preprocess: TransformConfig[] | null;
-  cache?: { dir: string; maxBytes?: number };
+  cache?: WorkerCache;
   /** Where to put the finished slices' values (host-buffers.ts SlabPool), if they fit; otherwise they are moved. */
   slab?: SharedArrayBuffer;
 }
+
+type WorkerCache = { dir: string; maxBytes?: number; precision?: CachePrecision };
 
 type PlainSlice = { rows: number; cols: number; channels: number; data: Float32Array; meta: SliceMeta };
 
@@ -38,10 +40,10 @@ function pipelineFor(config: TransformConfig[]): Preprocess {
   return pipeline;
 }
 
-function cacheFor({ dir, maxBytes }: { dir: string; maxBytes?: number }): SliceCache {
-  const key = `${dir}\u0000${maxBytes ?? ''}`;
+function cacheFor({ dir, maxBytes, precision }: WorkerCache): SliceCache {
+  const key = `${dir}\u0000${maxBytes ?? ''}\u0000${precision ?? ''}`;
   let cache = caches.get(key);
-  if (!cache) caches.set(key, (cache = new SliceCache(dir, maxBytes)));
+  if (!cache) caches.set(key, (cache = new SliceCache(dir, maxBytes, precision)));
   return cache;
 }
 

@@ -52,6 +52,8 @@ export const loaderConfigSchema = z
     cacheDir: z.string().optional(),
     /** Size limit of that folder in bytes: least recently used entries are deleted beyond it (default: no limit). */
     cacheMaxBytes: z.number().positive().optional(),
+    /** How cached slices are stored (cache.ts CachePrecision): lossless by default; `float16` halves float entries, lossy. */
+    cachePrecision: z.enum(['lossless', 'float16']).default('lossless'),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -240,7 +242,7 @@ export class PatientLoader {
       if (runtime.pipeline && !runtime.pipeline.masks) throw new Error('loader: dense labels need a pipeline that moves label maps (masks()); use buildPreprocess');
     }
     this.cache =
-      this.config.cacheDir && this.config.workers === 0 ? new SliceCache(this.config.cacheDir, this.config.cacheMaxBytes) : undefined;
+      this.config.cacheDir && this.config.workers === 0 ? new SliceCache(this.config.cacheDir, this.config.cacheMaxBytes, this.config.cachePrecision) : undefined;
     this.readSlices = runtime.readSlices ?? ((path, options) => readSlicesFromFile(path, options));
     this.batchBuffers = new BufferPool(this.config.prefetch + 2);
   }
@@ -402,7 +404,7 @@ export class PatientLoader {
       epoch,
       ...(this.dense ? { masks: { refs: patient.sliceMasks!, group: this.dense } } : {}),
     };
-    const { workers, cacheDir, cacheMaxBytes } = this.config;
+    const { workers, cacheDir, cacheMaxBytes, cachePrecision } = this.config;
     const pipeline = this.runtime.pipeline;
     let decoded: LoadedPatient;
     if (workers > 0) {
@@ -410,7 +412,7 @@ export class PatientLoader {
       const result = await runDecodeTask(workers, {
         ...request,
         preprocess: pipeline?.config?.() ?? null,
-        ...(cacheDir ? { cache: { dir: cacheDir, ...(cacheMaxBytes ? { maxBytes: cacheMaxBytes } : {}) } } : {}),
+        ...(cacheDir ? { cache: { dir: cacheDir, precision: cachePrecision, ...(cacheMaxBytes ? { maxBytes: cacheMaxBytes } : {}) } } : {}),
         ...(slab ? { slab } : {}),
       });
       this.slabs.sized(sliceBytes(result.slices));

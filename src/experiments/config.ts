@@ -62,6 +62,7 @@ export const experimentSchema = z
         cacheDir: z.string().optional().describe('Folder for decoded slices (keyed by file and preprocessing); none when absent. Not the header-scan index.'),
         indexDir: z.string().nullable().optional().describe('Folder for the header-scan index (each file\'s UIDs and position, so a rescan reads only changed files); default $SLICESEQ_CACHE, else $XDG_CACHE_HOME/sliceseq, else ~/.cache/sliceseq; null: no index.'),
         cacheMaxGiB: z.number().positive().optional().describe('Size limit of cacheDir\'s decoded slices in GiB; the least recently used are deleted beyond it (default: none).'),
+        cachePrecision: z.enum(['lossless', 'float16']).optional().describe('How cacheDir stores slices: `lossless` (default: 8-bit where every value is k/255, as after CLAHE, else float32) or `float16` (float slices at half size, lossy: docs/data-at-scale.md gives the worst error).'),
         prefetch: z.number().int().min(1).default(2).describe('Batches decoded ahead of training.'),
         workers: z.number().int().min(0).optional().describe('Worker threads that read and preprocess patients while the main thread trains (default: cores − 1, at least 1; 0 keeps all of it on the main thread). Results do not depend on the count.'),
         embeddings: embeddingsInputSchema.optional().describe('Two-stage mode: train on slice embeddings cached by `sliceseq extract` instead of images (embeddings-input.ts).'),

@@ -211,6 +211,7 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
             sliceTargets: level === 'slice' && !dense,
             ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
             ...(experiment.data.cacheMaxGiB ? { cacheMaxBytes: experiment.data.cacheMaxGiB * 2 ** 30 } : {}),
+            ...(experiment.data.cachePrecision ? { cachePrecision: experiment.data.cachePrecision } : {}),
           },
           { pipeline: preprocess },
         );

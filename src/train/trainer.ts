@@ -100,6 +100,7 @@ export async function fit(parts: FitParts, settings: FitSettings): Promise<Train
     let waitFrom = epochStart;
     for await (const batch of trainLoader.epoch(epoch)) {
       waitMs += performance.now() - waitFrom;
+      if (batchIndex === 0) log.debug(`epoch ${epoch + 1}: first training batch ready`); // bench/scale.ts times up to here
       try {
         if (batchIndex++ < state.batchInEpoch) continue; // already trained before the interruption
         const targets = parts.targetsOf ? parts.targetsOf(batch) : settings.level === 'slice' ? batch.sliceTargets : batch.targets;

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { log } from '../../src/core/log.ts';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -132,7 +133,7 @@ describe('rsna-ich dataset', () => {
       );
       // Identical repeats (the real stage_2_train.csv has some) are listed, not fatal.
       const repeated = await rsna({ labelsCsv: writeCsv('same.csv', [...rows, rows[3]]) });
-      expect(repeated.skipped).toEqual([{ file: join(work, 'same.csv'), line: 86, reason: expect.stringMatching(/same Label as line 5; ignored/) }]);
+      expect(repeated.skipped).toEqual([{ file: join(work, 'same.csv'), line: 86, kind: 'identical duplicate rows (ignored)', reason: expect.stringMatching(/same Label as line 5; ignored/) }]);
       expect(repeated.patients.flatMap((p) => p.slices)).toHaveLength(14);
       await expect(rsna({ labelsCsv: writeCsv('partial.csv', rows.filter((r) => r !== rows[2])) })).rejects.toThrow(
         new RegExp(`partial.csv line 2: ${ids[0]} has no row for intraventricular`),
@@ -157,6 +158,33 @@ describe('rsna-ich dataset', () => {
       expect(slices).toHaveLength(13);
       expect(slices).not.toContain(ids[0]);
     });
+  });
+
+  it("the competition's label oddities (a duplicated ID, IDs with no file, files with no labels): one line per kind, or one error", async () => {
+    const ids = Object.values(expected.studies).flat();
+    const rowsFor = (id: string) => subtypes.map((t) => `${id}_${t},0`);
+    // ids[0..2] have no label rows; four IDs have no file; ids[3] is listed twice in full, as stage_2_train.csv lists one image.
+    const ghosts = ['ID_0000000c1', 'ID_0000000c2', 'ID_0000000c3', 'ID_0000000c4'];
+    const rows = [...ids.slice(3).flatMap(rowsFor), ...rowsFor(ids[3]), ...ghosts.flatMap(rowsFor)];
+    const labelsCsv = writeCsv('oddities.csv', rows);
+    const warn = vi.spyOn(log, 'warn').mockImplementation(() => {});
+    try {
+      const dataset = await rsna({ labelsCsv, onBadFile: 'skip' });
+      expect(dataset.patients.flatMap(imageIds)).toHaveLength(ids.length - 3);
+      const summary = warn.mock.calls.map(([message]) => message).find((message) => message.includes('skipped'))!;
+      const lines = summary.split('\n').slice(1);
+      expect(lines).toHaveLength(3); // one per kind, not one per row or file
+      expect(lines[0]).toMatch(/^ {2}identical duplicate rows \(ignored\): 6 \(.*oddities.csv line 68, .*oddities.csv line 69, .*oddities.csv line 70, …\)$/);
+      expect(lines[1]).toMatch(/^ {2}label rows with no image file: 4 \(.*oddities.csv line 74, .*line 80, .*line 86, …\)$/);
+      expect(lines[2]).toContain(`image files with no label rows: 3 (${ids.slice(0, 3).map((id) => join(fixture, 'stage_2_train', `${id}.dcm`)).sort().join(', ')})`);
+      expect(dataset.skipped.filter((item) => item.kind === 'label rows with no image file').map((item) => item.reason)).toEqual(
+        ghosts.map((id) => `no image ${join(fixture, 'stage_2_train', `${id}.dcm`)} for ${id}`),
+      );
+    } finally {
+      warn.mockRestore();
+    }
+    // Under onBadFile 'error' (the default): one error naming the first of a kind and counting the others.
+    await expect(rsna({ labelsCsv })).rejects.toThrow(/oddities.csv line 74: no image .*ID_0000000c1.dcm for ID_0000000c1; and 3 more label rows with no image file: .*line 80, .*line 86, .*line 92 \(set onBadFile: 'skip'/);
   });
 
   it('an unreadable DICOM is an error naming it, or skipped with its reason', async () => {

@@ -44,8 +44,9 @@ describe('labels and submissions', () => {
     const text = `${rows.join('\n')}\n`;
     expect(() => parseRsnaLabels(text, 'labels.csv', new BadInput('skip', 'rsna-ich dataset'))).toThrow(/labels\.csv: no row has the label 'any' .*includeAny: false/);
     const parsed = parseRsnaLabels(text, 'labels.csv', new BadInput('error', 'rsna-ich dataset'), { includeAny: false });
-    expect([...parsed.images.keys()]).toEqual(['ID_a', 'ID_b']);
-    expect(Array.from(parsed.images.get('ID_b')!.values)).toEqual([0, 0, 0, 0, 1, 1]);
+    expect([...parsed.rows.keys()]).toEqual(['ID_a', 'ID_b']);
+    const row = parsed.rows.get('ID_b')!;
+    expect(Array.from(parsed.values.subarray(row * 6, row * 6 + 6))).toEqual([0, 0, 0, 0, 1, 1]);
   });
 
   it('a submission without its header line names the ID,Label header', () => {

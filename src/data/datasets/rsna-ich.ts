@@ -7,7 +7,7 @@ import { at, forEachCsvRecord, readTextFile } from './csv.ts';
 import { aggregateSliceTargets } from './targets.ts';
 import { scanIndexDir, listFiles, scanHeaders } from './scan.ts';
 import { orderScanned, readableSlices, sliceRef, sortPatients } from './assemble.ts';
-import { BadInput, missingRescaleRule, onBadFileSchema, readerVariant, rescaleOptions, type Dataset, type DatasetContext } from './types.ts';
+import { BadInput, missingRescaleRule, onBadFileSchema, readerVariant, rescaleOptions, type Dataset, type DatasetContext, type SkippedItem } from './types.ts';
 import type { RegistryEntry } from '../../core/registry.ts';
 
 /** The label columns of the Kaggle RSNA Intracranial Hemorrhage Detection CSV, in the order targets use. */
@@ -38,23 +38,40 @@ export const rsnaIchConfigSchema = z.object({
 });
 export type RsnaIchConfig = z.output<typeof rsnaIchConfigSchema>;
 
-interface ImageLabels {
-  values: Float32Array;
-  /** Line of each label's row (0 = not seen yet). */
-  lines: number[];
-  conflicting: boolean;
+/** The label CSV in compact columns (stage_2_train.csv has 4.5M rows): one map from image id to row, one byte per label. */
+export interface RsnaLabels {
+  /** Image id → row of `values`. */
+  rows: Map<string, number>;
+  /** Row-major [row, label] 0/1 values, labels in the CSV's order (the five subtypes, then `any`). */
+  values: Uint8Array;
+  /** The 1-based CSV line of each row's first label row. */
+  firstLines: Int32Array;
+  /** Images left out because their rows were bad (each already reported under its line). */
+  rejected: Set<string>;
+}
+
+/** A typed array twice as long (or at least `length`), holding the old values. */
+function grown<T extends Uint8Array | Int32Array>(array: T, length: number): T {
+  if (length <= array.length) return array;
+  const next = new (array.constructor as new (n: number) => T)(Math.max(length, 2 * array.length));
+  next.set(array);
+  return next;
 }
 
 /**
  * Reads `ID,Label` rows `ID_<image>_<subtype>`: one row per image and label (the five subtypes and `any`).
  * Bad rows (more or fewer fields than the header, malformed ID, unknown subtype, value other than 0/1, a conflicting duplicate, an image missing a
  * label row, `any` disagreeing with the subtypes) go to `bad` with their 1-based line; identical duplicates are
- * listed as ignored.
+ * listed as ignored (one summary line for all of them).
  */
-export function parseRsnaLabels(text: string, file: string, bad: BadInput, options: { includeAny?: boolean } = {}): { images: Map<string, ImageLabels>; rejected: Set<string> } {
+export function parseRsnaLabels(text: string, file: string, bad: BadInput, options: { includeAny?: boolean } = {}): RsnaLabels {
   const includeAny = options.includeAny ?? true;
-  const images = new Map<string, ImageLabels>();
-  const rejected = new Set<string>();
+  const width = rsnaLabels.length;
+  const rows = new Map<string, number>();
+  let values = new Uint8Array(width * 1024);
+  /** Per row and label, the line it was read from (0: not yet). */
+  let lines = new Int32Array(width * 1024);
+  let conflicting = new Uint8Array(1024);
   let idColumn = -1;
   let labelColumn = -1;
   let header: string[] = [];
@@ -74,58 +91,82 @@ export function parseRsnaLabels(text: string, file: string, bad: BadInput, optio
     const id = fields[idColumn]?.trim() ?? '';
     const value = fields[labelColumn]?.trim();
     const split = id.lastIndexOf('_');
-    const image = id.slice(0, split);
     const label = rsnaLabels.indexOf(id.slice(split + 1) as (typeof rsnaLabels)[number]);
     if (!id.startsWith('ID_') || split <= 3) return bad.report({ file, line, reason: `ID '${id}' is not ID_<image>_<subtype>` });
     if (label < 0) return bad.report({ file, line, reason: `unknown subtype '${id.slice(split + 1)}' (expected ${rsnaLabels.join(', ')})` });
     if (value !== '0' && value !== '1') return bad.report({ file, line, reason: `Label must be 0 or 1, got '${value}'` });
-    let entry = images.get(image);
-    if (!entry) {
-      entry = { values: new Float32Array(rsnaLabels.length), lines: new Array(rsnaLabels.length).fill(0), conflicting: false };
-      images.set(image, entry);
+    const image = id.slice(0, split);
+    let row = rows.get(image);
+    if (row === undefined) {
+      row = rows.size;
+      rows.set(image, row);
+      values = grown(values, (row + 1) * width);
+      lines = grown(lines, (row + 1) * width);
+      conflicting = grown(conflicting, row + 1);
     }
-    if (entry.lines[label] > 0) {
+    const cell = row * width + label;
+    if (lines[cell] > 0) {
       // The real stage_2_train.csv repeats a few rows verbatim: harmless, so listed but not fatal.
-      if (entry.values[label] === Number(value)) {
-        return bad.tolerate({ file, line, reason: `duplicate row for ${id} (same Label as line ${entry.lines[label]}; ignored)` });
+      if (values[cell] === Number(value)) {
+        return bad.tolerate({ file, line, kind: 'identical duplicate rows (ignored)', reason: `duplicate row for ${id} (same Label as line ${lines[cell]}; ignored)` });
       }
-      entry.conflicting = true;
-      return bad.report({ file, line, reason: `duplicate row for ${id} with a different Label than line ${entry.lines[label]}` });
+      conflicting[row] = 1;
+      return bad.report({ file, line, reason: `duplicate row for ${id} with a different Label than line ${lines[cell]}` });
     }
-    entry.values[label] = Number(value);
-    entry.lines[label] = line;
+    values[cell] = value === '1' ? 1 : 0;
+    lines[cell] = line;
   });
   if (idColumn < 0) throw new Error(`${file}: empty CSV (no header row)`);
-  const anyAt = rsnaSubtypes.length;
+  const subtypes = rsnaSubtypes.length;
   // A labels file without any `any` row is a file of subtypes only, not one bad row per image.
-  if (includeAny && images.size > 0 && [...images.values()].every((entry) => entry.lines[anyAt] === 0)) {
-    throw new Error(
-      `${file}: no row has the label 'any' (its rows give the five subtypes only); to train on the subtypes alone set includeAny: false ` +
-        'in data.dataset (--set data.dataset.includeAny=false)',
-    );
-  }
-  for (const [image, entry] of images) {
-    const firstLine = Math.min(...entry.lines.filter((l) => l > 0));
-    // Without the `any` class its row may be absent: then it is what the subtypes say.
-    if (!includeAny && entry.lines[anyAt] === 0) {
-      entry.values[anyAt] = Math.max(...entry.values.subarray(0, anyAt));
-      entry.lines[anyAt] = firstLine;
+  if (includeAny && rows.size > 0) {
+    let anyRows = 0;
+    for (const row of rows.values()) if (lines[row * width + subtypes] > 0) anyRows++;
+    if (anyRows === 0) {
+      throw new Error(
+        `${file}: no row has the label 'any' (its rows give the five subtypes only); to train on the subtypes alone set includeAny: false ` +
+          'in data.dataset (--set data.dataset.includeAny=false)',
+      );
     }
-    const missing = rsnaLabels.filter((_, i) => entry.lines[i] === 0);
-    const anyLine = entry.lines[rsnaSubtypes.length];
+  }
+  const rejected = new Set<string>();
+  const firstLines = new Int32Array(rows.size);
+  for (const [image, row] of rows) {
+    const base = row * width;
+    let firstLine = Infinity;
+    let anySubtype = 0;
+    let firstSubtypeLine = 0;
+    for (let label = 0; label < subtypes; label++) {
+      const seen = lines[base + label];
+      if (seen === 0) continue;
+      anySubtype |= values[base + label];
+      if (firstSubtypeLine === 0 || seen < firstSubtypeLine) firstSubtypeLine = seen;
+    }
+    // Without the `any` class its row may be absent: then it is what the subtypes say.
+    if (!includeAny && lines[base + subtypes] === 0 && firstSubtypeLine > 0) {
+      values[base + subtypes] = anySubtype;
+      lines[base + subtypes] = firstSubtypeLine;
+    }
+    const missing: string[] = [];
+    for (let label = 0; label < width; label++) {
+      const seen = lines[base + label];
+      if (seen === 0) missing.push(rsnaLabels[label]);
+      else firstLine = Math.min(firstLine, seen);
+    }
+    firstLines[row] = firstLine;
     let problem: { line: number; reason: string } | undefined;
-    if (entry.conflicting) problem = { line: firstLine, reason: `conflicting duplicate rows for ${image}` };
+    if (conflicting[row]) problem = { line: firstLine, reason: `conflicting duplicate rows for ${image}` };
     else if (missing.length > 0) problem = { line: firstLine, reason: `${image} has no row for ${missing.join(', ')}` };
-    else if (entry.values[rsnaSubtypes.length] !== Math.max(...entry.values.subarray(0, rsnaSubtypes.length))) {
-      problem = { line: anyLine, reason: `${image}_any is ${entry.values[rsnaSubtypes.length]} but its subtypes say ${1 - entry.values[rsnaSubtypes.length]}` };
+    else if (values[base + subtypes] !== anySubtype) {
+      problem = { line: lines[base + subtypes], reason: `${image}_any is ${values[base + subtypes]} but its subtypes say ${anySubtype}` };
     }
     if (problem) {
       bad.report({ file, ...problem });
-      images.delete(image);
+      rows.delete(image);
       rejected.add(image);
     }
   }
-  return { images, rejected };
+  return { rows, values, firstLines, rejected };
 }
 
 async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Promise<Dataset> {
@@ -139,25 +180,26 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
   if (entries.length === 0) throw new Error(`no .dcm files in ${imagesDir}`);
   const imageId = (path: string) => basename(path).replace(/\.dcm$/i, '');
 
-  let labels: Map<string, ImageLabels> | undefined;
+  let labels: RsnaLabels | undefined;
   let usable = entries;
   const labelsCsv = config.labelsCsv ?? (config.split === 'train' ? 'stage_2_train.csv' : undefined);
   if (labelsCsv !== undefined) {
     const labelsFile = resolve(root, labelsCsv);
-    const parsed = parseRsnaLabels(await readTextFile(labelsFile), labelsFile, bad, { includeAny: config.includeAny });
-    labels = parsed.images;
+    labels = parseRsnaLabels(await readTextFile(labelsFile), labelsFile, bad, { includeAny: config.includeAny });
     const present = new Set(entries.map((e) => imageId(e.path)));
-    for (const [image, entry] of labels) {
-      if (!present.has(image)) {
-        bad.report({ file: labelsFile, line: Math.min(...entry.lines), reason: `no image ${join(imagesDir, `${image}.dcm`)} for ${image}` });
-      }
+    const noImage: SkippedItem[] = [];
+    for (const [image, row] of labels.rows) {
+      if (!present.has(image)) noImage.push({ file: labelsFile, line: labels.firstLines[row], reason: `no image ${join(imagesDir, `${image}.dcm`)} for ${image}` });
     }
+    bad.reportAll('label rows with no image file', noImage);
+    const noLabels: SkippedItem[] = [];
     usable = entries.filter((entry) => {
-      if (labels!.has(imageId(entry.path))) return true;
+      if (labels!.rows.has(imageId(entry.path))) return true;
       // An image whose label rows were bad is already reported (and left out) under its CSV line.
-      if (!parsed.rejected.has(imageId(entry.path))) bad.report({ file: entry.path, reason: `no label rows in ${labelsFile}` });
+      if (!labels!.rejected.has(imageId(entry.path))) noLabels.push({ file: entry.path, reason: `no label rows in ${labelsFile}` });
       return false;
     });
+    bad.reportAll('image files with no label rows', noLabels);
   }
 
   const cacheDir = scanIndexDir(config.cacheDir, context.cacheDir);
@@ -178,7 +220,14 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
     // A slice is named by its file stem, which the label CSV and the sample submission key on (in the Kaggle data it is also the SOPInstanceUID).
     const patient: Patient = { id, slices: ordered.map((slice) => sliceRef(slice, imageId(slice.path), missingRescale)) };
     if (labels) {
-      patient.sliceTargets = ordered.map((slice) => labels!.get(imageId(slice.path))!.values.slice(0, width));
+      // One buffer per patient; each slice's row is a view of it (no per-slice buffers at 750k slices).
+      const { rows, values } = labels;
+      const targets = new Float32Array(ordered.length * width);
+      ordered.forEach((slice, s) => {
+        const row = rows.get(imageId(slice.path))!;
+        for (let c = 0; c < width; c++) targets[s * width + c] = values[row * rsnaLabels.length + c];
+      });
+      patient.sliceTargets = ordered.map((_, s) => targets.subarray(s * width, (s + 1) * width));
       patient.targets = aggregateSliceTargets(labelSchema, patient.sliceTargets);
     }
     patients.push(patient);

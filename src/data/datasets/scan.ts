@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readJson } from '../../core/json.ts';
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
 import fg from 'fast-glob';
 import { writeFileAtomic } from '../../core/atomic.ts';
@@ -44,12 +44,20 @@ export function slicesOf(file: ScannedFile): ScannedSlice[] {
   return metas.map((meta, frame) => ({ path: file.path, ...(metas.length > 1 ? { frame } : {}), meta }));
 }
 
-/** Lists files under `dir` matching glob `patterns` (relative), with size and mtime, sorted by path. */
+/**
+ * Lists files under `dir` matching glob `patterns` (relative), with size and mtime, sorted by path. The stats are
+ * taken here, not by fast-glob: its `stats` option kept ~1.7 KB a file alive after the listing (65 MB for 37,640
+ * files, measured), which at the competition's 752,803 files would be 1.3 GB. A file gone before its stat is left out.
+ */
 export async function listFiles(dir: string, patterns: string[]): Promise<FileEntry[]> {
-  const entries = await fg(patterns, { cwd: dir, absolute: true, onlyFiles: true, stats: true, caseSensitiveMatch: false });
-  return entries
-    .map((entry) => ({ path: entry.path, size: entry.stats!.size, mtimeMs: entry.stats!.mtimeMs }))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const paths = (await fg(patterns, { cwd: dir, absolute: true, onlyFiles: true, caseSensitiveMatch: false })).sort();
+  // statSync in a loop: 2.7× faster than 32 fs.promises.stat calls in flight (150,000 files: 1.47 s vs 3.94 s).
+  const entries: FileEntry[] = [];
+  for (const path of paths) {
+    const info = statSync(path, { throwIfNoEntry: false });
+    if (info?.isFile()) entries.push({ path, size: info.size, mtimeMs: info.mtimeMs });
+  }
+  return entries;
 }
 
 /** Stats named files; a file that cannot be stat'ed comes back with `error`. */
@@ -72,10 +80,6 @@ export function defaultCacheDir(): string {
 }
 
 /**
- * 3: DICOM headers are refused when their pixel data is missing, cut off or too short. 4: a multi-frame DICOM gives
- * one entry per frame; CT without rescale tags and sample sizes the reader cannot decode are refused.
- */
-/**
  * Where a dataset's header-scan index goes: the dataset config's own `cacheDir`, else the caller's (an
  * experiment's `data.indexDir`, `inspect --index-dir`), else defaultCacheDir(); `null` at either level: no index.
  */
@@ -85,20 +89,40 @@ export function scanIndexDir(own: string | null | undefined, caller: string | nu
   return defaultCacheDir();
 }
 
-const SCAN_INDEX_VERSION = 4;
+/**
+ * The index format; an index of another version is rebuilt. 3: DICOM headers are refused when their pixel data is
+ * missing, cut off or too short. 4: a multi-frame DICOM gives one entry per frame; CT without rescale tags and
+ * sample sizes the reader cannot decode are refused. 5: compact columns (was one nested array per file).
+ */
+const SCAN_INDEX_VERSION = 5;
 
 /**
- * On disk, one compact row per file (a real RSNA train set has 750k): path, size, mtime, error, then per slice
- * indices into a string table for the UIDs and orientation (shared by many files), instance number, position.
+ * On disk, in columns (a real RSNA train set has 752,803 files; one nested array per file cost a JavaScript
+ * object graph of several objects a file to read back): per file its path, size, mtime, error and where its
+ * slices start; per slice indices into one string table (UIDs, orientations, errors: shared by many files),
+ * instance number and position. `complete` is false in a checkpoint written during a scan: its files are reused
+ * by the next scan (each checked against its size and mtime), its key never matches.
  */
-type IndexSlice = [number, number, number, number | null, [number, number, number] | null, number];
-type IndexRow = [string, number, number, string | null, IndexSlice[]];
-
 interface ScanIndex {
   version: number;
   key: string;
+  complete: boolean;
   strings: string[];
-  rows: IndexRow[];
+  paths: string[];
+  sizes: number[];
+  mtimes: number[];
+  /** String id of the file's error, or -1. */
+  errors: number[];
+  /** Per file, its first slice; one more entry at the end (the slice count). */
+  sliceStarts: number[];
+  /** Per slice, string ids (-1: absent) and values (null: absent). */
+  studies: number[];
+  series: number[];
+  sops: number[];
+  orientations: number[];
+  instances: Array<number | null>;
+  /** Three numbers per slice, or three nulls. */
+  positions: Array<number | null>;
 }
 
 function scanKey(entries: readonly FileEntry[]): string {
@@ -107,52 +131,119 @@ function scanKey(entries: readonly FileEntry[]): string {
   return hash.digest('hex');
 }
 
-function encodeIndex(key: string, files: readonly ScannedFile[]): ScanIndex {
-  const strings: string[] = [];
+function encodeIndex(key: string, complete: boolean, files: ReadonlyArray<ScannedFile | undefined>): ScanIndex {
+  const index: ScanIndex = {
+    version: SCAN_INDEX_VERSION, key, complete, strings: [], paths: [], sizes: [], mtimes: [], errors: [], sliceStarts: [],
+    studies: [], series: [], sops: [], orientations: [], instances: [], positions: [],
+  };
   const ids = new Map<string, number>();
   const intern = (value: string | undefined) => {
     if (value === undefined) return -1;
     let id = ids.get(value);
     if (id === undefined) {
-      id = strings.push(value) - 1;
+      id = index.strings.push(value) - 1;
       ids.set(value, id);
     }
     return id;
   };
-  const rows = files.map((file): IndexRow => [
-    file.path,
-    file.size,
-    file.mtimeMs,
-    file.error ?? null,
-    (file.metas ?? []).map((meta): IndexSlice => [
-      intern(meta.studyInstanceUid),
-      intern(meta.seriesInstanceUid),
-      intern(meta.sopInstanceUid),
-      meta.instanceNumber ?? null,
-      meta.imagePosition ?? null,
-      intern(meta.imageOrientation ? JSON.stringify(meta.imageOrientation) : undefined),
-    ]),
-  ]);
-  return { version: SCAN_INDEX_VERSION, key, strings, rows };
+  for (const file of files) {
+    if (!file) continue;
+    index.paths.push(file.path);
+    index.sizes.push(file.size);
+    index.mtimes.push(file.mtimeMs);
+    index.errors.push(intern(file.error));
+    index.sliceStarts.push(index.studies.length);
+    for (const meta of file.metas ?? []) {
+      index.studies.push(intern(meta.studyInstanceUid));
+      index.series.push(intern(meta.seriesInstanceUid));
+      index.sops.push(intern(meta.sopInstanceUid));
+      index.orientations.push(intern(meta.imageOrientation ? JSON.stringify(meta.imageOrientation) : undefined));
+      index.instances.push(meta.instanceNumber ?? null);
+      index.positions.push(...(meta.imagePosition ?? [null, null, null]));
+    }
+  }
+  index.sliceStarts.push(index.studies.length);
+  return index;
+}
+
+/** Throws unless `value` is an index of this version whose columns agree (a damaged file is rebuilt, never used). */
+function checkIndex(value: unknown): asserts value is ScanIndex {
+  const index = value as ScanIndex;
+  const fail = (what: string) => {
+    throw new Error(`damaged index: ${what}`);
+  };
+  if (typeof index !== 'object' || index === null || typeof index.key !== 'string' || !Array.isArray(index.strings)) fail('no key or string table');
+  const files = index.paths?.length;
+  for (const column of ['paths', 'sizes', 'mtimes', 'errors'] as const) if (!Array.isArray(index[column]) || index[column].length !== files) fail(`column ${column}`);
+  if (!Array.isArray(index.sliceStarts) || index.sliceStarts.length !== files + 1) fail('column sliceStarts');
+  const slices = index.sliceStarts[files];
+  for (const column of ['studies', 'series', 'sops', 'orientations', 'instances'] as const) if (!Array.isArray(index[column]) || index[column].length !== slices) fail(`column ${column}`);
+  if (!Array.isArray(index.positions) || index.positions.length !== 3 * slices) fail('column positions');
+  const strings = index.strings.length;
+  const isId = (id: unknown) => typeof id === 'number' && Number.isInteger(id) && id >= -1 && id < strings;
+  for (let f = 0; f < files; f++) {
+    const start = index.sliceStarts[f];
+    if (typeof index.paths[f] !== 'string' || typeof index.sizes[f] !== 'number' || typeof index.mtimes[f] !== 'number' || !isId(index.errors[f])) fail(`file ${f}`);
+    if (!(Number.isInteger(start) && start >= 0 && start <= index.sliceStarts[f + 1])) fail(`slices of file ${f}`);
+  }
+  for (let s = 0; s < slices; s++) {
+    if (!isId(index.studies[s]) || !isId(index.series[s]) || !isId(index.sops[s]) || !isId(index.orientations[s])) fail(`slice ${s}`);
+  }
 }
 
 function decodeIndex(index: ScanIndex): Map<string, ScannedFile> {
   const str = (id: number) => (id >= 0 ? index.strings[id] : undefined);
-  const decodeSlice = ([study, series, sop, instance, position, orientation]: IndexSlice): ScanMeta => {
-    const meta: ScanMeta = {};
-    if (study >= 0) meta.studyInstanceUid = str(study);
-    if (series >= 0) meta.seriesInstanceUid = str(series);
-    if (sop >= 0) meta.sopInstanceUid = str(sop);
-    if (instance !== null) meta.instanceNumber = instance;
-    if (position !== null) meta.imagePosition = position;
-    if (orientation >= 0) meta.imageOrientation = JSON.parse(str(orientation)!);
-    return meta;
+  const orientations = new Map<number, ScanMeta['imageOrientation']>();
+  const orientation = (id: number) => {
+    if (!orientations.has(id)) orientations.set(id, JSON.parse(str(id)!));
+    return orientations.get(id);
   };
   const files = new Map<string, ScannedFile>();
-  for (const [path, size, mtimeMs, error, slices] of index.rows) {
-    files.set(path, error !== null ? { path, size, mtimeMs, error } : { path, size, mtimeMs, metas: slices.map(decodeSlice) });
-  }
+  index.paths.forEach((path, f) => {
+    const [size, mtimeMs, error] = [index.sizes[f], index.mtimes[f], index.errors[f]];
+    if (error >= 0) {
+      files.set(path, { path, size, mtimeMs, error: str(error)! });
+      return;
+    }
+    const metas: ScanMeta[] = [];
+    for (let s = index.sliceStarts[f]; s < index.sliceStarts[f + 1]; s++) {
+      const meta: ScanMeta = {};
+      if (index.studies[s] >= 0) meta.studyInstanceUid = str(index.studies[s]);
+      if (index.series[s] >= 0) meta.seriesInstanceUid = str(index.series[s]);
+      if (index.sops[s] >= 0) meta.sopInstanceUid = str(index.sops[s]);
+      if (index.instances[s] !== null) meta.instanceNumber = index.instances[s]!;
+      if (index.positions[3 * s] !== null) meta.imagePosition = index.positions.slice(3 * s, 3 * s + 3) as [number, number, number];
+      // One array per distinct orientation, shared by its slices (readers never change it).
+      if (index.orientations[s] >= 0) meta.imageOrientation = orientation(index.orientations[s]);
+      metas.push(meta);
+    }
+    files.set(path, { path, size, mtimeMs, metas });
+  });
   return files;
+}
+
+/** Removes temporary index files that a scan killed while writing left behind (their process is gone). */
+function removeStaleTemps(indexPath: string): void {
+  const prefix = `.${basename(indexPath)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(indexPath)).filter((name) => name.startsWith(prefix) && name.endsWith('.tmp'));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) rmSync(join(dirname(indexPath), name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function pickScanMeta(meta: SliceMeta): ScanMeta {
@@ -171,6 +262,12 @@ export interface ScanOptions {
   /** Reader options that change what a header read gives (types.ts `readerVariant`): each has its own index. */
   variant?: string;
   concurrency?: number;
+  /**
+   * Checkpoints: the index is written (atomically) every this many files read, and no sooner than ten times the
+   * last checkpoint's write took, so a scan stopped by Ctrl-C or kill -9 loses little work (default 20,000 files:
+   * seconds at the measured rates; at 750k files a checkpoint takes about a second, so every ~10 s at most).
+   */
+  checkpointEvery?: number;
 }
 
 export interface ScanResult {
@@ -192,15 +289,20 @@ export async function scanHeaders(entries: readonly FileEntry[], options: ScanOp
     ? join(options.cacheDir, `scan-${createHash('sha1').update(resolve(options.scope) + (options.variant ? `\u0000${options.variant}` : '')).digest('hex').slice(0, 16)}.json`)
     : undefined;
   let previous = new Map<string, ScannedFile>();
+  if (indexPath) removeStaleTemps(indexPath);
   if (indexPath && existsSync(indexPath)) {
     try {
       const index = readJson(indexPath) as ScanIndex;
-      if (index.version === SCAN_INDEX_VERSION) {
+      if (index?.version === SCAN_INDEX_VERSION) {
+        checkIndex(index);
         previous = decodeIndex(index);
-        if (index.key === key) return { files: entries.map((e) => previous.get(e.path)!), fromIndex: entries.length, read: 0, indexPath };
+        if (index.complete && index.key === key && entries.every((entry) => previous.has(entry.path))) {
+          return { files: entries.map((e) => previous.get(e.path)!), fromIndex: entries.length, read: 0, indexPath };
+        }
       }
     } catch (error) {
-      log.warn(`ignoring unreadable scan index ${indexPath}: ${(error as Error).message}`);
+      log.warn(`rebuilding the scan index ${indexPath}: ${(error as Error).message}`);
+      previous = new Map();
     }
   }
   const reuse = (entry: FileEntry) => {
@@ -209,21 +311,35 @@ export async function scanHeaders(entries: readonly FileEntry[], options: ScanOp
   };
   const toRead = entries.filter((entry) => !reuse(entry)).length;
   const progress = toRead >= 2000 ? new Progress({ label: 'reading headers', total: toRead, unit: 'file' }) : undefined;
-  const files = await mapLimit(entries, options.concurrency ?? 16, async (entry): Promise<ScannedFile> => {
+  const done = new Array<ScannedFile | undefined>(entries.length);
+  const checkpointEvery = options.checkpointEvery ?? 20_000;
+  let readSinceCheckpoint = 0;
+  let nextCheckpointAt = 0;
+  const files = await mapLimit(entries, options.concurrency ?? 16, async (entry, i): Promise<ScannedFile> => {
     const known = reuse(entry);
-    if (known) return known;
+    if (known) return (done[i] = known);
     progress?.tick();
+    let file: ScannedFile;
     try {
       const metas = await options.readMeta(entry.path);
-      if (metas.length === 0) return { ...entry, error: 'holds no slices' };
-      return { ...entry, metas: metas.map(pickScanMeta) };
+      file = metas.length === 0 ? { ...entry, error: 'holds no slices' } : { ...entry, metas: metas.map(pickScanMeta) };
     } catch (error) {
       // Reader errors start with the path (DataFileError); keep only the reason, the path is stored beside it.
       const reason = error instanceof DataFileError ? error.reason : (error as Error).message;
-      return { ...entry, error: reason.split('\n')[0] };
+      file = { ...entry, error: reason.split('\n')[0] };
     }
+    done[i] = file;
+    // Not more often than ten times a checkpoint's own cost, so checkpoints of a large index add at most ~10%.
+    if (indexPath && ++readSinceCheckpoint >= checkpointEvery && performance.now() >= nextCheckpointAt) {
+      readSinceCheckpoint = 0;
+      const start = performance.now();
+      // What is known so far, the reused files included: a scan killed after this resumes from here.
+      writeFileAtomic(indexPath, JSON.stringify(encodeIndex(key, false, done)));
+      nextCheckpointAt = performance.now() + 10 * (performance.now() - start);
+    }
+    return file;
   });
   progress?.finish();
-  if (indexPath) writeFileAtomic(indexPath, JSON.stringify(encodeIndex(key, files)));
+  if (indexPath) writeFileAtomic(indexPath, JSON.stringify(encodeIndex(key, true, files)));
   return { files, fromIndex: entries.length - toRead, read: toRead, indexPath };
 }

@@ -16,6 +16,8 @@ export interface SkippedItem {
   /** 1-based CSV line, where the problem is a row. */
   line?: number;
   reason: string;
+  /** What sort of problem, where many of one sort are summed up in one line (e.g. 'image files with no label rows'). */
+  kind?: string;
 }
 
 /**
@@ -72,6 +74,11 @@ export interface DatasetContext {
   cacheDir?: string | null;
 }
 
+/** `file line 12`: where a problem is. */
+function where(item: SkippedItem): string {
+  return `${item.file}${item.line !== undefined ? ` line ${item.line}` : ''}`;
+}
+
 /** Collects bad input: throws under `error`, records and warns under `skip`. */
 export class BadInput {
   readonly skipped: SkippedItem[] = [];
@@ -83,11 +90,24 @@ export class BadInput {
 
   /** Reports a problem; returns only in `skip` mode (the caller then leaves the item out). */
   report(item: SkippedItem): void {
-    const where = `${item.file}${item.line !== undefined ? ` line ${item.line}` : ''}`;
     if (this.mode === 'error') {
-      throw new Error(`${where}: ${item.reason} (set onBadFile: 'skip' in the ${this.what} config to leave such items out)`);
+      throw new Error(`${where(item)}: ${item.reason} (set onBadFile: 'skip' in the ${this.what} config to leave such items out)`);
     }
     this.skipped.push(item);
+  }
+
+  /**
+   * Reports every problem of one `kind` at once (e.g. all images without label rows): under `error` one error that
+   * names the first and counts the rest, under `skip` each is recorded and the summary gives the kind one line.
+   */
+  reportAll(kind: string, items: readonly SkippedItem[]): void {
+    if (items.length === 0) return;
+    if (this.mode === 'error') {
+      const [first, ...rest] = items;
+      const others = rest.length > 0 ? `; and ${rest.length} more ${kind}: ${rest.slice(0, 3).map(where).join(', ')}${rest.length > 3 ? ', …' : ''}` : '';
+      throw new Error(`${where(first)}: ${first.reason}${others} (set onBadFile: 'skip' in the ${this.what} config to leave such items out)`);
+    }
+    for (const item of items) this.skipped.push({ ...item, kind });
   }
 
   /** Records a harmless problem (e.g. an identical duplicate row) in both modes: left out, listed, never fatal. */
@@ -95,11 +115,22 @@ export class BadInput {
     this.skipped.push(item);
   }
 
-  /** One warning summarising what was skipped (a 750k-file dataset must not print one line per file). */
+  /**
+   * One warning summarising what was skipped (a 750k-file dataset must not print one line per file): one line per
+   * kind with its count and first few, then the first few problems of no kind.
+   */
   warnSummary(): void {
     if (this.skipped.length === 0) return;
-    const shown = this.skipped.slice(0, 5).map((item) => `  ${item.file}${item.line !== undefined ? ` line ${item.line}` : ''}: ${item.reason}`);
-    const more = this.skipped.length > shown.length ? `\n  … and ${this.skipped.length - shown.length} more` : '';
-    log.warn(`${this.what}: skipped ${this.skipped.length} bad item(s):\n${shown.join('\n')}${more}`);
+    const kinds = new Map<string, SkippedItem[]>();
+    const single: SkippedItem[] = [];
+    for (const item of this.skipped) {
+      if (item.kind === undefined) single.push(item);
+      else if (kinds.has(item.kind)) kinds.get(item.kind)!.push(item);
+      else kinds.set(item.kind, [item]);
+    }
+    const lines = [...kinds].map(([kind, items]) => `  ${kind}: ${items.length} (${items.slice(0, 3).map(where).join(', ')}${items.length > 3 ? ', …' : ''})`);
+    lines.push(...single.slice(0, 5).map((item) => `  ${where(item)}: ${item.reason}`));
+    if (single.length > 5) lines.push(`  … and ${single.length - 5} more`);
+    log.warn(`${this.what}: skipped ${this.skipped.length} bad item(s):\n${lines.join('\n')}`);
   }
 }

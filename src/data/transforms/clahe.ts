@@ -13,7 +13,7 @@ const tileGridSchema = z
   .default([8, 8]);
 
 /** k / 255 for every 8-bit code k, as float32. */
-const UNIT_STEPS = Float32Array.from({ length: 256 }, (_, k) => k / 255);
+export const UNIT_STEPS = Float32Array.from({ length: 256 }, (_, k) => k / 255);
 
 /** Adding, then taking away, 1.5 × 2^52 rounds a double below 2^51 in size to an integer, half to even. */
 const ROUND_HALF_EVEN = 1.5 * 2 ** 52;

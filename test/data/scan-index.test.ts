@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { log } from '../../src/core/log.ts';
+import { listFiles, scanHeaders, type ScanResult } from '../../src/data/datasets/scan.ts';
+import { readTestMeta } from '../helpers/scan-child.ts';
+
+const child = join(import.meta.dirname, '../helpers/scan-child.ts');
+const FILES = 240;
+let work: string;
+let folder: string;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'sliceseq-scan-index-'));
+  folder = join(work, 'files');
+  mkdirSync(folder);
+  for (let i = 0; i < FILES; i++) {
+    const study = `study-${Math.floor(i / 30)}`;
+    const meta = i % 97 === 5 ? 'not json' : JSON.stringify({ studyInstanceUid: study, sopInstanceUid: `sop-${i}`, instanceNumber: i % 30, imagePosition: [0, 0, (i % 30) * 5], imageOrientation: [1, 0, 0, 0, 1, 0] });
+    writeFileSync(join(folder, `f${String(i).padStart(4, '0')}.meta`), meta);
+  }
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** A scan in this process, counting the files it reads. */
+async function scanHere(indexDir: string): Promise<{ scan: ScanResult; read: number }> {
+  let read = 0;
+  const entries = await listFiles(folder, ['*.meta']);
+  const scan = await scanHeaders(entries, { readMeta: (path) => (read++, readTestMeta(path)), cacheDir: indexDir, scope: folder, checkpointEvery: 50 });
+  return { scan, read };
+}
+
+/** Runs the scan in a child process and kills it with `signal` after `afterMs` (or lets it finish). */
+function scanInChild(indexDir: string, afterMs: number | null, signal: NodeJS.Signals = 'SIGKILL'): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, folder, indexDir, '25', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (chunk) => (out += chunk));
+    proc.on('error', reject);
+    proc.on('exit', () => resolve(out));
+    if (afterMs !== null) setTimeout(() => proc.kill(signal), afterMs);
+  });
+}
+
+describe('header-scan index under interruption', () => {
+  let reference: ScanResult;
+  beforeAll(async () => {
+    reference = (await scanHere(join(work, 'reference'))).scan;
+    expect(reference.files.filter((f) => f.error)).toHaveLength(3);
+  });
+
+  // Kill points spread over process start, the scan with its checkpoints, and the final write.
+  it.each([
+    [150, 'SIGKILL'],
+    [600, 'SIGKILL'],
+    [900, 'SIGKILL'],
+    [1200, 'SIGINT'],
+    [1500, 'SIGKILL'],
+    [2200, 'SIGKILL'],
+    [3000, 'SIGINT'],
+  ] as const)('killed after %i ms (%s): the next scan uses what was saved or rebuilds, and gives the same result', async (afterMs, signal) => {
+    const indexDir = join(work, `killed-${afterMs}-${signal}`);
+    await scanInChild(indexDir, afterMs, signal);
+    const warn = vi.spyOn(log, 'warn').mockImplementation(() => {});
+    try {
+      const { scan, read } = await scanHere(indexDir);
+      expect(warn).not.toHaveBeenCalled(); // never a damaged index
+      expect(scan.files).toEqual(reference.files);
+      expect(read + scan.fromIndex).toBe(FILES);
+      expect(read).toBe(scan.read);
+      // Then complete: a third scan reads nothing.
+      expect((await scanHere(indexDir)).read).toBe(0);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('a checkpoint saves work: a scan killed once it has written one is resumed, not restarted', async () => {
+    const indexDir = join(work, 'resumed');
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, folder, indexDir, '25', '2'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => proc.on('exit', resolve));
+    while (!(existsSync(indexDir) && readdirSync(indexDir).some((name) => name.endsWith('.json'))) && proc.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    proc.kill('SIGKILL');
+    await exited;
+    const { scan, read } = await scanHere(indexDir);
+    expect(read).toBeLessThanOrEqual(FILES - 25);
+    expect(scan.files).toEqual(reference.files);
+  });
+
+  it('a damaged index (cut short, wrong columns, garbage) is rebuilt with a warning, and a dead writer\'s temp file removed', async () => {
+    const indexDir = join(work, 'damaged');
+    await scanHere(indexDir);
+    const [name] = readdirSync(indexDir);
+    const path = join(indexDir, name);
+    const good = readFileSync(path, 'utf8');
+    const index = JSON.parse(good);
+    const damaged = [
+      good.slice(0, good.length / 2),
+      JSON.stringify({ ...index, sizes: index.sizes.slice(1) }),
+      JSON.stringify({ ...index, studies: index.studies.map((id: number) => id + 10_000) }),
+      JSON.stringify({ ...index, sliceStarts: index.sliceStarts.slice(0, -1) }),
+      'garbage',
+    ];
+    const temp = join(indexDir, `.${name}.999999999.1.tmp`); // pid 999999999 does not exist
+    for (const text of damaged) {
+      writeFileSync(path, text);
+      writeFileSync(temp, good.slice(0, 100));
+      const warn = vi.spyOn(log, 'warn').mockImplementation(() => {});
+      try {
+        const { scan, read } = await scanHere(indexDir);
+        expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^rebuilding the scan index /));
+        expect(read).toBe(FILES);
+        expect(scan.files).toEqual(reference.files);
+      } finally {
+        warn.mockRestore();
+      }
+      expect(existsSync(temp)).toBe(false);
+    }
+  });
+});
