@@ -146,7 +146,9 @@ describe.runIf(cudaBuild || required)('the CUDA 12 build (npm run native -- --gp
     };
     const cpuBuild = losses('tensorflow');
     const gpuBuild = losses('tensorflow-gpu');
-    expect(gpuBuild).toHaveLength(3);
+    // Two warm-up steps, one timed, and the steps the bench profiles for its kernel counts: the same on both builds.
+    expect(cpuBuild.length).toBeGreaterThanOrEqual(3);
+    expect(gpuBuild).toHaveLength(cpuBuild.length);
     for (let i = 0; i < cpuBuild.length; i++) expect(Math.abs(gpuBuild[i] - cpuBuild[i]) / Math.abs(cpuBuild[i])).toBeLessThan(1e-4);
   }, 300_000);
 
