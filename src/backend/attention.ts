@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
+import { TfOps, registerGradientOnce, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
  * Multi-head attention (projections included) as one kernel on the native backend, forward and backward written
@@ -124,14 +124,10 @@ const attentionGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     return [dQueries, o.binary('AddV2', dKeysK, dKeysV), dWq, dbq, dWk, dbk, dWv, dbv, dWo, dbo];
   });
 
-let registered = false;
-
 export function registerAttentionKernels(): void {
   registerTensorflowKernel(ATTENTION, attentionKernel);
   registerTensorflowKernel(ATTENTION_GRAD, attentionGradKernel);
-  if (registered) return;
-  registered = true;
-  tf.registerGradient({
+  registerGradientOnce({
     kernelName: ATTENTION,
     inputsToSave: ['queries', 'keys', 'queryKernel', 'keyKernel', 'valueKernel', 'outputKernel'],
     outputsToSave: [false, false, true, true, true, true, true],

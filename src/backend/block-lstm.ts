@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
+import { TfOps, registerGradientOnce, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
  * A whole LSTM sequence as one kernel on the native backend: TensorFlow's `BlockLSTMV2` runs every step of
@@ -62,16 +62,12 @@ const reverseSequenceKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return ops.one('ReverseSequence', [x, lengths], [ops.T, ops.type('Tlen', 'int32'), ops.int('seq_dim', seqAxis), ops.int('batch_dim', batchAxis)]);
 };
 
-let registered = false;
-
 /** Registers the kernels and their gradients for 'tensorflow' (idempotent). */
 export function registerBlockLstmKernels(): void {
   registerTensorflowKernel(BLOCK_LSTM, blockLstmKernel);
   registerTensorflowKernel(BLOCK_LSTM_GRAD, blockLstmGradKernel);
   registerTensorflowKernel(REVERSE_SEQUENCE, reverseSequenceKernel);
-  if (registered) return;
-  registered = true;
-  tf.registerGradient({
+  registerGradientOnce({
     kernelName: BLOCK_LSTM,
     inputsToSave: ['x', 'cs', 'h', 'w', 'b'],
     outputsToSave: outputNames.map(() => true),
@@ -84,7 +80,7 @@ export function registerBlockLstmKernels(): void {
       return { x: () => dx, cs: () => dcs, h: () => dh, w: () => dw, b: () => db };
     },
   });
-  tf.registerGradient({
+  registerGradientOnce({
     kernelName: REVERSE_SEQUENCE,
     inputsToSave: ['lengths'],
     gradFunc: (dy, saved, attrs) => ({

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
+import { TfOps, registerGradientOnce, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
  * A whole GRU sequence as one kernel on the native backend, forward and backward written out over TensorFlow ops
@@ -149,14 +149,10 @@ const gruGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     return [o.pack(dx, 0), dh, du, db];
   });
 
-let registered = false;
-
 export function registerGruKernels(): void {
   registerTensorflowKernel(GRU_SEQUENCE, gruKernel);
   registerTensorflowKernel(GRU_SEQUENCE_GRAD, gruGradKernel);
-  if (registered) return;
-  registered = true;
-  tf.registerGradient({
+  registerGradientOnce({
     kernelName: GRU_SEQUENCE,
     inputsToSave: ['x', 'h0', 'u'],
     outputsToSave: [true, false, true, true, true, true],

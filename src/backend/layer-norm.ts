@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
+import { TfOps, registerGradientOnce, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
  * Layer normalisation over the last axis as one kernel on the native backend, forward and backward written out
@@ -44,14 +44,10 @@ const layerNormGradKernel: tf.KernelFunc = ({ inputs, backend }) =>
     return [dx, reduce(ops, 'Sum', ops.one('Mul', [dy, normalized]), leading, false), reduce(ops, 'Sum', dy, leading, false)];
   });
 
-let registered = false;
-
 export function registerLayerNormKernels(): void {
   registerTensorflowKernel(LAYER_NORM, layerNormKernel);
   registerTensorflowKernel(LAYER_NORM_GRAD, layerNormGradKernel);
-  if (registered) return;
-  registered = true;
-  tf.registerGradient({
+  registerGradientOnce({
     kernelName: LAYER_NORM,
     inputsToSave: ['gamma'],
     outputsToSave: [false, true, true],

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { TfOps, fusedActive, fusedKernelsEnabled, registerTensorflowKernel, type OpAttr } from './tf-ops.ts';
+import { TfOps, fusedActive, fusedKernelsEnabled, registerGradientOnce, registerTensorflowKernel, type OpAttr } from './tf-ops.ts';
 
 /**
  * Max pooling's gradient through oneDNN on the native backend. TensorFlow's CPU `MaxPoolGrad` re-finds every
@@ -93,7 +93,6 @@ const maxPoolGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return ops.one('_MklNativeMaxPoolGrad', [x, dy, dy, workspace], poolAttrs(ops, ksize, strides, padding));
 };
 
-let gradientRegistered = false;
 let layerHooked = false;
 
 /**
@@ -103,18 +102,15 @@ let layerHooked = false;
 export function registerMaxPoolKernels(): void {
   registerTensorflowKernel(MAX_POOL, maxPoolKernel);
   registerTensorflowKernel(MAX_POOL_GRAD, maxPoolGradKernel);
-  if (!gradientRegistered) {
-    gradientRegistered = true;
-    tf.registerGradient({
-      kernelName: MAX_POOL,
-      inputsToSave: ['x'],
-      outputsToSave: [false, true],
-      gradFunc: (dy, saved, attrs) => {
-        const [x, workspace] = saved;
-        return { x: () => tf.engine().runKernel(MAX_POOL_GRAD, { dy: (dy as tf.Tensor[])[0], x, workspace }, attrs) as tf.Tensor };
-      },
-    });
-  }
+  registerGradientOnce({
+    kernelName: MAX_POOL,
+    inputsToSave: ['x'],
+    outputsToSave: [false, true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, workspace] = saved;
+      return { x: () => tf.engine().runKernel(MAX_POOL_GRAD, { dy: (dy as tf.Tensor[])[0], x, workspace }, attrs) as tf.Tensor };
+    },
+  });
   if (layerHooked) return;
   const entry = tf.serialization.SerializationMap.getMap().classNameMap.MaxPooling2D;
   if (!entry) throw new Error("registerMaxPoolKernels: tfjs-layers has no 'MaxPooling2D' class");

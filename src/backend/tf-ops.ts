@@ -120,6 +120,19 @@ export class TfOps {
   }
 }
 
+const gradientsRegistered = new Set<string>();
+
+/**
+ * Registers a fused kernel's gradient, once per process: registering again would only make tfjs warn that it
+ * overrides the same gradient. (Kernels themselves go through registerTensorflowKernel, which re-registers when
+ * the function changed.)
+ */
+export function registerGradientOnce(config: Parameters<typeof tf.registerGradient>[0]): void {
+  if (gradientsRegistered.has(config.kernelName)) return;
+  gradientsRegistered.add(config.kernelName);
+  tf.registerGradient(config);
+}
+
 /** Registers a kernel for the 'tensorflow' backend (replacing an earlier registration of ours). */
 export function registerTensorflowKernel(kernelName: string, kernelFunc: tf.KernelFunc): void {
   if (tf.getKernel(kernelName, 'tensorflow')?.kernelFunc === kernelFunc) return;
