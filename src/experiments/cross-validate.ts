@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { log } from '../core/log.ts';
 import { bootstrapInterval, type BootstrapInterval } from '../metrics/bootstrap.ts';
-import { constantBaselines, positivesAt } from '../metrics/baselines.ts';
+import { constantAnswers } from '../metrics/baselines.ts';
 import { type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
 import { describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
 import { createMetric, scoreFunction } from '../metrics/registry.ts';
@@ -228,9 +228,8 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   writeRunThresholds(dir, thresholds);
   writeRunConfig(dir, config);
   // Beside every F2: both constant baselines, and how many labels the tuned thresholds predict positive.
-  const beside = (split: { scores: ScoreMatrix; targets: LabelMatrix }) => ({ baselines: constantBaselines(split.targets, zeroDivision), f2_tuned_positives: positivesAt(split.scores, thresholds.thresholds) });
-  const val = { ...oofScores, policy, f2_tuned_interval: oofInterval, ...beside(oof) };
-  const test = ensemble ? { ...ensemble.scores, policy: `${policy}; test = mean of the ${foldDirs.length} fold models`, f2_tuned_interval: ensemble.interval, ...beside(ensemble.split) } : undefined;
+  const val = { ...oofScores, policy, f2_tuned_interval: oofInterval, ...constantAnswers(oof, thresholds.thresholds, zeroDivision) };
+  const test = ensemble ? { ...ensemble.scores, policy: `${policy}; test = mean of the ${foldDirs.length} fold models`, f2_tuned_interval: ensemble.interval, ...constantAnswers(ensemble.split, thresholds.thresholds, zeroDivision) } : undefined;
   writeRunMetrics(dir, { best_epoch: null, stopped: null, val, ...(test ? { test } : {}) });
   const summary: CrossValidationSummary = {
     format: CROSS_VALIDATION_SUMMARY_FORMAT,

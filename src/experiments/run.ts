@@ -25,7 +25,7 @@ import { checkDenseMonitor, denseValidation, finishDenseRun } from './dense-run.
 import { buildModel } from '../models/build.ts';
 import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
 import { saveModel } from '../models/io.ts';
-import { constantBaselines, positivesAt } from '../metrics/baselines.ts';
+import { constantAnswers } from '../metrics/baselines.ts';
 import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
 import { writeRunReport } from '../report/run-report.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
@@ -129,17 +129,11 @@ export function predictionTable(schema: LabelSchema, predictions: Predictions): 
   };
 }
 
-/**
- * Beside a split's F2: the all-positive and all-negative baselines, and how many labels the tuned thresholds
- * predict positive (0 flags thresholds that answer "none" everywhere, whatever their F2).
- */
-function constantAnswers(schema: LabelSchema, predictions: Predictions, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
+/** Beside a split's F2 (baselines.ts `constantAnswers`), for the binary labels of a schema that has them. */
+function constantAnswersOf(schema: LabelSchema, predictions: Predictions, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
   if (binaryClassNames(schema).length === 0) return {};
   const { scores, targets } = binaryView(schema, predictions);
-  return {
-    baselines: constantBaselines(targets!, zeroDivision),
-    ...(thresholds ? { f2_tuned_positives: positivesAt(scores, thresholds.thresholds) } : {}),
-  };
+  return constantAnswers({ scores, targets: targets! }, thresholds?.thresholds, zeroDivision);
 }
 
 /**
@@ -336,11 +330,11 @@ async function finishLabelRun(parts: {
   const zeroDivision = experiment.evaluation.zeroDivision;
   const valPredictions = await predict(model, parts.valLoader, schema, { level, criterion });
   const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision, source: 'validation' });
-  const metrics: RunResult['metrics'] = { val: { ...scorePredictions(schema, valPredictions, { zeroDivision, thresholds }), ...constantAnswers(schema, valPredictions, thresholds, zeroDivision) } };
+  const metrics: RunResult['metrics'] = { val: { ...scorePredictions(schema, valPredictions, { zeroDivision, thresholds }), ...constantAnswersOf(schema, valPredictions, thresholds, zeroDivision) } };
   writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
   if (split.test.length > 0) {
     const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
-    const testBaselines = constantAnswers(schema, testPredictions, thresholds, zeroDivision);
+    const testBaselines = constantAnswersOf(schema, testPredictions, thresholds, zeroDivision);
     metrics.test = { ...scorePredictions(schema, testPredictions, { zeroDivision, thresholds }), ...testBaselines };
     if (binaryClassNames(schema).length > 0) {
       const binary = binaryView(schema, testPredictions);

@@ -21,3 +21,19 @@ export function constantBaselines(targets: LabelMatrix, zeroDivision: 0 | 1): { 
 export function positivesAt(scores: ScoreMatrix, thresholds: number | ArrayLike<number>): number {
   return binarize(scores, thresholds).data.reduce((sum, value) => sum + value, 0);
 }
+
+/**
+ * What a split's score block carries beside its F2: both constant answers, and how many labels the tuned
+ * thresholds predict positive (0 flags thresholds that answer "none" everywhere, whatever their F2). Runs and
+ * cross-validation both write it through here.
+ */
+export function constantAnswers(
+  split: { scores: ScoreMatrix; targets: LabelMatrix },
+  thresholds: number | ArrayLike<number> | undefined,
+  zeroDivision: 0 | 1,
+): { baselines: ReturnType<typeof constantBaselines>; f2_tuned_positives?: number } {
+  return {
+    baselines: constantBaselines(split.targets, zeroDivision),
+    ...(thresholds !== undefined ? { f2_tuned_positives: positivesAt(split.scores, thresholds) } : {}),
+  };
+}
