@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { infer } from './inference.ts';
 import type { Batch, BatchSource } from '../data/loader.ts';
 import { decodeDensePixel, denseOutputWidth, denseThresholds, jointIndex, type DenseOrdinalGroup } from '../labels/dense-ordinal.ts';
 import type { CriterionFn } from '../losses/criterion.ts';
@@ -52,7 +53,7 @@ function round(value: number): number {
   return Number(value.toPrecision(5));
 }
 
-/** Runs the model over every batch of `loader` (epoch 0, inference mode) and counts every labelled pixel. */
+/** Runs the model over every batch of `loader` (inference.ts `infer`) and counts every labelled pixel. */
 export async function evaluateDense(model: tf.LayersModel, loader: BatchSource, group: DenseOrdinalGroup, options: DenseEvaluateOptions = {}): Promise<DenseEvaluation> {
   const types = group.classes.length;
   const width = denseOutputWidth(group);
@@ -67,59 +68,56 @@ export async function evaluateDense(model: tf.LayersModel, loader: BatchSource, 
   const truth = new Int32Array(types);
   let lossSum = 0;
   let lossBatches = 0;
-  for await (const batch of loader.epoch(0)) {
-    try {
+  const criterion = options.criterion;
+  const inference = {
+    targetsOf: (batch: Batch<tf.Tensor>) => {
       if (!batch.maps) throw new Error(`batch ${batch.index} has no label maps: the loader needs the dense-ordinal group`);
-      const { outputs, loss } = tf.tidy(() => {
-        const out = model.apply([batch.images, batch.mask], { training: false }) as tf.Tensor;
-        return { outputs: out, loss: options.criterion ? options.criterion(out, batch.maps!, batch.mask).total : undefined };
-      });
-      const outputValues = (await outputs.data()) as Float32Array;
-      const mapValues = (await batch.maps.data()) as Float32Array;
-      if (loss) {
-        lossSum += (await loss.data())[0];
-        lossBatches += 1;
-      }
-      tf.dispose([outputs, loss]);
-      const [, slices, rows, cols] = batch.maps.shape;
-      const keepImages = examples.length < wantedExamples ? ((await batch.images.data()) as Float32Array) : undefined;
-      batch.patientIds.forEach((id, p) => {
-        for (let s = 0; s < batch.sliceCounts[p]; s++) {
-          const slot = p * slices + s;
-          const example = keepImages && examples.length < wantedExamples ? newExample(batch, id, s, slot, keepImages, types) : undefined;
-          for (let pixel = 0; pixel < rows * cols; pixel++) {
-            const at = slot * rows * cols + pixel;
-            decodeDensePixel(group, outputValues.subarray(at * width, (at + 1) * width), thresholds, values, grades);
-            let labelled = 0;
-            let right = 0;
-            for (let t = 0; t < types; t++) {
-              truth[t] = mapValues[at * types + t];
-              if (example) {
-                example.truth[t].push(truth[t]);
-                example.values[t].push(round(values[t]));
-                example.grades[t].push(grades[t]);
-              }
-              if (truth[t] === group.ignoreValue) continue;
-              labelled += 1;
-              if (truth[t] === grades[t]) right += 1;
-              all.add(t, truth[t], values[t], grades[t]);
-            }
-            if (labelled < types) continue;
-            joint.pixels += 1;
-            if (right === types) joint.exact += 1;
-            if (unseen && !options.seen!.has(jointIndex(truth, group.levels))) {
-              joint.unseenPixels += 1;
-              if (right === types) joint.unseenExact += 1;
-              for (let t = 0; t < types; t++) unseen.add(t, truth[t], values[t], grades[t]);
-            }
-          }
-          if (example) examples.push(example);
-        }
-      });
-    } finally {
-      batch.dispose();
+      return batch.maps;
+    },
+    ...(criterion ? { lossOf: (out: tf.Tensor, maps: tf.Tensor, batch: Batch<tf.Tensor>) => criterion(out, maps, batch.mask).total } : {}),
+  };
+  await infer(model, loader, inference, async ({ batch, outputs: outputValues, targets, loss }) => {
+    const mapValues = targets!;
+    if (loss !== undefined) {
+      lossSum += loss;
+      lossBatches += 1;
     }
-  }
+    const [, slices, rows, cols] = batch.maps!.shape;
+    const keepImages = examples.length < wantedExamples ? ((await batch.images.data()) as Float32Array) : undefined;
+    batch.patientIds.forEach((id, p) => {
+      for (let s = 0; s < batch.sliceCounts[p]; s++) {
+        const slot = p * slices + s;
+        const example = keepImages && examples.length < wantedExamples ? newExample(batch, id, s, slot, keepImages, types) : undefined;
+        for (let pixel = 0; pixel < rows * cols; pixel++) {
+          const at = slot * rows * cols + pixel;
+          decodeDensePixel(group, outputValues.subarray(at * width, (at + 1) * width), thresholds, values, grades);
+          let labelled = 0;
+          let right = 0;
+          for (let t = 0; t < types; t++) {
+            truth[t] = mapValues[at * types + t];
+            if (example) {
+              example.truth[t].push(truth[t]);
+              example.values[t].push(round(values[t]));
+              example.grades[t].push(grades[t]);
+            }
+            if (truth[t] === group.ignoreValue) continue;
+            labelled += 1;
+            if (truth[t] === grades[t]) right += 1;
+            all.add(t, truth[t], values[t], grades[t]);
+          }
+          if (labelled < types) continue;
+          joint.pixels += 1;
+          if (right === types) joint.exact += 1;
+          if (unseen && !options.seen!.has(jointIndex(truth, group.levels))) {
+            joint.unseenPixels += 1;
+            if (right === types) joint.unseenExact += 1;
+            for (let t = 0; t < types; t++) unseen.add(t, truth[t], values[t], grades[t]);
+          }
+        }
+        if (example) examples.push(example);
+      }
+    });
+  });
   return { all, ...(unseen ? { unseen } : {}), joint, ...(lossBatches > 0 ? { loss: lossSum / lossBatches } : {}), examples };
 }
 

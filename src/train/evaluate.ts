@@ -1,9 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
-import { InterruptedError, yieldToSignals } from '../core/interrupt.ts';
+import type * as tf from '@tensorflow/tfjs';
 import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, binarySchema, targetColumns, totalOutputWidth, totalTargetWidth, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
 import type { CriterionFn } from '../losses/criterion.ts';
 import type { Batch, BatchSource } from '../data/loader.ts';
+import { infer } from './inference.ts';
 import { monitorChoices, monitorKey, scoreAt, type Monitor, type SplitScores } from '../metrics/scores.ts';
 import { scoreSplit } from '../metrics/summary.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
@@ -27,8 +27,9 @@ export interface Predictions {
   loss?: number;
 }
 
-/** Appends one batch's real rows (padded slices dropped) to the running arrays. */
-function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; patients: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): void {
+/** Appends one batch's real rows (padded slices dropped) to the running arrays; returns how many it appended. */
+function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; patients: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): number {
+  const before = sink.ids.length;
   batch.patientIds.forEach((id, p) => {
     const slots = sliceLevel ? batch.sliceCounts[p] : 1;
     const stride = sliceLevel ? (batch.mask.shape[1] as number) : 1;
@@ -40,9 +41,10 @@ function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Flo
       if (targets) sink.targets.push(Array.from(targets.subarray(row * targetWidth, (row + 1) * targetWidth)));
     }
   });
+  return sink.ids.length - before;
 }
 
-/** Runs the model over every batch of `loader` (epoch 0, no augmentation) in inference mode. */
+/** Runs the model over every batch of `loader` (epoch 0, no augmentation) in inference mode (inference.ts `infer`). */
 export async function predict(
   model: tf.LayersModel,
   loader: BatchSource,
@@ -52,36 +54,22 @@ export async function predict(
   const outWidth = totalOutputWidth(schema);
   const targetWidth = totalTargetWidth(schema);
   const sliceLevel = options.level === 'slice';
+  const criterion = options.criterion;
   const sink = { ids: [] as string[], patients: [] as string[], logits: [] as number[][], targets: [] as number[][] };
   // The loss is a mean over rows (patients, or real slices at slice level), whatever the batches' sizes.
   let lossSum = 0;
   let lossRows = 0;
-  for await (const batch of loader.epoch(0)) {
-    try {
-      const targetTensor = sliceLevel ? batch.sliceTargets : batch.targets;
-      const { logits, loss } = tf.tidy(() => {
-        const out = model.apply([batch.images, batch.mask], { training: false }) as tf.Tensor;
-        const lossValue = options.criterion && targetTensor ? options.criterion(out, targetTensor, sliceLevel ? batch.mask : undefined).total : undefined;
-        return { logits: out, loss: lossValue };
-      });
-      const logitValues = (await logits.data()) as Float32Array;
-      const targetValues = targetTensor ? ((await targetTensor.data()) as Float32Array) : undefined;
-      const rowsBefore = sink.ids.length;
-      collectRows(batch, logitValues, targetValues, outWidth, targetWidth, sink, sliceLevel);
-      if (loss) {
-        const rows = sink.ids.length - rowsBefore;
-        lossSum += (await loss.data())[0] * rows;
-        lossRows += rows;
-      }
-      tf.dispose([logits, loss]);
-    } finally {
-      batch.dispose();
-    }
-    if (options.stop) {
-      await yieldToSignals();
-      if (options.stop()) throw new InterruptedError('prediction');
-    }
-  }
+  const inference = {
+    targetsOf: (batch: Batch<tf.Tensor>) => (sliceLevel ? batch.sliceTargets : batch.targets),
+    ...(criterion ? { lossOf: (out: tf.Tensor, targets: tf.Tensor, batch: Batch<tf.Tensor>) => criterion(out, targets, sliceLevel ? batch.mask : undefined).total } : {}),
+    ...(options.stop ? { stop: options.stop } : {}),
+  };
+  await infer(model, loader, inference, ({ batch, outputs, targets, loss }) => {
+    const rows = collectRows(batch, outputs, targets, outWidth, targetWidth, sink, sliceLevel);
+    if (loss === undefined) return;
+    lossSum += loss * rows;
+    lossRows += rows;
+  });
   const rows = sink.ids.length;
   return {
     ids: sink.ids,
