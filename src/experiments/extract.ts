@@ -17,10 +17,10 @@ import { buildPreprocess, canonicalJson, type Preprocess } from '../data/preproc
 import { targetColumns, type LabelSchema } from '../labels/schema.ts';
 import { backbones, type Backbone, type ImageShape } from '../models/backbones/index.ts';
 import { buildBackbone, modelMetadata } from '../models/build.ts';
-import { loadModel } from '../models/io.ts';
 import { readRunConfig } from '../runs/config-file.ts';
 import { readEnvironment } from '../runs/environment.ts';
 import { RUN_FILES, runPath } from '../runs/layout.ts';
+import { hasRunModel, readRunModel } from '../runs/model.ts';
 import { parseExperiment, type Experiment } from './config.ts';
 
 /**
@@ -96,8 +96,7 @@ async function probeImageShape(patients: readonly Patient[], preprocess: Preproc
  */
 async function backboneFromRun(runDir: string, experiment: Experiment, backboneConfig: ExtractionPlan['backboneConfig'], preprocess: Preprocess, rng: Rng) {
   const where = `--from-run ${runDir}`;
-  const modelDir = runPath(runDir, 'model');
-  if (!existsSync(join(modelDir, 'model.json'))) throw new Error(`${where}: no finished run there (${RUN_FILES.model}/model.json is missing)`);
+  if (!hasRunModel(runDir)) throw new Error(`${where}: no finished run there (${RUN_FILES.model}/model.json is missing)`);
   const runConfig = parseExperiment(readRunConfig(runDir), `${where} ${RUN_FILES.config}`);
   const environment = readEnvironment(runDir);
   const runPreprocess = buildPreprocess(runConfig.data.preprocess);
@@ -107,7 +106,7 @@ async function backboneFromRun(runDir: string, experiment: Experiment, backboneC
         `${JSON.stringify(preprocess.config())}; extract with the experiment the run trained`,
     );
   }
-  const model = await loadModel(modelDir);
+  const model = await readRunModel(runDir);
   try {
     const metadata = modelMetadata(model);
     const runBackbone = metadata?.config.backbone;

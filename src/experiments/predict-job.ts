@@ -8,9 +8,9 @@ import { datasets, loadDataset, type DatasetConfig } from '../data/datasets/regi
 import type { Dataset } from '../data/datasets/types.ts';
 import { loadThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { writeSubmission, type WriteFormat } from '../metrics/submission/write.ts';
-import { loadModel, modelFileName } from '../models/io.ts';
 import { readRunConfig } from '../runs/config-file.ts';
 import { RUN_FILES, runPath } from '../runs/layout.ts';
+import { hasRunModel, readRunModel } from '../runs/model.ts';
 import { findRuns, isRunFinished, isRunStarted, readRunThresholds } from '../runs/run-dir.ts';
 import { Checkpoints } from '../train/checkpoint.ts';
 import { parseExperiment, type Experiment } from './config.ts';
@@ -60,7 +60,7 @@ export interface PredictJobResult {
 
 /** A finished run that `predict` can load: metrics.json and a saved model. */
 function isPredictableRun(dir: string): boolean {
-  return isRunFinished(dir) && existsSync(join(runPath(dir, 'model'), modelFileName));
+  return isRunFinished(dir) && hasRunModel(dir);
 }
 
 /** Each argument is a finished run, or a folder whose finished runs (below it, sorted by path) all join. */
@@ -92,7 +92,7 @@ function memberOf(dir: string, weights: 'best' | 'last', weight?: number): Ensem
     experiment,
     ...(weight !== undefined ? { weight } : {}),
     load: async () => {
-      const model = await loadModel(runPath(dir, 'model'));
+      const model = await readRunModel(dir);
       if (weights === 'last' && !new Checkpoints(runPath(dir, 'checkpoints')).loadWeights(model, 'last')) {
         model.dispose();
         throw new Error(`${dir}: --weights last needs the run's checkpoints/ (model/ holds only the best epoch)`);

@@ -17,3 +17,4 @@ export * from './resume.ts';
 export * from './cross-validation-summary.ts';
 export * from './dense-thresholds.ts';
 export * from './dense-examples.ts';
+export * from './model.ts';
