@@ -1,56 +1,44 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { initBackend, type BackendChoice } from '../backend/select.ts';
+import { nativeSummaryWriter } from '../backend/summary-writer.ts';
 import { Interrupt } from '../core/interrupt.ts';
 import { log } from '../core/log.ts';
 import { Rng } from '../core/rng.ts';
 import { packageVersion } from '../core/version.ts';
 import { loadDataset } from '../data/datasets/registry.ts';
 import type { Dataset } from '../data/datasets/types.ts';
-import { PatientLoader, type Batch, type BatchSource } from '../data/loader.ts';
+import { defaultWorkers } from '../data/decode-pool.ts';
 import { EmbeddingLoader } from '../data/embedding-loader.ts';
+import { PatientLoader, type BatchSource } from '../data/loader.ts';
+import type { Patient } from '../data/patients.ts';
 import { buildPreprocess } from '../data/preprocess.ts';
 import { holdout, kFold, splitItems } from '../data/splits.ts';
-import type { Patient } from '../data/patients.ts';
-import type { DenseOrdinalGroup } from '../labels/dense-ordinal.ts';
-import { decodeLogits } from '../labels/decode.ts';
-import { binaryClassNames, schemaDifference, targetColumns, type LabelSchema } from '../labels/schema.ts';
+import { schemaDifference } from '../labels/schema.ts';
+import type { CriterionFn } from '../losses/criterion.ts';
 import { listSome } from '../metrics/policy.ts';
-import { buildCriterion, type Criterion } from '../losses/criterion.ts';
-import { buildDenseCriterion } from '../losses/dense-criterion.ts';
-import { writeAttention } from '../runs/attention.ts';
-import { queryDecoders } from '../models/attention-maps.ts';
-import { checkDenseMonitor, denseValidation, finishDenseRun } from './dense-run.ts';
 import { buildModel } from '../models/build.ts';
-import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
-import { saveModel } from '../models/io.ts';
-import { constantAnswers } from '../metrics/baselines.ts';
-import { classificationReport, writeClassificationReport } from '../report/classification-report.ts';
-import { writeRunReport } from '../report/run-report.ts';
-import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
-import { ATTENTION_PATIENTS, collectClassAttention, pickAttentionPatients } from './class-attention.ts';
-import { baselineScores, binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
-import type { ThresholdSet } from '../metrics/thresholds.ts';
-import { createOptimizer } from '../train/optimizers.ts';
-import { createSchedule } from '../train/schedules.ts';
-import { fit } from '../train/trainer.ts';
-import { writeRunConfig } from '../runs/config-file.ts';
-import { writeEnvironment } from '../runs/environment.ts';
-import { writeHistory } from '../runs/history.ts';
-import { TrainingLog } from '../runs/training-log.ts';
-import { nativeSummaryWriter } from '../backend/summary-writer.ts';
 import { headWeights } from '../models/heads/head.ts';
+import { pretrainedRecord, type PretrainedConfig } from '../models/pretrained/load.ts';
+import { writeRunReport } from '../report/run-report.ts';
+import { writeRunConfig } from '../runs/config-file.ts';
+import { writeEnvironment, type RunEnvironment } from '../runs/environment.ts';
+import { writeHistory } from '../runs/history.ts';
 import { runDirectory, runPath } from '../runs/layout.ts';
 import { writeRunMetrics } from '../runs/metrics-file.ts';
-import { writePredictions, type PredictionTable } from '../runs/predictions.ts';
+import { writeRunModel } from '../runs/model.ts';
 import { checkResume, recordResumeChanges } from '../runs/resume.ts';
-import { clearRun, planRunStart, writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
+import { clearRun, planRunStart, writeSkippedFiles, type RunStart } from '../runs/run-dir.ts';
+import { TrainingLog } from '../runs/training-log.ts';
+import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
+import { createOptimizer, type TrainingOptimizer } from '../train/optimizers.ts';
+import { createSchedule, type Schedule } from '../train/schedules.ts';
+import { fit, type FitSettings } from '../train/trainer.ts';
 import type { Experiment, ExperimentInput } from './config.ts';
-import { defaultWorkers } from '../data/decode-pool.ts';
 import { openEmbeddingsInput } from './embeddings-input.ts';
 import { runDataRecord } from './run-data.ts';
 import { DATA_LOCATION_FIELDS, givenDataRoot, resolveExperiment, type ResolveOptions } from './resolve.ts';
+import { taskFor, type LoaderFor, type RunScores, type Task } from './tasks/index.ts';
 
 export { resolveExperiment };
 
@@ -74,7 +62,7 @@ export interface RunOptions extends ResolveOptions {
 
 export interface RunResult {
   runDir: string;
-  metrics: { val: ScoreBlock; test?: ScoreBlock; baseline?: ScoreBlock };
+  metrics: RunScores;
   state: TrainingState;
   backend: BackendChoice;
 }
@@ -117,28 +105,9 @@ async function loadExternalTest(experiment: Experiment, dataset: Dataset): Promi
   return external;
 }
 
-/** Predictions as the run's predictions files hold them: the patient of each slice-level row, every decoded score column, and the true targets when known. */
-export function predictionTable(schema: LabelSchema, predictions: Predictions): PredictionTable {
-  const decoded = decodeLogits(schema, predictions.logits);
-  return {
-    ids: predictions.ids,
-    ...(predictions.patients ? { patients: predictions.patients } : {}),
-    columns: decoded.columns,
-    scores: decoded.values,
-    ...(predictions.targets ? { truthColumns: targetColumns(schema), truth: predictions.targets } : {}),
-  };
-}
-
-/** Beside a split's F2 (baselines.ts `constantAnswers`), for the binary labels of a schema that has them. */
-function constantAnswersOf(schema: LabelSchema, predictions: Predictions, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
-  if (binaryClassNames(schema).length === 0) return {};
-  const { scores, targets } = binaryView(schema, predictions);
-  return constantAnswers({ scores, targets: targets! }, thresholds?.thresholds, zeroDivision);
-}
-
 /**
  * Runs one experiment end to end and writes its run directory: config.json, environment.json, history.jsonl,
- * checkpoints/, model/, thresholds.json, metrics.json, predictions (out-of-fold validation and test) as CSV.
+ * checkpoints/, model/, metrics.json, and the files of its task (tasks/: predictions, thresholds, …).
  */
 export async function runExperiment(input: ExperimentInput, options: RunOptions): Promise<RunResult> {
   const experiment = resolveExperiment(input, options);
@@ -147,131 +116,168 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
   // Nothing is written before the first epoch starts: a run refused on the way leaves the folder as it found it.
   const command = options.command ?? 'run';
   const start = planRunStart(runDir, { ...options, command });
-  const resuming = start === 'resume';
-  if (!resuming && options.allowChanges?.length) throw new Error(`--allow-changes: ${runDir} holds no run to resume`);
+  if (start !== 'resume' && options.allowChanges?.length) throw new Error(`--allow-changes: ${runDir} holds no run to resume`);
 
+  // 1. The task (image-level labels or dense maps) checks the experiment against the dataset before any slice is read.
   const backend = await initBackend(experiment.backend, { threads: experiment.threads || undefined });
   const dataset = await loadDataset(experiment.data.dataset, { cacheDir: experiment.data.indexDir });
-  if ((!dataset.labelSchema && !dataset.dense) || !dataset.labelled) throw new Error(`data.dataset: ${dataset.source} has no labels to train on`);
-  const dense = dataset.dense;
-  if (dense) checkDenseExperiment(experiment, dataset, dense);
-  else if (experiment.model.dense) throw new Error('model.dense: a dense model needs mask files in the dataset (the manifest\'s masks option)');
-  const schema = dataset.labelSchema;
-  const level = experiment.data.level;
-  if (level === 'slice' && !dataset.sliceLabelled && !dense) throw new Error(`data.level: 'slice' needs slice labels, which ${dataset.source} does not have`);
-  if (dense) checkDenseMonitor(experiment.train.monitor, 'train.monitor');
-  else checkMonitor(schema!, experiment.train.monitor, 'train.monitor');
+  const task = taskFor(experiment, dataset);
+  task.check();
+  const criterion = task.criterion();
+
+  // 2. The split, two-stage embeddings, what the run records of its data (a resume must match it), the loaders.
   const external = await loadExternalTest(experiment, dataset);
   const split = splitPatients(dataset, experiment, external);
   log.info(`data: ${dataset.patients.length} patients (${split.train.length} train, ${split.val.length} val, ${split.test.length} test) from ${dataset.source}${external ? `; test patients from ${external.source}` : ''}`);
-  // Two-stage mode: the model reads slice embeddings cached by `sliceseq extract`, refused unless they are the extraction the experiment names.
   const embeddings = experiment.data.embeddings
     ? await openEmbeddingsInput(experiment.data.embeddings, { patients: dataset.patients, heldOut: [...split.val, ...split.test] })
     : undefined;
-
   const data = await runDataRecord(experiment, dataset, external, givenDataRoot(input, options));
-  const resume = resuming
-    ? checkResume(runDir, experiment, data.fingerprint, {
-        allowed: options.allowChanges,
-        location: DATA_LOCATION_FIELDS,
-        migrate: (saved) => resolveExperiment(saved as ExperimentInput),
-      })
+  const resume = start === 'resume'
+    ? checkResume(runDir, experiment, data.fingerprint, { allowed: options.allowChanges, location: DATA_LOCATION_FIELDS, migrate: (saved) => resolveExperiment(saved as ExperimentInput) })
     : undefined;
-  // Pretrained backbone weights: the file and the input normalisation that travels with them, as the run used them.
-  const pretrained = experiment.model.backbone && !experiment.data.embeddings ? pretrainedRecord(experiment.model.backbone as Partial<PretrainedConfig>) : undefined;
+  const pretrained = experiment.model.backbone && !embeddings ? pretrainedRecord(experiment.model.backbone as Partial<PretrainedConfig>) : undefined;
   if (pretrained) log.info(`backbone weights: ${pretrained.path} (${pretrained.format}), input normalisation '${pretrained.normalize}'`);
+  const loaderFor = runLoaders(experiment, task, embeddings);
+  const trainLoader = loaderFor(split.train, true);
+  // Validation covers every slice, each epoch as at the end: one validation loss per epoch, on the rows the final
+  // predictions hold, the same number in history.jsonl and metrics.json (maxSlices bounds training only).
+  const valLoader = loaderFor(split.val, false, true);
 
-  const preprocess = buildPreprocess(experiment.data.preprocess);
-  // Final predictions (out-of-fold and test) cover every slice of every patient: the whole series in one pass
-  // (see README "Reproduce a leaderboard score"); maxSlices bounds only training and epoch selection.
-  const loaderFor = (patients: Patient[], train: boolean, everySlice = false): BatchSource =>
+  // 3. The model, shaped by the data as preprocessed; optimizer and schedule.
+  const inputShape = await probeInputShape(valLoader);
+  const model = buildModel(experiment.model, { schema: task.targets.labelSchema, dense: task.targets.dense, rng: Rng.derive(experiment.seed, 'model'), inputShape, level: experiment.data.level });
+  const optimizer = createOptimizer(experiment.optimizer);
+  const schedule = createSchedule(experiment.schedule);
+
+  // 4. Train. The run directory appears as the first epoch starts; a resume records its allowed changes once restored.
+  if (!resume) startRunDirectory(runDir, start, { experiment, dataset, backend, command, data, split, pretrained, embeddings });
+  const onStart = () => resume && recordResumeChanges(runDir, resume, experiment, data);
+  const state = await train(task, runDir, experiment, { model, criterion, optimizer, schedule, trainLoader, valLoader, checkpoints }, onStart);
+  if (state.stopped === 'interrupted') {
+    disposeAll(model, optimizer);
+    return { runDir, metrics: { val: {} }, state, backend };
+  }
+
+  // 5. The best epoch: its task scores it (thresholds fitted on validation only) and writes its files; metrics.json, model/.
+  checkpoints.loadWeights(model, 'best');
+  const metrics = await task.finish({ model, criterion, experiment, split, loaderFor, valLoader, runDir });
+  writeRunMetrics(runDir, { best_epoch: state.best?.epoch ?? null, stopped: state.stopped ?? null, ...metrics });
+  await writeRunModel(runDir, model);
+  disposeAll(model, optimizer);
+  if (options.report !== false) await writeReport(runDir);
+  return { runDir, metrics, state, backend };
+}
+
+type OpenedEmbeddings = Awaited<ReturnType<typeof openEmbeddingsInput>>;
+
+/**
+ * The run's loaders: slice embeddings cached by `sliceseq extract` (two-stage mode) or images through the
+ * preprocessing pipeline. Final predictions (out-of-fold and test) cover every slice of every patient, the whole
+ * series in one pass (`everySlice`; docs/results.md "Reproduce a leaderboard score"); maxSlices bounds only
+ * training and epoch selection.
+ */
+function runLoaders(experiment: Experiment, task: Task, embeddings: OpenedEmbeddings | undefined): LoaderFor {
+  const { labelSchema, dense, sliceTargets } = task.targets;
+  const { data, seed } = experiment;
+  const batchSize = experiment.train.batchSize;
+  const preprocess = buildPreprocess(data.preprocess);
+  return (patients, train, everySlice = false) =>
     embeddings
       ? new EmbeddingLoader(
-          { patients, labelSchema: schema, cache: embeddings.cache },
-          { batchSize: experiment.train.batchSize, seed: experiment.seed, shuffle: train, maxSlices: everySlice ? undefined : experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit, sliceTargets: level === 'slice' },
+          { patients, labelSchema, cache: embeddings.cache },
+          { batchSize, seed, shuffle: train, maxSlices: everySlice ? undefined : data.maxSlices, sliceLimit: data.sliceLimit, sliceTargets },
         )
       : new PatientLoader(
-          { patients, labelSchema: schema, ...(dense ? { dense } : {}) },
+          { patients, labelSchema, ...(dense ? { dense } : {}) },
           {
-            batchSize: experiment.train.batchSize,
-            seed: experiment.seed,
+            batchSize,
+            seed,
             shuffle: train,
             augment: train,
-            augmentPerSlice: experiment.data.augmentPerSlice,
-            prefetch: experiment.data.prefetch,
-            workers: experiment.data.workers ?? defaultWorkers(),
-            maxSlices: everySlice ? undefined : experiment.data.maxSlices,
-            sliceLimit: experiment.data.sliceLimit,
-            sliceTargets: level === 'slice' && !dense,
-            ...(experiment.data.cacheDir ? { cacheDir: experiment.data.cacheDir } : {}),
-            ...(experiment.data.cacheMaxGiB ? { cacheMaxBytes: experiment.data.cacheMaxGiB * 2 ** 30 } : {}),
-            ...(experiment.data.cachePrecision ? { cachePrecision: experiment.data.cachePrecision } : {}),
+            augmentPerSlice: data.augmentPerSlice,
+            prefetch: data.prefetch,
+            workers: data.workers ?? defaultWorkers(),
+            maxSlices: everySlice ? undefined : data.maxSlices,
+            sliceLimit: data.sliceLimit,
+            sliceTargets,
+            ...(data.cacheDir ? { cacheDir: data.cacheDir } : {}),
+            ...(data.cacheMaxGiB ? { cacheMaxBytes: data.cacheMaxGiB * 2 ** 30 } : {}),
+            ...(data.cachePrecision ? { cachePrecision: data.cachePrecision } : {}),
           },
           { pipeline: preprocess },
         );
-  const trainLoader = loaderFor(split.train, true);
-  // Validation covers every slice, each epoch as at the end: one validation loss per epoch, on the rows of
-  // predictions-oof.csv, the same number in history.jsonl and metrics.json (maxSlices bounds training only).
-  const valLoader = loaderFor(split.val, false, true);
+}
 
-  // The input shape comes from the data as preprocessed: one patient through the evaluation pipeline.
+/** The model's input shape, from one patient through the evaluation pipeline: embeddings batches are [b, s, features], image batches [b, s, height, width, channels]. */
+async function probeInputShape(valLoader: BatchSource): Promise<{ features: number } | { height: number; width: number; channels: number }> {
   const probe = await valLoader.epoch(0).next();
   if (probe.done) throw new Error('the validation split is empty');
   const [, , ...sliceShape] = probe.value.images.shape;
   probe.value.dispose();
-  // Embeddings batches are [b, s, features]; image batches [b, s, height, width, channels].
-  const inputShape = sliceShape.length === 1 ? { features: sliceShape[0] } : { height: sliceShape[0], width: sliceShape[1], channels: sliceShape[2] };
+  return sliceShape.length === 1 ? { features: sliceShape[0] } : { height: sliceShape[0], width: sliceShape[1], channels: sliceShape[2] };
+}
 
-  const model = buildModel(experiment.model, { schema, dense, rng: Rng.derive(experiment.seed, 'model'), inputShape, level });
-  const criterion = dense ? buildDenseCriterion(dense, experiment.loss, 'loss') : buildCriterion(schema!, experiment.loss, 'loss');
-  const optimizer = createOptimizer(experiment.optimizer);
-  const schedule = createSchedule(experiment.schedule);
+/** A new (or restarted) run's first files: skipped-files.json, config.json and environment.json. */
+function startRunDirectory(
+  runDir: string,
+  start: RunStart,
+  run: { experiment: Experiment; dataset: Dataset; backend: BackendChoice; command: string; data: RunEnvironment['data']; split: { train: Patient[]; val: Patient[]; test: Patient[] }; pretrained?: RunEnvironment['pretrained']; embeddings?: OpenedEmbeddings },
+): void {
+  const { experiment, dataset, backend, split, pretrained, embeddings } = run;
+  if (start === 'restart') clearRun(runDir);
+  mkdirSync(runDir, { recursive: true });
+  if (dataset.skipped.length > 0) writeSkippedFiles(runDir, dataset.skipped);
+  writeRunConfig(runDir, experiment);
+  writeEnvironment(runDir, {
+    sliceseq: packageVersion(),
+    node: process.version,
+    tfjs: tf.version.tfjs,
+    backend: backend.kind,
+    device: backend.device,
+    threads: backend.threads,
+    ...(backend.library ? { tensorflow: backend.library } : {}),
+    ...(backend.gpu ? { gpu: backend.gpu } : {}),
+    ...(pretrained ? { pretrained } : {}),
+    seed: experiment.seed,
+    command: run.command,
+    data: run.data,
+    split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },
+    ...(embeddings ? { embeddings: embeddings.provenance } : {}),
+  });
+}
 
-  // The run directory appears as the first epoch starts (a resume records its allowed changes once its checkpoint is restored).
-  if (!resume) {
-    if (start === 'restart') clearRun(runDir);
-    mkdirSync(runDir, { recursive: true });
-    if (dataset.skipped.length > 0) writeSkippedFiles(runDir, dataset.skipped);
-    writeRunConfig(runDir, experiment);
-    writeEnvironment(runDir, {
-      sliceseq: packageVersion(),
-      node: process.version,
-      tfjs: tf.version.tfjs,
-      backend: backend.kind,
-      device: backend.device,
-      threads: backend.threads,
-      ...(backend.library ? { tensorflow: backend.library } : {}),
-      ...(backend.gpu ? { gpu: backend.gpu } : {}),
-      ...(pretrained ? { pretrained } : {}),
-      seed: experiment.seed,
-      command,
-      data,
-      split: { train: split.train.map((p) => p.id), val: split.val.map((p) => p.id), test: split.test.map((p) => p.id) },
-      ...(embeddings ? { embeddings: embeddings.provenance } : {}),
-    });
-  }
-
-  // Ctrl-C: the current batch finishes and a checkpoint is saved; a second Ctrl-C exits 130 once that is on disk.
+/**
+ * The training loop with its task's hooks, the run's Ctrl-C handling (core/interrupt.ts: the current batch
+ * finishes and a checkpoint is saved; a second Ctrl-C exits 130 once that is on disk), history.jsonl after every
+ * epoch, and steps.jsonl and TensorBoard's event files (docs/tensorboard.md) as the loop goes.
+ */
+async function train(
+  task: Task,
+  runDir: string,
+  experiment: Experiment,
+  parts: { model: tf.LayersModel; criterion: CriterionFn; optimizer: TrainingOptimizer; schedule: Schedule; trainLoader: BatchSource; valLoader: BatchSource; checkpoints: Checkpoints },
+  onStart: () => void,
+): Promise<TrainingState> {
   const interrupt = new Interrupt({ first: 'Ctrl-C: finishing the current step and saving a checkpoint (Ctrl-C again to exit as soon as it is saved)' });
   interrupt.saving = true;
   const stopListening = interrupt.listen();
-  const settings = { epochs: experiment.train.epochs, level, monitor: experiment.train.monitor, gradientClip: experiment.train.gradientClip, earlyStopping: experiment.train.earlyStopping, zeroDivision: experiment.evaluation.zeroDivision };
-  // steps.jsonl and TensorBoard's event files (docs/tensorboard.md), written as the loop goes.
+  const { train: config, evaluation, data } = experiment;
+  const settings: FitSettings = { epochs: config.epochs, level: data.level, monitor: config.monitor, gradientClip: config.gradientClip, earlyStopping: config.earlyStopping, zeroDivision: evaluation.zeroDivision };
   const trainingLog = new TrainingLog(runDir, { tensorboard: experiment.report.tensorboard, nativeWriter: nativeSummaryWriter });
-  let state: TrainingState;
   try {
-    state = await fit(
+    return await fit(
       {
-        model, schema, criterion, optimizer, schedule, trainLoader, valLoader, checkpoints,
-        ...(dense ? { targetsOf: (batch: Batch<tf.Tensor>) => batch.maps, validate: denseValidation(dense, valLoader, criterion) } : {}),
+        ...parts,
+        ...task.fitHooks(parts.valLoader, parts.criterion, interrupt),
         onStart: (s) => {
-          if (resume) recordResumeChanges(runDir, resume, experiment, data);
+          onStart();
           trainingLog.start(s.step);
         },
         onStep: (point) => trainingLog.step(point),
         onEpoch: (s) => {
           writeHistory(runDir, s.history);
-          trainingLog.epoch(s.history.at(-1)!, headWeights(model).map((w) => ({ name: w.originalName, values: w.read().dataSync() })));
+          trainingLog.epoch(s.history.at(-1)!, headWeights(parts.model).map((w) => ({ name: w.originalName, values: w.read().dataSync() })));
         },
         interrupt,
       },
@@ -281,90 +287,11 @@ export async function runExperiment(input: ExperimentInput, options: RunOptions)
     stopListening();
     trainingLog.close();
   }
-  if (state.stopped === 'interrupted') {
-    model.dispose();
-    optimizer.optimizer.dispose();
-    return { runDir, metrics: { val: {} }, state, backend };
-  }
+}
 
-  // Evaluate the best epoch: thresholds are fitted on validation (out-of-fold) predictions only, then applied to test.
-  checkpoints.loadWeights(model, 'best');
-  const metrics: RunResult['metrics'] = dense
-    ? await finishDenseRun({
-        model, group: dense, criterion, runDir, thresholds: experiment.evaluation.denseThresholds,
-            trainLoader: loaderFor(split.train, false),
-        valLoader,
-        ...(split.test.length > 0 ? { testLoader: loaderFor(split.test, false, true) } : {}),
-      })
-    : await finishLabelRun({ model, schema: schema!, criterion: criterion as Criterion, experiment, split, loaderFor, valLoader, runDir });
-  writeRunMetrics(runDir, { best_epoch: state.best?.epoch ?? null, stopped: state.stopped ?? null, ...metrics });
-  const modelDir = runPath(runDir, 'model');
-  const stagingDir = runPath(runDir, 'modelStaging');
-  rmSync(stagingDir, { recursive: true, force: true });
-  await saveModel(model, stagingDir);
-  rmSync(modelDir, { recursive: true, force: true });
-  renameSync(stagingDir, modelDir);
+function disposeAll(model: tf.LayersModel, optimizer: TrainingOptimizer): void {
   model.dispose();
   optimizer.optimizer.dispose();
-  if (options.report !== false) await writeReport(runDir);
-  return { runDir, metrics, state, backend };
-}
-
-/**
- * Image-level labels after training: thresholds tuned on validation predictions only, then applied to test; both
- * splits scored over every slice of every patient, predictions, the classification report and (query decoders)
- * class attention written.
- */
-async function finishLabelRun(parts: {
-  model: tf.LayersModel;
-  schema: LabelSchema;
-  criterion: Criterion;
-  experiment: Experiment;
-  split: { val: Patient[]; test: Patient[] };
-  loaderFor: (patients: Patient[], train: boolean, everySlice?: boolean) => BatchSource;
-  valLoader: BatchSource;
-  runDir: string;
-}): Promise<RunResult['metrics']> {
-  const { model, schema, criterion, experiment, split, loaderFor, runDir } = parts;
-  const level = experiment.data.level;
-  const zeroDivision = experiment.evaluation.zeroDivision;
-  const valPredictions = await predict(model, parts.valLoader, schema, { level, criterion });
-  const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision, source: 'validation' });
-  const metrics: RunResult['metrics'] = { val: { ...scorePredictions(schema, valPredictions, { zeroDivision, thresholds }), ...constantAnswersOf(schema, valPredictions, thresholds, zeroDivision) } };
-  writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
-  if (split.test.length > 0) {
-    const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
-    const testBaselines = constantAnswersOf(schema, testPredictions, thresholds, zeroDivision);
-    metrics.test = { ...scorePredictions(schema, testPredictions, { zeroDivision, thresholds }), ...testBaselines };
-    if (binaryClassNames(schema).length > 0) {
-      const binary = binaryView(schema, testPredictions);
-      // `baseline`: the all-positive answer's full score block on test; every block also carries both constant answers' F2.
-      metrics.baseline = baselineScores(schema, testPredictions, zeroDivision);
-      const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision });
-      writeClassificationReport(report, runPath(runDir, 'classificationReport'));
-    }
-    writePredictions(runDir, 'test', predictionTable(schema, testPredictions));
-    // Query decoders: what each class looked at, for a few test patients (the report draws it beside their slices).
-    if (queryDecoders(model).length > 0) {
-      const chosen = pickAttentionPatients(split.test, ATTENTION_PATIENTS, { maxSlices: experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit });
-      writeAttention(runDir, await collectClassAttention(model, loaderFor(chosen.patients, false), chosen.positions, 'test'));
-    }
-  }
-  if (thresholds) writeRunThresholds(runDir, thresholds);
-  return metrics;
-}
-
-/**
- * What a dense-ordinal dataset asks of the experiment: a dense model, images (not embeddings) decoded afresh (no
- * decoded-slice cache), no image-level labels beside the maps, and a test set the dataset itself or a fraction
- * holds out (not another dataset).
- */
-function checkDenseExperiment(experiment: Experiment, dataset: Dataset, dense: DenseOrdinalGroup): void {
-  if (dataset.labelSchema) throw new Error(`data.dataset: ${dataset.source} has both mask files and label columns; a run trains dense maps or image-level labels, not both`);
-  if (experiment.data.embeddings) throw new Error('data.embeddings: dense maps are trained on images, not on cached slice embeddings');
-  if (experiment.data.cacheDir) throw new Error('data.cacheDir: the decoded-slice cache does not hold mask files; leave it out for a dataset with masks');
-  if (!experiment.model.dense) throw new Error(`model.dense: the dataset has dense-ordinal maps (group '${dense.name}'); name a dense model, e.g. { name: 'unet' }`);
-  if (typeof experiment.split.test !== 'number') throw new Error('split.test: a dense-ordinal run holds out test patients by a fraction or the manifest\'s split column, not another dataset');
 }
 
 /** The report reads only the finished run directory, so a failure here loses no result: say so and go on. */

@@ -43,6 +43,8 @@ export interface DenseEvaluateOptions {
   seen?: ReadonlySet<number>;
   /** Keep this many slices' maps for the report (the first ones, in loader order). */
   examples?: number;
+  /** Checked after every batch: true throws InterruptedError (a second Ctrl-C during validation). */
+  stop?: () => boolean;
 }
 
 export function defaultDenseThresholds(group: DenseOrdinalGroup): number[][] {
@@ -75,6 +77,7 @@ export async function evaluateDense(model: tf.LayersModel, loader: BatchSource, 
       return batch.maps;
     },
     ...(criterion ? { lossOf: (out: tf.Tensor, maps: tf.Tensor, batch: Batch<tf.Tensor>) => criterion(out, maps, batch.mask).total } : {}),
+    ...(options.stop ? { stop: options.stop } : {}),
   };
   await infer(model, loader, inference, async ({ batch, outputs: outputValues, targets, loss }) => {
     const mapValues = targets!;
