@@ -73,6 +73,7 @@ export { schedules, createSchedule } from './train/schedules.ts';
 export { trainStep } from './train/step.ts';
 export { fit } from './train/trainer.ts';
 export { Checkpoints } from './train/checkpoint.ts';
+export { infer, type InferredBatch } from './train/inference.ts';
 export { predict, scorePredictions, tuneThresholds } from './train/evaluate.ts';
 export { evaluateDense, scoreDense, seenCombinations, tuneDenseThresholds } from './train/dense-evaluate.ts';
 
@@ -108,6 +109,7 @@ export {
   readRunPredictions,
   readDenseThresholds,
   readDenseExamples,
+  readRunModel,
   type RunFiles,
   type DenseThresholdsFile,
   type DenseExamplesFile,
@@ -126,6 +128,7 @@ export { defineExperiment, parseExperiment, experimentSchema, type Experiment, t
 export { loadExperimentFile } from './experiments/load.ts';
 export { resolveExperiment } from './experiments/resolve.ts';
 export { runExperiment, type RunOptions, type RunResult } from './experiments/run.ts';
+export { taskFor, LabelTask, DenseMapTask, type Task, type FinishContext, type RunScores } from './experiments/tasks/index.ts';
 export { runCrossValidation, summarizeCrossValidation, formatCrossValidation } from './experiments/cross-validate.ts';
 export { defineAblation, parseAblation, planAblation, parseShard, shardTrials, type Ablation, type AblationInput, type AblationPlan } from './experiments/ablation.ts';
 export { loadAblationFile, runAblation, type AblationRun } from './experiments/ablate.ts';
