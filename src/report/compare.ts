@@ -98,13 +98,9 @@ const metricColumns: readonly MetricKey[] = [
 ];
 
 /** Validation metrics per epoch drawn as panels (paths in history.jsonl's `val` block). */
-const curveMetrics: ReadonlyArray<[title: string, path: string]> = [
-  ['F2 samples', 'f2.samples'],
-  ['AUC macro', 'auc.macro'],
-  ['AP macro', 'average_precision.macro'],
-  ['Brier', 'brier'],
-  ['ECE', 'ece'],
-];
+const curveMetrics: ReadonlyArray<[title: string, path: string]> = [metricKeys.f2Samples, metricKeys.aucMacro, metricKeys.apMacro, metricKeys.brier, metricKeys.ece].map(
+  ({ title, path }) => [title, path],
+);
 
 interface LoadedRun {
   files: RunFiles;
