@@ -14,8 +14,7 @@ import { buildPreprocess } from '../data/preprocess.ts';
 import { holdout, kFold, splitItems } from '../data/splits.ts';
 import type { Patient } from '../data/patients.ts';
 import type { DenseOrdinalGroup } from '../labels/dense-ordinal.ts';
-import { decodeLogits } from '../labels/decode.ts';
-import { binaryClassNames, schemaDifference, targetColumns, type LabelSchema } from '../labels/schema.ts';
+import { binaryClassNames, schemaDifference, type LabelSchema } from '../labels/schema.ts';
 import { listSome } from '../metrics/policy.ts';
 import { buildCriterion, type Criterion } from '../losses/criterion.ts';
 import { buildDenseCriterion } from '../losses/dense-criterion.ts';
@@ -30,7 +29,7 @@ import { classificationReport, writeClassificationReport } from '../report/class
 import { writeRunReport } from '../report/run-report.ts';
 import { Checkpoints, type TrainingState } from '../train/checkpoint.ts';
 import { ATTENTION_PATIENTS, collectClassAttention, pickAttentionPatients } from './class-attention.ts';
-import { baselineScores, binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../train/evaluate.ts';
+import { baselineScores, checkMonitor, predict, scorePredictions, tuneThresholds, type ScoreBlock } from '../train/evaluate.ts';
 import type { ThresholdSet } from '../metrics/thresholds.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { createSchedule } from '../train/schedules.ts';
@@ -43,7 +42,8 @@ import { nativeSummaryWriter } from '../backend/summary-writer.ts';
 import { headWeights } from '../models/heads/head.ts';
 import { runDirectory, runPath } from '../runs/layout.ts';
 import { writeRunMetrics } from '../runs/metrics-file.ts';
-import { writePredictions, type PredictionTable } from '../runs/predictions.ts';
+import type { PredictionTable } from '../metrics/prediction-table.ts';
+import { writePredictions } from '../runs/predictions.ts';
 import { checkResume, recordResumeChanges } from '../runs/resume.ts';
 import { clearRun, planRunStart, writeRunThresholds, writeSkippedFiles } from '../runs/run-dir.ts';
 import type { Experiment, ExperimentInput } from './config.ts';
@@ -117,23 +117,10 @@ async function loadExternalTest(experiment: Experiment, dataset: Dataset): Promi
   return external;
 }
 
-/** Predictions as the run's predictions files hold them: the patient of each slice-level row, every decoded score column, and the true targets when known. */
-export function predictionTable(schema: LabelSchema, predictions: Predictions): PredictionTable {
-  const decoded = decodeLogits(schema, predictions.logits);
-  return {
-    ids: predictions.ids,
-    ...(predictions.patients ? { patients: predictions.patients } : {}),
-    columns: decoded.columns,
-    scores: decoded.values,
-    ...(predictions.targets ? { truthColumns: targetColumns(schema), truth: predictions.targets } : {}),
-  };
-}
-
 /** Beside a split's F2 (baselines.ts `constantAnswers`), for the binary labels of a schema that has them. */
-function constantAnswersOf(schema: LabelSchema, predictions: Predictions, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
+function constantAnswersOf(schema: LabelSchema, predictions: PredictionTable, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
   if (binaryClassNames(schema).length === 0) return {};
-  const { scores, targets } = binaryView(schema, predictions);
-  return constantAnswers({ scores, targets: targets! }, thresholds?.thresholds, zeroDivision);
+  return constantAnswers(predictions.binary(binaryClassNames(schema)).scoresAndTargets(), thresholds?.thresholds, zeroDivision);
 }
 
 /**
@@ -331,19 +318,19 @@ async function finishLabelRun(parts: {
   const valPredictions = await predict(model, parts.valLoader, schema, { level, criterion });
   const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision, source: 'validation' });
   const metrics: RunResult['metrics'] = { val: { ...scorePredictions(schema, valPredictions, { zeroDivision, thresholds }), ...constantAnswersOf(schema, valPredictions, thresholds, zeroDivision) } };
-  writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
+  writePredictions(runDir, 'validation', valPredictions);
   if (split.test.length > 0) {
     const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
     const testBaselines = constantAnswersOf(schema, testPredictions, thresholds, zeroDivision);
     metrics.test = { ...scorePredictions(schema, testPredictions, { zeroDivision, thresholds }), ...testBaselines };
     if (binaryClassNames(schema).length > 0) {
-      const binary = binaryView(schema, testPredictions);
+      const binary = testPredictions.binary(binaryClassNames(schema));
       // `baseline`: the all-positive answer's full score block on test; every block also carries both constant answers' F2.
       metrics.baseline = baselineScores(schema, testPredictions, zeroDivision);
-      const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision });
+      const report = classificationReport(binary.scores, binary.targets(), { classes: [...binary.columns], thresholds, zeroDivision });
       writeClassificationReport(report, runPath(runDir, 'classificationReport'));
     }
-    writePredictions(runDir, 'test', predictionTable(schema, testPredictions));
+    writePredictions(runDir, 'test', testPredictions);
     // Query decoders: what each class looked at, for a few test patients (the report draws it beside their slices).
     if (queryDecoders(model).length > 0) {
       const chosen = pickAttentionPatients(split.test, ATTENTION_PATIENTS, { maxSlices: experiment.data.maxSlices, sliceLimit: experiment.data.sliceLimit });
