@@ -120,7 +120,7 @@ async function loadExternalTest(experiment: Experiment, dataset: Dataset): Promi
 /** Beside a split's F2 (baselines.ts `constantAnswers`), for the binary labels of a schema that has them. */
 function constantAnswersOf(schema: LabelSchema, predictions: PredictionTable, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
   if (binaryClassNames(schema).length === 0) return {};
-  return constantAnswers(predictions.binary(binaryClassNames(schema)).scoresAndTargets(), thresholds?.thresholds, zeroDivision);
+  return constantAnswers(predictions.binary().scoresAndTargets(), thresholds?.thresholds, zeroDivision);
 }
 
 /**
@@ -324,7 +324,7 @@ async function finishLabelRun(parts: {
     const testBaselines = constantAnswersOf(schema, testPredictions, thresholds, zeroDivision);
     metrics.test = { ...scorePredictions(schema, testPredictions, { zeroDivision, thresholds }), ...testBaselines };
     if (binaryClassNames(schema).length > 0) {
-      const binary = testPredictions.binary(binaryClassNames(schema));
+      const binary = testPredictions.binary();
       // `baseline`: the all-positive answer's full score block on test; every block also carries both constant answers' F2.
       metrics.baseline = baselineScores(schema, testPredictions, zeroDivision);
       const report = classificationReport(binary.scores, binary.targets(), { classes: [...binary.columns], thresholds, zeroDivision });
