@@ -14,6 +14,13 @@ import { binarize, matrix, selectColumns, type LabelMatrix, type Matrix, type Sc
  * model are Float32 (the decoded probabilities); scores read back from a file keep the Float64 that the numbers
  * parse to, so pooled and averaged files score exactly as before.
  */
+/** How a predictions file (runs/predictions.ts) names a table's target columns: `true_<column>`. */
+export const TRUE_PREFIX = 'true_';
+/** How it names the 0/1 decisions at applied thresholds: `label_<class>`. */
+export const LABEL_PREFIX = 'label_';
+/** The column of each slice-level row's patient. */
+export const PATIENT_COLUMN = 'patient';
+
 export interface PredictionTableInit {
   ids: readonly string[];
   /** Slice level: each row's patient (what a bootstrap resamples by). */
@@ -162,7 +169,7 @@ export class PredictionTable {
     const truth = this.truth;
     if (truth && sameList(truth.columns, this.columns)) return truth.values;
     const missing = this.columns.filter((name) => !truth?.columns.includes(name));
-    if (missing.length > 0) throw new Error(`${this.source ?? 'predictions'}: no true_ column for ${missing.join(', ')} (targets are needed to score them)`);
+    if (missing.length > 0) throw new Error(`${this.source ?? 'predictions'}: no ${TRUE_PREFIX} column for ${missing.join(', ')} (targets are needed to score them)`);
     return pickColumns(truth!, this.columns).values;
   }
 
@@ -186,7 +193,7 @@ export class PredictionTable {
     const bad = data.findIndex((value) => value !== 0 && value !== 1);
     if (bad >= 0) {
       const row = Math.floor(bad / cols);
-      const column = `true_${truth.columns[bad % cols]}`;
+      const column = `${TRUE_PREFIX}${truth.columns[bad % cols]}`;
       const where = this.lines && this.source ? `${this.source} line ${this.lines[row]}, column '${column}'` : `${this.source ?? 'predictions'}: row '${this.ids[row]}', column '${column}'`;
       throw new Error(`${where}: target ${data[bad]} is not 0 or 1`);
     }

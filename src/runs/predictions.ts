@@ -2,8 +2,7 @@ import { writeFileAtomic } from '../core/atomic.ts';
 import { formatCsv } from '../core/csv.ts';
 import { at, readCsv, requireColumns } from '../data/datasets/csv.ts';
 import { matrix } from '../metrics/matrix.ts';
-import { PredictionTable } from '../metrics/prediction-table.ts';
-import { LABEL_PREFIX, PATIENT_COLUMN, TRUE_PREFIX } from '../metrics/submission/read.ts';
+import { LABEL_PREFIX, PATIENT_COLUMN, PredictionTable, TRUE_PREFIX } from '../metrics/prediction-table.ts';
 import { runPath } from './layout.ts';
 
 /**
