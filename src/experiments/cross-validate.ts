@@ -171,7 +171,8 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   if (!schema) throw new Error(`${dir}: ${foldDirs[0]} holds a dense model; cross-validation pools image-level predictions`);
 
   // Each patient is in exactly one fold's validation split: pooled, they are every patient once.
-  const pooled = PredictionTable.concat(await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'validation')))));
+  const validations = await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'validation'))));
+  const pooled = PredictionTable.concat(validations, "the folds' validation splits overlap");
   const oof = pooled.binary(classes).scoresAndTargets();
   const thresholds = fitThresholds(oof.scores, oof.targets, { source: 'out-of-fold', classes, kind: experiment.evaluation.thresholds, beta: 2, average: 'samples', zeroDivision });
   const oofScores = scoreTable(pooled, schema, thresholds, zeroDivision);

@@ -288,8 +288,11 @@ export class PredictionTable {
     return new PredictionTable({ ...rest, ...(source !== undefined ? { source } : {}), scores: matrix(sums.map((sum) => sum / total), first.rows, first.columns.length) });
   }
 
-  /** Tables of different rows with the same columns, one after the other (e.g. the folds' validation rows); a repeated id is an error naming both sources. */
-  static concat(tables: readonly PredictionTable[]): PredictionTable {
+  /**
+   * Tables of different rows with the same columns, one after the other (e.g. the folds' validation rows); a
+   * repeated id is an error naming both sources, and `why` when given (what a repeat means to the caller).
+   */
+  static concat(tables: readonly PredictionTable[], why?: string): PredictionTable {
     const [first] = tables;
     if (!first) throw new Error('PredictionTable.concat: no tables');
     const seen = new Map<string, string>();
@@ -297,7 +300,7 @@ export class PredictionTable {
       const name = table.source ?? 'predictions';
       if (!sameList(table.columns, first.columns)) throw new Error(`${name}: its columns differ from ${first.source ?? 'the first table'}'s`);
       for (const id of table.ids) {
-        if (seen.has(id)) throw new Error(`${name}: row '${id}' is also in ${seen.get(id)}`);
+        if (seen.has(id)) throw new Error(`${name}: row '${id}' is also in ${seen.get(id)}${why ? `: ${why}` : ''}`);
         seen.set(id, name);
       }
     }

@@ -110,6 +110,7 @@ describe('the prediction table', () => {
     expect(Array.from(pooled.targets().data)).toEqual([1, 0, 1, 0]);
     expect(pooled.source).toBe('file.csv + fold2.csv');
     expect(() => PredictionTable.concat([first, first.with({ source: 'again.csv' })])).toThrow("again.csv: row 's1' is also in file.csv");
+    expect(() => PredictionTable.concat([first, first.with({ source: 'again.csv' })], 'the folds overlap')).toThrow("again.csv: row 's1' is also in file.csv: the folds overlap");
     expect(() => PredictionTable.concat([first, table.with({ source: 'wide.csv' })])).toThrow("wide.csv: its columns differ from file.csv's");
   });
 
