@@ -16,7 +16,7 @@ export { log, setLogLevel } from './core/log.ts';
 
 // Labels: schemas (binary, categorical, ordinal, dense-ordinal groups) and decoding model outputs
 export * from './labels/schema.ts';
-export { decodeLogits, decodedColumns, type DecodedScores } from './labels/decode.ts';
+export { decodeLogits, decodedColumns } from './labels/decode.ts';
 export {
   denseOrdinalGroupSchema,
   parseDenseOrdinalGroup,
@@ -80,6 +80,7 @@ export { evaluateDense, scoreDense, seenCombinations, tuneDenseThresholds } from
 // Evaluation: metrics (one registry, one scoring path), thresholds, intervals, curves, submissions
 export { metrics, createMetric, metricContext } from './metrics/registry.ts';
 export { matrix, fromRows, type Matrix, type ScoreMatrix, type LabelMatrix } from './metrics/matrix.ts';
+export { PredictionTable, type PredictionTableInit, type LogitRows } from './metrics/prediction-table.ts';
 export { fbetaScore, precisionScore, recallScore, precisionRecallFbetaPerClass } from './metrics/fbeta.ts';
 export { rocAucScore, rocAucPerClass } from './metrics/roc-auc.ts';
 export { averagePrecisionScore } from './metrics/average-precision.ts';
@@ -107,6 +108,7 @@ export {
   readHistory,
   readRunMetrics,
   readRunPredictions,
+  readPredictionsFile,
   readDenseThresholds,
   readDenseExamples,
   readRunModel,

@@ -17,7 +17,8 @@ import { readRunConfig, writeRunConfig } from '../runs/config-file.ts';
 import { CROSS_VALIDATION_SUMMARY_FORMAT, writeCrossValidationSummary, type CrossValidationSummary } from '../runs/cross-validation-summary.ts';
 import { ABLATION_FILES, ablationPath, crossValidationDirName, runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics, writeRunMetrics } from '../runs/metrics-file.ts';
-import { alignTo, columnsWithTruth, predictionsPath, readPredictionsFile, writePredictions, type PredictionTable } from '../runs/predictions.ts';
+import { PredictionTable } from '../metrics/prediction-table.ts';
+import { predictionsPath, readPredictionsFile, writePredictions } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds, writeRunThresholds } from '../runs/run-dir.ts';
 import { planAblation, parseAblation, type Ablation, type AblationTrial, type Shard } from './ablation.ts';
 import { childCommand, runAblation, runTrial, trialFlags, type AblationRun, type TrialRunOptions } from './ablate.ts';
@@ -122,40 +123,6 @@ function foldRunOptions(options: CrossValidateOptions): TrialRunOptions {
   return { out, data, backend, threads, workers, force, allowChanges };
 }
 
-/** The folds' validation predictions as one table (each patient is in exactly one fold's validation split). */
-function poolTables(tables: ReadonlyArray<PredictionTable & { file: string }>): PredictionTable & { file: string } {
-  const [first] = tables;
-  const seen = new Map<string, string>();
-  for (const table of tables) {
-    if (table.columns.join('\u0000') !== first.columns.join('\u0000')) throw new Error(`${table.file}: its columns differ from ${first.file}'s`);
-    for (const id of table.ids) {
-      if (seen.has(id)) throw new Error(`${table.file}: row '${id}' is also in ${seen.get(id)}: the folds' validation splits overlap`);
-      seen.set(id, table.file);
-    }
-  }
-  const concat = (pick: (t: PredictionTable) => ArrayLike<number> | undefined) => Float64Array.from(tables.flatMap((t) => Array.from(pick(t) ?? [])));
-  return {
-    file: tables.map((t) => t.file).join(' + '),
-    ids: tables.flatMap((t) => t.ids),
-    ...(first.patients ? { patients: tables.flatMap((t) => t.patients ?? []) } : {}),
-    columns: first.columns,
-    scores: concat((t) => t.scores),
-    ...(first.truth ? { truthColumns: first.truthColumns, truth: concat((t) => t.truth) } : {}),
-  };
-}
-
-/** The mean of the folds' test predictions, row by row (every fold predicted the same test rows). */
-function meanTables(tables: ReadonlyArray<PredictionTable & { file: string }>): PredictionTable & { file: string } {
-  const [first] = tables;
-  const sums = new Float64Array(first.ids.length * first.columns.length);
-  for (const table of tables) {
-    if (table.columns.join('\u0000') !== first.columns.join('\u0000')) throw new Error(`${table.file}: its columns differ from ${first.file}'s`);
-    const aligned = alignTo(table, first.ids, first.file);
-    for (let i = 0; i < sums.length; i++) sums[i] += aligned.scores[i];
-  }
-  return { ...first, file: `mean of ${tables.length} folds' ${first.file}`, scores: sums.map((sum) => sum / tables.length) };
-}
-
 /** The values cv-summary.json keeps per fold and pooled: keys of the metric table. */
 const valueKeys: readonly MetricKey[] = [metricKeys.f2Samples, metricKeys.f2TunedSamples, metricKeys.f2Micro, metricKeys.f2Macro, metricKeys.aucMacro, metricKeys.logloss, metricKeys.allPositiveF2Samples, metricKeys.allNegativeF2Samples, metricKeys.f2TunedPositives];
 
@@ -164,16 +131,16 @@ function valuesOf(block: unknown, where: string): Record<string, number | null> 
 }
 
 /** F2 (samples) at the tuned thresholds, the registry's metric as the runs score it, with a percentile bootstrap interval over patients. */
-function tunedInterval(scores: ScoreMatrix, targets: LabelMatrix, table: PredictionTable, thresholds: ThresholdSet, seed: number): BootstrapInterval {
+function tunedInterval({ scores, targets }: { scores: ScoreMatrix; targets: LabelMatrix }, table: PredictionTable, thresholds: ThresholdSet, seed: number): BootstrapInterval {
   const quiet = () => {};
   const f2 = createMetric({ name: 'f2', average: 'samples', threshold: thresholds.thresholds, zeroDivision: thresholds.objective.zeroDivision }, { columns: thresholds.classes });
   const score = scoreFunction(f2);
-  return bootstrapInterval((p, t) => score(p, t, quiet), scores, targets, { seed, patients: table.patients ?? table.ids, warn: quiet });
+  return bootstrapInterval((p, t) => score(p, t, quiet), scores, targets, { seed, patients: table.rowPatients(), warn: quiet });
 }
 
 /** Every score of a split (every label group, through scoreSplit), its row count first, as a run's metrics.json holds them. */
-function scoreTable(table: PredictionTable & { file: string }, schema: LabelSchema, thresholds: ThresholdSet, zeroDivision: ZeroDivision): SplitScores {
-  const { scores, targets } = columnsWithTruth(table, targetColumns(schema));
+function scoreTable(table: PredictionTable, schema: LabelSchema, thresholds: ThresholdSet, zeroDivision: ZeroDivision): SplitScores {
+  const { scores, targets } = table.select(targetColumns(schema)).scoresAndTargets();
   return { rows: table.ids.length, ...scoreSplit(schema, scores, targets, { thresholds, zeroDivision }) };
 }
 
@@ -203,23 +170,27 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   const schema = storedModelMetadata(runPath(foldDirs[0], 'model')).labelSchema;
   if (!schema) throw new Error(`${dir}: ${foldDirs[0]} holds a dense model; cross-validation pools image-level predictions`);
 
-  const pooled = poolTables(await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'validation')))));
-  const oof = columnsWithTruth(pooled, classes);
+  // Each patient is in exactly one fold's validation split: pooled, they are every patient once.
+  const validations = await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'validation'))));
+  const pooled = PredictionTable.concat(validations, "the folds' validation splits overlap");
+  const oof = pooled.binary(classes).scoresAndTargets();
   const thresholds = fitThresholds(oof.scores, oof.targets, { source: 'out-of-fold', classes, kind: experiment.evaluation.thresholds, beta: 2, average: 'samples', zeroDivision });
   const oofScores = scoreTable(pooled, schema, thresholds, zeroDivision);
-  const oofInterval = intervalRecord(tunedInterval(oof.scores, oof.targets, pooled, thresholds, experiment.seed));
+  const oofInterval = intervalRecord(tunedInterval(oof, pooled, thresholds, experiment.seed));
 
   const withTest = foldDirs.filter((foldDir) => existsSync(predictionsPath(foldDir, 'test')));
   let ensemble: { table: PredictionTable; split: { scores: ScoreMatrix; targets: LabelMatrix }; scores: SplitScores; interval: ReturnType<typeof intervalRecord> } | undefined;
   if (withTest.length > 0) {
     if (withTest.length !== foldDirs.length) throw new Error(`${dir}: only ${withTest.length} of ${foldDirs.length} folds have test predictions`);
-    const table = meanTables(await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'test')))));
-    const test = columnsWithTruth(table, classes);
+    // Every fold predicted the same test rows: the ensemble is their mean, row by row.
+    const folds = await Promise.all(foldDirs.map((foldDir) => readPredictionsFile(predictionsPath(foldDir, 'test'))));
+    const table = PredictionTable.mean(folds, undefined, `mean of ${folds.length} folds' ${folds[0].source}`);
+    const test = table.binary(classes).scoresAndTargets();
     ensemble = {
       table,
       split: test,
       scores: scoreTable(table, schema, thresholds, zeroDivision),
-      interval: intervalRecord(tunedInterval(test.scores, test.targets, table, thresholds, experiment.seed)),
+      interval: intervalRecord(tunedInterval(test, table, thresholds, experiment.seed)),
     };
   }
 

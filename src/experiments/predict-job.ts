@@ -1,7 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { initBackend, type BackendPreference } from '../backend/select.ts';
-import { writeFileAtomic } from '../core/atomic.ts';
 import { log } from '../core/log.ts';
 import { readCsv } from '../data/datasets/csv.ts';
 import { datasets, loadDataset, type DatasetConfig } from '../data/datasets/registry.ts';
@@ -13,9 +12,11 @@ import { RUN_FILES, runPath } from '../runs/layout.ts';
 import { hasRunModel, readRunModel } from '../runs/model.ts';
 import { findRuns, isRunFinished, isRunStarted, readRunThresholds } from '../runs/run-dir.ts';
 import { Checkpoints } from '../train/checkpoint.ts';
+import { binaryClassNames } from '../labels/schema.ts';
 import { parseExperiment, type Experiment } from './config.ts';
-import { binaryProbabilities, ensembleTable, predictEnsemble, probabilityColumns, type Decisions, type EnsembleMember, type EnsemblePredictions, type TestTimeAugmentation } from './predict.ts';
-import { formatPredictions, selectScores } from '../runs/predictions.ts';
+import { predictEnsemble, probabilityColumns, type Decisions, type EnsembleMember, type TestTimeAugmentation } from './predict.ts';
+import type { PredictionTable } from '../metrics/prediction-table.ts';
+import { writePredictionsFile } from '../runs/predictions.ts';
 
 /**
  * `sliceseq predict`: trained runs (one, several, or every finished run below an ablation or cross-validation
@@ -51,7 +52,10 @@ export interface PredictJobOptions {
 }
 
 export interface PredictJobResult {
-  predictions: EnsemblePredictions;
+  /** With the decisions at the chosen thresholds, when given. */
+  predictions: PredictionTable;
+  level: 'patient' | 'slice';
+  tta: TestTimeAugmentation;
   members: string[];
   out: string;
   submission?: string;
@@ -139,13 +143,10 @@ function decisionsOf(set: ThresholdSet | 'fixed', classes: readonly string[]): D
   return set === 'fixed' ? { classes: [...classes], thresholds: classes.map(() => 0.5) } : set;
 }
 
-function submissionPredictions(predictions: EnsemblePredictions, format: WriteFormat) {
-  if (format === 'rsna' || format === 'tags') {
-    const { classes, values } = binaryProbabilities(predictions);
-    return { ids: predictions.ids, classes, values };
-  }
-  const columns = probabilityColumns(predictions.schema);
-  return { ids: predictions.ids, classes: columns, values: selectScores({ ids: predictions.ids, columns: predictions.columns, scores: predictions.values }, columns) };
+/** What a submission in `format` holds: the binary classes (rsna, tags) or every probability column (long, wide). */
+function submissionPredictions(predictions: PredictionTable, format: WriteFormat) {
+  const chosen = format === 'rsna' || format === 'tags' ? predictions.binary() : predictions.select(probabilityColumns(predictions.schema!));
+  return { ids: chosen.ids, classes: chosen.columns, values: chosen.scores.data };
 }
 
 export async function runPredictJob(options: PredictJobOptions): Promise<PredictJobResult> {
@@ -162,9 +163,10 @@ export async function runPredictJob(options: PredictJobOptions): Promise<Predict
   const root = typeof datasetConfig.root === 'string' ? resolve(datasetConfig.root) : undefined;
   log.info(`predict: data ${dataset.source}${root && root !== dataset.source ? ` (root ${root}${root !== datasetConfig.root ? `, '${String(datasetConfig.root)}' from the working folder` : ''})` : ''}: ${dataset.patients.length} patients`);
   const predictions = await predictEnsemble(members, dataset, { tta: options.tta, batchSize: options.batchSize, cacheDir: members[0].experiment.data.cacheDir, workers: options.workers });
-  const binaryClasses = binaryProbabilities(predictions).classes;
+  const binaryClasses = binaryClassNames(predictions.schema!);
   const decisions = thresholds ? decisionsOf(thresholds, binaryClasses) : undefined;
-  writeFileAtomic(options.out, formatPredictions(ensembleTable(predictions, decisions)));
+  const table = decisions ? predictions.withDecisions(decisions) : predictions;
+  writePredictionsFile(options.out, table);
   let submission: string | undefined;
   if (options.submission) {
     const format = options.format ?? (dataset.kind === 'rsna-ich' ? 'rsna' : 'wide');
@@ -175,5 +177,6 @@ export async function runPredictJob(options: PredictJobOptions): Promise<Predict
     });
     submission = options.submission;
   }
-  return { predictions, members: dirs, out: options.out, ...(submission ? { submission } : {}), ...(thresholds ? { thresholds } : {}) };
+  // predict() names each slice-level row's patient.
+  return { predictions: table, level: table.patients ? 'slice' : 'patient', tta: options.tta ?? 'none', members: dirs, out: options.out, ...(submission ? { submission } : {}), ...(thresholds ? { thresholds } : {}) };
 }

@@ -3,7 +3,7 @@ import { mean, std } from 'mathjs';
 import { pairedBootstrap, type PairedBootstrapResult, type ScoreFunction } from '../metrics/bootstrap.ts';
 import type { FbetaAverage } from '../metrics/fbeta.ts';
 import { createMetric, scoreFunction } from '../metrics/registry.ts';
-import { binarize, concatRows, matrix, type Matrix } from '../metrics/matrix.ts';
+import { concatRows, matrix, type Matrix } from '../metrics/matrix.ts';
 import { DEFAULT_ZERO_DIVISION, describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
 import { readAblationPlan, type AblationTrial } from '../runs/ablation-plan.ts';
 import {
@@ -17,7 +17,8 @@ import {
 import { readRunConfig } from '../runs/config-file.ts';
 import { runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics } from '../runs/metrics-file.ts';
-import { alignTo, binaryPredictions, predictionsPath, readPredictionsFile, type BinaryPredictions, type PredictionTable } from '../runs/predictions.ts';
+import type { PredictionTable } from '../metrics/prediction-table.ts';
+import { predictionsPath, readPredictionsFile } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds } from '../runs/run-dir.ts';
 import { patchPaths, type AblationPlan } from './ablation.ts';
 import { f2Key, metricKeys, metricTitle } from '../metrics/scores.ts';
@@ -55,47 +56,29 @@ function trialSummary(dir: string, trial: AblationTrial, keys: readonly string[]
   return { trial: trial.name, seed: trial.seed, fold: trial.fold, runDir: trial.name, values };
 }
 
-/** One run's test predictions as hard 0/1 decisions of the binary labels, with the targets and row ids. */
-/** A trial's test predictions file, with what turns its scores into the run's own 0/1 decisions. */
-interface TestPredictions {
-  table: PredictionTable & { file: string };
-  level: unknown;
-  classes: string[];
-  thresholds: number | number[];
-  zeroDivision: ZeroDivision;
-}
-
-/** The decisions and targets of a trial's binary classes, its rows in the order of `ids` (the reference's). */
-function decisionsOf(predictions: TestPredictions, ids: readonly string[], reference: string) {
-  const binary = binaryPredictions(alignTo(predictions.table, ids, reference), predictions.classes);
-  const hard = binarize(binary.scores, predictions.thresholds);
-  return {
-    ids: binary.ids,
-    patients: patientsOf(binary, predictions.level),
-    decisions: matrix(Float64Array.from(hard.data), hard.rows, hard.cols),
-    targets: matrix(Float64Array.from(binary.targets.data), binary.targets.rows, binary.targets.cols),
-  };
-}
-
 /**
- * Slice-level rows name their patient in the `patient` column (runs before it was written named rows
- * `<patient>:<slice>`); a bootstrap draw takes a patient with all its slices.
+ * A trial's test predictions of the binary classes, with the run's own 0/1 decisions (at its tuned thresholds,
+ * or 0.5) and each row's patient: slice-level rows name it in the `patient` column (runs before it was written
+ * named rows `<patient>:<slice>`); a bootstrap draw takes a patient with all its slices.
  */
-function patientsOf(predictions: BinaryPredictions, level: unknown): string[] {
-  if (level !== 'slice') return predictions.ids;
-  return predictions.patients ?? predictions.ids.map((id) => id.replace(/:\d+$/, ''));
-}
-
-async function readTestPredictions(trialDir: string, thresholds: AblationPlan['thresholds']): Promise<TestPredictions> {
+async function readTrialPredictions(trialDir: string, thresholds: AblationPlan['thresholds']): Promise<PredictionTable> {
   const config = readRunConfig(trialDir);
   const fitted = readRunThresholds(trialDir);
-  return {
-    table: await readPredictionsFile(predictionsPath(trialDir, 'test')),
-    level: config.data?.level,
-    classes: fitted.classes,
-    thresholds: thresholds === 'tuned' ? fitted.thresholds : 0.5,
-    zeroDivision: config.evaluation?.zeroDivision ?? DEFAULT_ZERO_DIVISION,
-  };
+  const table = (await readPredictionsFile(predictionsPath(trialDir, 'test'))).binary(fitted.classes);
+  const decided = table.withDecisions({ classes: fitted.classes, thresholds: thresholds === 'tuned' ? fitted.thresholds : fitted.classes.map(() => 0.5) });
+  if (config.data?.level !== 'slice') return decided.with({ patients: table.ids });
+  return table.patients ? decided : decided.with({ patients: table.ids.map((id) => id.replace(/:\d+$/, '')) });
+}
+
+/** The zero-division policy a trial was scored with. */
+function zeroDivisionOf(trialDir: string): ZeroDivision {
+  return readRunConfig(trialDir).evaluation?.zeroDivision ?? DEFAULT_ZERO_DIVISION;
+}
+
+/** A table's decisions and targets as Float64 matrices (what the bootstrap's score function reads). */
+function decisionsAndTargets(table: PredictionTable) {
+  const asFloat = (m: Matrix) => matrix(Float64Array.from(m.data), m.rows, m.cols);
+  return { decisions: asFloat(table.decisions!.values), targets: asFloat(table.targets()) };
 }
 
 function pairedDifference(result: PairedBootstrapResult): PairedDifference {
@@ -125,7 +108,7 @@ async function compare(
   dir: string,
   variant: string,
   finished: Set<string>,
-  load: (trial: AblationTrial) => Promise<TestPredictions>,
+  load: (trial: AblationTrial) => Promise<PredictionTable>,
 ): Promise<Comparison | null> {
   const pairs = plan.trials
     .filter((t) => t.variant === variant)
@@ -141,16 +124,16 @@ async function compare(
   for (const { trial, reference } of pairs) {
     const refPredictions = await load(reference);
     const variantPredictions = await load(trial);
-    if (variantPredictions.classes.join('\u0000') !== refPredictions.classes.join('\u0000')) {
-      throw new Error(`${join(dir, trial.name)}: labels [${variantPredictions.classes.join(', ')}] differ from the reference's [${refPredictions.classes.join(', ')}]`);
+    if (variantPredictions.columns.join('\u0000') !== refPredictions.columns.join('\u0000')) {
+      throw new Error(`${join(dir, trial.name)}: labels [${variantPredictions.columns.join(', ')}] differ from the reference's [${refPredictions.columns.join(', ')}]`);
     }
-    const ref = decisionsOf(refPredictions, refPredictions.table.ids, refPredictions.table.file);
-    variantParts.push(decisionsOf(variantPredictions, ref.ids, refPredictions.table.file).decisions);
+    const ref = decisionsAndTargets(refPredictions);
+    variantParts.push(decisionsAndTargets(variantPredictions.alignTo(refPredictions.ids, refPredictions.source)).decisions);
     referenceParts.push(ref.decisions);
     targetParts.push(ref.targets);
-    patients.push(...ref.patients);
-    zeroDivision = refPredictions.zeroDivision;
-    classes = refPredictions.classes;
+    patients.push(...refPredictions.rowPatients());
+    zeroDivision = zeroDivisionOf(join(dir, reference.name));
+    classes = [...refPredictions.columns];
   }
   const decisionsA = concatRows(variantParts);
   const decisionsB = concatRows(referenceParts);
@@ -185,9 +168,9 @@ export async function summarizeAblation(dir: string): Promise<AblationSummary> {
   const plan = readAblationPlan(dir);
   const keys = summaryMetricKeys(plan.thresholds);
   const finished = new Set(plan.trials.filter((t) => isRunFinished(join(dir, t.name))).map((t) => t.name));
-  const cache = new Map<string, Promise<TestPredictions>>();
+  const cache = new Map<string, Promise<PredictionTable>>();
   const load = (trial: AblationTrial) => {
-    if (!cache.has(trial.name)) cache.set(trial.name, readTestPredictions(join(dir, trial.name), plan.thresholds));
+    if (!cache.has(trial.name)) cache.set(trial.name, readTrialPredictions(join(dir, trial.name), plan.thresholds));
     return cache.get(trial.name)!;
   };
   const variants: VariantSummary[] = [];

@@ -1,21 +1,5 @@
 import { groupSpans, ordinalThresholds, totalOutputWidth, type LabelGroup, type LabelSchema } from './schema.ts';
 
-/**
- * Decodes the model's flat logits rows into named score columns for submissions and metrics:
- * - binary: the sigmoid probability per class (column `class`);
- * - categorical: the softmax over the group (columns `group_class`, e.g. liver_healthy, liver_low, liver_high);
- * - ordinal: per class the score (`class`: the regression value, or the expected grade Σ P(grade > k) from the
- *   cumulative logits, laid out class-major) and the predicted grade (`class_grade`: thresholds passed, or
- *   cumulative probabilities above 0.5);
- * - the schema's implicit noFinding label, when declared: Π (1 − p) over every binary class.
- */
-export interface DecodedScores {
-  columns: string[];
-  rows: number;
-  /** Row-major [rows, columns.length]. */
-  values: Float32Array;
-}
-
 function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
@@ -77,8 +61,20 @@ function decodeGroup(group: LabelGroup, logits: Float32Array, out: Float32Array)
   }
 }
 
-/** Decodes `logits` (row-major [rows, totalOutputWidth(schema)]) to the columns of `decodedColumns(schema)`. */
-export function decodeLogits(schema: LabelSchema, logits: Float32Array | ArrayLike<number>): DecodedScores {
+/**
+ * Decodes the model's flat logits rows into named score columns for submissions and metrics:
+ * - binary: the sigmoid probability per class (column `class`);
+ * - categorical: the softmax over the group (columns `group_class`, e.g. liver_healthy, liver_low, liver_high);
+ * - ordinal: per class the score (`class`: the regression value, or the expected grade Σ P(grade > k) from the
+ *   cumulative logits, laid out class-major) and the predicted grade (`class_grade`: thresholds passed, or
+ *   cumulative probabilities above 0.5);
+ * - the schema's implicit noFinding label, when declared: Π (1 − p) over every binary class.
+ * The values, row-major [rows, decodedColumns(schema).length], become a prediction table's scores
+ * (metrics/prediction-table.ts `PredictionTable.fromLogits`), the one type that carries them with their rows' ids.
+ *
+ * `logits` are row-major [rows, totalOutputWidth(schema)].
+ */
+export function decodeLogits(schema: LabelSchema, logits: Float32Array | ArrayLike<number>): Float32Array {
   const width = totalOutputWidth(schema);
   if (logits.length % width !== 0) {
     throw new Error(`decodeLogits: ${logits.length} values are not whole rows of the label schema's ${width} outputs`);
@@ -103,5 +99,5 @@ export function decodeLogits(schema: LabelSchema, logits: Float32Array | ArrayLi
     });
     if (schema.noFinding) rowOut[column] = noFinding;
   }
-  return { columns, rows, values };
+  return values;
 }

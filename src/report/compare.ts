@@ -98,13 +98,9 @@ const metricColumns: readonly MetricKey[] = [
 ];
 
 /** Validation metrics per epoch drawn as panels (paths in history.jsonl's `val` block). */
-const curveMetrics: ReadonlyArray<[title: string, path: string]> = [
-  ['F2 samples', 'f2.samples'],
-  ['AUC macro', 'auc.macro'],
-  ['AP macro', 'average_precision.macro'],
-  ['Brier', 'brier'],
-  ['ECE', 'ece'],
-];
+const curveMetrics: ReadonlyArray<[title: string, path: string]> = [metricKeys.f2Samples, metricKeys.aucMacro, metricKeys.apMacro, metricKeys.brier, metricKeys.ece].map(
+  ({ title, path }) => [title, path],
+);
 
 interface LoadedRun {
   files: RunFiles;
@@ -140,19 +136,16 @@ function metricsTable(runs: readonly LoadedRun[]): SafeHtml {
 /** The run's test predictions in the first run's row order, or why they cannot be paired with it. */
 function alignedTest(run: RunFiles, first: RunFiles): { scores: ScoreMatrix; decisions: ScoreMatrix } | string {
   if (!run.test || !first.test) return `no ${RUN_FILES.predictionsTest}`;
-  if (run.test.classes.join('\u0000') !== first.test.classes.join('\u0000')) return 'other classes';
-  const rowOf = new Map(run.test.ids.map((id, r) => [id, r]));
-  if (rowOf.size !== first.test.ids.length || first.test.ids.some((id) => !rowOf.has(id))) return 'another test set';
-  const cols = first.test.classes.length;
-  const scores = new Float64Array(first.test.ids.length * cols);
-  first.test.ids.forEach((id, r) => {
-    const from = rowOf.get(id)! * cols;
-    for (let j = 0; j < cols; j++) scores[r * cols + j] = run.test!.scores.data[from + j];
-  });
-  const aligned = matrix(scores, first.test.ids.length, cols);
+  if (run.test.columns.join('\u0000') !== first.test.columns.join('\u0000')) return 'other classes';
+  let aligned: ScoreMatrix;
+  try {
+    aligned = run.test.alignTo(first.test.ids).scores;
+  } catch {
+    return 'another test set';
+  }
   // Decisions at the run's own tuned thresholds (0.5 without thresholds.json), scored as 0/1 predictions.
   const decisions = binarize(aligned, run.thresholds?.thresholds ?? 0.5);
-  return { scores: aligned, decisions: matrix(Float64Array.from(decisions.data), decisions.rows, cols) };
+  return { scores: aligned, decisions: matrix(Float64Array.from(decisions.data), decisions.rows, decisions.cols) };
 }
 
 interface Difference {
@@ -168,8 +161,8 @@ function differences(runs: readonly LoadedRun[], options: CompareOptions, notes:
     notes.push(`differences from the first run: it has ${reference}`);
     return [];
   }
-  const targets: LabelMatrix = first.files.test!.targets;
-  const columns = first.files.test!.classes;
+  const targets: LabelMatrix = first.files.test!.targets();
+  const columns = [...first.files.test!.columns];
   const quiet = () => {};
   const scorers: Array<[metric: string, score: ReturnType<typeof scoreFunction>, input: 'scores' | 'decisions']> = [
     ['F2 samples (own tuned thresholds)', scoreFunction(createMetric({ name: 'f2', average: 'samples', threshold: 0.5 }, { columns })), 'decisions'],

@@ -22,7 +22,7 @@ import { FigureSet, type RenderedFigure } from './render.ts';
 import { fieldAt, numberAt, type JsonObject } from '../core/json.ts';
 import { metricKeys, type MetricKey } from '../metrics/scores.ts';
 import { RUN_FILES, runPath } from '../runs/layout.ts';
-import type { BinaryPredictions as PredictionFile } from '../runs/predictions.ts';
+import type { PredictionTable } from '../metrics/prediction-table.ts';
 import { readRunFiles, type RunFiles } from '../runs/run-dir.ts';
 import { buildSliceStages, type SliceStages } from './slice-stages.ts';
 import { labelGroupsSection } from './label-groups.ts';
@@ -188,7 +188,7 @@ function epochTimingTable(files: RunFiles): SafeHtml | '' {
 // ---- ranking curves, thresholds, confusion ------------------------------------------------------------------------
 
 /** The split the held-out figures use: test when the run has one, else validation (said in the captions). */
-function heldOut(files: RunFiles): { predictions: PredictionFile; split: string } | undefined {
+function heldOut(files: RunFiles): { predictions: PredictionTable; split: string } | undefined {
   if (files.test) return { predictions: files.test, split: 'test' };
   if (files.validation) return { predictions: files.validation, split: 'validation' };
   return undefined;
@@ -205,9 +205,9 @@ async function rankingFigures(files: RunFiles, figures: FigureSet, notes: string
   const pr: CurveSeries[] = [];
   const undefinedRoc: string[] = [];
   const undefinedPr: string[] = [];
-  predictions.classes.forEach((name, j) => {
+  predictions.columns.forEach((name, j) => {
     const scores = column(predictions.scores, j);
-    const labels = column(predictions.targets, j);
+    const labels = column(predictions.targets(), j);
     const rocPoints = rocCurve(scores, labels);
     if (rocPoints) {
       const points = Array.from(rocPoints.falsePositiveRate, (x, i) => ({ x, y: rocPoints.truePositiveRate[i] }));
@@ -244,8 +244,8 @@ async function thresholdFigure(files: RunFiles, figures: FigureSet, notes: strin
     return {
       className,
       curves: [
-        { series: `${metric} of the class`, thresholds: grid, values: fbetaThresholdCurve(column(predictions.scores, j), column(predictions.targets, j), grid, { beta, zeroDivision }) },
-        { series: `${metric} ${average} (objective)`, thresholds: grid, values: objectiveThresholdCurve(predictions.scores, predictions.targets, set.thresholds, j, grid, { beta, average, zeroDivision }) },
+        { series: `${metric} of the class`, thresholds: grid, values: fbetaThresholdCurve(column(predictions.scores, j), column(predictions.targets(), j), grid, { beta, zeroDivision }) },
+        { series: `${metric} ${average} (objective)`, thresholds: grid, values: objectiveThresholdCurve(predictions.scores, predictions.targets(), set.thresholds, j, grid, { beta, average, zeroDivision }) },
       ],
       // The tuned rule last, so it is drawn over the 0.5 rule where they coincide.
       markers: [
@@ -263,14 +263,14 @@ async function thresholdFigure(files: RunFiles, figures: FigureSet, notes: strin
   return figureHtml(figure);
 }
 
-function confusionPanels(predictions: PredictionFile, set: ThresholdSet | undefined): ConfusionPanel[] {
+function confusionPanels(predictions: PredictionTable, set: ThresholdSet | undefined): ConfusionPanel[] {
   const settings: Array<{ label: string; thresholds: number | number[] }> = [
     ...(set ? [{ label: 'tuned thresholds', thresholds: set.thresholds }] : []),
     { label: 'threshold 0.5', thresholds: 0.5 },
   ];
   return settings.flatMap(({ label, thresholds }) =>
-    multilabelConfusion(predictions.scores, predictions.targets, thresholds).map((counts, j) => ({
-      className: set ? `${predictions.classes[j]}\nt = ${format(set.thresholds[j], 3)}` : predictions.classes[j],
+    multilabelConfusion(predictions.scores, predictions.targets(), thresholds).map((counts, j) => ({
+      className: set ? `${predictions.columns[j]}\nt = ${format(set.thresholds[j], 3)}` : predictions.columns[j],
       setting: label,
       counts,
     })),
@@ -300,7 +300,8 @@ async function calibrationFigure(files: RunFiles, figures: FigureSet, notes: str
     return html`<p>No predictions.</p>`;
   }
   const { predictions, split } = chosen;
-  const { scores, targets, classes } = predictions;
+  const { scores, columns: classes } = predictions;
+  const targets = predictions.targets();
   const brier = brierScorePerClass(scores, targets);
   const pooledName = classes.length > 1 ? 'all classes (pooled)' : undefined;
   const panels: ReliabilityPanel[] = [

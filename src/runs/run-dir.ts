@@ -11,7 +11,8 @@ import { readEnvironment, type RunEnvironment } from './environment.ts';
 import { readHistory, type HistoryRecord } from './history.ts';
 import { ABLATION_FILES, RUN_FILES, runPath, type RunFileKey } from './layout.ts';
 import { readRunMetrics, type RunMetrics } from './metrics-file.ts';
-import { readRunPredictions, type BinaryPredictions } from './predictions.ts';
+import type { PredictionTable } from '../metrics/prediction-table.ts';
+import { readRunPredictions } from './predictions.ts';
 import { readStepsIfExists, type StepRecord } from './steps.ts';
 
 /**
@@ -56,8 +57,9 @@ export interface RunFiles {
   classificationReport?: ClassificationReport;
   /** The binary classes the predictions are read for (from thresholds.json or classification-report.json). */
   classes: string[];
-  validation?: BinaryPredictions;
-  test?: BinaryPredictions;
+  /** The binary classes' predictions (scores, 0/1 targets) of each split. */
+  validation?: PredictionTable;
+  test?: PredictionTable;
   /** attention.json: only runs whose label decoder is the class-query decoder write it (never listed as missing). */
   attention?: AttentionFile;
   /** dense-examples.json: only dense-ordinal runs write it (never listed as missing). */

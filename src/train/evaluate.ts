@@ -1,5 +1,4 @@
 import type * as tf from '@tensorflow/tfjs';
-import { decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, binarySchema, targetColumns, totalOutputWidth, totalTargetWidth, type LabelGroup, type LabelSchema } from '../labels/schema.ts';
 import type { CriterionFn } from '../losses/criterion.ts';
 import type { Batch, BatchSource } from '../data/loader.ts';
@@ -7,25 +6,9 @@ import { infer } from './inference.ts';
 import { monitorChoices, monitorKey, scoreAt, type Monitor, type SplitScores } from '../metrics/scores.ts';
 import { scoreSplit } from '../metrics/summary.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
-import { matrix, selectColumns, type LabelMatrix, type ScoreMatrix } from '../metrics/matrix.ts';
+import { matrix } from '../metrics/matrix.ts';
+import { PredictionTable } from '../metrics/prediction-table.ts';
 import { describeZeroDivision, type ZeroDivision } from '../metrics/policy.ts';
-
-/**
- * Model outputs over a whole split: one row per patient (patient-level labels) or per real slice (slice-level,
- * ids are the slices' own ids, patients.ts `sliceId`), with the raw logits, the targets when labelled, and the
- * loss as a mean over these rows.
- */
-export interface Predictions {
-  ids: string[];
-  /** Slice level: the patient of each row (what a bootstrap resamples by). */
-  patients?: string[];
-  rows: number;
-  /** [rows, totalOutputWidth(schema)] */
-  logits: Float32Array;
-  /** [rows, totalTargetWidth(schema)] */
-  targets?: Float32Array;
-  loss?: number;
-}
 
 /** Appends one batch's real rows (padded slices dropped) to the running arrays; returns how many it appended. */
 function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Float32Array | undefined, outWidth: number, targetWidth: number, sink: { ids: string[]; patients: string[]; logits: number[][]; targets: number[][] }, sliceLevel: boolean): number {
@@ -44,13 +27,18 @@ function collectRows(batch: Batch<tf.Tensor>, logits: Float32Array, targets: Flo
   return sink.ids.length - before;
 }
 
-/** Runs the model over every batch of `loader` (epoch 0, no augmentation) in inference mode (inference.ts `infer`). */
+/**
+ * Runs the model over every batch of `loader` (epoch 0, no augmentation) in inference mode (inference.ts `infer`): one row per patient
+ * (patient-level labels) or per real slice (slice level, ids are the slices' own ids, patients.ts `sliceId`, with
+ * each row's patient), decoded into a prediction table with the targets when labelled and the loss as a mean
+ * over these rows.
+ */
 export async function predict(
   model: tf.LayersModel,
   loader: BatchSource,
   schema: LabelSchema,
   options: { level: 'patient' | 'slice'; criterion?: CriterionFn; /** Checked after every batch: true throws InterruptedError. */ stop?: () => boolean },
-): Promise<Predictions> {
+): Promise<PredictionTable> {
   const outWidth = totalOutputWidth(schema);
   const targetWidth = totalTargetWidth(schema);
   const sliceLevel = options.level === 'slice';
@@ -71,22 +59,13 @@ export async function predict(
     lossRows += rows;
   });
   const rows = sink.ids.length;
-  return {
+  return PredictionTable.fromLogits(schema, {
     ids: sink.ids,
     ...(sliceLevel ? { patients: sink.patients } : {}),
-    rows,
     logits: Float32Array.from(sink.logits.flat()),
     ...(sink.targets.length === rows && targetWidth > 0 ? { targets: Float32Array.from(sink.targets.flat()) } : {}),
     ...(lossRows > 0 ? { loss: lossSum / lossRows } : {}),
-  };
-}
-
-/** Probabilities (and ordinal scores) in the target layout, so every metric reads predictions like targets. */
-export function targetLayoutScores(schema: LabelSchema, logits: Float32Array): ScoreMatrix {
-  const decoded = decodeLogits(schema, logits);
-  const wanted = targetColumns(schema);
-  const indices = wanted.map((name) => decoded.columns.indexOf(name));
-  return selectColumns(matrix(decoded.values, decoded.rows, decoded.columns.length), indices);
+  });
 }
 
 export interface EvaluationOptions {
@@ -128,33 +107,14 @@ export function checkMonitor(schema: LabelSchema, monitor: Monitor, where: strin
   );
 }
 
-/** The binary columns of a target-layout matrix. */
-function binaryColumns<T extends ScoreMatrix | LabelMatrix>(schema: LabelSchema, m: T): T {
-  const columns = targetColumns(schema);
-  return selectColumns(m, binaryClassNames(schema).map((name) => columns.indexOf(name))) as T;
-}
-
-/**
- * The binary labels' probabilities and targets: what F2, AUC, thresholds and the classification report read.
- * Callers check `binaryClassNames(schema)` first: a schema without binary labels has no such view.
- */
-export function binaryView(schema: LabelSchema, predictions: Predictions): { classes: string[]; scores: ScoreMatrix; targets?: LabelMatrix } {
-  const classes = binaryClassNames(schema);
-  if (classes.length === 0) throw new Error('binaryView: the label schema has no binary labels');
-  const scores = binaryColumns(schema, targetLayoutScores(schema, predictions.logits));
-  if (!predictions.targets) return { classes, scores };
-  return { classes, scores, targets: binaryColumns(schema, matrix(predictions.targets, predictions.rows, totalTargetWidth(schema)) as LabelMatrix) };
-}
-
 /**
  * The numbers a run reports for one split: the binary labels' summary (F2 samples = Kaggle mean, micro, macro,
  * weighted, at 0.5 and at the tuned thresholds; ROC-AUC; average precision; log loss), the mean loss, and
  * group metrics for categorical and ordinal groups.
  */
-export function scorePredictions(schema: LabelSchema, predictions: Predictions, options: EvaluationOptions): ScoreBlock {
-  if (!predictions.targets) throw new Error('scorePredictions: these predictions have no targets');
-  const scores = targetLayoutScores(schema, predictions.logits);
-  const targets: LabelMatrix = matrix(predictions.targets, predictions.rows, totalTargetWidth(schema));
+export function scorePredictions(schema: LabelSchema, predictions: PredictionTable, options: EvaluationOptions): ScoreBlock {
+  if (!predictions.truth) throw new Error('scorePredictions: these predictions have no targets');
+  const { scores, targets } = predictions.select(targetColumns(schema)).scoresAndTargets();
   const block: ScoreBlock = {
     rows: predictions.rows,
     ...(predictions.loss !== undefined ? { loss: predictions.loss } : {}),
@@ -168,18 +128,18 @@ export function scorePredictions(schema: LabelSchema, predictions: Predictions, 
  * The all-positive predictor's scores (every binary label predicted with probability 1) on these predictions'
  * rows, as a full score block: the floor a model must clearly beat.
  */
-export function baselineScores(schema: LabelSchema, predictions: Predictions, zeroDivision: ZeroDivision): ScoreBlock {
-  const { classes, targets } = binaryView(schema, predictions);
-  if (!targets) throw new Error('baselineScores: these predictions have no targets');
+export function baselineScores(schema: LabelSchema, predictions: PredictionTable, zeroDivision: ZeroDivision): ScoreBlock {
+  const binary = predictions.binary(binaryClassNames(schema));
+  const targets = binary.targets();
   const ones = matrix(new Float32Array(targets.rows * targets.cols).fill(1), targets.rows, targets.cols);
   const quiet = () => {};
-  return scoreSplit(binarySchema(classes), ones, targets, { zeroDivision, warn: quiet });
+  return scoreSplit(binarySchema([...binary.columns]), ones, targets, { zeroDivision, warn: quiet });
 }
 
 /** Per-class F2 thresholds (maximising mean F2) fitted on validation (or out-of-fold) predictions of the binary labels. */
-export function tuneThresholds(schema: LabelSchema, predictions: Predictions, options: { kind: 'per-class' | 'global'; zeroDivision: ZeroDivision; source: 'validation' | 'out-of-fold' }): ThresholdSet | undefined {
-  if (binaryClassNames(schema).length === 0) return undefined;
-  const { classes, scores, targets } = binaryView(schema, predictions);
-  if (!targets) return undefined;
+export function tuneThresholds(schema: LabelSchema, predictions: PredictionTable, options: { kind: 'per-class' | 'global'; zeroDivision: ZeroDivision; source: 'validation' | 'out-of-fold' }): ThresholdSet | undefined {
+  const classes = binaryClassNames(schema);
+  if (classes.length === 0 || !predictions.truth) return undefined;
+  const { scores, targets } = predictions.binary(classes).scoresAndTargets();
   return fitThresholds(scores, targets, { source: options.source, classes, kind: options.kind, beta: 2, average: 'samples', zeroDivision: options.zeroDivision });
 }

@@ -41,8 +41,8 @@ describe('an external labelled test set', () => {
     expect(new Set(predictions.ids)).toEqual(new Set(external.patients.flatMap((p) => p.slices.map(sliceId))));
     const solution = readFileSync(join(data, 'solution.csv'), 'utf8');
     const row = predictions.ids.indexOf(external.patients[0].slices[0].id!);
-    const anyColumn = predictions.truthColumns!.indexOf('any');
-    expect(solution).toContain(`${predictions.ids[row]}_any,${predictions.truth![row * predictions.truthColumns!.length + anyColumn]},`);
+    const truth = predictions.select(['any']).targets();
+    expect(solution).toContain(`${predictions.ids[row]}_any,${truth.data[row]},`);
     expect(result.metrics.test!.rows).toBe(predictions.ids.length);
   }, 120_000);
 

@@ -76,8 +76,8 @@ describe('reproducing a leaderboard score', () => {
     expect(thresholds.fittedOn).toEqual({ source: 'out-of-fold', rows: pooled.ids.length });
     const metrics = readRunMetrics(cvDir);
     const k = RSNA_CLASSES.length;
-    const scores = matrix(Float64Array.from(pooled.scores), pooled.ids.length, k);
-    const targets = matrix(Float64Array.from(pooled.truth!), pooled.ids.length, k);
+    const scores = matrix(Float64Array.from(pooled.scores.data), pooled.ids.length, k);
+    const targets = matrix(Float64Array.from(pooled.truth!.values.data), pooled.ids.length, k);
     const tuned = fbetaScore(scores, targets, 'samples', { beta: 2, threshold: thresholds.thresholds, zeroDivision: 1, warn: () => {} });
     expect((metrics.val as { f2_tuned: { samples: number } }).f2_tuned.samples).toBeCloseTo(tuned, 12);
 
@@ -85,7 +85,7 @@ describe('reproducing a leaderboard score', () => {
     const tests = await Promise.all(plan.trials.map((t) => readPredictionsFile(join(cvDir, t.name, 'predictions-test.csv'))));
     const ensemble = await readPredictionsFile(join(cvDir, 'predictions-test.csv'));
     const row = ensemble.ids.indexOf(tests[2].ids[0]);
-    expect(ensemble.scores[row * k + 5]).toBeCloseTo((tests[0].scores[tests[0].ids.indexOf(ensemble.ids[row]) * k + 5] + tests[1].scores[tests[1].ids.indexOf(ensemble.ids[row]) * k + 5] + tests[2].scores[5]) / 3, 5);
+    expect(ensemble.scores.data[row * k + 5]).toBeCloseTo((tests[0].scores.data[tests[0].ids.indexOf(ensemble.ids[row]) * k + 5] + tests[1].scores.data[tests[1].ids.indexOf(ensemble.ids[row]) * k + 5] + tests[2].scores.data[5]) / 3, 5);
     const summary = readCrossValidationSummary(cvDir);
     expect(summary.folds).toHaveLength(3);
     expect(summary.ensemble!.members).toBe(3);

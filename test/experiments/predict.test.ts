@@ -90,12 +90,12 @@ describe('sliceseq predict', () => {
     const plain = await directProbabilities(runs[0], false);
     const tta = await runPredictJob({ runs: [runs[0]], out: join(root, 'tta.csv'), split: 'test', tta: 'flip' });
     tta.predictions.ids.forEach((id, r) =>
-      classes.forEach((_, c) => expect(tta.predictions.values[r * classes.length + c]).toBeCloseTo((plain.get(id)![c] + flipped.get(id)![c]) / 2, 5)),
+      classes.forEach((_, c) => expect(tta.predictions.scores.data[r * classes.length + c]).toBeCloseTo((plain.get(id)![c] + flipped.get(id)![c]) / 2, 5)),
     );
     const other = await directProbabilities(runs[1], false);
     const ensemble = await runPredictJob({ runs, out: join(root, 'ensemble.csv'), split: 'test', memberWeights: [1, 3] });
     ensemble.predictions.ids.forEach((id, r) =>
-      classes.forEach((_, c) => expect(ensemble.predictions.values[r * classes.length + c]).toBeCloseTo((plain.get(id)![c] + 3 * other.get(id)![c]) / 4, 5)),
+      classes.forEach((_, c) => expect(ensemble.predictions.scores.data[r * classes.length + c]).toBeCloseTo((plain.get(id)![c] + 3 * other.get(id)![c]) / 4, 5)),
     );
     // A folder of runs is the ensemble of every finished run below it.
     const folder = await runPredictJob({ runs: [join(root, 'runs')], out: join(root, 'folder.csv'), split: 'test' });
@@ -123,7 +123,7 @@ describe('sliceseq predict', () => {
 
   it('scores a labelled test split (--labels) and reads the last checkpoint with --weights last', async () => {
     const labelled = await runPredictJob({ runs: [runs[0]], out: join(root, 'labelled.csv'), split: 'test', labels: join(data, 'solution.csv'), weights: 'last' });
-    expect(labelled.predictions.targets).toBeDefined();
+    expect(labelled.predictions.truth).toBeDefined();
     const own = scoreSubmission(readTable(join(root, 'labelled.csv')), undefined, {}, () => {});
     expect(own.all).toBeGreaterThanOrEqual(0);
     // One epoch: the last checkpoint is the best one.
@@ -138,7 +138,7 @@ describe('sliceseq predict', () => {
     const wide = join(root, 'wide.csv');
     const result = await runPredictJob({ runs: [run], out: join(root, 'patients.csv'), split: 'test', submission: wide, format: 'wide' });
     const patients = (await loadDataset({ name: 'rsna-ich', root: data, split: 'test', cacheDir: null })).patients.map((p) => p.id);
-    expect(result.predictions.level).toBe('patient');
+    expect(result.level).toBe('patient');
     expect(result.predictions.ids).toEqual(patients);
     expect(readTable(join(root, 'patients.csv')).header).toEqual(['id', ...classes]);
     const table = readTable(wide);

@@ -20,8 +20,9 @@ describe('decodeLogits', () => {
     // binary (3) | categorical (3) | ordinal regression (2) | ordinal cumulative, 4 levels (3)
     const row = [0, 2, -1, /**/ 1, 2, 3, /**/ 0.4, 1.6, /**/ 3, 0.2, -2];
     expect(row.length).toBe(totalOutputWidth(mixedSchema));
-    const { columns, rows, values } = decodeLogits(mixedSchema, Float32Array.from([...row, ...row]));
-    expect(rows).toBe(2);
+    const columns = decodedColumns(mixedSchema);
+    const values = decodeLogits(mixedSchema, Float32Array.from([...row, ...row]));
+    expect(values.length).toBe(2 * columns.length);
     const get = (name: string, r = 0) => values[r * columns.length + columns.indexOf(name)];
 
     expect(get('epidural')).toBeCloseTo(0.5, 6);
@@ -42,13 +43,13 @@ describe('decodeLogits', () => {
 
   test('declared ordinal thresholds grade the regression value', () => {
     const schema = parseLabelSchema({ groups: [{ kind: 'ordinal', name: 'g', classes: ['x'], levels: 3, thresholds: [0.2, 0.9] }] });
-    expect(Array.from(decodeLogits(schema, [0.5]).values)).toEqual([0.5, 1]);
-    expect(decodeLogits(schema, [0.1]).values[1]).toBe(0);
-    expect(decodeLogits(schema, [0.95]).values[1]).toBe(2);
+    expect(Array.from(decodeLogits(schema, [0.5]))).toEqual([0.5, 1]);
+    expect(decodeLogits(schema, [0.1])[1]).toBe(0);
+    expect(decodeLogits(schema, [0.95])[1]).toBe(2);
   });
 
   test('extreme logits stay finite', () => {
-    const { values } = decodeLogits(parseLabelSchema({ groups: [
+    const values = decodeLogits(parseLabelSchema({ groups: [
       { kind: 'binary', name: 'b', classes: ['p', 'q'] },
       { kind: 'categorical', name: 'c', classes: ['u', 'v'] },
     ] }), [1000, -1000, 1000, -1000]);

@@ -79,7 +79,7 @@ describe('sliceseq compare', () => {
   it('gives each run\'s paired-bootstrap difference from the first on their shared test patients', async () => {
     const [first, second] = await Promise.all(runs.slice(0, 2).map((dir) => readRunFiles(dir)));
     const auc = scoreFunction(createMetric({ name: 'auc', average: 'macro' }, { columns: classes }));
-    const expected = pairedBootstrap(auc, second.test!.scores, first.test!.scores, first.test!.targets, { seed: 0, resamples: 200, warn: () => {} });
+    const expected = pairedBootstrap(auc, second.test!.scores, first.test!.scores, first.test!.targets(), { seed: 0, resamples: 200, warn: () => {} });
     const difference = expected.estimate!;
     expect(page).toContain(`<td>decoder=gru, lr=0.01</td><td>AUC macro</td><td class="num">${expected.a!.toFixed(4)}</td><td class="num">${expected.b!.toFixed(4)}</td><td class="num">${difference >= 0 ? '+' : ''}${difference.toFixed(4)}</td>`);
     expect(page).toContain(`[${expected.lower! >= 0 ? '+' : ''}${expected.lower!.toFixed(4)}, ${expected.upper! >= 0 ? '+' : ''}${expected.upper!.toFixed(4)}]`);

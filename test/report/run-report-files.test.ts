@@ -79,10 +79,10 @@ describe('run report of a run directory with hostile text', () => {
     const test = (await readRunFiles(dir)).test!;
     const svg = readFileSync(join(dir, 'figures', 'reliability.svg'), 'utf8');
     expect(svg).toContain('all classes (pooled)');
-    const ece = expectedCalibrationErrorPerClass(test.scores, test.targets);
-    const brier = brierScorePerClass(test.scores, test.targets);
+    const ece = expectedCalibrationErrorPerClass(test.scores, test.targets());
+    const brier = brierScorePerClass(test.scores, test.targets());
     expect(page).toContain(`<td>subdural</td><td class="num">${ece[2].toFixed(4)}</td><td class="num">${brier[2].toFixed(4)}</td>`);
-    expect(page).toContain(`<td>all classes (pooled)</td><td class="num">${expectedCalibrationError(test.scores, test.targets, 'micro').toFixed(4)}</td>`);
+    expect(page).toContain(`<td>all classes (pooled)</td><td class="num">${expectedCalibrationError(test.scores, test.targets(), 'micro').toFixed(4)}</td>`);
   });
 
   it('plots the learning-rate schedule and the per-step loss from steps.jsonl', () => {

@@ -8,7 +8,8 @@ import { scoreSplit } from '../../src/metrics/summary.ts';
 import { fitThresholds } from '../../src/metrics/thresholds.ts';
 import { classificationReport, writeClassificationReport } from '../../src/report/classification-report.ts';
 import { writeSteps } from '../../src/runs/steps.ts';
-import { runPath, writeEnvironment, writeHistory, writePredictions, writeRunConfig, writeRunMetrics, writeRunThresholds, type PredictionTable } from '../../src/runs/index.ts';
+import { runPath, writeEnvironment, writeHistory, writePredictions, writeRunConfig, writeRunMetrics, writeRunThresholds } from '../../src/runs/index.ts';
+import { PredictionTable } from '../../src/metrics/prediction-table.ts';
 
 /**
  * A finished run directory written without training, through the same metric and report writers a run uses, for
@@ -43,7 +44,7 @@ function split(rng: Rng, rows: number, classes: string[], prefix: string) {
 }
 
 function predictionTable(classes: string[], part: ReturnType<typeof split>): PredictionTable {
-  return { ids: part.ids, columns: classes, scores: part.scores.data, truthColumns: classes, truth: part.targets.data };
+  return new PredictionTable({ ids: part.ids, columns: classes, scores: part.scores, truth: { columns: classes, values: part.targets } });
 }
 
 export function writeSyntheticRun(options: SyntheticRunOptions): string {

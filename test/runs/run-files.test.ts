@@ -65,9 +65,10 @@ describe('the run directory module', () => {
   });
 
   it('writes the predictions files byte for byte as sliceseq 0.1 did', async () => {
-    const { ids, classes, scores, targets } = await readRunPredictions(fixture, 'test', (await readRunFiles(fixture)).classes);
+    const table = await readRunPredictions(fixture, 'test', (await readRunFiles(fixture)).classes);
+    const classes = [...table.columns];
     const dir = join(temp, 'rewritten');
-    writePredictions(dir, 'test', { ids, columns: classes, scores: scores.data, truthColumns: classes, truth: targets.data });
+    writePredictions(dir, 'test', table);
     // The 0.1 file also holds the `any` column; the binary columns are the same text.
     const columnsOf = (text: string, names: string[]) => {
       const [header, ...rows] = text.trim().split('\n').map((line) => line.split(','));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseLabelSchema } from '../../src/labels/schema.ts';
-import { checkMonitor, monitoredValue, scorePredictions, tuneThresholds, type Predictions } from '../../src/train/evaluate.ts';
+import { PredictionTable } from '../../src/metrics/prediction-table.ts';
+import { checkMonitor, monitoredValue, scorePredictions, tuneThresholds } from '../../src/train/evaluate.ts';
 
 /** liver: healthy/low/high (softmax); damage: two ordinal classes graded 0..3 by regression. No binary labels. */
 const schema = parseLabelSchema({
@@ -17,13 +18,12 @@ const rows: Array<{ targets: number[]; logits: number[] }> = [
   { targets: [0, 0, 1, 2, 1], logits: [0, 0, 4, 2.2, 0.9] }, // liver right; both right
   { targets: [0, 0, 1, 3, 0], logits: [4, 0, 0, 1.6, 0.2] }, // liver wrong (healthy for high); edema 2 for 3, erosion right
 ];
-const predictions: Predictions = {
+const predictions = PredictionTable.fromLogits(schema, {
   ids: ['a', 'b', 'c', 'd'],
-  rows: rows.length,
   logits: Float32Array.from(rows.flatMap((r) => r.logits)),
   targets: Float32Array.from(rows.flatMap((r) => r.targets)),
   loss: 0.5,
-};
+});
 
 describe('scorePredictions without binary labels', () => {
   const block = scorePredictions(schema, predictions, { zeroDivision: 1 }) as Record<string, any>;

@@ -75,7 +75,7 @@ export async function predictCommand(runs: string[], flags: PredictFlags): Promi
   });
   const { predictions } = result;
   const lines = [
-    `predicted ${predictions.ids.length} ${predictions.level === 'slice' ? 'slices' : 'patients'} with ${result.members.length} model(s)${predictions.tta === 'flip' ? ' and flip TTA' : ''}`,
+    `predicted ${predictions.ids.length} ${result.level === 'slice' ? 'slices' : 'patients'} with ${result.members.length} model(s)${result.tta === 'flip' ? ' and flip TTA' : ''}`,
     `predictions: ${result.out}`,
   ];
   if (result.submission) lines.push(`submission: ${result.submission}`);

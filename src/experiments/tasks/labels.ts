@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Dataset } from '../../data/datasets/types.ts';
-import { decodeLogits } from '../../labels/decode.ts';
-import { binaryClassNames, targetColumns, type LabelSchema } from '../../labels/schema.ts';
+import { binaryClassNames, type LabelSchema } from '../../labels/schema.ts';
 import { buildCriterion, type Criterion } from '../../losses/criterion.ts';
 import { queryDecoders } from '../../models/attention-maps.ts';
 import { constantAnswers } from '../../metrics/baselines.ts';
@@ -9,9 +8,10 @@ import type { ThresholdSet } from '../../metrics/thresholds.ts';
 import { classificationReport, writeClassificationReport } from '../../report/classification-report.ts';
 import { writeAttention } from '../../runs/attention.ts';
 import { runPath } from '../../runs/layout.ts';
-import { writePredictions, type PredictionTable } from '../../runs/predictions.ts';
+import type { PredictionTable } from '../../metrics/prediction-table.ts';
+import { writePredictions } from '../../runs/predictions.ts';
 import { writeRunThresholds } from '../../runs/run-dir.ts';
-import { baselineScores, binaryView, checkMonitor, predict, scorePredictions, tuneThresholds, type Predictions, type ScoreBlock } from '../../train/evaluate.ts';
+import { baselineScores, checkMonitor, predict, scorePredictions, tuneThresholds, type ScoreBlock } from '../../train/evaluate.ts';
 import type { FitParts } from '../../train/trainer.ts';
 import { ATTENTION_PATIENTS, collectClassAttention, pickAttentionPatients } from '../class-attention.ts';
 import type { Experiment } from '../config.ts';
@@ -59,19 +59,19 @@ export class LabelTask implements Task {
     const valPredictions = await predict(model, context.valLoader, schema, { level, criterion });
     const thresholds = tuneThresholds(schema, valPredictions, { kind: experiment.evaluation.thresholds, zeroDivision, source: 'validation' });
     const metrics: RunScores = { val: { ...scorePredictions(schema, valPredictions, { zeroDivision, thresholds }), ...constantAnswersOf(schema, valPredictions, thresholds, zeroDivision) } };
-    writePredictions(runDir, 'validation', predictionTable(schema, valPredictions));
+    writePredictions(runDir, 'validation', valPredictions);
     if (split.test.length > 0) {
       const testPredictions = await predict(model, loaderFor(split.test, false, true), schema, { level, criterion });
       const testBaselines = constantAnswersOf(schema, testPredictions, thresholds, zeroDivision);
       metrics.test = { ...scorePredictions(schema, testPredictions, { zeroDivision, thresholds }), ...testBaselines };
       if (binaryClassNames(schema).length > 0) {
-        const binary = binaryView(schema, testPredictions);
+        const binary = testPredictions.binary();
         // `baseline`: the all-positive answer's full score block on test; every block also carries both constant answers' F2.
         metrics.baseline = baselineScores(schema, testPredictions, zeroDivision);
-        const report = classificationReport(binary.scores, binary.targets!, { classes: binary.classes, thresholds, zeroDivision });
+        const report = classificationReport(binary.scores, binary.targets(), { classes: [...binary.columns], thresholds, zeroDivision });
         writeClassificationReport(report, runPath(runDir, 'classificationReport'));
       }
-      writePredictions(runDir, 'test', predictionTable(schema, testPredictions));
+      writePredictions(runDir, 'test', testPredictions);
       await writeClassAttention(model, context);
     }
     if (thresholds) writeRunThresholds(runDir, thresholds);
@@ -87,21 +87,8 @@ async function writeClassAttention(model: tf.LayersModel, context: FinishContext
   writeAttention(runDir, await collectClassAttention(model, loaderFor(chosen.patients, false), chosen.positions, 'test'));
 }
 
-/** Predictions as the run's predictions files hold them: the patient of each slice-level row, every decoded score column, and the true targets when known. */
-export function predictionTable(schema: LabelSchema, predictions: Predictions): PredictionTable {
-  const decoded = decodeLogits(schema, predictions.logits);
-  return {
-    ids: predictions.ids,
-    ...(predictions.patients ? { patients: predictions.patients } : {}),
-    columns: decoded.columns,
-    scores: decoded.values,
-    ...(predictions.targets ? { truthColumns: targetColumns(schema), truth: predictions.targets } : {}),
-  };
-}
-
 /** Beside a split's F2 (baselines.ts `constantAnswers`), for the binary labels of a schema that has them. */
-function constantAnswersOf(schema: LabelSchema, predictions: Predictions, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
+function constantAnswersOf(schema: LabelSchema, predictions: PredictionTable, thresholds: ThresholdSet | undefined, zeroDivision: 0 | 1): ScoreBlock {
   if (binaryClassNames(schema).length === 0) return {};
-  const { scores, targets } = binaryView(schema, predictions);
-  return constantAnswers({ scores, targets: targets! }, thresholds?.thresholds, zeroDivision);
+  return constantAnswers(predictions.binary().scoresAndTargets(), thresholds?.thresholds, zeroDivision);
 }

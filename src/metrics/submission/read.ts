@@ -1,5 +1,6 @@
 import { at, type CsvRow, type CsvTable } from '../../data/datasets/csv.ts';
 import { listSome } from '../policy.ts';
+import { LABEL_PREFIX, PATIENT_COLUMN, TRUE_PREFIX } from '../prediction-table.ts';
 
 /**
  * Reads a submission or a solution in any of the three Kaggle layouts, or a sliceseq predictions file, told
@@ -36,12 +37,6 @@ export const USAGE_COLUMN = 'Usage';
 const TAG_COLUMNS = ['predicted', 'expected', 'tags', 'labels'];
 const LONG_PREFIX = 'ID_';
 
-/** Marks the target columns of a sliceseq predictions file. */
-export const TRUE_PREFIX = 'true_';
-/** Marks the 0/1 decisions (at applied thresholds) of a sliceseq predictions file. */
-export const LABEL_PREFIX = 'label_';
-/** The patient of each row in a slice-level sliceseq predictions file. */
-export const PATIENT_COLUMN = 'patient';
 
 export function detectFormat(header: readonly string[], file: string): TableFormat {
   const columns = header.filter((name) => name !== USAGE_COLUMN);
