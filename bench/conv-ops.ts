@@ -5,19 +5,70 @@
  * exist is probed first (oneDNN's internal ops exist only in oneDNN builds). Prints a table; the choice it informed
  * is docs/fused-kernels.md's "convolution" paragraph.
  *
- *   npx tsx bench/conv-ops.ts [--threads 1] [--reps 10]
+ *   npx tsx bench/conv-ops.ts [--threads 1] [--reps 10] [--sweep]
+ *
+ * --sweep instead compares oneDNN's three convolution ops with TF's over 180 small shapes (kernel 1/2/3/5, stride
+ * 1–3, 'SAME'/'VALID', three sizes and channel counts, 4 runs each) and exits 1 on a difference above 1e-5 of the
+ * largest magnitude; it skips 1×1 kernels with stride > 1, whose oneDNN filter gradient corrupts memory (conv.ts
+ * keeps TF's ops for them).
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend } from '../src/backend/select.ts';
 import { TfOps, type OpAttr } from '../src/backend/tf-ops.ts';
 
-const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, reps: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' }, reps: { type: 'string', default: '10' }, sweep: { type: 'boolean', default: false } } });
 await initBackend('tensorflow', { quiet: true, threads: Number(values.threads) });
 const ops = TfOps.of(tf.backend());
 const reps = Number(values.reps);
 
 const ONEDNN = ops.string('_kernel', 'MklNameChangeOp');
+if (values.sweep) process.exit(sweep());
+
+/** oneDNN's convolution ops against TF's on small shapes; the number of shapes that differ. */
+function sweep(): number {
+  const attrs = (stride: number, padding: string, oneDnn: boolean) => [
+    ops.T,
+    ops.int('strides', [1, stride, stride, 1]),
+    ops.string('padding', padding),
+    ops.string('data_format', 'NHWC'),
+    ...(oneDnn ? [ONEDNN] : []),
+  ];
+  const relative = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / Math.max(1e-6, tf.max(tf.abs(b)).dataSync()[0]));
+  let differing = 0;
+  let total = 0;
+  for (const k of [1, 2, 3, 5]) for (const stride of [1, 2, 3]) for (const padding of ['SAME', 'VALID']) for (const size of [7, 8, 16]) for (const [cin, cout] of [[3, 4], [4, 8], [16, 32]]) {
+    if (k === 1 && stride > 1) continue;
+    const shape = [2, size, size, cin];
+    const filterShape = [k, k, cin, cout];
+    const worst = tf.tidy(() => {
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 1);
+      const filter = tf.randomNormal(filterShape, 0, 1, 'float32', 2);
+      const y = ops.one('Conv2D', [x, filter], attrs(stride, padding, false));
+      const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 3);
+      const sizes = [tf.tensor1d(shape, 'int32'), tf.tensor1d(filterShape, 'int32')];
+      const dFilter = ops.one('Conv2DBackpropFilter', [x, sizes[1], dy], attrs(stride, padding, false));
+      const dx = ops.one('Conv2DBackpropInput', [sizes[0], filter, dy], attrs(stride, padding, false));
+      let max = 0;
+      for (let run = 0; run < 4; run++) {
+        max = Math.max(
+          max,
+          relative(ops.one('_MklNativeConv2D', [x, filter], attrs(stride, padding, true)), y),
+          relative(ops.one('_MklNativeConv2DBackpropFilter', [x, sizes[1], dy], attrs(stride, padding, true)), dFilter),
+          relative(ops.one('_MklNativeConv2DBackpropInput', [sizes[0], filter, dy], attrs(stride, padding, true)), dx),
+        );
+      }
+      return max;
+    });
+    total++;
+    if (worst > 1e-5) {
+      differing++;
+      console.log(`differs: kernel ${k}, stride ${stride}, ${padding}, ${size}×${size}, ${cin}→${cout}: ${worst.toExponential(1)}`);
+    }
+  }
+  console.log(`threads ${values.threads}: ${differing} of ${total} shapes differ`);
+  return differing === 0 ? 0 : 1;
+}
 function convAttrs(extra: OpAttr[] = [], format: 'NHWC' | 'NCHW' = 'NHWC'): OpAttr[] {
   return [
     ops.T,

@@ -32,6 +32,15 @@ interface ConvAttrs {
   activation: 'relu' | 'linear';
 }
 
+/**
+ * oneDNN's filter gradient of a 1×1 convolution with stride > 1 (its "reduce to unit stride" path) writes outside
+ * its buffers in this build: wrong gradients at 2 threads, heap corruption at 1 (found by the sweep of
+ * bench/conv-ops.ts; the other 180 shapes of kernel size, stride and padding agree with TF's ops). Such convolutions keep TF's ops.
+ */
+function oneDnnSafe(filterHeight: number, filterWidth: number, strides: [number, number]): boolean {
+  return !(filterHeight === 1 && filterWidth === 1 && (strides[0] > 1 || strides[1] > 1));
+}
+
 /** oneDNN's convolutions run on the CPU package only: on the GPU package they would pull every tensor to the host. */
 let oneDnnAllowed = false;
 let available: boolean | null = null;
@@ -72,10 +81,11 @@ export function oneDnnConvAvailable(backend: unknown): boolean {
   return oneDnnAvailable(TfOps.of(backend));
 }
 
-/** oneDNN's attributes for a tfjs convolution, or null where its ops do not apply (fused off, NCHW, explicit pads). */
+/** oneDNN's attributes for a tfjs convolution, or null where its ops do not apply (fused off, NCHW, explicit pads, 1×1 strided). */
 function oneDnnFor(backend: unknown, info: Conv2DInfo, dtype: string): { ops: TfOps; attrs: OpAttr[] } | null {
   const padding = info.padInfo.type;
   if (!fusedKernelsEnabled() || dtype !== 'float32' || info.dataFormat !== 'channelsLast' || (padding !== 'SAME' && padding !== 'VALID')) return null;
+  if (!oneDnnSafe(info.filterHeight, info.filterWidth, [info.strideHeight, info.strideWidth])) return null;
   const ops = TfOps.of(backend);
   if (!oneDnnAvailable(ops)) return null;
   return { ops, attrs: oneDnnAttrs(ops, [info.strideHeight, info.strideWidth], padding, [info.dilationHeight, info.dilationWidth]) };
@@ -117,7 +127,7 @@ const convKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { strides, pad, activation } = attrs as unknown as ConvAttrs;
   const padding = pad === 'same' ? 'SAME' : 'VALID';
   let y: tf.Tensor;
-  if (oneDnnAvailable(ops)) {
+  if (oneDnnAvailable(ops) && oneDnnSafe(filter.shape[0], filter.shape[1], strides)) {
     y = ops.one(bias ? '_MklNativeConv2DWithBias' : '_MklNativeConv2D', bias ? [x, filter, bias] : [x, filter], oneDnnAttrs(ops, strides, padding));
   } else {
     y = ops.one('Conv2D', [x, filter], oneDnnAttrs(ops, strides, padding).slice(0, -1));
