@@ -85,7 +85,10 @@ function median(values: number[]): number {
   return sorted[sorted.length >> 1];
 }
 
-/** Median ms of `run` (its outputs read back, so the op has finished, and disposed); null if it throws. */
+/**
+ * Median CPU ms of `run` (every thread of the process; its outputs read back, so the op has finished, and disposed),
+ * or why it fails. CPU time rather than wall time: on a shared machine it is the figure the load distorts least.
+ */
 function time(run: () => tf.Tensor | tf.Tensor[]): number | string {
   try {
     for (let i = 0; i < 2; i++) {
@@ -95,10 +98,11 @@ function time(run: () => tf.Tensor | tf.Tensor[]): number | string {
     }
     const ms: number[] = [];
     for (let i = 0; i < reps; i++) {
-      const start = performance.now();
+      const start = process.cpuUsage();
       const out = ([] as tf.Tensor[]).concat(run());
       out[0].dataSync();
-      ms.push(performance.now() - start);
+      const used = process.cpuUsage(start);
+      ms.push((used.user + used.system) / 1000);
       tf.dispose(out);
     }
     return median(ms);
@@ -136,6 +140,7 @@ for (const layer of layers) {
     'BiasAdd': time(() => ops.one('BiasAdd', [pre, bias], [ops.T, ops.string('data_format', 'NHWC')])),
     'Relu': time(() => ops.one('Relu', [pre])),
     '_MklNativeConv2D': time(() => ops.one('_MklNativeConv2D', [x, filter], convAttrs([ops.int('explicit_paddings', []), ONEDNN]))),
+    '_MklNativeConv2D NCHW': time(() => ops.one('_MklNativeConv2D', [xNchw, filter], convAttrs([ops.int('explicit_paddings', []), ONEDNN], 'NCHW'))),
     '_MklNativeConv2DWithBias': time(() => ops.one('_MklNativeConv2DWithBias', [x, filter, bias], convAttrs([ops.int('explicit_paddings', []), ONEDNN]))),
     '_MklNativeFusedConv2D BiasAdd+Relu': time(() => ops.one('_MklNativeFusedConv2D', [x, filter, bias], convAttrs([...fusedOps('BiasAdd,Relu'), ops.int('explicit_paddings', []), ONEDNN]))),
     '_FusedConv2D BiasAdd+Relu': time(() => ops.one('_FusedConv2D', [x, filter, bias], convAttrs(fusedOps('BiasAdd,Relu')))),
@@ -144,7 +149,7 @@ for (const layer of layers) {
     'BiasAddGrad': time(() => ops.one('BiasAddGrad', [dy], [ops.T, ops.string('data_format', 'NHWC')])),
     'Conv2DBackpropFilter': time(() => ops.one('Conv2DBackpropFilter', [x, filterSizes, dy], convAttrs())),
     '_MklNativeConv2DBackpropFilter': time(() => ops.one('_MklNativeConv2DBackpropFilter', [x, filterSizes, dy], convAttrs([ops.int('explicit_paddings', []), ONEDNN]))),
-    '_MklNativeConv2DBackpropFilterWithBias': time(() => ops.many('_MklNativeConv2DBackpropFilterWithBias', [x, filterSizes, dy], 2, convAttrs([ops.int('explicit_paddings', []), ONEDNN]))),
+    '_MklNativeConv2DBackpropFilterWithBias': time(() => ops.many('_MklNativeConv2DBackpropFilterWithBias', [x, filterSizes, dy], 2, convAttrs([ONEDNN]))),
     'Conv2DBackpropInput': time(() => ops.one('Conv2DBackpropInput', [inputSizes, filter, dy], convAttrs())),
     '_MklNativeConv2DBackpropInput': time(() => ops.one('_MklNativeConv2DBackpropInput', [inputSizes, filter, dy], convAttrs([ops.int('explicit_paddings', []), ONEDNN]))),
   };
@@ -154,6 +159,6 @@ for (const layer of layers) {
 
 const names = Object.keys(rows[layers[0].name]);
 const format = (v: number | string) => (typeof v === 'number' ? v.toFixed(2) : v);
-console.log(`threads ${values.threads}, ms per op (median of ${reps})`);
+console.log(`threads ${values.threads}, CPU ms per op (median of ${reps})`);
 console.log(['op', ...layers.map((l) => l.name)].join(' | '));
 for (const name of names) console.log([name, ...layers.map((l) => format(rows[l.name][name]))].join(' | '));
