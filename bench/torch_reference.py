@@ -108,16 +108,18 @@ def main():
 
     for _ in range(args.warmup):
         step()
-    times = []
+    times, cpu_times = [], []
     for _ in range(args.steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         step()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     # The median step, as bench/run.ts reports for tfjs.
     seconds_per_step = statistics.median(times)
     print(json.dumps({
         "framework": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(),
         "steps": args.steps, "seconds_per_step": seconds_per_step,
+        "cpu_seconds_per_step": statistics.median(cpu_times),
         "slices_per_second": (sum(lengths) if lengths else args.batch * args.slices) / seconds_per_step,
     }))
 

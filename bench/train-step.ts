@@ -27,6 +27,8 @@ export interface StepTiming {
   fused: boolean;
   steps: number;
   msPerStep: number;
+  /** The median step's CPU time (every thread of the process): at 1 thread the figure a loaded machine distorts least. */
+  cpuMsPerStep: number;
   slicesPerSecond: number;
   tensorsBefore: number;
   tensorsAfter: number;
@@ -73,10 +75,14 @@ const step = () => losses.push(trainStep(bench.model, criterion, optimizer, batc
 for (let i = 0; i < Number(values.warmup); i++) step();
 const tensorsBefore = tf.memory().numTensors;
 const times: number[] = [];
+const cpuTimes: number[] = [];
 for (let i = 0; i < Number(values.steps); i++) {
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   step();
   times.push(performance.now() - start);
+  const cpu = process.cpuUsage(cpuStart);
+  cpuTimes.push((cpu.user + cpu.system) / 1000);
 }
 const tensorsAfter = tf.memory().numTensors;
 
@@ -111,6 +117,7 @@ const result: StepTiming = {
   fused,
   steps: times.length,
   msPerStep,
+  cpuMsPerStep: median(cpuTimes),
   slicesPerSecond: (1000 * bench.realSlices) / msPerStep,
   tensorsBefore,
   tensorsAfter,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
+import { oneDnnConv2D, oneDnnConv2DBackpropFilter, oneDnnConv2DBackpropInput, registerConvKernels } from './conv.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
 import { registerFlatMomentumKernel } from './flat-momentum.ts';
 import { registerFlatRmspropKernel } from './flat-rmsprop.ts';
@@ -20,6 +21,8 @@ import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflow
  *   alpha 0 it is Sign(Relu(x)), which keeps NaN as NaN, in two.
  * - BatchMatMul of two rank-2 inputs (every dense layer and recurrent step): tfjs-node runs TF's BatchMatMulV2,
  *   about 6× slower per call than `MatMul` on the same shapes; fused kernels on, rank-2 products run `MatMul`.
+ * - Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter ('valid'/'same', channels last), fused kernels on: oneDNN's
+ *   (conv.ts), with TF's ops as fallback.
  * - MaxPoolGrad ('valid'/'same'), fused kernels on: oneDNN's (mkl-max-pool.ts), with TF's MaxPoolGrad as fallback.
  * - ReLU's gradient, fused kernels on: TF's `ReluGrad(dy, x)` (dy where x > 0, else 0) in one op instead of
  *   Mul(dy, Cast(Step(x))). It differs only where x is NaN: 0 instead of NaN.
@@ -79,7 +82,8 @@ const conv2D = override(tf.Conv2D, ({ inputs, attrs }, backend) => {
     x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad as Pad, dimRoundingMode, false,
     tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
-  return isStandard(info) ? null : backend.executeSingleOutput('Conv2D', convAttrs(backend, info, true), [x, filter]);
+  if (isStandard(info)) return oneDnnConv2D(backend, x, filter, info);
+  return backend.executeSingleOutput('Conv2D', convAttrs(backend, info, true), [x, filter]);
 });
 
 const conv2DBackpropInput = override(tf.Conv2DBackpropInput, ({ inputs, attrs }, backend) => {
@@ -88,7 +92,8 @@ const conv2DBackpropInput = override(tf.Conv2DBackpropInput, ({ inputs, attrs },
   const info = tf.backend_util.computeConv2DInfo(
     inputShape, filter.shape as [number, number, number, number], strides, 1, pad as Pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
-  return isStandard(info) ? null : withShapeInput(backend, 'Conv2DBackpropInput', convAttrs(backend, info, true), [filter, dy], info.inShape, 0);
+  if (isStandard(info)) return oneDnnConv2DBackpropInput(backend, dy, filter, info);
+  return withShapeInput(backend, 'Conv2DBackpropInput', convAttrs(backend, info, true), [filter, dy], info.inShape, 0);
 });
 
 const conv2DBackpropFilter = override(tf.Conv2DBackpropFilter, ({ inputs, attrs }, backend) => {
@@ -97,7 +102,8 @@ const conv2DBackpropFilter = override(tf.Conv2DBackpropFilter, ({ inputs, attrs 
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number], filterShape, strides, 1, pad as Pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
-  return isStandard(info) ? null : withShapeInput(backend, 'Conv2DBackpropFilter', convAttrs(backend, info, true), [x, dy], filterShape, 1);
+  if (isStandard(info)) return oneDnnConv2DBackpropFilter(backend, x, dy, info);
+  return withShapeInput(backend, 'Conv2DBackpropFilter', convAttrs(backend, info, true), [x, dy], filterShape, 1);
 });
 
 const depthwise = override(tf.DepthwiseConv2dNative, ({ inputs, attrs }, backend) => {
@@ -222,6 +228,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerFlatRmspropKernel();
   registerGlobalNormKernel();
   registerMaxPoolKernels();
+  registerConvKernels(RELU_GRAD, pkg === '@tensorflow/tfjs-node');
   for (const { kernelName, make } of overrides) {
     const current = tf.getKernel(kernelName, 'tensorflow');
     if (!current) throw new Error(`registerNativeKernels: tfjs-node has no '${kernelName}' kernel: import the native package first`);
