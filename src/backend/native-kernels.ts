@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerAslKernel } from './asymmetric-loss.ts';
 import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
@@ -21,6 +22,9 @@ import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflow
  * - BatchMatMul of two rank-2 inputs (every dense layer and recurrent step): tfjs-node runs TF's BatchMatMulV2,
  *   about 6× slower per call than `MatMul` on the same shapes; fused kernels on, rank-2 products run `MatMul`.
  * - MaxPoolGrad ('valid'/'same'), fused kernels on: oneDNN's (mkl-max-pool.ts), with TF's MaxPoolGrad as fallback.
+ * - Reshape to the input's own shape and Cast to its own dtype (tfjs's gradients of broadcasting ops and of Mul
+ *   make dozens a step), fused kernels on: the input's data shared, as tfjs-node's Identity does, instead of a TF
+ *   op, a shape tensor and their bookkeeping.
  * - ReLU's gradient, fused kernels on: TF's `ReluGrad(dy, x)` (dy where x > 0, else 0) in one op instead of
  *   Mul(dy, Cast(Step(x))). It differs only where x is NaN: 0 instead of NaN.
  * Anything else falls through to tfjs-node's kernel.
@@ -177,7 +181,25 @@ const batchMatMul = override(tf.BatchMatMul, ({ inputs, attrs }, backend) => {
   return ops.one('MatMul', [a, b], [ops.T, ops.bool('transpose_a', transposeA), ops.bool('transpose_b', transposeB)]);
 });
 
-const overrides = [conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, maxPool, maxPoolGrad, step, batchMatMul];
+/** The input itself as a kernel's output (another reference to its data). */
+function shared(backend: NativeBackend, x: tf.TensorInfo): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+const reshape = override(tf.Reshape, ({ inputs, attrs }, backend) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  if (!fusedKernelsEnabled()) return null;
+  const shape = tf.util.inferFromImplicitShape([...(attrs as unknown as tf.ReshapeAttrs).shape], tf.util.sizeFromShape(x.shape));
+  return tf.util.arraysEqual(shape, x.shape) ? shared(backend, x) : null;
+});
+
+const cast = override(tf.Cast, ({ inputs, attrs }, backend) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  return fusedKernelsEnabled() && (attrs as unknown as tf.CastAttrs).dtype === x.dtype ? shared(backend, x) : null;
+});
+
+const overrides = [conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, maxPool, maxPoolGrad, step, batchMatMul, reshape, cast];
 
 /** TF's ReluGrad as a kernel: inputs {dy, x}. */
 export const RELU_GRAD = 'SliceseqReluGrad';
@@ -221,6 +243,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerFlatMomentumKernel();
   registerFlatRmspropKernel();
   registerGlobalNormKernel();
+  registerAslKernel();
   registerMaxPoolKernels();
   for (const { kernelName, make } of overrides) {
     const current = tf.getKernel(kernelName, 'tensorflow');

@@ -25,6 +25,8 @@ export interface NativeBackend {
   };
   executeSingleOutput(name: string, attrs: OpAttr[], inputs: unknown[]): tf.Tensor;
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: unknown[], numOutputs: number): tf.Tensor[];
+  /** One more reference to a tensor's data (what tfjs-node's Identity kernel does). */
+  incRef(dataId: tf.DataId): void;
 }
 
 export interface OpAttr {
