@@ -105,7 +105,8 @@ const aslKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     const dPos = branch(unfloored(logSigP, q), pos.weight, logP, pos.slope, o.unary('Neg', pq));
     const dRectified = neg.slope === null ? pq : o.select(o.binary('Greater', rectified, 0), pq, 0);
     const dNeg = branch(dLogPNeg, neg.weight, logPNeg, neg.slope, dRectified);
-    const dLogits = o.unary('Neg', o.binary('AddV2', o.binary('Mul', y, dPos), o.binary('Mul', oneMinusY, dNeg)));
+    // 0 − sum rather than −sum: a zero gradient is +0, as on the per-op path.
+    const dLogits = o.binary('Sub', 0, o.binary('AddV2', o.binary('Mul', y, dPos), o.binary('Mul', oneMinusY, dNeg)));
     const dTargets = o.binary('Sub', weighted(logPNeg, neg.weight), weighted(logP, pos.weight));
     return [elements, dLogits, dTargets];
   });
