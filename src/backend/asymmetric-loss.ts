@@ -39,7 +39,7 @@ class AslOps {
   unary = (op: string, a: tf.Tensor) => this.ops.one(op, [a]);
   binary = (op: string, a: tf.Tensor | number, b: tf.Tensor | number) => this.ops.one(op, [this.tensor(a), this.tensor(b)]);
   select = (condition: tf.Tensor, a: tf.Tensor, b: tf.Tensor | number) => this.ops.one('SelectV2', [condition, a, this.tensor(b)]);
-  private tensor = (value: tf.Tensor | number) => (typeof value === 'number' ? tf.scalar(value) : value);
+  private tensor = (value: tf.Tensor | number) => (typeof value === 'number' ? this.ops.constant(value) : value);
 
   /** The focusing weight w(base, γ) and, unless `derivative` is false, w'(base) (null where w is constant). */
   focusing(base: tf.Tensor, gamma: number, derivative: boolean): { weight: tf.Tensor | null; slope: tf.Tensor | number | null } {

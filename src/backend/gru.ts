@@ -25,15 +25,11 @@ export interface GruAttrs {
 
 /** The float32 ops the GRU needs, by TensorFlow op name. */
 class GruOps {
-  private readonly one1: tf.Tensor;
-
-  constructor(readonly ops: TfOps) {
-    this.one1 = tf.scalar(1);
-  }
+  constructor(readonly ops: TfOps) {}
   add = (a: tf.Tensor, b: tf.Tensor) => this.ops.one('AddV2', [a, b]);
   sub = (a: tf.Tensor, b: tf.Tensor) => this.ops.one('Sub', [a, b]);
   mul = (a: tf.Tensor, b: tf.Tensor) => this.ops.one('Mul', [a, b]);
-  oneMinus = (a: tf.Tensor) => this.ops.one('Sub', [this.one1, a]);
+  oneMinus = (a: tf.Tensor) => this.ops.one('Sub', [this.ops.constant(1), a]);
   sigmoid = (a: tf.Tensor) => this.ops.one('Sigmoid', [a]);
   tanh = (a: tf.Tensor) => this.ops.one('Tanh', [a]);
   square = (a: tf.Tensor) => this.ops.one('Square', [a]);
@@ -41,13 +37,13 @@ class GruOps {
   matMul = (a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false) =>
     this.ops.one('MatMul', [a, b], [this.ops.T, this.ops.bool('transpose_a', transposeA), this.ops.bool('transpose_b', transposeB)]);
   splitV = (x: tf.Tensor, sizes: number[], axis: number) =>
-    this.ops.many('SplitV', [x, tf.tensor1d(sizes, 'int32'), tf.scalar(axis, 'int32')], sizes.length, [this.ops.int('num_split', sizes.length), this.ops.T, this.ops.type('Tlen', 'int32')]);
+    this.ops.many('SplitV', [x, this.ops.constant(sizes, 'int32'), this.ops.constant(axis, 'int32')], sizes.length, [this.ops.int('num_split', sizes.length), this.ops.T, this.ops.type('Tlen', 'int32')]);
   concat = (xs: tf.Tensor[], axis: number) =>
-    xs.length === 1 ? this.identity(xs[0]) : this.ops.one('ConcatV2', [...xs, tf.scalar(axis, 'int32')], [this.ops.int('N', xs.length), this.ops.T, this.ops.type('Tidx', 'int32')]);
+    xs.length === 1 ? this.identity(xs[0]) : this.ops.one('ConcatV2', [...xs, this.ops.constant(axis, 'int32')], [this.ops.int('N', xs.length), this.ops.T, this.ops.type('Tidx', 'int32')]);
   pack = (xs: tf.Tensor[], axis: number) => this.ops.one('Pack', xs, [this.ops.int('N', xs.length), this.ops.T, this.ops.int('axis', axis)]);
   unpack = (x: tf.Tensor, axis: number) => this.ops.many('Unpack', [x], x.shape[axis], [this.ops.int('num', x.shape[axis]), this.ops.T, this.ops.int('axis', axis)]);
   sum = (x: tf.Tensor, axis: number, keepDims: boolean) =>
-    this.ops.one('Sum', [x, tf.scalar(axis, 'int32')], [this.ops.bool('keep_dims', keepDims), this.ops.T, this.ops.type('Tidx', 'int32')]);
+    this.ops.one('Sum', [x, this.ops.constant(axis, 'int32')], [this.ops.bool('keep_dims', keepDims), this.ops.T, this.ops.type('Tidx', 'int32')]);
 }
 
 /** Per step: 'all' rows real, 'none', or the mask column [B, 1] (and its complement). */
