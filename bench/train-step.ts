@@ -3,11 +3,14 @@
  * count when it loads, so each thread count needs a fresh process). Prints one JSON line.
  *
  *   npx tsx bench/train-step.ts --backend tensorflow|wasm|cpu [--threads 1] [--stacking fold] [--workload reference|short-series|class-query]
- *     [--fused 1|0] [--steps 20] [--warmup 2] [--profile]
+ *     [--fused 1|0] [--steps 20] [--warmup 2] [--profile] [--op-times]
  *
  * Every run counts one step's kernels (tf.profile: the tfjs kernels the step runs) and, on the native backend, the
  * TensorFlow ops it sends through the binding (a fused kernel is one tfjs kernel of many TF ops). --fused 0 turns
- * the native fused kernels off (as SLICESEQ_FUSED=0 does). --profile adds time and count per kernel name.
+ * the native fused kernels off (as SLICESEQ_FUSED=0 does). --profile adds time and count per kernel name (tfjs's
+ * profiler reads every kernel's outputs, which inflates small kernels). --op-times adds, for one step on the native
+ * backend, the time spent inside tfjs-node's binding per TensorFlow op name (TF's eager dispatch and the op itself;
+ * the rest of the step is JavaScript: tfjs's engine, tape and scopes, tfjs-node's tensor wrapping).
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
@@ -39,6 +42,8 @@ export interface StepTiming {
   /** The loss of every step, warm-up included: the same seed gives the same losses on every build of a backend. */
   losses: number[];
   profile?: { kernelMs: number; kernels: Array<{ name: string; ms: number; count: number }> };
+  /** --op-times: one step's time inside the binding (ms), and per TF op name, with the step's own time. */
+  opTimes?: { stepMs: number; bindingMs: number; ops: Array<{ name: string; ms: number; count: number }> };
 }
 
 function median(values: readonly number[]): number {
@@ -57,6 +62,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '2' },
     profile: { type: 'boolean', default: false },
+    'op-times': { type: 'boolean', default: false },
   },
 });
 const choice = await initBackend(values.backend as BackendPreference, { quiet: true, threads: Number(values.threads) });
@@ -86,24 +92,49 @@ for (let i = 0; i < Number(values.steps); i++) {
 }
 const tensorsAfter = tf.memory().numTensors;
 
-/** Counts the calls `f` makes to tfjs-node's binding (executeOp), or null off the native backend. */
-function countTfOps(f: () => void): number | null {
-  const backend = tf.backend() as unknown as { binding?: { executeOp: (...args: unknown[]) => unknown } };
+/**
+ * Runs `f` with every call to tfjs-node's binding (executeOp) seen by `onOp(name, ns)`; false off the native backend.
+ */
+function watchTfOps(f: () => void, onOp: (name: string, ns: number) => void): boolean {
+  const backend = tf.backend() as unknown as { binding?: { executeOp: (name: string, ...args: unknown[]) => unknown } };
   const binding = backend.binding;
-  if (!binding) return null;
-  let count = 0;
-  // The binding object is frozen: count through a stand-in (the binding as prototype) for the backend's reference.
-  const counted = (...args: unknown[]) => {
-    count++;
-    return binding.executeOp(...args);
+  if (!binding) return false;
+  // The binding object is frozen: watch through a stand-in (the binding as prototype) for the backend's reference.
+  const watched = (name: string, ...args: unknown[]) => {
+    const start = process.hrtime.bigint();
+    const result = binding.executeOp(name, ...args);
+    onOp(name, Number(process.hrtime.bigint() - start));
+    return result;
   };
-  backend.binding = Object.create(binding, { executeOp: { value: counted } }) as typeof binding;
+  backend.binding = Object.create(binding, { executeOp: { value: watched } }) as typeof binding;
   try {
     f();
   } finally {
     backend.binding = binding;
   }
-  return count;
+  return true;
+}
+
+/** Counts the calls `f` makes to tfjs-node's binding (executeOp), or null off the native backend. */
+function countTfOps(f: () => void): number | null {
+  let count = 0;
+  return watchTfOps(f, () => count++) ? count : null;
+}
+
+/** Time inside the binding per TF op name over one call of `f`, or undefined off the native backend. */
+function timeTfOps(f: () => void): StepTiming['opTimes'] {
+  const byName = new Map<string, { ms: number; count: number }>();
+  const start = performance.now();
+  const native = watchTfOps(f, (name, ns) => {
+    const entry = byName.get(name) ?? { ms: 0, count: 0 };
+    entry.ms += ns / 1e6;
+    entry.count += 1;
+    byName.set(name, entry);
+  });
+  const stepMs = performance.now() - start;
+  if (!native) return undefined;
+  const ops = [...byName].map(([name, entry]) => ({ name, ...entry })).sort((a, b) => b.ms - a.ms);
+  return { stepMs, bindingMs: ops.reduce((sum, op) => sum + op.ms, 0), ops };
 }
 const kernelsPerStep = (await tf.profile(() => void step())).kernels.length;
 const tfOpsPerStep = countTfOps(() => void step());
@@ -139,6 +170,7 @@ if (values.profile) {
   const kernels = [...byName].map(([name, entry]) => ({ name, ...entry })).sort((a, b) => b.ms - a.ms);
   result.profile = { kernelMs: kernels.reduce((sum, k) => sum + k.ms, 0), kernels };
 }
+if (values['op-times']) result.opTimes = timeTfOps(() => void step());
 bench.dispose();
 optimizer.optimizer.dispose();
 process.stdout.write(`${JSON.stringify(result)}\n`);

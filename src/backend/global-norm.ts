@@ -14,7 +14,7 @@ const globalNormKernel: tf.KernelFunc = ({ inputs, backend }) =>
     const tensors = Object.keys(inputs)
       .sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)))
       .map((name) => (inputs as Record<string, tf.Tensor>)[name]);
-    const sums = tensors.map((g) => ops.one('Sum', [ops.one('Square', [g]), tf.tensor1d(g.shape.map((_, axis) => axis), 'int32')], [ops.bool('keep_dims', false), ops.T, ops.type('Tidx', 'int32')]));
+    const sums = tensors.map((g) => ops.one('Sum', [ops.one('Square', [g]), ops.constant(g.shape.map((_, axis) => axis), 'int32')], [ops.bool('keep_dims', false), ops.T, ops.type('Tidx', 'int32')]));
     const total = sums.length === 1 ? sums[0] : ops.one('AddN', sums, [ops.int('N', sums.length), ops.T]);
     return ops.one('Sqrt', [total]);
   });

@@ -25,15 +25,11 @@ export interface GruAttrs {
 
 /** The float32 ops the GRU needs, by TensorFlow op name. */
 class GruOps {
-  private readonly one1: tf.Tensor;
-
-  constructor(readonly ops: TfOps) {
-    this.one1 = tf.scalar(1);
-  }
+  constructor(readonly ops: TfOps) {}
   add = (a: tf.Tensor, b: tf.Tensor) => this.ops.one('AddV2', [a, b]);
   sub = (a: tf.Tensor, b: tf.Tensor) => this.ops.one('Sub', [a, b]);
   mul = (a: tf.Tensor, b: tf.Tensor) => this.ops.one('Mul', [a, b]);
-  oneMinus = (a: tf.Tensor) => this.ops.one('Sub', [this.one1, a]);
+  oneMinus = (a: tf.Tensor) => this.ops.one('Sub', [this.ops.constant(1), a]);
   sigmoid = (a: tf.Tensor) => this.ops.one('Sigmoid', [a]);
   tanh = (a: tf.Tensor) => this.ops.one('Tanh', [a]);
   square = (a: tf.Tensor) => this.ops.one('Square', [a]);
@@ -41,13 +37,13 @@ class GruOps {
   matMul = (a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false) =>
     this.ops.one('MatMul', [a, b], [this.ops.T, this.ops.bool('transpose_a', transposeA), this.ops.bool('transpose_b', transposeB)]);
   splitV = (x: tf.Tensor, sizes: number[], axis: number) =>
-    this.ops.many('SplitV', [x, tf.tensor1d(sizes, 'int32'), tf.scalar(axis, 'int32')], sizes.length, [this.ops.int('num_split', sizes.length), this.ops.T, this.ops.type('Tlen', 'int32')]);
+    this.ops.many('SplitV', [x, this.ops.constant(sizes, 'int32'), this.ops.constant(axis, 'int32')], sizes.length, [this.ops.int('num_split', sizes.length), this.ops.T, this.ops.type('Tlen', 'int32')]);
   concat = (xs: tf.Tensor[], axis: number) =>
-    xs.length === 1 ? this.identity(xs[0]) : this.ops.one('ConcatV2', [...xs, tf.scalar(axis, 'int32')], [this.ops.int('N', xs.length), this.ops.T, this.ops.type('Tidx', 'int32')]);
+    xs.length === 1 ? this.identity(xs[0]) : this.ops.one('ConcatV2', [...xs, this.ops.constant(axis, 'int32')], [this.ops.int('N', xs.length), this.ops.T, this.ops.type('Tidx', 'int32')]);
   pack = (xs: tf.Tensor[], axis: number) => this.ops.one('Pack', xs, [this.ops.int('N', xs.length), this.ops.T, this.ops.int('axis', axis)]);
   unpack = (x: tf.Tensor, axis: number) => this.ops.many('Unpack', [x], x.shape[axis], [this.ops.int('num', x.shape[axis]), this.ops.T, this.ops.int('axis', axis)]);
   sum = (x: tf.Tensor, axis: number, keepDims: boolean) =>
-    this.ops.one('Sum', [x, tf.scalar(axis, 'int32')], [this.ops.bool('keep_dims', keepDims), this.ops.T, this.ops.type('Tidx', 'int32')]);
+    this.ops.one('Sum', [x, this.ops.constant(axis, 'int32')], [this.ops.bool('keep_dims', keepDims), this.ops.T, this.ops.type('Tidx', 'int32')]);
 }
 
 /** Per step: 'all' rows real, 'none', or the mask column [B, 1] (and its complement). */
@@ -101,52 +97,63 @@ const gruKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     return [o.pack(states, 0), o.identity(h), o.pack(saved.r, 0), o.pack(saved.z, 0), o.pack(saved.n, 0), o.pack(saved.gn, 0)];
   });
 
-/** Inputs: the forward's inputs and outputs, dStates, dFinal → [dx, dh0, du, db]. */
+/**
+ * Inputs: the forward's inputs and outputs, dStates, dFinal → [dx, dh0, du, db]. With dNext the gradient reaching a
+ * step's new state (masked), the gate gradients are dNext times factors that do not depend on the recurrence:
+ *   dGate = dNext·[Cr | Bz | Cn·r], dx_t = dNext·[Cr | Bz | Cn], with Cn = (1 − z)(1 − n²), Bz = (h − n)·z(1 − z),
+ *   Cr = Cn·gn·r(1 − r),
+ * so they are computed once over all steps, and each step runs only dh's recurrence:
+ *   dh ← dNext·z + dGate·Uᵀ (+ the padded rows' dh, passed straight through).
+ */
 const gruGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
   tf.tidy(() => {
     const o = new GruOps(TfOps.of(backend));
     const { x, h0, u, states, r, z, n, gn, dStates, dFinal } = inputs as Record<string, tf.Tensor>;
     const { reverse, real } = attrs as unknown as GruAttrs;
-    const [steps, inputBatch, width] = x.shape;
+    const [steps, inputBatch] = x.shape;
     const [batch, hidden] = h0.shape;
     const masks = stepMasks(real, steps, batch);
-    const [S, R, Z, N, GN, dS] = [states, r, z, n, gn, dStates].map((t) => o.unpack(t, 0));
-    const dx: tf.Tensor[] = new Array(steps);
+    const [S, Z, dS] = [states, z, dStates].map((t) => o.unpack(t, 0));
+    const hPrev = (t: number) => {
+      const before = reverse ? t + 1 : t - 1;
+      return before >= 0 && before < steps ? S[before] : h0;
+    };
+    // The factors of every step at once, [T, B, 3H].
+    const oneMinusZ = o.oneMinus(z);
+    const cn = o.mul(oneMinusZ, o.oneMinus(o.square(n)));
+    const bz = o.mul(o.sub(o.pack(S.map((_, t) => hPrev(t)), 0), n), o.mul(z, oneMinusZ));
+    const cr = o.mul(o.mul(cn, gn), o.mul(r, o.oneMinus(r)));
+    const gateFactors = o.unpack(o.concat([cr, bz, o.mul(cn, r)], 2), 0);
+    const dNexts: tf.Tensor[] = new Array(steps);
     const dGates: tf.Tensor[] = [];
     const previous: tf.Tensor[] = [];
     let dh = dFinal;
     // Last processed step first.
     for (const t of order(steps, !reverse)) {
-      const before = reverse ? t + 1 : t - 1;
-      const hPrev = before >= 0 && before < steps ? S[before] : h0;
       dh = o.add(dh, dS[t]);
       const mask = masks[t];
       if (mask === 'none') {
-        dx[t] = tf.zeros([inputBatch, width]);
+        dNexts[t] = tf.zeros([batch, hidden]);
         continue;
       }
       const dNext = mask === 'all' ? dh : o.mul(mask.m, dh);
-      const oneMinusZ = o.oneMinus(Z[t]);
-      const dn = o.mul(dNext, oneMinusZ);
-      const dz = o.mul(dNext, o.sub(hPrev, N[t]));
-      const dan = o.mul(dn, o.oneMinus(o.square(N[t])));
-      const dar = o.mul(o.mul(dan, GN[t]), o.mul(R[t], o.oneMinus(R[t])));
-      const daz = o.mul(dz, o.mul(Z[t], oneMinusZ));
-      const dGate = o.concat([dar, daz, o.mul(dan, R[t])], 1);
-      const dxt = o.concat([dar, daz, dan], 1);
-      dx[t] = inputBatch === 1 && batch > 1 ? o.sum(dxt, 0, true) : dxt;
+      const dGate = o.mul(o.concat([dNext, dNext, dNext], 1), gateFactors[t]);
+      dNexts[t] = dNext;
       dGates.push(dGate);
-      previous.push(hPrev);
+      previous.push(hPrev(t));
       // Padded rows pass their state's gradient straight through to the step before.
       const carry = mask === 'all' ? null : o.mul(mask.notM, dh);
       dh = o.add(o.mul(dNext, Z[t]), o.matMul(dGate, u, false, true));
       if (carry) dh = o.add(dh, carry);
     }
+    const dNext = o.pack(dNexts, 0);
+    const dxAll = o.mul(o.concat([dNext, dNext, dNext], 2), o.concat([cr, bz, cn], 2));
+    const dx = inputBatch === 1 && batch > 1 ? o.sum(dxAll, 1, true) : dxAll;
     // The recurrent kernel and bias gradients of all steps in one product and one sum.
     const rows = dGates.length > 0 ? o.concat(dGates, 0) : null;
     const du = rows ? o.matMul(o.concat(previous, 0), rows, true, false) : tf.zeros(u.shape);
-    const db = rows ? o.sum(rows, 0, false) : tf.zeros([width]);
-    return [o.pack(dx, 0), dh, du, db];
+    const db = rows ? o.sum(rows, 0, false) : tf.zeros([3 * hidden]);
+    return [dx, dh, du, db];
   });
 
 export function registerGruKernels(): void {

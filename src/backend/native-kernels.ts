@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerAslKernel } from './asymmetric-loss.ts';
 import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { oneDnnConv2D, oneDnnConv2DBackpropFilter, oneDnnConv2DBackpropInput, registerConvKernels } from './conv.ts';
@@ -24,6 +25,9 @@ import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflow
  * - Conv2D, Conv2DBackpropInput, Conv2DBackpropFilter ('valid'/'same', channels last), fused kernels on: oneDNN's
  *   (conv.ts), with TF's ops as fallback.
  * - MaxPoolGrad ('valid'/'same'), fused kernels on: oneDNN's (mkl-max-pool.ts), with TF's MaxPoolGrad as fallback.
+ * - Reshape to the input's own shape and Cast to its own dtype (tfjs's gradients of broadcasting ops and of Mul
+ *   make dozens a step), fused kernels on: the input's data shared, as tfjs-node's Identity does, instead of a TF
+ *   op, a shape tensor and their bookkeeping.
  * - ReLU's gradient, fused kernels on: TF's `ReluGrad(dy, x)` (dy where x > 0, else 0) in one op instead of
  *   Mul(dy, Cast(Step(x))). It differs only where x is NaN: 0 instead of NaN.
  * Anything else falls through to tfjs-node's kernel.
@@ -183,7 +187,25 @@ const batchMatMul = override(tf.BatchMatMul, ({ inputs, attrs }, backend) => {
   return ops.one('MatMul', [a, b], [ops.T, ops.bool('transpose_a', transposeA), ops.bool('transpose_b', transposeB)]);
 });
 
-const overrides = [conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, maxPool, maxPoolGrad, step, batchMatMul];
+/** The input itself as a kernel's output (another reference to its data). */
+function shared(backend: NativeBackend, x: tf.TensorInfo): tf.TensorInfo {
+  backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+const reshape = override(tf.Reshape, ({ inputs, attrs }, backend) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  if (!fusedKernelsEnabled()) return null;
+  const shape = tf.util.inferFromImplicitShape([...(attrs as unknown as tf.ReshapeAttrs).shape], tf.util.sizeFromShape(x.shape));
+  return tf.util.arraysEqual(shape, x.shape) ? shared(backend, x) : null;
+});
+
+const cast = override(tf.Cast, ({ inputs, attrs }, backend) => {
+  const { x } = inputs as { x: tf.TensorInfo };
+  return fusedKernelsEnabled() && (attrs as unknown as tf.CastAttrs).dtype === x.dtype ? shared(backend, x) : null;
+});
+
+const overrides = [conv2D, conv2DBackpropInput, conv2DBackpropFilter, depthwise, depthwiseBackpropInput, depthwiseBackpropFilter, maxPool, maxPoolGrad, step, batchMatMul, reshape, cast];
 
 /** TF's ReluGrad as a kernel: inputs {dy, x}. */
 export const RELU_GRAD = 'SliceseqReluGrad';
@@ -227,6 +249,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerFlatMomentumKernel();
   registerFlatRmspropKernel();
   registerGlobalNormKernel();
+  registerAslKernel();
   registerMaxPoolKernels();
   registerConvKernels(RELU_GRAD, pkg === '@tensorflow/tfjs-node');
   for (const { kernelName, make } of overrides) {

@@ -25,6 +25,8 @@ export interface NativeBackend {
   };
   executeSingleOutput(name: string, attrs: OpAttr[], inputs: unknown[]): tf.Tensor;
   executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: unknown[], numOutputs: number): tf.Tensor[];
+  /** One more reference to a tensor's data (what tfjs-node's Identity kernel does). */
+  incRef(dataId: tf.DataId): void;
 }
 
 export interface OpAttr {
@@ -101,6 +103,22 @@ export class TfOps {
 
   many(op: string, inputs: unknown[], count: number, attrs: OpAttr[] = [this.T]): tf.Tensor[] {
     return this.backend.executeMultipleOutputs(op, attrs, inputs, count);
+  }
+
+  private readonly constants = new Map<string, tf.Tensor>();
+
+  /**
+   * A constant input (a scalar, or a vector such as SplitV's sizes), made once per TfOps: a kernel makes its TfOps
+   * inside its tidy, which frees the constants with the kernel's other temporaries.
+   */
+  constant(value: number | readonly number[], dtype: 'float32' | 'int32' = 'float32'): tf.Tensor {
+    const key = `${dtype} ${typeof value === 'number' ? value : `[${value.join(',')}]`}`;
+    let tensor = this.constants.get(key);
+    if (!tensor) {
+      tensor = typeof value === 'number' ? tf.scalar(value, dtype) : tf.tensor1d(value as number[], dtype);
+      this.constants.set(key, tensor);
+    }
+    return tensor;
   }
 
   /** An int64 scalar input (kept on the host until the op runs). */

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { fusedAslElements } from '../backend/asymmetric-loss.ts';
+import { fusedActive } from '../backend/tf-ops.ts';
 import { defineLoss } from './define-loss.ts';
 import { flooredLogSigmoid, focusingWeight, sigmoid, stopGradient } from './sigmoid-terms.ts';
 import { reductionOption } from './types.ts';
@@ -28,9 +30,13 @@ export type AslOptions = z.output<typeof aslOptions>;
  * shifted by the clip, p_neg = min(1 - p + clip, 1):
  *   -[y log(max(p, eps)) (1 - p)^gamma_pos + (1 - y) log(max(p_neg, eps)) (1 - p_neg)^gamma_neg].
  * For 0/1 targets this is the paper's formula exactly; soft targets weight each branch by its own focusing term.
+ * On the native backend it is one fused kernel (src/backend/asymmetric-loss.ts) giving the same elements.
  */
 export function aslElements(logits: tf.Tensor, targets: tf.Tensor, options: AslOptions): tf.Tensor {
   const { gamma_neg, gamma_pos, clip, eps } = options;
+  if (fusedActive() && logits.dtype === 'float32' && targets.dtype === 'float32') {
+    return fusedAslElements(logits, targets, { gammaNeg: gamma_neg, gammaPos: gamma_pos, clip, eps, stopGradientFocusing: options.stopGradientFocusing });
+  }
   const logP = flooredLogSigmoid(logits, eps);
   const oneMinusP = sigmoid(tf.neg(logits));
   // With a clip the shifted probability is at least clip > 0, so its log is safe to take directly.

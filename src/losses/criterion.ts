@@ -127,8 +127,9 @@ function assertInputs(schema: LabelSchema, logits: tf.Tensor, targets: tf.Tensor
   }
 }
 
-/** Slices `width` columns from `offset` on the last axis. */
+/** Slices `width` columns from `offset` on the last axis (all of them: the tensor itself, no slice op). */
 function columns(tensor: tf.Tensor, offset: number, width: number): tf.Tensor {
+  if (offset === 0 && width === tensor.shape[tensor.rank - 1]) return tensor;
   const begin = tensor.shape.map((_, axis) => (axis === tensor.rank - 1 ? offset : 0));
   const size = tensor.shape.map((extent, axis) => (axis === tensor.rank - 1 ? width : extent));
   return tf.slice(tensor, begin, size);
