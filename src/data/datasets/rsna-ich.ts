@@ -325,6 +325,7 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
     sliceLabelled: labels !== undefined,
     orderChecks,
     skipped: bad.skipped,
+    listed: scan.key,
   };
 }
 

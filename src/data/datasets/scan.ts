@@ -276,6 +276,8 @@ export interface ScanResult {
   fromIndex: number;
   read: number;
   indexPath?: string;
+  /** The digest of the listing scanned (every path, size and mtime): Dataset `listed`. */
+  key: string;
 }
 
 /**
@@ -297,7 +299,7 @@ export async function scanHeaders(entries: readonly FileEntry[], options: ScanOp
         checkIndex(index);
         previous = decodeIndex(index);
         if (index.complete && index.key === key && entries.every((entry) => previous.has(entry.path))) {
-          return { files: entries.map((e) => previous.get(e.path)!), fromIndex: entries.length, read: 0, indexPath };
+          return { files: entries.map((e) => previous.get(e.path)!), fromIndex: entries.length, read: 0, indexPath, key };
         }
       }
     } catch (error) {
@@ -341,5 +343,5 @@ export async function scanHeaders(entries: readonly FileEntry[], options: ScanOp
   });
   progress?.finish();
   if (indexPath) writeFileAtomic(indexPath, JSON.stringify(encodeIndex(key, true, files)));
-  return { files, fromIndex: entries.length - toRead, read: toRead, indexPath };
+  return { files, fromIndex: entries.length - toRead, read: toRead, indexPath, key };
 }
