@@ -50,7 +50,8 @@ export function slicesOf(file: ScannedFile): ScannedSlice[] {
  * files, measured), which at the competition's 752,803 files would be 1.3 GB. A file gone before its stat is left out.
  */
 export async function listFiles(dir: string, patterns: string[]): Promise<FileEntry[]> {
-  const paths = (await fg(patterns, { cwd: dir, absolute: true, onlyFiles: true, caseSensitiveMatch: false })).sort();
+  const suffixes = patternSuffixes(patterns);
+  const paths = (suffixes ? namesEndingIn(dir, suffixes) : await fg(patterns, { cwd: dir, absolute: true, onlyFiles: true, caseSensitiveMatch: false })).sort();
   // statSync in a loop: 2.7× faster than 32 fs.promises.stat calls in flight (150,000 files: 1.47 s vs 3.94 s).
   const entries: FileEntry[] = [];
   for (const path of paths) {
@@ -58,6 +59,35 @@ export async function listFiles(dir: string, patterns: string[]): Promise<FileEn
     if (info?.isFile()) entries.push({ path, size: info.size, mtimeMs: info.mtimeMs });
   }
   return entries;
+}
+
+/** The suffixes of patterns that are all `*.<ext>` (the usual `*.dcm`), lower-cased; undefined for any other glob. */
+function patternSuffixes(patterns: readonly string[]): string[] | undefined {
+  const suffixes = patterns.map((pattern) => /^\*(\.[\w-]+)$/.exec(pattern)?.[1].toLowerCase());
+  return suffixes.length > 0 && suffixes.every((suffix) => suffix !== undefined) ? (suffixes as string[]) : undefined;
+}
+
+/**
+ * What fast-glob gives for `*.<ext>` patterns in `dir` (any case, not names starting with a dot, no subfolders; a
+ * missing folder lists nothing), from one readdir: fast-glob's own filtering took ~1 s at 752,803 files.
+ * Whether an entry is a file is left to the caller's stat.
+ */
+function namesEndingIn(dir: string, suffixes: readonly string[]): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const root = resolve(dir);
+  const paths: string[] = [];
+  for (const name of names) {
+    if (name.startsWith('.')) continue;
+    const lower = name.toLowerCase();
+    if (suffixes.some((suffix) => lower.endsWith(suffix))) paths.push(join(root, name));
+  }
+  return paths;
 }
 
 /** Stats named files; a file that cannot be stat'ed comes back with `error`. */
