@@ -1,4 +1,4 @@
-import { basename, join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { readDicomMetas } from '../readers/dicom.ts';
 import { binarySchema } from '../../labels/schema.ts';
@@ -261,7 +261,11 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
 
   const entries = await listFiles(imagesDir, ['*.dcm']);
   if (entries.length === 0) throw new Error(`no .dcm files in ${imagesDir}`);
-  const imageId = (path: string) => basename(path).replace(/\.dcm$/i, '');
+  // A file's image id is its name without `.dcm` (basename and a regex cost ~1 µs a call, 4 calls a file at 752,803 files).
+  const imageId = (path: string) => {
+    const name = path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf(sep)) + 1);
+    return name.length >= 4 && name.charCodeAt(name.length - 4) === 0x2e && name.slice(-3).toLowerCase() === 'dcm' ? name.slice(0, -4) : name;
+  };
 
   let labels: RsnaLabels | undefined;
   let usable = entries;
