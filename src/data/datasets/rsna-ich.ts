@@ -305,13 +305,14 @@ async function loadRsnaIch(config: RsnaIchConfig, context: DatasetContext): Prom
     const { ordered, check } = orderScanned(slices);
     orderChecks[id] = check;
     // A slice is named by its file stem, which the label CSV and the sample submission key on (in the Kaggle data it is also the SOPInstanceUID).
-    const patient: Patient = { id, slices: ordered.map((slice) => sliceRef(slice, imageId(slice.path), missingRescale)) };
+    const images = ordered.map((slice) => imageId(slice.path));
+    const patient: Patient = { id, slices: ordered.map((slice, s) => sliceRef(slice, images[s], missingRescale)) };
     if (labels) {
       // One buffer per patient; each slice's row is a view of it (no per-slice buffers at 750k slices).
       const { rows, values } = labels;
       const targets = new Float32Array(ordered.length * width);
-      ordered.forEach((slice, s) => {
-        const row = rows.get(imageId(slice.path))!;
+      images.forEach((image, s) => {
+        const row = rows.get(image)!;
         for (let c = 0; c < width; c++) targets[s * width + c] = values[row * rsnaLabels.length + c];
       });
       patient.sliceTargets = ordered.map((_, s) => targets.subarray(s * width, (s + 1) * width));

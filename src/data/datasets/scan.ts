@@ -221,18 +221,19 @@ function checkIndex(value: unknown): asserts value is ScanIndex {
   }
 }
 
-function decodeIndex(index: ScanIndex): Map<string, ScannedFile> {
+/** The index's files, in its order. */
+function decodeIndex(index: ScanIndex): ScannedFile[] {
   const str = (id: number) => (id >= 0 ? index.strings[id] : undefined);
   const orientations = new Map<number, ScanMeta['imageOrientation']>();
   const orientation = (id: number) => {
     if (!orientations.has(id)) orientations.set(id, JSON.parse(str(id)!));
     return orientations.get(id);
   };
-  const files = new Map<string, ScannedFile>();
+  const files: ScannedFile[] = [];
   index.paths.forEach((path, f) => {
     const [size, mtimeMs, error] = [index.sizes[f], index.mtimes[f], index.errors[f]];
     if (error >= 0) {
-      files.set(path, { path, size, mtimeMs, error: str(error)! });
+      files.push({ path, size, mtimeMs, error: str(error)! });
       return;
     }
     const metas: ScanMeta[] = [];
@@ -247,7 +248,7 @@ function decodeIndex(index: ScanIndex): Map<string, ScannedFile> {
       if (index.orientations[s] >= 0) meta.imageOrientation = orientation(index.orientations[s]);
       metas.push(meta);
     }
-    files.set(path, { path, size, mtimeMs, metas });
+    files.push({ path, size, mtimeMs, metas });
   });
   return files;
 }
@@ -327,10 +328,12 @@ export async function scanHeaders(entries: readonly FileEntry[], options: ScanOp
       const index = readJson(indexPath) as ScanIndex;
       if (index?.version === SCAN_INDEX_VERSION) {
         checkIndex(index);
-        previous = decodeIndex(index);
-        if (index.complete && index.key === key && entries.every((entry) => previous.has(entry.path))) {
-          return { files: entries.map((e) => previous.get(e.path)!), fromIndex: entries.length, read: 0, indexPath, key };
+        const known = decodeIndex(index);
+        // Written for this very listing: its files are the entries, in order (the key covers paths, sizes and mtimes).
+        if (index.complete && index.key === key && known.length === entries.length && known.every((file, i) => file.path === entries[i].path)) {
+          return { files: known, fromIndex: entries.length, read: 0, indexPath, key };
         }
+        previous = new Map(known.map((file) => [file.path, file]));
       }
     } catch (error) {
       log.warn(`rebuilding the scan index ${indexPath}: ${(error as Error).message}`);
