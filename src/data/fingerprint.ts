@@ -136,9 +136,11 @@ async function fileDigests(paths: readonly string[], root: string, cacheDir: str
     }
     return digests;
   }
-  const keys = paths.map((path) => within(root, path));
   const known = readDigestRecord(recordFile);
-  if (known && listed !== undefined && known.listed === listed && sameStrings(known.paths, keys)) return known.digests;
+  if (known && listed !== undefined && known.listed === listed && known.paths.length === paths.length && paths.every((path, i) => within(root, path) === known.paths[i])) {
+    return known.digests;
+  }
+  const keys = paths.map((path) => within(root, path));
   const previous = new Map(known?.paths.map((key, i) => [key, i]));
   const record: DigestRecord = { format: DATA_FINGERPRINT_FORMAT, ...(listed !== undefined ? { listed } : {}), paths: keys, sizes: [], mtimes: [], digests: [] };
   let read = 0;
@@ -207,19 +209,22 @@ function updateTargets(hash: Hash, values: Float32Array): void {
 export async function dataFingerprint(groups: ReadonlyArray<readonly Patient[]>, options: FingerprintOptions = {}): Promise<string> {
   const hash = createHash('sha256').update(`sliceseq data fingerprint ${DATA_FINGERPRINT_FORMAT}${options.labels ? ' labels' : ''}\n`);
   for (const [g, patients] of groups.entries()) {
-    const files = new Set<string>();
+    // Each distinct file once, in first-seen order, with its place in `paths` (its digest's in `digests`).
+    const fileIndex = new Map<string, number>();
+    const add = (path: string) => {
+      if (!fileIndex.has(path)) fileIndex.set(path, fileIndex.size);
+    };
     for (const p of patients) {
-      for (const s of p.slices) files.add(absolutePath(s.path));
-      if (options.labels) for (const m of p.sliceMasks ?? []) for (const path of m.paths) files.add(absolutePath(path));
+      for (const s of p.slices) add(absolutePath(s.path));
+      if (options.labels) for (const m of p.sliceMasks ?? []) for (const path of m.paths) add(absolutePath(path));
     }
-    const paths = [...files];
+    const paths = [...fileIndex.keys()];
     const root = commonFolder(paths);
     const digests = await fileDigests(paths, root, options.cacheDir, options.listed?.[g]);
-    const digestOf = new Map(paths.map((path, i) => [path, digests[i]]));
     const describe = (path: string, frame: number | undefined) => {
       const absolute = absolutePath(path);
       const name = within(root, absolute);
-      return `${sep === '/' ? name : name.split(sep).join('/')}#${frame ?? ''}@${digestOf.get(absolute)}`;
+      return `${sep === '/' ? name : name.split(sep).join('/')}#${frame ?? ''}@${digests[fileIndex.get(absolute)!]}`;
     };
     hash.update(`group ${g}: ${patients.length} patients\n`);
     for (const p of patients) {
