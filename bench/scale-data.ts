@@ -14,6 +14,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { encodeDicomFile, type DicomElementValue } from '../src/data/demo/dicom-writer.ts';
 
 /** The competition's counts: training DICOMs, test DICOMs (its sample submission has six rows each). */
@@ -173,4 +174,13 @@ export function writeLabelsCsv(file: string, images: number): void {
     LABELS.forEach((label, l) => rows.push(`${image}_${label},${labels[l]}`));
   }
   writeFileSync(file, `${rows.join('\n')}\n`);
+}
+
+// `npx tsx bench/scale-data.ts <root> <trainFiles> [imageSide]`: writes one such folder (the full size, 752,803
+// training files, takes ~2 min and 3.4 GB on a quiet machine at 32 × 32).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [root, files, side] = process.argv.slice(2);
+  if (!root || !Number.isInteger(Number(files))) throw new Error('usage: npx tsx bench/scale-data.ts <root> <trainFiles> [imageSide]');
+  const written = writeScaleDataset(root, Number(files), side ? Number(side) : 32, (n) => process.stderr.write(`${n} files written\n`));
+  process.stdout.write(`${JSON.stringify(written)}\n`);
 }

@@ -4,11 +4,11 @@
  *
  *   npx tsx bench/scale-labels.ts <stage_2_train.csv>
  */
-import { readTextFile } from '../src/data/datasets/csv.ts';
+import { readBytes } from '../src/data/datasets/csv.ts';
 import { parseRsnaLabels } from '../src/data/datasets/rsna-ich.ts';
 import { BadInput } from '../src/data/datasets/types.ts';
 
 const [file] = process.argv.slice(2);
 const start = performance.now();
-const labels = parseRsnaLabels(await readTextFile(file), file, new BadInput('error', 'bench'));
+const labels = parseRsnaLabels(await readBytes(file), file, new BadInput('error', 'bench'));
 process.stdout.write(`${JSON.stringify({ seconds: (performance.now() - start) / 1000, images: labels.rows.size })}\n`);

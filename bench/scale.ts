@@ -21,7 +21,7 @@
  * linear is 1) and the peak RSS. `--json FILE` also writes every figure. SLICESEQ_SCALE_IMAGE sets the image
  * side (default 32). Work goes to SLICESEQ_SCALE_DIR (default a temporary folder, removed at the end).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ import { buildPreprocess } from '../src/data/preprocess.ts';
 import type { Slice } from '../src/data/types.ts';
 import { writeSubmission } from '../src/metrics/submission/write.ts';
 import { COMPETITION, LABELS, writeLabelsCsv, writeScaleDataset, writeSubmissionCsvs } from './scale-data.ts';
+import { timedCommand, type Measured, type TimedOptions } from './scale-timed.ts';
 
 function option(name: string): string | undefined {
   const at = process.argv.indexOf(`--${name}`);
@@ -49,39 +50,8 @@ mkdirSync(work, { recursive: true });
 const cli = join(projectRoot, 'bin', 'sliceseq.js');
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-interface Measured {
-  seconds: number;
-  peakRssMb: number;
-}
-
-/** Runs a command under /usr/bin/time: wall seconds and peak RSS. `until` ends it (SIGKILL) when a stderr line matches. */
-function timed(command: string, args: string[], options: { env?: Record<string, string>; until?: RegExp } = {}): Promise<Measured & { stdout: string }> {
-  const report = join(work, `time-${process.pid}.txt`);
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const proc = spawn('/usr/bin/time', ['-o', report, '-f', '%M', command, ...args], { cwd: projectRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let seconds: number | undefined;
-    proc.stdout.on('data', (chunk) => (stdout += chunk));
-    proc.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      if (options.until && seconds === undefined && options.until.test(stderr)) {
-        seconds = (performance.now() - start) / 1000;
-        // /usr/bin/time's child: the signal goes to the node process, /usr/bin/time then reports its peak RSS.
-        execFileSync('pkill', ['-KILL', '-P', String(proc.pid)]);
-      }
-    });
-    proc.on('error', reject);
-    proc.on('exit', (code) => {
-      const elapsed = seconds ?? (performance.now() - start) / 1000;
-      if (!options.until && code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited ${code}:\n${stderr.slice(-2000)}`));
-      if (options.until && seconds === undefined) return reject(new Error(`${command} ${args.join(' ')} ended before ${options.until}:\n${stderr.slice(-2000)}`));
-      const kb = Number(readFileSync(report, 'utf8').trim().split('\n').pop());
-      resolve({ seconds: elapsed, peakRssMb: kb / 1024, stdout });
-    });
-  });
-}
+/** A command under /usr/bin/time (wall seconds, peak RSS): scale-timed.ts, its report file in `work`. */
+const timed = (command: string, args: string[], options: TimedOptions = {}) => timedCommand(work, command, args, options);
 
 const node = (script: string, ...args: string[]) => [process.execPath, ['--import', 'tsx', script, ...args]] as const;
 

@@ -79,61 +79,106 @@ function fileDigest(path: string, buffer: Buffer): string {
   }
 }
 
-/** What `cacheDir` holds per dataset folder: each file's size, mtime and digest, by its path within the folder. */
+/**
+ * What `cacheDir` holds per dataset folder, in columns (a competition-size dataset has 752,803 files): each file's
+ * path within the folder, size, mtime and digest; `listed` is the caller's digest of the listing the record was
+ * written under (FingerprintOptions `listed`), if it gave one. (Records of the earlier form, one object keyed by
+ * path, are still read: their digests are kept for files whose size and mtime match.)
+ */
 interface DigestRecord {
   format: number;
-  files: Record<string, [size: number, mtimeMs: number, digest: string]>;
+  listed?: string;
+  paths: string[];
+  sizes: number[];
+  mtimes: number[];
+  digests: string[];
 }
 
-function readDigestRecord(file: string): DigestRecord['files'] {
+function readDigestRecord(file: string): DigestRecord | undefined {
   try {
-    const record = JSON.parse(readFileSync(file, 'utf8')) as DigestRecord;
-    return record.format === DATA_FINGERPRINT_FORMAT && record.files && typeof record.files === 'object' ? record.files : {};
+    const record = JSON.parse(readFileSync(file, 'utf8'));
+    if (record?.format !== DATA_FINGERPRINT_FORMAT) return undefined;
+    if (record.files && typeof record.files === 'object' && !Array.isArray(record.files)) {
+      const entries = Object.entries(record.files as Record<string, [number, number, string]>);
+      return { format: record.format, paths: entries.map(([path]) => path), sizes: entries.map(([, v]) => v[0]), mtimes: entries.map(([, v]) => v[1]), digests: entries.map(([, v]) => v[2]) };
+    }
+    const n = record.paths?.length;
+    const columns = [record.paths, record.sizes, record.mtimes, record.digests];
+    if (!columns.every((column) => Array.isArray(column) && column.length === n)) return undefined;
+    if (record.listed !== undefined && typeof record.listed !== 'string') return undefined;
+    return record as DigestRecord;
   } catch {
-    return {}; // none yet, or unreadable: every file is read
+    return undefined; // none yet, or unreadable: every file is read
   }
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
  * Every file's digest, in order, yielding to the event loop every {@link BATCH} files. With `cacheDir`, a file whose
  * size and mtime match the record of an earlier fingerprint keeps its digest unread (so a 750k-file dataset is read
- * once, then only what changed); the record is rewritten when anything changed.
+ * once, then only what changed); the record is rewritten when anything changed. When the caller's `listed` digest
+ * of the listing (every path, size and mtime, as it stat'ed them moments ago) is the record's and the files are the
+ * record's, in order, the record's digests are used as they are, without a stat of each file again.
  */
-async function fileDigests(paths: readonly string[], root: string, cacheDir: string | null | undefined): Promise<string[]> {
+async function fileDigests(paths: readonly string[], root: string, cacheDir: string | null | undefined, listed: string | undefined): Promise<string[]> {
   const buffer = Buffer.allocUnsafe(WHOLE_FILE_BYTES);
   const recordFile = cacheDir ? join(cacheDir, `digests-${createHash('sha1').update(root).digest('hex').slice(0, 16)}.json`) : undefined;
-  const known = recordFile ? readDigestRecord(recordFile) : {};
-  const record: DigestRecord['files'] = {};
+  if (!recordFile) {
+    const digests: string[] = [];
+    for (let i = 0; i < paths.length; i++) {
+      if (i > 0 && i % BATCH === 0) await new Promise((resume) => setImmediate(resume));
+      digests.push(fileDigest(paths[i], buffer));
+    }
+    return digests;
+  }
+  const known = readDigestRecord(recordFile);
+  if (known && listed !== undefined && known.listed === listed && known.paths.length === paths.length && paths.every((path, i) => within(root, path) === known.paths[i])) {
+    return known.digests;
+  }
+  const keys = paths.map((path) => within(root, path));
+  const previous = new Map(known?.paths.map((key, i) => [key, i]));
+  const record: DigestRecord = { format: DATA_FINGERPRINT_FORMAT, ...(listed !== undefined ? { listed } : {}), paths: keys, sizes: [], mtimes: [], digests: [] };
   let read = 0;
-  const digests: string[] = [];
   for (let i = 0; i < paths.length; i++) {
     if (i > 0 && i % BATCH === 0) await new Promise((resume) => setImmediate(resume));
-    if (!recordFile) {
-      digests.push(fileDigest(paths[i], buffer));
-      continue;
-    }
-    const key = relative(root, paths[i]);
     let info;
     try {
       info = statSync(paths[i]);
     } catch (error) {
       throw new Error(`cannot read ${paths[i]} to fingerprint the data: ${(error as Error).message}`);
     }
-    const previous = known[key];
-    const digest = previous && previous[0] === info.size && previous[1] === info.mtimeMs ? previous[2] : (read++, fileDigest(paths[i], buffer));
-    record[key] = [info.size, info.mtimeMs, digest];
-    digests.push(digest);
+    const k = previous.get(keys[i]);
+    const digest = k !== undefined && known!.sizes[k] === info.size && known!.mtimes[k] === info.mtimeMs ? known!.digests[k] : (read++, fileDigest(paths[i], buffer));
+    record.sizes.push(info.size);
+    record.mtimes.push(info.mtimeMs);
+    record.digests.push(digest);
   }
-  if (recordFile && (read > 0 || Object.keys(known).length !== paths.length)) writeJsonAtomic(recordFile, { format: DATA_FINGERPRINT_FORMAT, files: record } satisfies DigestRecord);
-  return digests;
+  if (read > 0 || !known || known.listed !== listed || !sameStrings(known.paths, keys)) writeJsonAtomic(recordFile, record);
+  return record.digests;
+}
+
+/** An absolute path as resolve() gives it, without its work when `path` is one already (as scanned paths are). */
+function absolutePath(path: string): string {
+  return sep === '/' && path.startsWith('/') && !path.includes('/.') && !path.includes('//') && !path.endsWith('/') ? path : resolve(path);
+}
+
+/** `path` relative to `root` (both absolute): a slice of it when it is inside. */
+function within(root: string, path: string): string {
+  return root !== '' && root !== sep && path.startsWith(root) && path[root.length] === sep ? path.slice(root.length + 1) : relative(root, path);
 }
 
 /** The deepest folder holding every path (the dataset's own folder, wherever it is mounted). */
 function commonFolder(paths: readonly string[]): string {
   if (paths.length === 0) return '';
   let common = dirname(paths[0]);
+  let prefix = common + sep;
   for (const path of paths) {
-    while (common !== dirname(common) && !(path.startsWith(common + sep) || path === common)) common = dirname(common);
+    while (common !== dirname(common) && !(path.startsWith(prefix) || path === common)) prefix = (common = dirname(common)) + sep;
   }
   return common;
 }
@@ -146,6 +191,11 @@ export interface FingerprintOptions {
    * only files whose size or mtime changed. Without it every file is read every time.
    */
   cacheDir?: string | null;
+  /**
+   * Per group, the dataset's digest of its file listing (Dataset `listed`): with `cacheDir`, a record written under
+   * the same digest, for the same files, is used without a stat of each file.
+   */
+  listed?: ReadonlyArray<string | undefined>;
 }
 
 function updateTargets(hash: Hash, values: Float32Array): void {
@@ -159,18 +209,22 @@ function updateTargets(hash: Hash, values: Float32Array): void {
 export async function dataFingerprint(groups: ReadonlyArray<readonly Patient[]>, options: FingerprintOptions = {}): Promise<string> {
   const hash = createHash('sha256').update(`sliceseq data fingerprint ${DATA_FINGERPRINT_FORMAT}${options.labels ? ' labels' : ''}\n`);
   for (const [g, patients] of groups.entries()) {
-    const files = new Set<string>();
+    // Each distinct file once, in first-seen order, with its place in `paths` (its digest's in `digests`).
+    const fileIndex = new Map<string, number>();
+    const add = (path: string) => {
+      if (!fileIndex.has(path)) fileIndex.set(path, fileIndex.size);
+    };
     for (const p of patients) {
-      for (const s of p.slices) files.add(resolve(s.path));
-      if (options.labels) for (const m of p.sliceMasks ?? []) for (const path of m.paths) files.add(resolve(path));
+      for (const s of p.slices) add(absolutePath(s.path));
+      if (options.labels) for (const m of p.sliceMasks ?? []) for (const path of m.paths) add(absolutePath(path));
     }
-    const paths = [...files];
+    const paths = [...fileIndex.keys()];
     const root = commonFolder(paths);
-    const digests = await fileDigests(paths, root, options.cacheDir);
-    const digestOf = new Map(paths.map((path, i) => [path, digests[i]]));
+    const digests = await fileDigests(paths, root, options.cacheDir, options.listed?.[g]);
     const describe = (path: string, frame: number | undefined) => {
-      const absolute = resolve(path);
-      return `${relative(root, absolute).split(sep).join('/')}#${frame ?? ''}@${digestOf.get(absolute)}`;
+      const absolute = absolutePath(path);
+      const name = within(root, absolute);
+      return `${sep === '/' ? name : name.split(sep).join('/')}#${frame ?? ''}@${digests[fileIndex.get(absolute)!]}`;
     };
     hash.update(`group ${g}: ${patients.length} patients\n`);
     for (const p of patients) {

@@ -17,6 +17,7 @@ export async function runDataRecord(experiment: Experiment, dataset: Dataset, ex
     ...(typeof root === 'string' ? { root, ...(givenRoot !== undefined && givenRoot !== root ? { rootAsGiven: givenRoot } : {}) } : {}),
     fingerprint: await dataFingerprint([dataset.patients, ...(external ? [external.patients] : [])], {
       labels: true,
+      listed: [dataset.listed, external?.listed],
       cacheDir: scanIndexDir((experiment.data.dataset as { cacheDir?: string | null }).cacheDir, experiment.data.indexDir),
     }),
     patients: dataset.patients.length,

@@ -8,6 +8,7 @@ import { loadDataset } from '../../src/data/datasets/registry.ts';
 import { defaultCacheDir, scanIndexDir } from '../../src/data/datasets/scan.ts';
 import { readDicomMeta } from '../../src/data/readers/dicom.ts';
 import { sliceId, type Patient } from '../../src/data/patients.ts';
+import { imageId, sliceLabels, writeScaleDataset } from '../../bench/scale-data.ts';
 
 const fixture = join(import.meta.dirname, '../fixtures/datasets/rsna-mini');
 const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as {
@@ -254,5 +255,32 @@ describe('rsna-ich dataset', () => {
   it('rejects unknown config keys, naming them', async () => {
     await expect(loadDataset({ name: 'rsna-ich', root: fixture, grouping: 'study' })).rejects.toThrow(/grouping/);
     await expect(loadDataset({ name: 'rsna', root: fixture })).rejects.toThrow(/unknown dataset 'rsna'; registered: rsna-ich, manifest, folders/);
+  });
+});
+
+describe('rsna-ich at the scale benchmark\'s layout (bench/scale-data.ts)', () => {
+  it('the warm load (index and fingerprint record present) gives the dataset a load without an index gives: patients, slice order and labels', async () => {
+    const root = join(work, 'scale-layout');
+    writeScaleDataset(root, 360, 8);
+    const indexDir = join(work, 'scale-index');
+    const load = (cacheDir: string | null) => loadDataset({ name: 'rsna-ich', root, cacheDir });
+    const plain = await load(null);
+    const cold = await load(indexDir);
+    const warm = await load(indexDir);
+    for (const other of [cold, warm]) {
+      expect(other.patients).toEqual(plain.patients);
+      expect(other.orderChecks).toEqual(plain.orderChecks);
+    }
+    expect(warm.listed).toBe(plain.listed);
+    // Every slice carries the labels the writer gave its image, in the order of its position along the study.
+    const slices = warm.patients.flatMap((patient) => patient.slices.map((slice, s) => ({ slice, targets: [...patient.sliceTargets![s]] })));
+    expect(slices).toHaveLength(360);
+    const written = new Map(Array.from({ length: 360 }, (_, i) => [imageId(i), sliceLabels(i)]));
+    for (const { slice, targets } of slices) expect(targets).toEqual(written.get(slice.id!));
+    for (const patient of warm.patients) {
+      const z = patient.slices.map((slice) => readDicomMeta(slice.path).then((meta) => meta.imagePosition![2]));
+      const positions = await Promise.all(z);
+      expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import fg from 'fast-glob';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -120,5 +121,26 @@ describe('header-scan index under interruption', () => {
       }
       expect(existsSync(temp)).toBe(false);
     }
+  });
+});
+
+describe('listFiles', () => {
+  it('lists `*.<ext>` patterns from one readdir as fast-glob does (any case, no dot files, no folders, no broken links)', async () => {
+    const dir = join(work, 'listing');
+    mkdirSync(join(dir, 'folder.dcm'), { recursive: true });
+    for (const name of ['a.dcm', 'B.DCM', '.hidden.dcm', '.dcm', 'c.dcm.txt', 'space d.dcm', 'e.Dcm', 'f.png']) writeFileSync(join(dir, name), name);
+    symlinkSync(join(dir, 'a.dcm'), join(dir, 'link.dcm'));
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'broken.dcm'));
+    symlinkSync(join(dir, 'folder.dcm'), join(dir, 'folder-link.dcm'));
+    const globbed = async (patterns: string[]) => (await fg(patterns, { cwd: dir, absolute: true, onlyFiles: true, caseSensitiveMatch: false })).sort();
+    for (const patterns of [['*.dcm'], ['*.DCM', '*.png']]) {
+      const listed = await listFiles(dir, patterns);
+      expect(listed.map((entry) => entry.path)).toEqual(await globbed(patterns));
+      expect(listed.map((entry) => entry.size)).toEqual(listed.map((entry) => readFileSync(entry.path).length));
+    }
+    expect((await listFiles(dir, ['*.dcm'])).map((entry) => entry.path.slice(dir.length + 1))).toEqual(['B.DCM', 'a.dcm', 'e.Dcm', 'link.dcm', 'space d.dcm']);
+    // Another glob goes through fast-glob; a missing folder lists nothing either way.
+    expect((await listFiles(dir, ['[ab].dcm'])).map((entry) => entry.path)).toEqual(await globbed(['[ab].dcm']));
+    expect(await listFiles(join(work, 'no-such-folder'), ['*.dcm'])).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { log } from '../../src/core/log.ts';
 import { writeDemoDataset } from '../../src/data/demo/dataset.ts';
@@ -97,15 +97,54 @@ describe('the data fingerprint (issue 24 item 7)', () => {
     const record = JSON.parse(readFileSync(join(cacheDir, recordFile), 'utf8'));
     const file = dicomFiles(copy)[2];
     const key = relative(join(copy, 'stage_2_train'), file); // paths within the dataset's deepest common folder
-    expect(record.files[key]).toEqual([expect.any(Number), expect.any(Number), expect.stringMatching(/^[0-9a-f]{32}$/)]);
+    const at = record.paths.indexOf(key);
+    expect([record.sizes[at], record.mtimes[at], record.digests[at]]).toEqual([expect.any(Number), expect.any(Number), expect.stringMatching(/^[0-9a-f]{32}$/)]);
     // The record is what a second fingerprint uses: a doctored digest shows through…
-    writeFileSync(join(cacheDir, recordFile), JSON.stringify({ ...record, files: { ...record.files, [key]: [...record.files[key].slice(0, 2), '0'.repeat(32)] } }));
+    record.digests[at] = '0'.repeat(32);
+    writeFileSync(join(cacheDir, recordFile), JSON.stringify(record));
     expect(await dataFingerprint(patients, { labels: true, cacheDir })).not.toBe(plain);
     // …until the file's mtime changes, when it is read again.
     utimesSync(file, 1_700_000_000, 1_700_000_000);
     expect(await dataFingerprint(patients, { labels: true, cacheDir })).toBe(plain);
     invertPixels(file, 32 * 32 * 2);
     expect(await dataFingerprint(patients, { labels: true, cacheDir })).not.toBe(plain);
+  });
+
+  it("trusts its record without a stat of each file only under the dataset's listing digest, which a touch, an added or a removed file changes", async () => {
+    const copy = join(root, 'listed', 'data');
+    cpSync(data, copy, { recursive: true });
+    const cacheDir = join(root, 'listed-digests');
+    const load = () => loadDataset({ name: 'rsna-ich', root: copy, cacheDir: join(root, 'listed-index') });
+    const plain = await fingerprint(copy);
+    const first = await load();
+    expect(first.listed).toMatch(/^[0-9a-f]{40}$/);
+    const withListing = (dataset: typeof first) => dataFingerprint([dataset.patients], { labels: true, cacheDir, listed: [dataset.listed] });
+    expect(await withListing(first)).toBe(plain);
+    // A doctored digest shows through while the listing is the record's (no file is stat'ed or read)…
+    const [recordFile] = readdirSync(cacheDir);
+    const record = JSON.parse(readFileSync(join(cacheDir, recordFile), 'utf8'));
+    expect(record.listed).toBe(first.listed);
+    record.digests[3] = '0'.repeat(32);
+    writeFileSync(join(cacheDir, recordFile), JSON.stringify(record));
+    expect(await withListing(await load())).not.toBe(plain);
+    // …and not under another listing digest (then each file is stat'ed, and the doctored one is unchanged on disk, so it stays)…
+    expect(await dataFingerprint([first.patients], { labels: true, cacheDir, listed: ['another listing'] })).not.toBe(plain);
+    // …a touch changes the listing: the file is stat'ed, its mtime differs from the record's, it is read again.
+    const files = dicomFiles(copy);
+    const touched = files.find((f) => f.endsWith(`${basename(record.paths[3])}`))!;
+    utimesSync(touched, 1_700_000_000, 1_700_000_000);
+    const afterTouch = await load();
+    expect(afterTouch.listed).not.toBe(first.listed);
+    expect(await withListing(afterTouch)).toBe(plain);
+    // The listing is of the files the dataset keeps: an added file without label rows is left out, and not in it…
+    cpSync(files[0], join(dirname(files[0]), 'ID_extra.dcm'));
+    const afterAdd = await loadDataset({ name: 'rsna-ich', root: copy, cacheDir: join(root, 'listed-index'), onBadFile: 'skip' });
+    expect(afterAdd.listed).toBe(afterTouch.listed);
+    expect(afterAdd.patients).toEqual(afterTouch.patients);
+    // …a removed file changes it.
+    rmSync(files[1]);
+    const afterRemove = await loadDataset({ name: 'rsna-ich', root: copy, cacheDir: join(root, 'listed-index'), onBadFile: 'skip' });
+    expect(afterRemove.listed).not.toBe(afterTouch.listed);
   });
 
   it('samples a file larger than it reads whole: inverted pixels of a 512 × 512 slice are seen, a touch is not', async () => {

@@ -102,13 +102,18 @@ export function parseCsv(text: string, file: string): CsvTable {
   return { file, header, rows };
 }
 
-/** A text file's content; the error names the file. */
-export async function readTextFile(file: string): Promise<string> {
+/** A file's bytes; the error names the file. */
+export async function readBytes(file: string): Promise<Buffer> {
   try {
-    return await readFile(file, 'utf8');
+    return await readFile(file);
   } catch (error) {
     throw new Error(`cannot read ${file}: ${(error as Error).message}`);
   }
+}
+
+/** A text file's content (UTF-8); the error names the file. */
+export async function readTextFile(file: string): Promise<string> {
+  return (await readBytes(file)).toString('utf8');
 }
 
 export async function readCsv(file: string): Promise<CsvTable> {

@@ -90,6 +90,7 @@ async function loadFolders(config: FoldersConfig, context: DatasetContext): Prom
     sliceLabelled: false,
     orderChecks,
     skipped: bad.skipped,
+    listed: scan.key,
   };
 }
 

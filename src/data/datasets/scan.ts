@@ -50,7 +50,8 @@ export function slicesOf(file: ScannedFile): ScannedSlice[] {
  * files, measured), which at the competition's 752,803 files would be 1.3 GB. A file gone before its stat is left out.
  */
 export async function listFiles(dir: string, patterns: string[]): Promise<FileEntry[]> {
-  const paths = (await fg(patterns, { cwd: dir, absolute: true, onlyFiles: true, caseSensitiveMatch: false })).sort();
+  const suffixes = patternSuffixes(patterns);
+  const paths = (suffixes ? namesEndingIn(dir, suffixes) : await fg(patterns, { cwd: dir, absolute: true, onlyFiles: true, caseSensitiveMatch: false })).sort();
   // statSync in a loop: 2.7× faster than 32 fs.promises.stat calls in flight (150,000 files: 1.47 s vs 3.94 s).
   const entries: FileEntry[] = [];
   for (const path of paths) {
@@ -58,6 +59,35 @@ export async function listFiles(dir: string, patterns: string[]): Promise<FileEn
     if (info?.isFile()) entries.push({ path, size: info.size, mtimeMs: info.mtimeMs });
   }
   return entries;
+}
+
+/** The suffixes of patterns that are all `*.<ext>` (the usual `*.dcm`), lower-cased; undefined for any other glob. */
+function patternSuffixes(patterns: readonly string[]): string[] | undefined {
+  const suffixes = patterns.map((pattern) => /^\*(\.[\w-]+)$/.exec(pattern)?.[1].toLowerCase());
+  return suffixes.length > 0 && suffixes.every((suffix) => suffix !== undefined) ? (suffixes as string[]) : undefined;
+}
+
+/**
+ * What fast-glob gives for `*.<ext>` patterns in `dir` (any case, not names starting with a dot, no subfolders; a
+ * missing folder lists nothing), from one readdir: fast-glob's own filtering took ~1 s at 752,803 files.
+ * Whether an entry is a file is left to the caller's stat.
+ */
+function namesEndingIn(dir: string, suffixes: readonly string[]): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const root = resolve(dir);
+  const paths: string[] = [];
+  for (const name of names) {
+    if (name.startsWith('.')) continue;
+    const lower = name.toLowerCase();
+    if (suffixes.some((suffix) => lower.endsWith(suffix))) paths.push(join(root, name));
+  }
+  return paths;
 }
 
 /** Stats named files; a file that cannot be stat'ed comes back with `error`. */
@@ -191,18 +221,19 @@ function checkIndex(value: unknown): asserts value is ScanIndex {
   }
 }
 
-function decodeIndex(index: ScanIndex): Map<string, ScannedFile> {
+/** The index's files, in its order. */
+function decodeIndex(index: ScanIndex): ScannedFile[] {
   const str = (id: number) => (id >= 0 ? index.strings[id] : undefined);
   const orientations = new Map<number, ScanMeta['imageOrientation']>();
   const orientation = (id: number) => {
     if (!orientations.has(id)) orientations.set(id, JSON.parse(str(id)!));
     return orientations.get(id);
   };
-  const files = new Map<string, ScannedFile>();
+  const files: ScannedFile[] = [];
   index.paths.forEach((path, f) => {
     const [size, mtimeMs, error] = [index.sizes[f], index.mtimes[f], index.errors[f]];
     if (error >= 0) {
-      files.set(path, { path, size, mtimeMs, error: str(error)! });
+      files.push({ path, size, mtimeMs, error: str(error)! });
       return;
     }
     const metas: ScanMeta[] = [];
@@ -217,7 +248,7 @@ function decodeIndex(index: ScanIndex): Map<string, ScannedFile> {
       if (index.orientations[s] >= 0) meta.imageOrientation = orientation(index.orientations[s]);
       metas.push(meta);
     }
-    files.set(path, { path, size, mtimeMs, metas });
+    files.push({ path, size, mtimeMs, metas });
   });
   return files;
 }
@@ -276,6 +307,8 @@ export interface ScanResult {
   fromIndex: number;
   read: number;
   indexPath?: string;
+  /** The digest of the listing scanned (every path, size and mtime): Dataset `listed`. */
+  key: string;
 }
 
 /**
@@ -295,10 +328,12 @@ export async function scanHeaders(entries: readonly FileEntry[], options: ScanOp
       const index = readJson(indexPath) as ScanIndex;
       if (index?.version === SCAN_INDEX_VERSION) {
         checkIndex(index);
-        previous = decodeIndex(index);
-        if (index.complete && index.key === key && entries.every((entry) => previous.has(entry.path))) {
-          return { files: entries.map((e) => previous.get(e.path)!), fromIndex: entries.length, read: 0, indexPath };
+        const known = decodeIndex(index);
+        // Written for this very listing: its files are the entries, in order (the key covers paths, sizes and mtimes).
+        if (index.complete && index.key === key && known.length === entries.length && known.every((file, i) => file.path === entries[i].path)) {
+          return { files: known, fromIndex: entries.length, read: 0, indexPath, key };
         }
+        previous = new Map(known.map((file) => [file.path, file]));
       }
     } catch (error) {
       log.warn(`rebuilding the scan index ${indexPath}: ${(error as Error).message}`);
@@ -341,5 +376,5 @@ export async function scanHeaders(entries: readonly FileEntry[], options: ScanOp
   });
   progress?.finish();
   if (indexPath) writeFileAtomic(indexPath, JSON.stringify(encodeIndex(key, true, files)));
-  return { files, fromIndex: entries.length - toRead, read: toRead, indexPath };
+  return { files, fromIndex: entries.length - toRead, read: toRead, indexPath, key };
 }

@@ -62,6 +62,12 @@ export interface Dataset {
   /** Order check per patient id, where slices were ordered from their headers. */
   orderChecks: Record<string, OrderCheck>;
   skipped: SkippedItem[];
+  /**
+   * Where every slice's file came from one listing: that listing's digest (scan.ts ScanResult `key`, over each
+   * file's path, size and mtime as stat'ed by this load), which lets the data fingerprint trust its record of file
+   * digests without a stat of each file again (data/fingerprint.ts).
+   */
+  listed?: string;
 }
 
 /** Reads one file's headers, one per slice it holds (readers/index.ts `readMeta`). */
