@@ -88,6 +88,8 @@ export { logLoss, rsnaWeightedLogLoss } from './metrics/log-loss.ts';
 export { ordinalAccuracy, ordinalMae, quadraticWeightedKappa } from './metrics/ordinal.ts';
 export { confusionMatrix, multilabelConfusion, categoricalConfusion } from './metrics/confusion.ts';
 export { MetricAccumulator } from './metrics/accumulate.ts';
+export { scoreSplit, type SummaryOptions } from './metrics/summary.ts';
+export { metricKeys, metricKey, monitorChoices, scoreAt, splitScoresSchema, type MetricKey, type Monitor, type SplitScores } from './metrics/scores.ts';
 export { DenseOrdinalAccumulator, tuneThresholdsForQwk, confusionFromHistograms } from './metrics/dense-ordinal.ts';
 export { fitThresholds, applyThresholds, saveThresholds, loadThresholds, type ThresholdSet } from './metrics/thresholds.ts';
 export { bootstrapInterval, pairedBootstrap } from './metrics/bootstrap.ts';
@@ -112,6 +114,8 @@ export {
   readDenseThresholds,
   readDenseExamples,
   readRunModel,
+  readRunModelMetadata,
+  hasRunModel,
   type RunFiles,
   type DenseThresholdsFile,
   type DenseExamplesFile,

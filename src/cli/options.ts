@@ -44,11 +44,6 @@ export function repeatable(value: string, all: string[] = []): string[] {
   return [...all, value];
 }
 
-/** `--threads N`: TensorFlow's intra-op threads on a native backend. */
-export function parseThreads(value: string, option = '--threads'): number {
-  return wholeNumber(option, 1)(value);
-}
-
 export const sharedOptionNames = ['backend', 'threads', 'workers', 'set', 'seed', 'resume', 'force', 'allowChanges'] as const;
 export type SharedOptionName = (typeof sharedOptionNames)[number];
 

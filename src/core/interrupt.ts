@@ -16,6 +16,12 @@ export class Interrupt {
   saving = false;
   private presses = 0;
   private readonly listener = () => this.press();
+  private readonly aborter = new AbortController();
+
+  /** Aborts at the first Ctrl-C: for work that waits (a sleep, a poll) rather than checking `requested`. */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
 
   constructor(private readonly messages: { first: string; second?: string }) {}
 
@@ -31,6 +37,7 @@ export class Interrupt {
     if (this.presses === 1) {
       this.requested = true;
       log.warn(this.messages.first);
+      this.aborter.abort();
       return;
     }
     this.urgent = true;

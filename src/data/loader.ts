@@ -4,13 +4,12 @@ import { Rng } from '../core/rng.ts';
 import { parseOrThrow } from '../core/validate.ts';
 import { totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
 import { readSlices as readSlicesFromFile } from './readers/index.ts';
-import { SliceCache, type CacheSource } from './cache.ts';
+import { SliceCache } from './cache.ts';
 import { decodePatient, type DecodedPatient, type LoaderPipeline, type PatientDecodeRequest, type SliceFileReader } from './decode-patient.ts';
 import { runDecodeTask } from './decode-pool.ts';
 import { BufferPool, SlabPool, sliceBytes } from './host-buffers.ts';
 import { limitPatientSlices, makeBatches, sliceId, type Patient } from './patients.ts';
 import { mapLimit } from './map-limit.ts';
-import type { Slice } from './types.ts';
 import type { DenseOrdinalGroup } from '../labels/dense-ordinal.ts';
 
 export type { LoaderPipeline, SliceFileReader } from './decode-patient.ts';

@@ -9,7 +9,6 @@ import { createMetric, scoreFunction } from '../metrics/registry.ts';
 import { metricKeys, type MetricKey, type SplitScores } from '../metrics/scores.ts';
 import { scoreSplit } from '../metrics/summary.ts';
 import { targetColumns, type LabelSchema } from '../labels/schema.ts';
-import { storedModelMetadata } from '../models/build.ts';
 import { fitThresholds, type ThresholdSet } from '../metrics/thresholds.ts';
 import { writeRunReport } from '../report/run-report.ts';
 import { readAblationPlan } from '../runs/ablation-plan.ts';
@@ -17,6 +16,7 @@ import { readRunConfig, writeRunConfig } from '../runs/config-file.ts';
 import { CROSS_VALIDATION_SUMMARY_FORMAT, writeCrossValidationSummary, type CrossValidationSummary } from '../runs/cross-validation-summary.ts';
 import { ABLATION_FILES, ablationPath, crossValidationDirName, runPath } from '../runs/layout.ts';
 import { metricValue, readRunMetrics, writeRunMetrics } from '../runs/metrics-file.ts';
+import { readRunModelMetadata } from '../runs/model.ts';
 import { PredictionTable } from '../metrics/prediction-table.ts';
 import { predictionsPath, readPredictionsFile, writePredictions } from '../runs/predictions.ts';
 import { isRunFinished, readRunThresholds, writeRunThresholds } from '../runs/run-dir.ts';
@@ -167,7 +167,7 @@ export async function summarizeCrossValidation(dir: string): Promise<CrossValida
   const zeroDivision = experiment.evaluation.zeroDivision;
   const policy = `${describeZeroDivision(zeroDivision)}; samples = mean F2 over rows (Kaggle); thresholds tuned on all out-of-fold predictions`;
 
-  const schema = storedModelMetadata(runPath(foldDirs[0], 'model')).labelSchema;
+  const schema = readRunModelMetadata(foldDirs[0]).labelSchema;
   if (!schema) throw new Error(`${dir}: ${foldDirs[0]} holds a dense model; cross-validation pools image-level predictions`);
 
   // Each patient is in exactly one fold's validation split: pooled, they are every patient once.

@@ -19,7 +19,7 @@ import { backbones, type Backbone, type ImageShape } from '../models/backbones/i
 import { buildBackbone, modelMetadata } from '../models/build.ts';
 import { readRunConfig } from '../runs/config-file.ts';
 import { readEnvironment } from '../runs/environment.ts';
-import { RUN_FILES, runPath } from '../runs/layout.ts';
+import { RUN_FILES } from '../runs/layout.ts';
 import { hasRunModel, readRunModel } from '../runs/model.ts';
 import { parseExperiment, type Experiment } from './config.ts';
 

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { initBackend, type BackendPreference } from '../backend/select.ts';
 import { log } from '../core/log.ts';
 import { readCsv } from '../data/datasets/csv.ts';

@@ -4,7 +4,7 @@ import { flattenJson } from '../core/json.ts';
 import { RUN_FILES, runPath } from '../runs/layout.ts';
 import { checkMetricPath, metricValue } from '../runs/metrics-file.ts';
 import type { FinishedRun } from '../runs/run-dir.ts';
-import { DEFAULT_LEADERBOARD_METRIC, metricKey, metricKeys } from '../metrics/scores.ts';
+import { DEFAULT_LEADERBOARD_METRIC, metricKey } from '../metrics/scores.ts';
 
 /**
  * Ranks experiment runs: every directory below the runs folder holding both `config.json` (the resolved config,

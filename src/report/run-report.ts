@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { packageVersion } from '../core/version.ts';
 import { loadDataset, type DatasetConfig } from '../data/datasets/registry.ts';

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { storedModelMetadata, type ModelMetadata } from '../models/build.ts';
 import { loadModel, modelFileName, saveModel } from '../models/io.ts';
 import { runPath } from './layout.ts';
 
@@ -25,4 +26,9 @@ export function hasRunModel(runDir: string): boolean {
 /** The model `writeRunModel` wrote. */
 export function readRunModel(runDir: string): Promise<tf.LayersModel> {
   return loadModel(runPath(runDir, 'model'));
+}
+
+/** The sliceseq metadata of the model `writeRunModel` wrote (config, label schema, input shape), without its weights. */
+export function readRunModelMetadata(runDir: string): ModelMetadata {
+  return storedModelMetadata(runPath(runDir, 'model'));
 }

@@ -23,5 +23,9 @@ describe("the package entry ('sliceseq')", () => {
     expect(sliceseq.transforms.names()).toContain('rescale');
     expect(typeof sliceseq.buildDenseCriterion).toBe('function');
     expect(typeof sliceseq.readDenseExamples).toBe('function');
+    for (const name of ['PredictionTable', 'taskFor', 'LabelTask', 'DenseMapTask', 'infer', 'readRunModel', 'readRunModelMetadata', 'hasRunModel', 'scoreSplit', 'scoreAt'] as const) {
+      expect(typeof sliceseq[name], name).toBe('function');
+    }
+    expect(sliceseq.metricKeys.f2Samples.path).toBe('f2.samples');
   });
 });

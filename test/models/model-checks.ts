@@ -45,7 +45,7 @@ export function variablesWithoutGradient(model: tf.LayersModel, inputs: tf.Tenso
   const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.apply(inputs, { training: true }) as tf.Tensor)) as tf.Scalar, variables);
   const dead = model.trainableWeights
-    .filter((weight, i) => {
+    .filter((_, i) => {
       const grad = grads[variables[i].name];
       return !grad || tf.tidy(() => tf.max(tf.abs(grad)).dataSync()[0]) === 0;
     })

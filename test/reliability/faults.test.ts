@@ -122,6 +122,15 @@ describe('Ctrl-C during training', () => {
     saving.press();
     expect(exit).toHaveBeenLastCalledWith(INTERRUPTED_EXIT);
   });
+
+  it('aborts its signal at the first Ctrl-C (what `report --watch` sleeps on)', () => {
+    vi.spyOn(log, 'warn').mockImplementation(() => {});
+    const interrupt = new Interrupt({ first: 'stop' });
+    expect(interrupt.signal.aborted).toBe(false);
+    interrupt.press();
+    expect(interrupt.signal.aborted).toBe(true);
+    expect(interrupt.requested).toBe(true);
+  });
 });
 
 describe('an interrupted `sliceseq run`', () => {

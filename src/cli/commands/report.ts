@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
+import { Interrupt } from '../../core/interrupt.ts';
 import { log } from '../../core/log.ts';
 import { ablationPath, runPath } from '../../runs/layout.ts';
 import { wholeNumber } from '../options.ts';
@@ -45,14 +46,13 @@ export async function reportCommand(dir: string, flags: ReportFlags): Promise<st
 /** Rewrites the run's report after each epoch until the run finishes (or Ctrl-C). */
 async function watchCommand(dir: string, options: { slices: boolean; data?: string; patient?: string; stripSlices?: number }, seconds: number): Promise<string> {
   const { watchRunReport } = await import('../../report/watch.ts');
-  const stop = new AbortController();
-  const onSigint = () => stop.abort();
-  process.once('SIGINT', onSigint);
+  const interrupt = new Interrupt({ first: 'Ctrl-C: the watch stops (the report written last stays; Ctrl-C again to exit at once)' });
+  const stopListening = interrupt.listen();
   try {
-    const result = await watchRunReport(dir, { ...options, intervalMs: seconds * 1000, signal: stop.signal });
+    const result = await watchRunReport(dir, { ...options, intervalMs: seconds * 1000, signal: interrupt.signal });
     return result?.html ?? `${dir}: no report written (the run has no finished epoch yet)`;
   } finally {
-    process.off('SIGINT', onSigint);
+    stopListening();
   }
 }
 

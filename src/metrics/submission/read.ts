@@ -164,7 +164,7 @@ function readSliceseq(csv: CsvTable, role: TableRole, hasUsage: boolean, classes
     : readNumeric(csv, role, hasUsage, 'sliceseq', scoreColumns, scoreColumns);
 }
 
-function readTags(csv: CsvTable, role: TableRole, hasUsage: boolean): SubmissionTable {
+function readTags(csv: CsvTable, hasUsage: boolean): SubmissionTable {
   const [idColumn, tagColumn] = csv.header.filter((name) => name !== USAGE_COLUMN);
   const ids = new IdIndex(csv.file);
   const usage = new UsageColumn(csv.file);
@@ -283,7 +283,7 @@ export function readSubmissionTable(csv: CsvTable, role: TableRole, classes?: re
     case 'wide':
       return readWide(csv, role, hasUsage);
     case 'tags':
-      return readTags(csv, role, hasUsage);
+      return readTags(csv, hasUsage);
     case 'long':
       return readLong(csv, role, hasUsage, classes);
     case 'sliceseq':
