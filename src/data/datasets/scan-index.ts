@@ -18,6 +18,10 @@ import type { ScanMeta, ScannedFile } from './scan.ts';
  * The file is read with one readFileSync; a file cut short, of another version, or whose body does not hash to the
  * header's sha1 is refused (the scan rebuilds it, with a warning), never misread. Format 5 (JSON, the same columns)
  * is still read, so an index written before is reused rather than every header read again.
+ *
+ * Versions: 3: DICOM headers are refused when their pixel data is missing, cut off or too short. 4: a multi-frame
+ * DICOM gives one entry per frame; CT without rescale tags and sample sizes the reader cannot decode are refused.
+ * 5: compact JSON columns (was one nested array per file). 6: binary. Versions before 5 are rebuilt.
  */
 export const SCAN_INDEX_VERSION = 6;
 const MAGIC = Buffer.from('SLSQIDX\n', 'latin1');
