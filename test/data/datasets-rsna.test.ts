@@ -249,7 +249,7 @@ describe('rsna-ich dataset', () => {
     const cli = join(import.meta.dirname, '../../bin/sliceseq.js');
     const run = spawnSync(process.execPath, [cli, 'inspect', fixture, '--dataset', 'rsna-ich', '--index-dir', indexDir, '--json'], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
-    expect(readdirSync(indexDir).filter((name) => /^scan-[0-9a-f]{16}\.json$/.test(name))).toHaveLength(1);
+    expect(readdirSync(indexDir).filter((name) => /^scan-[0-9a-f]{16}\.idx$/.test(name))).toHaveLength(1);
   });
 
   it('rejects unknown config keys, naming them', async () => {

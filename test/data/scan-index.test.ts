@@ -82,7 +82,7 @@ describe('header-scan index under interruption', () => {
     const indexDir = join(work, 'resumed');
     const proc = spawn(process.execPath, ['--import', 'tsx', child, folder, indexDir, '25', '2'], { stdio: 'ignore' });
     const exited = new Promise((resolve) => proc.on('exit', resolve));
-    while (!(existsSync(indexDir) && readdirSync(indexDir).some((name) => name.endsWith('.json'))) && proc.exitCode === null) {
+    while (!(existsSync(indexDir) && readdirSync(indexDir).some((name) => name.endsWith('.idx'))) && proc.exitCode === null) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     proc.kill('SIGKILL');
@@ -92,28 +92,24 @@ describe('header-scan index under interruption', () => {
     expect(scan.files).toEqual(reference.files);
   });
 
-  it('a damaged index (cut short, wrong columns, garbage) is rebuilt with a warning, and a dead writer\'s temp file removed', async () => {
+  it('a damaged index (cut short, a changed byte, garbage) is rebuilt with a warning, and a dead writer\'s temp file removed', async () => {
     const indexDir = join(work, 'damaged');
     await scanHere(indexDir);
     const [name] = readdirSync(indexDir);
+    expect(name).toMatch(/^scan-[0-9a-f]{16}\.idx$/);
     const path = join(indexDir, name);
-    const good = readFileSync(path, 'utf8');
-    const index = JSON.parse(good);
-    const damaged = [
-      good.slice(0, good.length / 2),
-      JSON.stringify({ ...index, sizes: index.sizes.slice(1) }),
-      JSON.stringify({ ...index, studies: index.studies.map((id: number) => id + 10_000) }),
-      JSON.stringify({ ...index, sliceStarts: index.sliceStarts.slice(0, -1) }),
-      'garbage',
-    ];
+    const good = readFileSync(path);
+    const flipped = Buffer.from(good);
+    flipped[good.length - 10] ^= 0x20; // a string's byte: only the checksum can tell
+    const damaged = [good.subarray(0, good.length / 2), good.subarray(0, 12), good.subarray(0, good.length - 1), flipped, Buffer.from('garbage')];
     const temp = join(indexDir, `.${name}.999999999.1.tmp`); // pid 999999999 does not exist
-    for (const text of damaged) {
-      writeFileSync(path, text);
-      writeFileSync(temp, good.slice(0, 100));
+    for (const bytes of damaged) {
+      writeFileSync(path, bytes);
+      writeFileSync(temp, good.subarray(0, 100));
       const warn = vi.spyOn(log, 'warn').mockImplementation(() => {});
       try {
         const { scan, read } = await scanHere(indexDir);
-        expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^rebuilding the scan index /));
+        expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^rebuilding the scan index .*damaged index/));
         expect(read).toBe(FILES);
         expect(scan.files).toEqual(reference.files);
       } finally {

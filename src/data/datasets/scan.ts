@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { readJson } from '../../core/json.ts';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { homedir } from 'node:os';
@@ -12,6 +11,7 @@ import { mapLimit } from '../map-limit.ts';
 import type { SliceMeta } from '../types.ts';
 import { DataFileError } from '../readers/errors.ts';
 import type { MetaReader } from './types.ts';
+import { encodeScanIndex, readScanIndex } from './scan-index.ts';
 
 /** The header fields a dataset needs to group and order slices. */
 export type ScanMeta = Pick<
@@ -119,138 +119,10 @@ export function scanIndexDir(own: string | null | undefined, caller: string | nu
   return defaultCacheDir();
 }
 
-/**
- * The index format; an index of another version is rebuilt. 3: DICOM headers are refused when their pixel data is
- * missing, cut off or too short. 4: a multi-frame DICOM gives one entry per frame; CT without rescale tags and
- * sample sizes the reader cannot decode are refused. 5: compact columns (was one nested array per file).
- */
-const SCAN_INDEX_VERSION = 5;
-
-/**
- * On disk, in columns (a real RSNA train set has 752,803 files; one nested array per file cost a JavaScript
- * object graph of several objects a file to read back): per file its path, size, mtime, error and where its
- * slices start; per slice indices into one string table (UIDs, orientations, errors: shared by many files),
- * instance number and position. `complete` is false in a checkpoint written during a scan: its files are reused
- * by the next scan (each checked against its size and mtime), its key never matches.
- */
-interface ScanIndex {
-  version: number;
-  key: string;
-  complete: boolean;
-  strings: string[];
-  paths: string[];
-  sizes: number[];
-  mtimes: number[];
-  /** String id of the file's error, or -1. */
-  errors: number[];
-  /** Per file, its first slice; one more entry at the end (the slice count). */
-  sliceStarts: number[];
-  /** Per slice, string ids (-1: absent) and values (null: absent). */
-  studies: number[];
-  series: number[];
-  sops: number[];
-  orientations: number[];
-  instances: Array<number | null>;
-  /** Three numbers per slice, or three nulls. */
-  positions: Array<number | null>;
-}
-
 function scanKey(entries: readonly FileEntry[]): string {
   const hash = createHash('sha1');
   for (const entry of entries) hash.update(`${entry.path}\u0000${entry.size}\u0000${entry.mtimeMs}\n`);
   return hash.digest('hex');
-}
-
-function encodeIndex(key: string, complete: boolean, files: ReadonlyArray<ScannedFile | undefined>): ScanIndex {
-  const index: ScanIndex = {
-    version: SCAN_INDEX_VERSION, key, complete, strings: [], paths: [], sizes: [], mtimes: [], errors: [], sliceStarts: [],
-    studies: [], series: [], sops: [], orientations: [], instances: [], positions: [],
-  };
-  const ids = new Map<string, number>();
-  const intern = (value: string | undefined) => {
-    if (value === undefined) return -1;
-    let id = ids.get(value);
-    if (id === undefined) {
-      id = index.strings.push(value) - 1;
-      ids.set(value, id);
-    }
-    return id;
-  };
-  for (const file of files) {
-    if (!file) continue;
-    index.paths.push(file.path);
-    index.sizes.push(file.size);
-    index.mtimes.push(file.mtimeMs);
-    index.errors.push(intern(file.error));
-    index.sliceStarts.push(index.studies.length);
-    for (const meta of file.metas ?? []) {
-      index.studies.push(intern(meta.studyInstanceUid));
-      index.series.push(intern(meta.seriesInstanceUid));
-      index.sops.push(intern(meta.sopInstanceUid));
-      index.orientations.push(intern(meta.imageOrientation ? JSON.stringify(meta.imageOrientation) : undefined));
-      index.instances.push(meta.instanceNumber ?? null);
-      index.positions.push(...(meta.imagePosition ?? [null, null, null]));
-    }
-  }
-  index.sliceStarts.push(index.studies.length);
-  return index;
-}
-
-/** Throws unless `value` is an index of this version whose columns agree (a damaged file is rebuilt, never used). */
-function checkIndex(value: unknown): asserts value is ScanIndex {
-  const index = value as ScanIndex;
-  const fail = (what: string) => {
-    throw new Error(`damaged index: ${what}`);
-  };
-  if (typeof index !== 'object' || index === null || typeof index.key !== 'string' || !Array.isArray(index.strings)) fail('no key or string table');
-  const files = index.paths?.length;
-  for (const column of ['paths', 'sizes', 'mtimes', 'errors'] as const) if (!Array.isArray(index[column]) || index[column].length !== files) fail(`column ${column}`);
-  if (!Array.isArray(index.sliceStarts) || index.sliceStarts.length !== files + 1) fail('column sliceStarts');
-  const slices = index.sliceStarts[files];
-  for (const column of ['studies', 'series', 'sops', 'orientations', 'instances'] as const) if (!Array.isArray(index[column]) || index[column].length !== slices) fail(`column ${column}`);
-  if (!Array.isArray(index.positions) || index.positions.length !== 3 * slices) fail('column positions');
-  const strings = index.strings.length;
-  const isId = (id: unknown) => typeof id === 'number' && Number.isInteger(id) && id >= -1 && id < strings;
-  for (let f = 0; f < files; f++) {
-    const start = index.sliceStarts[f];
-    if (typeof index.paths[f] !== 'string' || typeof index.sizes[f] !== 'number' || typeof index.mtimes[f] !== 'number' || !isId(index.errors[f])) fail(`file ${f}`);
-    if (!(Number.isInteger(start) && start >= 0 && start <= index.sliceStarts[f + 1])) fail(`slices of file ${f}`);
-  }
-  for (let s = 0; s < slices; s++) {
-    if (!isId(index.studies[s]) || !isId(index.series[s]) || !isId(index.sops[s]) || !isId(index.orientations[s])) fail(`slice ${s}`);
-  }
-}
-
-/** The index's files, in its order. */
-function decodeIndex(index: ScanIndex): ScannedFile[] {
-  const str = (id: number) => (id >= 0 ? index.strings[id] : undefined);
-  const orientations = new Map<number, ScanMeta['imageOrientation']>();
-  const orientation = (id: number) => {
-    if (!orientations.has(id)) orientations.set(id, JSON.parse(str(id)!));
-    return orientations.get(id);
-  };
-  const files: ScannedFile[] = [];
-  index.paths.forEach((path, f) => {
-    const [size, mtimeMs, error] = [index.sizes[f], index.mtimes[f], index.errors[f]];
-    if (error >= 0) {
-      files.push({ path, size, mtimeMs, error: str(error)! });
-      return;
-    }
-    const metas: ScanMeta[] = [];
-    for (let s = index.sliceStarts[f]; s < index.sliceStarts[f + 1]; s++) {
-      const meta: ScanMeta = {};
-      if (index.studies[s] >= 0) meta.studyInstanceUid = str(index.studies[s]);
-      if (index.series[s] >= 0) meta.seriesInstanceUid = str(index.series[s]);
-      if (index.sops[s] >= 0) meta.sopInstanceUid = str(index.sops[s]);
-      if (index.instances[s] !== null) meta.instanceNumber = index.instances[s]!;
-      if (index.positions[3 * s] !== null) meta.imagePosition = index.positions.slice(3 * s, 3 * s + 3) as [number, number, number];
-      // One array per distinct orientation, shared by its slices (readers never change it).
-      if (index.orientations[s] >= 0) meta.imageOrientation = orientation(index.orientations[s]);
-      metas.push(meta);
-    }
-    files.push({ path, size, mtimeMs, metas });
-  });
-  return files;
 }
 
 /** Removes temporary index files that a scan killed while writing left behind (their process is gone). */
@@ -275,6 +147,12 @@ function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Writes the index atomically; the format-5 JSON it replaces, if any, is removed. */
+function writeIndex(indexPath: string, legacyPath: string | undefined, key: string, complete: boolean, files: ReadonlyArray<ScannedFile | undefined>): void {
+  writeFileAtomic(indexPath, encodeScanIndex(key, complete, files));
+  if (legacyPath) rmSync(legacyPath, { force: true });
 }
 
 function pickScanMeta(meta: SliceMeta): ScanMeta {
@@ -319,24 +197,27 @@ export interface ScanResult {
 export async function scanHeaders(entries: readonly FileEntry[], options: ScanOptions): Promise<ScanResult> {
   const key = scanKey(entries);
   const indexPath = options.cacheDir
-    ? join(options.cacheDir, `scan-${createHash('sha1').update(resolve(options.scope) + (options.variant ? `\u0000${options.variant}` : '')).digest('hex').slice(0, 16)}.json`)
+    ? join(options.cacheDir, `scan-${createHash('sha1').update(resolve(options.scope) + (options.variant ? `\u0000${options.variant}` : '')).digest('hex').slice(0, 16)}.idx`)
     : undefined;
   let previous = new Map<string, ScannedFile>();
-  if (indexPath) removeStaleTemps(indexPath);
-  if (indexPath && existsSync(indexPath)) {
+  // Format 5 was JSON under `.json`: still read when no `.idx` is there yet, removed once the `.idx` is written.
+  const legacyPath = indexPath?.replace(/\.idx$/, '.json');
+  if (indexPath) for (const path of [indexPath, legacyPath!]) removeStaleTemps(path);
+  const stored = [indexPath, legacyPath].find((path) => path !== undefined && existsSync(path));
+  if (stored) {
     try {
-      const index = readJson(indexPath) as ScanIndex;
-      if (index?.version === SCAN_INDEX_VERSION) {
-        checkIndex(index);
-        const known = decodeIndex(index);
+      const index = readScanIndex(stored);
+      if (index) {
+        const known = index.files;
         // Written for this very listing: its files are the entries, in order (the key covers paths, sizes and mtimes).
         if (index.complete && index.key === key && known.length === entries.length && known.every((file, i) => file.path === entries[i].path)) {
+          if (stored === legacyPath) writeIndex(indexPath!, legacyPath, key, true, known);
           return { files: known, fromIndex: entries.length, read: 0, indexPath, key };
         }
         previous = new Map(known.map((file) => [file.path, file]));
       }
     } catch (error) {
-      log.warn(`rebuilding the scan index ${indexPath}: ${(error as Error).message}`);
+      log.warn(`rebuilding the scan index ${stored}: ${(error as Error).message}`);
       previous = new Map();
     }
   }
@@ -369,12 +250,12 @@ export async function scanHeaders(entries: readonly FileEntry[], options: ScanOp
       readSinceCheckpoint = 0;
       const start = performance.now();
       // What is known so far, the reused files included: a scan killed after this resumes from here.
-      writeFileAtomic(indexPath, JSON.stringify(encodeIndex(key, false, done)));
+      writeIndex(indexPath, legacyPath, key, false, done);
       nextCheckpointAt = performance.now() + 10 * (performance.now() - start);
     }
     return file;
   });
   progress?.finish();
-  if (indexPath) writeFileAtomic(indexPath, JSON.stringify(encodeIndex(key, true, files)));
+  if (indexPath) writeIndex(indexPath, legacyPath, key, true, files);
   return { files, fromIndex: entries.length - toRead, read: toRead, indexPath, key };
 }
