@@ -61,6 +61,21 @@ export async function kernelCount(f: () => void): Promise<number> {
   return info.kernels.length;
 }
 
+/** Counts the TensorFlow ops `f` sends through tfjs-node's binding (native backend only). */
+export function tfOpCount(f: () => void): number {
+  const backend = tf.backend() as unknown as { binding: { executeOp: (...args: unknown[]) => unknown } };
+  const { binding } = backend;
+  let count = 0;
+  // The binding object is frozen: count through a stand-in that has it as prototype.
+  backend.binding = Object.create(binding, { executeOp: { value: (...args: unknown[]) => (count++, binding.executeOp(...args)) } });
+  try {
+    f();
+  } finally {
+    backend.binding = binding;
+  }
+  return count;
+}
+
 /** Runs f with the fused kernels on or off, restoring the previous setting. */
 export function withFused<T>(enabled: boolean, f: () => T): T {
   const previous = setFusedKernels(enabled);
