@@ -6,7 +6,7 @@ import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
 import { FlatMomentumOptimizer } from '../../src/train/flat-momentum.ts';
 import { FlatRMSPropOptimizer } from '../../src/train/flat-rmsprop.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { kernelCount, seededTensor, tfOpCount, withFused } from '../helpers/fused-parity.ts';
+import { bindingCalls, kernelCount, seededTensor, tfOpCount, withFused } from '../helpers/fused-parity.ts';
 
 /** Flat Adam, rank-2 MatMul and ReluGrad on the native backend against today's tfjs path. */
 const native = testBackends.includes('tensorflow');
@@ -57,6 +57,19 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     resumed.dispose();
     theirs.dispose();
     tf.dispose([...a, ...b]);
+  });
+
+  it('a flat step uploads its gradients and per-step scalars only (shapes and sizes are kept), freed with the optimizer', () => {
+    const variables = makeVariables('uploads');
+    const before = tf.memory().numTensors;
+    const optimizer = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+    const step = () => tf.tidy(() => optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: seededTensor(shapes[i], `u${i}`) }))));
+    step();
+    // The gradients, Adam's 7 scalars and SplitV's axis; no shape vector per variable, no sizes vector.
+    expect(bindingCalls(step).uploads).toBe(shapes.length + 8);
+    optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(variables);
   });
 
   const flatTwins: Array<[string, () => tf.Optimizer, () => tf.Optimizer]> = [
