@@ -48,8 +48,8 @@ class GruOps {
     this.ops.one('Sum', [x, this.ops.constant(axis, 'int32')], [this.ops.bool('keep_dims', keepDims), this.ops.T, this.ops.type('Tidx', 'int32')]);
 }
 
-/** Per step: 'all' rows real, 'none', or the mask column [B, 1] (its complement, and as bools for `SelectV2`). */
-type StepMask = 'all' | 'none' | { m: tf.Tensor; notM: tf.Tensor; isReal: tf.Tensor };
+/** Per step: 'all' rows real, 'none', or the mask column [B, 1] (as 0/1, and as bools for `SelectV2`). */
+type StepMask = 'all' | 'none' | { m: tf.Tensor; isReal: tf.Tensor };
 
 function stepMasks(real: number[] | null, steps: number, batch: number): StepMask[] {
   return Array.from({ length: steps }, (_, t): StepMask => {
@@ -59,7 +59,7 @@ function stepMasks(real: number[] | null, steps: number, batch: number): StepMas
     if (count === batch) return 'all';
     if (count === 0) return 'none';
     // tfjs-node uploads a tensor when an op first takes it: the kernel that uses none of these pays for none.
-    return { m: tf.tensor2d(column, [batch, 1]), notM: tf.tensor2d(column.map((v) => 1 - v), [batch, 1]), isReal: tf.tensor2d(column.map((v) => v === 1), [batch, 1], 'bool') };
+    return { m: tf.tensor2d(column, [batch, 1]), isReal: tf.tensor2d(column.map((v) => v === 1), [batch, 1], 'bool') };
   });
 }
 
@@ -106,7 +106,7 @@ const gruKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
  *   dGate = dNext·[Cr | Bz | Cn·r], dx_t = dNext·[Cr | Bz | Cn], with Cn = (1 − z)(1 − n²), Bz = (h − n)·z(1 − z),
  *   Cr = Cn·gn·r(1 − r),
  * so they are computed once over all steps, and each step runs only dh's recurrence:
- *   dh ← dNext·z + dGate·Uᵀ (+ the padded rows' dh, passed straight through).
+ *   dh ← dNext·z + dGate·Uᵀ (padded rows: dh passed straight through, one `SelectV2`).
  */
 const gruGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
   tf.tidy(() => {
@@ -144,10 +144,10 @@ const gruGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
       dNexts[t] = dNext;
       dGates.push(dGate);
       previous.push(hPrev(t));
-      // Padded rows pass their state's gradient straight through to the step before.
-      const carry = mask === 'all' ? null : o.mul(mask.notM, dh);
-      dh = o.add(o.mul(dNext, Z[t]), o.matMul(dGate, u, false, true));
-      if (carry) dh = o.add(dh, carry);
+      // Padded rows pass their state's gradient straight through to the step before (their dNext, so this
+      // step's terms, are 0).
+      const throughStep = o.add(o.mul(dNext, Z[t]), o.matMul(dGate, u, false, true));
+      dh = mask === 'all' ? throughStep : o.select(mask.isReal, throughStep, dh);
     }
     const dNext = o.pack(dNexts, 0);
     const dxAll = o.mul(o.concat([dNext, dNext, dNext], 2), o.concat([cr, bz, cn], 2));
