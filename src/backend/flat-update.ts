@@ -4,7 +4,9 @@ import type { TfOps } from './tf-ops.ts';
 /**
  * What the flat optimizer kernels (flat-adam.ts, flat-momentum.ts) share: gathering every variable's gradient or
  * value into one flat vector with `DynamicStitch` (variable k's int32 `i<k>` tensor, of its shape, holds its
- * positions), and `SplitV` + `Reshape` back to one tensor per variable. Inputs per variable k: `g<k>`, `x<k>`, `i<k>`.
+ * positions), and `SplitV` + `Reshape` back to one tensor per variable. Inputs per variable k: `g<k>`, `x<k>`, `i<k>`
+ * and `s<k>` (int32 vector: its shape), and `sizes` (int32: every variable's element count); the optimizer keeps
+ * these constants between steps (src/train/flat-slots.ts), so a step uploads none.
  */
 export interface FlatInputs {
   t: Record<string, tf.TensorInfo>;
@@ -22,17 +24,11 @@ export function stitch(ops: TfOps, { t, indices }: FlatInputs, prefix: 'g' | 'x'
 }
 
 /** A flat vector back to one tensor per variable, of its shape; `keep` collects the temporaries to dispose. */
-export function unstitch(ops: TfOps, { indices }: FlatInputs, flat: tf.Tensor, keep: (x: tf.Tensor) => void): tf.Tensor[] {
+export function unstitch(ops: TfOps, { t, indices }: FlatInputs, flat: tf.Tensor, keep: (x: tf.Tensor) => void): tf.Tensor[] {
   const count = indices.length;
-  const sizes = tf.tensor1d(indices.map((index) => tf.util.sizeFromShape(index.shape)), 'int32');
   const axis = tf.scalar(0, 'int32');
-  keep(sizes);
   keep(axis);
-  const pieces = ops.many('SplitV', [flat, sizes, axis], count, [ops.int('num_split', count), ops.T, ops.type('Tlen', 'int32')]);
+  const pieces = ops.many('SplitV', [flat, t.sizes, axis], count, [ops.int('num_split', count), ops.T, ops.type('Tlen', 'int32')]);
   pieces.forEach(keep);
-  return pieces.map((piece, k) => {
-    const shape = tf.tensor1d(indices[k].shape, 'int32');
-    keep(shape);
-    return ops.one('Reshape', [piece, shape], [ops.T, ops.type('Tshape', 'int32')]);
-  });
+  return pieces.map((piece, k) => ops.one('Reshape', [piece, t[`s${k}`]], [ops.T, ops.type('Tshape', 'int32')]));
 }

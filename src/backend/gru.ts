@@ -7,7 +7,8 @@ import { TfOps, registerGradientOnce, registerTensorflowKernel } from './tf-ops.
  * different GRU). Per step, in processing order (`reverse`: last step first), from the projected inputs
  * x_t = x·W + b_in [B, 3H] (gate columns r z n; a batch of 1 broadcasts) and g = h·U + b [B, 3H]:
  *   r = σ(x_r + g_r), z = σ(x_z + g_z), n = tanh(x_n + r·g_n), h' = n + z·(h − n),
- * and with a mask, h_t = h + m·(h' − h) (m = 1 real, 0 padded: padded rows keep their state). The mask is read on
+ * and with a mask, h_t = m ? h' : h (`SelectV2`; m = 1 real, 0 padded: padded rows keep their state; the per-step
+ * twin's h + m·(h' − h) is the same up to one rounding). The mask is read on
  * the host once: a step where every row is real runs no mask ops; a step with no real row is skipped.
  *
  * Inputs {x [T, Bx, 3H], h0 [B, H], u [H, 3H], b [3H]}, attrs {reverse, real: T·B flags (step-major) or null}.
@@ -34,6 +35,7 @@ class GruOps {
   tanh = (a: tf.Tensor) => this.ops.one('Tanh', [a]);
   square = (a: tf.Tensor) => this.ops.one('Square', [a]);
   identity = (a: tf.Tensor) => this.ops.one('Identity', [a]);
+  select = (condition: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => this.ops.one('SelectV2', [condition, a, b]);
   matMul = (a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false) =>
     this.ops.one('MatMul', [a, b], [this.ops.T, this.ops.bool('transpose_a', transposeA), this.ops.bool('transpose_b', transposeB)]);
   splitV = (x: tf.Tensor, sizes: number[], axis: number) =>
@@ -46,8 +48,8 @@ class GruOps {
     this.ops.one('Sum', [x, this.ops.constant(axis, 'int32')], [this.ops.bool('keep_dims', keepDims), this.ops.T, this.ops.type('Tidx', 'int32')]);
 }
 
-/** Per step: 'all' rows real, 'none', or the mask column [B, 1] (and its complement). */
-type StepMask = 'all' | 'none' | { m: tf.Tensor; notM: tf.Tensor };
+/** Per step: 'all' rows real, 'none', or the mask column [B, 1] (as 0/1, and as bools for `SelectV2`). */
+type StepMask = 'all' | 'none' | { m: tf.Tensor; isReal: tf.Tensor };
 
 function stepMasks(real: number[] | null, steps: number, batch: number): StepMask[] {
   return Array.from({ length: steps }, (_, t): StepMask => {
@@ -56,7 +58,8 @@ function stepMasks(real: number[] | null, steps: number, batch: number): StepMas
     const count = column.reduce((a, b) => a + b, 0);
     if (count === batch) return 'all';
     if (count === 0) return 'none';
-    return { m: tf.tensor2d(column, [batch, 1]), notM: tf.tensor2d(column.map((v) => 1 - v), [batch, 1]) };
+    // tfjs-node uploads a tensor when an op first takes it: the kernel that uses none of these pays for none.
+    return { m: tf.tensor2d(column, [batch, 1]), isReal: tf.tensor2d(column.map((v) => v === 1), [batch, 1], 'bool') };
   });
 }
 
@@ -87,7 +90,7 @@ const gruKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
       const [r, z] = o.splitV(o.sigmoid(o.add(xrz[t], grz)), [hidden, hidden], 1);
       const n = o.tanh(o.add(xn[t], o.mul(r, gn)));
       const next = o.add(n, o.mul(z, o.sub(h, n)));
-      h = mask === 'all' ? next : o.add(h, o.mul(mask.m, o.sub(next, h)));
+      h = mask === 'all' ? next : o.select(mask.isReal, next, h);
       states[t] = h;
       saved.r[t] = r;
       saved.z[t] = z;
@@ -103,7 +106,7 @@ const gruKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
  *   dGate = dNext·[Cr | Bz | Cn·r], dx_t = dNext·[Cr | Bz | Cn], with Cn = (1 − z)(1 − n²), Bz = (h − n)·z(1 − z),
  *   Cr = Cn·gn·r(1 − r),
  * so they are computed once over all steps, and each step runs only dh's recurrence:
- *   dh ← dNext·z + dGate·Uᵀ (+ the padded rows' dh, passed straight through).
+ *   dh ← dNext·z + dGate·Uᵀ (padded rows: dh passed straight through, one `SelectV2`).
  */
 const gruGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
   tf.tidy(() => {
@@ -141,10 +144,10 @@ const gruGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
       dNexts[t] = dNext;
       dGates.push(dGate);
       previous.push(hPrev(t));
-      // Padded rows pass their state's gradient straight through to the step before.
-      const carry = mask === 'all' ? null : o.mul(mask.notM, dh);
-      dh = o.add(o.mul(dNext, Z[t]), o.matMul(dGate, u, false, true));
-      if (carry) dh = o.add(dh, carry);
+      // Padded rows pass their state's gradient straight through to the step before (their dNext, so this
+      // step's terms, are 0).
+      const throughStep = o.add(o.mul(dNext, Z[t]), o.matMul(dGate, u, false, true));
+      dh = mask === 'all' ? throughStep : o.select(mask.isReal, throughStep, dh);
     }
     const dNext = o.pack(dNexts, 0);
     const dxAll = o.mul(o.concat([dNext, dNext, dNext], 2), o.concat([cr, bz, cn], 2));

@@ -25,6 +25,9 @@ export class FlatSlots {
     readonly names: string[],
     readonly indices: tf.Tensor[],
     public vectors: tf.Tensor[],
+    /** Constant kernel inputs kept between steps: each variable's shape (int32 vector) and every element count. */
+    private readonly shapes: tf.Tensor[] = indices.map((index) => tf.keep(tf.tensor1d(index.shape, 'int32'))),
+    private readonly sizes: tf.Tensor = tf.keep(tf.tensor1d(indices.map((index) => index.size), 'int32')),
   ) {}
 
   /** Moves per-variable slot lists (zeros for a list that is not complete yet) into flat vectors; disposes them. */
@@ -47,13 +50,14 @@ export class FlatSlots {
     return this.names.length === names.length && this.names.every((name, k) => name === names[k]);
   }
 
-  /** A flat kernel's per-variable inputs: gradient `g<k>`, value `x<k>`, positions `i<k>`. */
+  /** A flat kernel's per-variable inputs: gradient `g<k>`, value `x<k>`, positions `i<k>`, shape `s<k>`; `sizes`. */
   inputs(list: NamedTensor[]): tf.NamedTensorMap {
-    const inputs: tf.NamedTensorMap = {};
+    const inputs: tf.NamedTensorMap = { sizes: this.sizes };
     list.forEach((entry, k) => {
       inputs[`g${k}`] = entry.tensor;
       inputs[`x${k}`] = tf.engine().registeredVariables[entry.name];
       inputs[`i${k}`] = this.indices[k];
+      inputs[`s${k}`] = this.shapes[k];
     });
     return inputs;
   }
@@ -76,7 +80,7 @@ export class FlatSlots {
         return { originalName: `${this.names[k]}/${suffixes[s]}`, variable };
       }),
     );
-    tf.dispose([...this.vectors, ...this.indices]);
+    tf.dispose([...this.vectors, ...this.indices, ...this.shapes, this.sizes]);
     return lists;
   }
 }

@@ -6,7 +6,7 @@ import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
 import { FlatMomentumOptimizer } from '../../src/train/flat-momentum.ts';
 import { FlatRMSPropOptimizer } from '../../src/train/flat-rmsprop.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { kernelCount, seededTensor, withFused } from '../helpers/fused-parity.ts';
+import { bindingCalls, kernelCount, seededTensor, tfOpCount, withFused } from '../helpers/fused-parity.ts';
 
 /** Flat Adam, rank-2 MatMul and ReluGrad on the native backend against today's tfjs path. */
 const native = testBackends.includes('tensorflow');
@@ -59,6 +59,19 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     tf.dispose([...a, ...b]);
   });
 
+  it('a flat step uploads its gradients and per-step scalars only (shapes and sizes are kept), freed with the optimizer', () => {
+    const variables = makeVariables('uploads');
+    const before = tf.memory().numTensors;
+    const optimizer = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+    const step = () => tf.tidy(() => optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: seededTensor(shapes[i], `u${i}`) }))));
+    step();
+    // The gradients, Adam's 7 scalars and SplitV's axis; no shape vector per variable, no sizes vector.
+    expect(bindingCalls(step).uploads).toBe(shapes.length + 8);
+    optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(variables);
+  });
+
   const flatTwins: Array<[string, () => tf.Optimizer, () => tf.Optimizer]> = [
     ['momentum', () => new FlatMomentumOptimizer(0.05, 0.9, false), () => tf.train.momentum(0.05, 0.9, false)],
     ['Nesterov momentum', () => new FlatMomentumOptimizer(0.05, 0.9, true), () => tf.train.momentum(0.05, 0.9, true)],
@@ -102,13 +115,21 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     tf.dispose(variables);
   });
 
-  it('the global gradient norm is one kernel, bitwise the per-tensor ops', async () => {
-    const tensors = shapes.map((shape, i) => seededTensor(shape, `norm-${i}`));
-    const norm = () => tf.tidy(() => fusedGlobalNorm(tensors).dataSync()[0]);
-    const perTensor = tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
-    expect(norm()).toBe(perTensor);
-    expect(await kernelCount(() => void norm())).toBe(1);
-    tf.dispose(tensors);
+  it('the global gradient norm is one kernel of one TF op per tensor (+3), equal to the per-tensor ops within 1e-6', async () => {
+    for (const scale of [1, 1e-15, 1e15]) {
+      const tensors = shapes.map((shape, i) => tf.tidy(() => tf.mul(seededTensor(shape, `norm-${i}`), scale)));
+      const norm = () => tf.tidy(() => fusedGlobalNorm(tensors).dataSync()[0]);
+      const perTensor = tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+      expect(perTensor).toBeGreaterThan(0);
+      expect(Math.abs(norm() - perTensor)).toBeLessThanOrEqual(1e-6 * perTensor);
+      expect(await kernelCount(() => void norm())).toBe(1);
+      expect(tfOpCount(() => void norm())).toBe(shapes.length + 3);
+      tf.dispose(tensors);
+    }
+    const single = seededTensor([3, 4], 'single');
+    const one = tf.tidy(() => fusedGlobalNorm([single]).dataSync()[0]);
+    expect(Math.abs(one - tf.tidy(() => tf.norm(single).dataSync()[0]))).toBeLessThanOrEqual(1e-6 * one);
+    single.dispose();
   });
 
   it('rank-2 matMul (MatMul) equals BatchMatMulV2 in every transpose, forward and backward', () => {

@@ -61,6 +61,28 @@ export async function kernelCount(f: () => void): Promise<number> {
   return info.kernels.length;
 }
 
+/** The calls `f` makes to tfjs-node's binding: TensorFlow ops run, and tensors uploaded (native backend only). */
+export function bindingCalls(f: () => void): { ops: number; uploads: number } {
+  type Binding = { executeOp: (...args: unknown[]) => unknown; createTensor: (...args: unknown[]) => unknown };
+  const backend = tf.backend() as unknown as { binding: Binding };
+  const { binding } = backend;
+  const calls = { ops: 0, uploads: 0 };
+  // The binding object is frozen: count through a stand-in that has it as prototype.
+  backend.binding = Object.create(binding, {
+    executeOp: { value: (...args: unknown[]) => (calls.ops++, binding.executeOp(...args)) },
+    createTensor: { value: (...args: unknown[]) => (calls.uploads++, binding.createTensor(...args)) },
+  });
+  try {
+    f();
+  } finally {
+    backend.binding = binding;
+  }
+  return calls;
+}
+
+/** Counts the TensorFlow ops `f` sends through tfjs-node's binding (native backend only). */
+export const tfOpCount = (f: () => void): number => bindingCalls(f).ops;
+
 /** Runs f with the fused kernels on or off, restoring the previous setting. */
 export function withFused<T>(enabled: boolean, f: () => T): T {
   const previous = setFusedKernels(enabled);
