@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ScanMeta, ScannedFile } from './scan.ts';
+import type { SliceMeta } from '../types.ts';
 
 /**
  * The header-scan index on disk: the one module that writes it and reads it back.
@@ -23,6 +23,25 @@ import type { ScanMeta, ScannedFile } from './scan.ts';
  * DICOM gives one entry per frame; CT without rescale tags and sample sizes the reader cannot decode are refused.
  * 5: compact JSON columns (was one nested array per file). 6: binary. Versions before 5 are rebuilt.
  */
+
+/** The header fields a dataset needs to group and order slices. */
+export type ScanMeta = Pick<
+  SliceMeta,
+  'studyInstanceUid' | 'seriesInstanceUid' | 'sopInstanceUid' | 'instanceNumber' | 'imagePosition' | 'imageOrientation'
+>;
+
+export interface FileEntry {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** A file and its headers (one per slice: several for a volume), or why they could not be read. */
+export interface ScannedFile extends FileEntry {
+  metas?: ScanMeta[];
+  error?: string;
+}
+
 export const SCAN_INDEX_VERSION = 6;
 const MAGIC = Buffer.from('SLSQIDX\n', 'latin1');
 

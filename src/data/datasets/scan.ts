@@ -11,25 +11,9 @@ import { mapLimit } from '../map-limit.ts';
 import type { SliceMeta } from '../types.ts';
 import { DataFileError } from '../readers/errors.ts';
 import type { MetaReader } from './types.ts';
-import { encodeScanIndex, readScanIndex } from './scan-index.ts';
+import { encodeScanIndex, readScanIndex, type FileEntry, type ScanMeta, type ScannedFile } from './scan-index.ts';
 
-/** The header fields a dataset needs to group and order slices. */
-export type ScanMeta = Pick<
-  SliceMeta,
-  'studyInstanceUid' | 'seriesInstanceUid' | 'sopInstanceUid' | 'instanceNumber' | 'imagePosition' | 'imageOrientation'
->;
-
-export interface FileEntry {
-  path: string;
-  size: number;
-  mtimeMs: number;
-}
-
-/** A file and its headers (one per slice: several for a volume), or why they could not be read. */
-export interface ScannedFile extends FileEntry {
-  metas?: ScanMeta[];
-  error?: string;
-}
+export type { FileEntry, ScanMeta, ScannedFile } from './scan-index.ts';
 
 /** One slice of a scanned file: `frame` is set for files holding several slices (volumes). */
 export interface ScannedSlice {
