@@ -47,15 +47,20 @@ let available: boolean | null = null;
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
-function oneDnnAttrs(ops: TfOps, strides: [number, number], padding: 'SAME' | 'VALID', dilations: [number, number] = [1, 1]): OpAttr[] {
+/** A convolution's attributes, channels last (TF's `Conv2D` and its backprops take these). */
+function convOpAttrs(ops: TfOps, strides: [number, number], padding: 'SAME' | 'VALID', dilations: [number, number] = [1, 1]): OpAttr[] {
   return [
     ops.T,
     ops.int('strides', [1, strides[0], strides[1], 1]),
     ops.string('padding', padding),
     ops.string('data_format', 'NHWC'),
     ops.int('dilations', [1, dilations[0], dilations[1], 1]),
-    ops.string('_kernel', 'MklNameChangeOp'),
   ];
+}
+
+/** The same attributes for oneDNN's internal ops, which the kernel label `MklNameChangeOp` selects. */
+function oneDnnAttrs(ops: TfOps, strides: [number, number], padding: 'SAME' | 'VALID', dilations: [number, number] = [1, 1]): OpAttr[] {
+  return [...convOpAttrs(ops, strides, padding, dilations), ops.string('_kernel', 'MklNameChangeOp')];
 }
 
 function oneDnnAvailable(ops: TfOps): boolean {
@@ -97,28 +102,16 @@ export function oneDnnConv2D(backend: unknown, x: tf.TensorInfo, filter: tf.Tens
   return run && run.ops.one('_MklNativeConv2D', [x, filter], run.attrs);
 }
 
-/** Runs `op` with a shape argument (input_sizes / filter_sizes) as an int32 tensor at `shapeAt`. */
-function withSizes(ops: TfOps, op: string, attrs: OpAttr[], inputs: tf.TensorInfo[], shape: number[], shapeAt: number): tf.Tensor {
-  const sizes = tf.tensor1d(shape, 'int32');
-  try {
-    const all: unknown[] = [...inputs];
-    all.splice(shapeAt, 0, sizes);
-    return ops.one(op, all, attrs);
-  } finally {
-    sizes.dispose();
-  }
-}
-
 /** tfjs's Conv2DBackpropInput kernel through oneDNN (dx of a convolution); null where it does not apply. */
 export function oneDnnConv2DBackpropInput(backend: unknown, dy: tf.TensorInfo, filter: tf.TensorInfo, info: Conv2DInfo): tf.Tensor | null {
   const run = oneDnnFor(backend, info, dy.dtype);
-  return run && withSizes(run.ops, '_MklNativeConv2DBackpropInput', run.attrs, [filter, dy], info.inShape, 0);
+  return run && run.ops.oneWithShape('_MklNativeConv2DBackpropInput', [filter, dy], info.inShape, 0, run.attrs);
 }
 
 /** tfjs's Conv2DBackpropFilter kernel through oneDNN (dfilter of a convolution); null where it does not apply. */
 export function oneDnnConv2DBackpropFilter(backend: unknown, x: tf.TensorInfo, dy: tf.TensorInfo, info: Conv2DInfo): tf.Tensor | null {
   const run = oneDnnFor(backend, info, x.dtype);
-  return run && withSizes(run.ops, '_MklNativeConv2DBackpropFilter', run.attrs, [x, dy], info.filterShape as number[], 1);
+  return run && run.ops.oneWithShape('_MklNativeConv2DBackpropFilter', [x, dy], info.filterShape, 1, run.attrs);
 }
 
 const convKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -130,7 +123,7 @@ const convKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if (oneDnnAvailable(ops) && oneDnnSafe(filter.shape[0], filter.shape[1], strides)) {
     y = ops.one(bias ? '_MklNativeConv2DWithBias' : '_MklNativeConv2D', bias ? [x, filter, bias] : [x, filter], oneDnnAttrs(ops, strides, padding));
   } else {
-    y = ops.one('Conv2D', [x, filter], oneDnnAttrs(ops, strides, padding).slice(0, -1));
+    y = ops.one('Conv2D', [x, filter], convOpAttrs(ops, strides, padding));
     if (bias) y = replace(y, () => ops.one('BiasAdd', [y, bias], [ops.T, ops.string('data_format', 'NHWC')]));
   }
   return activation === 'relu' ? replace(y, () => ops.one('Relu', [y])) : y;

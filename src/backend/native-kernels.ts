@@ -57,18 +57,6 @@ function convAttrs(backend: NativeBackend, info: Conv2DInfo, withCudnn: boolean)
   ];
 }
 
-/** Runs `name` with a shape argument (input_sizes / filter_sizes) as an int32 tensor at `shapeAt`. */
-function withShapeInput(backend: NativeBackend, name: string, attrs: OpAttr[], inputs: tf.TensorInfo[], shape: number[], shapeAt: number): tf.Tensor {
-  const sizes = tf.tensor1d(shape, 'int32');
-  try {
-    const all = [...inputs];
-    all.splice(shapeAt, 0, sizes);
-    return backend.executeSingleOutput(name, attrs, all);
-  } finally {
-    sizes.dispose();
-  }
-}
-
 type Kernel = (args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => tf.TensorInfo | tf.TensorInfo[];
 
 /** A kernel that takes over only when `explicit(args)` returns a result, else runs tfjs-node's own. */
@@ -97,7 +85,7 @@ const conv2DBackpropInput = override(tf.Conv2DBackpropInput, ({ inputs, attrs },
     inputShape, filter.shape as [number, number, number, number], strides, 1, pad as Pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
   if (isStandard(info)) return oneDnnConv2DBackpropInput(backend, dy, filter, info);
-  return withShapeInput(backend, 'Conv2DBackpropInput', convAttrs(backend, info, true), [filter, dy], info.inShape, 0);
+  return TfOps.of(backend).oneWithShape('Conv2DBackpropInput', [filter, dy], info.inShape, 0, convAttrs(backend, info, true));
 });
 
 const conv2DBackpropFilter = override(tf.Conv2DBackpropFilter, ({ inputs, attrs }, backend) => {
@@ -107,7 +95,7 @@ const conv2DBackpropFilter = override(tf.Conv2DBackpropFilter, ({ inputs, attrs 
     x.shape as [number, number, number, number], filterShape, strides, 1, pad as Pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
   if (isStandard(info)) return oneDnnConv2DBackpropFilter(backend, x, dy, info);
-  return withShapeInput(backend, 'Conv2DBackpropFilter', convAttrs(backend, info, true), [x, dy], filterShape, 1);
+  return TfOps.of(backend).oneWithShape('Conv2DBackpropFilter', [x, dy], filterShape, 1, convAttrs(backend, info, true));
 });
 
 const depthwise = override(tf.DepthwiseConv2dNative, ({ inputs, attrs }, backend) => {
@@ -123,14 +111,14 @@ const depthwiseBackpropInput = override(tf.DepthwiseConv2dNativeBackpropInput, (
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const { strides, pad, dilations, dimRoundingMode, inputShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, dilations ?? 1, pad as Pad, dimRoundingMode, true);
-  return isStandard(info) ? null : withShapeInput(backend, 'DepthwiseConv2dNativeBackpropInput', convAttrs(backend, info, false), [filter, dy], info.inShape, 0);
+  return isStandard(info) ? null : TfOps.of(backend).oneWithShape('DepthwiseConv2dNativeBackpropInput', [filter, dy], info.inShape, 0, convAttrs(backend, info, false));
 });
 
 const depthwiseBackpropFilter = override(tf.DepthwiseConv2dNativeBackpropFilter, ({ inputs, attrs }, backend) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const { strides, pad, dilations, dimRoundingMode, filterShape } = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, dilations ?? 1, pad as Pad, dimRoundingMode, true);
-  return isStandard(info) ? null : withShapeInput(backend, 'DepthwiseConv2dNativeBackpropFilter', convAttrs(backend, info, false), [x, dy], filterShape, 1);
+  return isStandard(info) ? null : TfOps.of(backend).oneWithShape('DepthwiseConv2dNativeBackpropFilter', [x, dy], filterShape, 1, convAttrs(backend, info, false));
 });
 
 /** Max pools with explicit padding: pad with −∞ (never the maximum of a window with a real pixel), then 'valid'. */

@@ -101,6 +101,18 @@ export class TfOps {
     return this.backend.executeSingleOutput(op, attrs, inputs);
   }
 
+  /** One output of an op that takes a shape argument (`input_sizes`, `filter_sizes`): `shape` goes in as an int32 vector at `shapeAt`. */
+  oneWithShape(op: string, inputs: unknown[], shape: readonly number[], shapeAt: number, attrs: OpAttr[]): tf.Tensor {
+    const sizes = tf.tensor1d(shape as number[], 'int32');
+    try {
+      const all = [...inputs];
+      all.splice(shapeAt, 0, sizes);
+      return this.one(op, all, attrs);
+    } finally {
+      sizes.dispose();
+    }
+  }
+
   many(op: string, inputs: unknown[], count: number, attrs: OpAttr[] = [this.T]): tf.Tensor[] {
     return this.backend.executeMultipleOutputs(op, attrs, inputs, count);
   }
