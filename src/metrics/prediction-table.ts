@@ -2,18 +2,6 @@ import { decodedColumns, decodeLogits } from '../labels/decode.ts';
 import { binaryClassNames, targetColumns, totalTargetWidth, type LabelSchema } from '../labels/schema.ts';
 import { binarize, matrix, selectColumns, type LabelMatrix, type Matrix, type ScoreMatrix } from './matrix.ts';
 
-/**
- * The one type of prediction rows: what a model's logits become once (`fromLogits`), what evaluation,
- * thresholds, cross-validation, ensembles, ablation summaries, reports and submissions read, and what a run's
- * predictions-*.csv holds (src/runs/predictions.ts writes and reads that file).
- *
- * One row per predicted row (a patient, or at slice level a slice named by its own id with its patient beside it).
- * Values are row-major matrices, `[rows, columns]`: every metric (metrics/matrix.ts), the bootstrap's row
- * resampling, the decoder's output and the CSV's lines are row-major, so a table hands its scores to a metric
- * without a copy; only the report's per-class curves read columns, and those copy one column each. Scores from a
- * model are Float32 (the decoded probabilities); scores read back from a file keep the Float64 that the numbers
- * parse to, so pooled and averaged files score exactly as before.
- */
 /** How a predictions file (runs/predictions.ts) names a table's target columns: `true_<column>`. */
 export const TRUE_PREFIX = 'true_';
 /** How it names the 0/1 decisions at applied thresholds: `label_<class>`. */
@@ -71,6 +59,18 @@ function pickColumns<T extends Matrix>(part: { columns: readonly string[]; value
   return { columns: [...names], values: selectColumns(part.values, names.map((name) => part.columns.indexOf(name))) as T };
 }
 
+/**
+ * The one type of prediction rows: what a model's logits become once (`fromLogits`), what evaluation,
+ * thresholds, cross-validation, ensembles, ablation summaries, reports and submissions read, and what a run's
+ * predictions-*.csv holds (src/runs/predictions.ts writes and reads that file).
+ *
+ * One row per predicted row (a patient, or at slice level a slice named by its own id with its patient beside it).
+ * Values are row-major matrices, `[rows, columns]`: every metric (metrics/matrix.ts), the bootstrap's row
+ * resampling, the decoder's output and the CSV's lines are row-major, so a table hands its scores to a metric
+ * without a copy; only the report's per-class curves read columns, and those copy one column each. Scores from a
+ * model are Float32 (the decoded probabilities); scores read back from a file keep the Float64 that the numbers
+ * parse to, so pooled and averaged files score exactly as before.
+ */
 export class PredictionTable {
   readonly ids: readonly string[];
   readonly patients?: readonly string[];
@@ -135,6 +135,11 @@ export class PredictionTable {
     return { ids, columns, scores, ...(patients ? { patients } : {}), ...(truth ? { truth } : {}), ...(decisions ? { decisions } : {}), ...(schema ? { schema } : {}), ...(source !== undefined ? { source } : {}), ...(lines ? { lines } : {}), ...(loss !== undefined ? { loss } : {}) };
   }
 
+  /** The table's source, for messages. */
+  private get where(): string {
+    return this.source ?? 'predictions';
+  }
+
   get rows(): number {
     return this.ids.length;
   }
@@ -150,7 +155,7 @@ export class PredictionTable {
    */
   select(columns: readonly string[]): PredictionTable {
     const missing = columns.filter((name) => !this.columns.includes(name));
-    if (missing.length > 0) throw new Error(`${this.source ?? 'predictions'}: no score column for ${missing.join(', ')} (it has ${firstFew(this.columns)})`);
+    if (missing.length > 0) throw new Error(`${this.where}: no score column for ${missing.join(', ')} (it has ${firstFew(this.columns)})`);
     const truthColumns = this.truth ? columns.filter((name) => this.truth!.columns.includes(name)) : [];
     const decided = this.decisions ? columns.filter((name) => this.decisions!.classes.includes(name)) : [];
     const { truth: _truth, decisions: _decisions, ...rest } = this.init();
@@ -169,7 +174,7 @@ export class PredictionTable {
     const truth = this.truth;
     if (truth && sameList(truth.columns, this.columns)) return truth.values;
     const missing = this.columns.filter((name) => !truth?.columns.includes(name));
-    if (missing.length > 0) throw new Error(`${this.source ?? 'predictions'}: no ${TRUE_PREFIX} column for ${missing.join(', ')} (targets are needed to score them)`);
+    if (missing.length > 0) throw new Error(`${this.where}: no ${TRUE_PREFIX} column for ${missing.join(', ')} (targets are needed to score them)`);
     return pickColumns(truth!, this.columns).values;
   }
 
@@ -184,8 +189,8 @@ export class PredictionTable {
    */
   binary(classes?: readonly string[]): PredictionTable {
     const names = classes ?? (this.schema ? binaryClassNames(this.schema) : undefined);
-    if (!names) throw new Error(`${this.source ?? 'predictions'}: which columns are binary classes is not recorded here; name them (thresholds.json's classes)`);
-    if (names.length === 0) throw new Error(`${this.source ?? 'predictions'}: the label schema has no binary labels`);
+    if (!names) throw new Error(`${this.where}: which columns are binary classes is not recorded here; name them (thresholds.json's classes)`);
+    if (names.length === 0) throw new Error(`${this.where}: the label schema has no binary labels`);
     const selected = this.select(names);
     const truth = selected.truth;
     if (!truth) return selected;
@@ -194,7 +199,7 @@ export class PredictionTable {
     if (bad >= 0) {
       const row = Math.floor(bad / cols);
       const column = `${TRUE_PREFIX}${truth.columns[bad % cols]}`;
-      const where = this.lines && this.source ? `${this.source} line ${this.lines[row]}, column '${column}'` : `${this.source ?? 'predictions'}: row '${this.ids[row]}', column '${column}'`;
+      const where = this.lines && this.source ? `${this.source} line ${this.lines[row]}, column '${column}'` : `${this.where}: row '${this.ids[row]}', column '${column}'`;
       throw new Error(`${where}: target ${data[bad]} is not 0 or 1`);
     }
     return selected.with({ truth: { columns: truth.columns, values: matrix(Uint8Array.from(data), truth.values.rows, cols) } });
@@ -212,7 +217,7 @@ export class PredictionTable {
     const repeated = rowOf.size !== this.ids.length || wanted.size !== ids.length;
     if (missing.length > 0 || extra.length > 0 || repeated) {
       const parts = [missing.length > 0 ? `missing ${firstFew(missing)}` : '', extra.length > 0 ? `extra ${firstFew(extra)}` : '', repeated ? 'repeated ids' : ''].filter(Boolean);
-      throw new Error(`${this.source ?? 'predictions'}: its rows differ from ${other}'s (${this.ids.length} vs ${ids.length} rows; ${parts.join('; ')}): were they predicted on different data?`);
+      throw new Error(`${this.where}: its rows differ from ${other}'s (${this.ids.length} vs ${ids.length} rows; ${parts.join('; ')}): were they predicted on different data?`);
     }
     if (sameList(ids, this.ids)) return this;
     return this.pick(ids.map((id) => rowOf.get(id)!));
@@ -255,7 +260,7 @@ export class PredictionTable {
       counts.set(id, (counts.get(id) ?? 0) + 1);
     });
     for (const [id, count] of counts) {
-      if (count !== times) throw new Error(`${this.source ?? 'predictions'}: row '${id}' was predicted ${count} times, expected ${times}`);
+      if (count !== times) throw new Error(`${this.where}: row '${id}' was predicted ${count} times, expected ${times}`);
     }
     if (times === 1) return this;
     const unique = this.pick([...firstRow.values()]);
@@ -279,7 +284,7 @@ export class PredictionTable {
     const sums = new Float64Array(first.rows * first.columns.length);
     let total = 0;
     tables.forEach((table, t) => {
-      if (!sameList(table.columns, first.columns)) throw new Error(`${table.source ?? 'predictions'}: its columns differ from ${first.source ?? 'the first table'}'s`);
+      if (!sameList(table.columns, first.columns)) throw new Error(`${table.where}: its columns differ from ${first.source ?? 'the first table'}'s`);
       const aligned = table.alignTo(first.ids, first.source ?? 'the first table');
       for (let i = 0; i < sums.length; i++) sums[i] += weights[t] * aligned.scores.data[i];
       total += weights[t];
@@ -297,7 +302,7 @@ export class PredictionTable {
     if (!first) throw new Error('PredictionTable.concat: no tables');
     const seen = new Map<string, string>();
     for (const table of tables) {
-      const name = table.source ?? 'predictions';
+      const name = table.where;
       if (!sameList(table.columns, first.columns)) throw new Error(`${name}: its columns differ from ${first.source ?? 'the first table'}'s`);
       for (const id of table.ids) {
         if (seen.has(id)) throw new Error(`${name}: row '${id}' is also in ${seen.get(id)}${why ? `: ${why}` : ''}`);
@@ -322,7 +327,7 @@ export class PredictionTable {
       scores: stack(tables.map((t) => t.scores)),
       ...(truth ? { truth } : {}),
       ...(first.schema ? { schema: first.schema } : {}),
-      source: tables.map((t) => t.source ?? 'predictions').join(' + '),
+      source: tables.map((t) => t.where).join(' + '),
     });
   }
 }
