@@ -137,10 +137,8 @@ async function fileDigests(paths: readonly string[], root: string, cacheDir: str
     return digests;
   }
   const known = readDigestRecord(recordFile);
-  if (known && listed !== undefined && known.listed === listed && known.paths.length === paths.length && paths.every((path, i) => within(root, path) === known.paths[i])) {
-    return known.digests;
-  }
   const keys = paths.map((path) => within(root, path));
+  if (known && listed !== undefined && known.listed === listed && sameStrings(known.paths, keys)) return known.digests;
   const previous = new Map(known?.paths.map((key, i) => [key, i]));
   const record: DigestRecord = { format: DATA_FINGERPRINT_FORMAT, ...(listed !== undefined ? { listed } : {}), paths: keys, sizes: [], mtimes: [], digests: [] };
   let read = 0;
