@@ -170,7 +170,8 @@ function readBinary(bytes: Buffer): IndexColumns | undefined {
   const counts = [header.files, header.slices, header.strings, header.stringBytes];
   if (typeof header.key !== 'string' || typeof header.complete !== 'boolean' || typeof header.sha1 !== 'string' || !counts.every((n) => Number.isInteger(n) && n >= 0)) damaged('header fields');
   const lengths = sectionBytes(header);
-  if (bytes.length !== bodyStart + lengths.reduce((sum, n) => sum + pad8(n), 0)) damaged(`${bytes.length} bytes, not the header's ${bodyStart + lengths.reduce((sum, n) => sum + pad8(n), 0)}`);
+  const expected = bodyStart + lengths.reduce((sum, n) => sum + pad8(n), 0);
+  if (bytes.length !== expected) damaged(`${bytes.length} bytes, not the header's ${expected}`);
   const body = bytes.subarray(bodyStart);
   if (createHash('sha1').update(body).digest('hex') !== header.sha1) damaged('its content does not match its checksum');
   // Typed views need aligned offsets: the body is, when the buffer is (a file this size has its own allocation).
