@@ -3,6 +3,7 @@ import { registerAslKernel } from './asymmetric-loss.ts';
 import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { oneDnnConv2D, oneDnnConv2DBackpropFilter, oneDnnConv2DBackpropInput, registerConvKernels } from './conv.ts';
+import { loadSliceseqOps } from './sliceseq-ops.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
 import { registerFlatMomentumKernel } from './flat-momentum.ts';
 import { registerFlatRmspropKernel } from './flat-rmsprop.ts';
@@ -227,6 +228,7 @@ const registered = new Map<string, tf.KernelFunc>();
  */
 export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   bindNativePackage(pkg);
+  if (pkg === '@tensorflow/tfjs-node') loadSliceseqOps();
   registerTensorflowKernel(RELU_GRAD, reluGrad);
   wrapReluGradient();
   registerBlockLstmKernels();

@@ -1,0 +1,90 @@
+#include "tf_op.h"
+
+namespace sliceseq {
+
+void fail(TF_OpKernelContext *ctx, const std::string &message) {
+  TF_Status *status = TF_NewStatus();
+  TF_SetStatus(status, TF_INVALID_ARGUMENT, message.c_str());
+  TF_OpKernelContext_Failure(ctx, status);
+  TF_DeleteStatus(status);
+}
+
+Input::Input(TF_OpKernelContext *ctx, int index) {
+  TF_Status *status = TF_NewStatus();
+  TF_Tensor *tensor = nullptr;
+  TF_GetInput(ctx, index, &tensor, status);
+  const bool got = TF_GetCode(status) == TF_OK;
+  TF_DeleteStatus(status);
+  if (!got) {
+    fail(ctx, "input " + std::to_string(index) + " is missing");
+    return;
+  }
+  if (TF_TensorType(tensor) != TF_FLOAT) {
+    TF_DeleteTensor(tensor);
+    fail(ctx, "input " + std::to_string(index) + " is not float32");
+    return;
+  }
+  tensor_ = tensor;
+  data_ = static_cast<const float *>(TF_TensorData(tensor));
+  rank_ = TF_NumDims(tensor);
+  size_ = TF_TensorElementCount(tensor);
+}
+
+Input::~Input() {
+  if (tensor_) TF_DeleteTensor(tensor_);
+}
+
+Input::Input(Input &&other) noexcept : tensor_(other.tensor_), data_(other.data_), rank_(other.rank_), size_(other.size_) {
+  other.tensor_ = nullptr;
+}
+
+int64_t Input::dim(int i) const { return TF_Dim(tensor_, i); }
+
+std::vector<int64_t> Input::dims() const {
+  std::vector<int64_t> out(rank_);
+  for (int i = 0; i < rank_; i++) out[i] = TF_Dim(tensor_, i);
+  return out;
+}
+
+Output::Output(TF_OpKernelContext *ctx, int index, const std::vector<int64_t> &dims) {
+  int64_t count = 1;
+  for (int64_t d : dims) count *= d;
+  TF_Status *status = TF_NewStatus();
+  TF_Tensor *tensor = TF_AllocateOutput(ctx, index, TF_FLOAT, dims.data(), static_cast<int>(dims.size()), count * sizeof(float), status);
+  const bool got = TF_GetCode(status) == TF_OK;
+  if (!got) TF_OpKernelContext_Failure(ctx, status);
+  TF_DeleteStatus(status);
+  if (!got) return;
+  tensor_ = tensor;
+  data_ = static_cast<float *>(TF_TensorData(tensor));
+}
+
+Output::~Output() {
+  if (tensor_) TF_DeleteTensor(tensor_);
+}
+
+Output::Output(Output &&other) noexcept : tensor_(other.tensor_), data_(other.data_) { other.tensor_ = nullptr; }
+
+namespace {
+void *noState(TF_OpKernelConstruction *) { return nullptr; }
+void noDestroy(void *) {}
+}  // namespace
+
+std::string registerOp(const OpSpec &spec) {
+  TF_OpDefinitionBuilder *op = TF_NewOpDefinitionBuilder(spec.name);
+  for (const char *input : spec.inputs) TF_OpDefinitionBuilderAddInput(op, input);
+  for (const char *output : spec.outputs) TF_OpDefinitionBuilderAddOutput(op, output);
+  for (const char *attr : spec.attrs) TF_OpDefinitionBuilderAddAttr(op, attr);
+  TF_Status *status = TF_NewStatus();
+  TF_RegisterOpDefinition(op, status);
+  std::string error;
+  if (TF_GetCode(status) == TF_OK) {
+    TF_KernelBuilder *kernel = TF_NewKernelBuilder(spec.name, "CPU", spec.create ? spec.create : noState, spec.compute, spec.destroy ? spec.destroy : noDestroy);
+    TF_RegisterKernelBuilder(spec.name, kernel, status);
+  }
+  if (TF_GetCode(status) != TF_OK) error = std::string(spec.name) + ": " + TF_Message(status);
+  TF_DeleteStatus(status);
+  return error;
+}
+
+}  // namespace sliceseq

@@ -1,0 +1,76 @@
+// What every sliceseq TensorFlow op shares: reading an input, allocating an output, failing with a message, and
+// registering an op with its CPU kernel through TensorFlow's C API (tensorflow/c/ops.h, tensorflow/c/kernels.h).
+// The registries are the process's own, so tfjs-node's binding runs these ops by name like any TensorFlow op.
+#pragma once
+
+#include <tensorflow/c/kernels.h>
+#include <tensorflow/c/ops.h>
+#include <tensorflow/c/tf_status.h>
+#include <tensorflow/c/tf_tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sliceseq {
+
+// Marks the call failed with `message` (an InvalidArgument error that TFE_Execute hands to JavaScript).
+void fail(TF_OpKernelContext *ctx, const std::string &message);
+
+// One float32 input of a call (released with this object). A missing or non-float input fails the call: check ok().
+class Input {
+ public:
+  Input(TF_OpKernelContext *ctx, int index);
+  ~Input();
+  Input(const Input &) = delete;
+  Input &operator=(const Input &) = delete;
+  Input(Input &&other) noexcept;
+
+  bool ok() const { return tensor_ != nullptr; }
+  const float *data() const { return data_; }
+  int rank() const { return rank_; }
+  int64_t dim(int i) const;
+  int64_t size() const { return size_; }
+  std::vector<int64_t> dims() const;
+
+ private:
+  TF_Tensor *tensor_ = nullptr;
+  const float *data_ = nullptr;
+  int rank_ = 0;
+  int64_t size_ = 0;
+};
+
+// One float32 output of a call, allocated by TensorFlow with `dims` (released with this object). Check ok().
+class Output {
+ public:
+  Output(TF_OpKernelContext *ctx, int index, const std::vector<int64_t> &dims);
+  ~Output();
+  Output(const Output &) = delete;
+  Output &operator=(const Output &) = delete;
+  Output(Output &&other) noexcept;
+
+  bool ok() const { return tensor_ != nullptr; }
+  float *data() { return data_; }
+
+ private:
+  TF_Tensor *tensor_ = nullptr;
+  float *data_ = nullptr;
+};
+
+// An op and its CPU kernel. `inputs`, `outputs` and `attrs` use TensorFlow's op-definition syntax ("x: float",
+// "g: N * float", "N: int >= 1", "reverse: bool"). `create` reads the attrs once per kernel instance (TensorFlow
+// caches one per attr values); nullptr when the op has none.
+struct OpSpec {
+  const char *name;
+  std::vector<const char *> inputs;
+  std::vector<const char *> outputs;
+  std::vector<const char *> attrs;
+  void (*compute)(void *kernel, TF_OpKernelContext *ctx);
+  void *(*create)(TF_OpKernelConstruction *construction) = nullptr;
+  void (*destroy)(void *kernel) = nullptr;
+};
+
+// Registers the op and its CPU kernel; an empty string, or TensorFlow's reason for refusing.
+std::string registerOp(const OpSpec &spec);
+
+}  // namespace sliceseq
