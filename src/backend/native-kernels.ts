@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerAslKernel } from './asymmetric-loss.ts';
 import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
+import { registerDenseKernels } from './dense.ts';
 import { oneDnnConv2D, oneDnnConv2DBackpropFilter, oneDnnConv2DBackpropInput, registerConvKernels } from './conv.ts';
 import { loadSliceseqOps } from './sliceseq-ops.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
@@ -232,6 +233,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerTensorflowKernel(RELU_GRAD, reluGrad);
   wrapReluGradient();
   registerBlockLstmKernels();
+  registerDenseKernels();
   registerGruKernels();
   registerLayerNormKernels();
   registerAttentionKernels();

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockLstm } from '../../backend/block-lstm.ts';
+import { dense } from '../../backend/dense.ts';
 import { gruSequence } from '../../backend/gru.ts';
 import { fusedActive } from '../../backend/tf-ops.ts';
 import { Rng } from '../../core/rng.ts';
@@ -80,16 +81,13 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const features = Array.isArray(inputs) ? inputs[0] : inputs;
-      const { hidden: units, numClasses } = this.options;
-      const initial = tf.add(tf.matMul(features, this.initialKernel.read()), this.initialBias.read());
+      const initial = dense(features, this.initialKernel.read() as tf.Tensor2D, this.initialBias.read() as tf.Tensor1D);
       // (A split into one piece would fail in its gradient: tfjs's SplitV gradient expects several.)
       const initialStates = this.directions === 1 ? [initial] : tf.split(initial, this.directions, 1);
       // [classes, batch, directions·hidden]: every class step's hidden states.
       const hidden = fusedActive() ? this.fusedSteps(initialStates) : this.cellSteps(initialStates);
-      const batch = features.shape[0];
-      const rows = hidden.reshape([numClasses * batch, this.directions * units]);
-      const scores = tf.add(tf.matMul(rows, this.outputKernel.read()), this.outputBias.read());
-      return tf.transpose(scores.reshape([numClasses, batch]));
+      // The shared Linear(directions·hidden → 1) on every class step: [classes, batch, ·] → scores [batch, classes].
+      return dense(hidden, this.outputKernel.read() as tf.Tensor2D, this.outputBias.read() as tf.Tensor1D, { swap: true, merge: true });
     });
   }
 

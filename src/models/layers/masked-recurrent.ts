@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockLstm, reverseSequence } from '../../backend/block-lstm.ts';
+import { dense } from '../../backend/dense.ts';
 import { gruSequence } from '../../backend/gru.ts';
 import { fusedActive } from '../../backend/tf-ops.ts';
 import { binaryMask } from './masks.ts';
@@ -65,13 +66,13 @@ export class MaskedRecurrent extends OptionsLayer<MaskedRecurrentOptions> {
 
   /** The GRU as one sequence kernel per direction (native backend), for any mask. */
   private gruCall(sequence: tf.Tensor, mask: tf.Tensor): tf.Tensor {
-    const [batch, steps, features] = sequence.shape;
+    const [batch, steps] = sequence.shape;
     const flags = stepMajorFlags(mask);
     const real = flags.every((flag) => flag === 1) ? null : flags;
-    const rows = tf.transpose(sequence, [1, 0, 2]).reshape([steps * batch, features]) as tf.Tensor2D;
     const h0 = tf.zeros([batch, this.options.hidden]);
     const runs = this.cells.map((cell, direction) => {
-      const x = projectInputs(cell, rows).reshape([steps, batch, -1]);
+      // The projected inputs, step-major [steps, batch, gates·hidden].
+      const x = dense(sequence, cell.kernel!.read() as tf.Tensor2D, cell.bias.read() as tf.Tensor1D, { swap: true });
       return gruSequence(x, h0, cell.recurrentKernel.read(), cell.recurrentBias!.read(), { reverse: direction === 1, real });
     });
     if (!this.options.returnSequences) return runs.length === 1 ? runs[0].final : tf.concat(runs.map((run) => run.final), 1);
