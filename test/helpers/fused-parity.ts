@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { setSliceseqOps, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
 import { setFusedKernels } from '../../src/backend/tf-ops.ts';
 import { Rng } from '../../src/core/rng.ts';
 
@@ -91,4 +92,31 @@ export function withFused<T>(enabled: boolean, f: () => T): T {
   } finally {
     setFusedKernels(previous);
   }
+}
+
+/**
+ * Runs `f` with sliceseq's own TensorFlow ops (native/tf-ops) on or off (off, the fused kernels run TF's ops); an
+ * async `f` keeps the setting until its promise settles.
+ */
+export function withSliceseqOps<T>(enabled: boolean, f: () => T): T {
+  const previous = setSliceseqOps(enabled);
+  let result: T;
+  try {
+    result = f();
+  } catch (error) {
+    setSliceseqOps(previous);
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(() => setSliceseqOps(previous)) as T;
+  setSliceseqOps(previous);
+  return result;
+}
+
+/**
+ * On the native CPU package sliceseq's ops must be loaded (`npm run native` builds them; CI runs it): throws why not,
+ * so a parity test cannot pass by comparing TF's ops with themselves.
+ */
+export function requireSliceseqOps(): void {
+  const problem = sliceseqOpsProblem();
+  if (problem) throw new Error(`sliceseq's TensorFlow ops are ${problem}`);
 }
