@@ -12,6 +12,7 @@
 namespace sliceseq {
 std::vector<OpSpec> flatAdamOps();
 std::vector<OpSpec> denseOps();
+std::vector<OpSpec> rowsOps();
 }
 
 namespace {
@@ -25,7 +26,7 @@ struct Registration {
 const Registration &registration() {
   static const Registration done = [] {
     Registration result;
-    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatAdamOps(), sliceseq::denseOps()};
+    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatAdamOps(), sliceseq::denseOps(), sliceseq::rowsOps()};
     for (const auto &family : families) {
       for (const auto &spec : family) {
         std::string error = sliceseq::registerOp(spec);

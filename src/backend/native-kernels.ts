@@ -3,6 +3,7 @@ import { registerAslKernel } from './asymmetric-loss.ts';
 import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerDenseKernels } from './dense.ts';
+import { registerGatherRowsKernel } from './gather-rows.ts';
 import { oneDnnConv2D, oneDnnConv2DBackpropFilter, oneDnnConv2DBackpropInput, registerConvKernels } from './conv.ts';
 import { loadSliceseqOps } from './sliceseq-ops.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
@@ -234,6 +235,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   wrapReluGradient();
   registerBlockLstmKernels();
   registerDenseKernels();
+  registerGatherRowsKernel();
   registerGruKernels();
   registerLayerNormKernels();
   registerAttentionKernels();

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { gatherRows as gatherRowsOp, gatherRowsReady } from '../../backend/gather-rows.ts';
 import { binaryMask, realPositions } from './masks.ts';
 import { OptionsLayer, type LayerNaming } from './options-layer.ts';
 
@@ -9,7 +10,8 @@ import { OptionsLayer, type LayerNaming } from './options-layer.ts';
  * at their slices and zeros at padded ones.
  *
  * The row selections are gathers with hand-written gradients (each is the other's transpose), because tfjs's
- * gather gradient needs UnsortedSegmentSum, which the wasm backend lacks.
+ * gather gradient needs UnsortedSegmentSum, which the wasm backend lacks. On the native CPU package each is one TF
+ * op of ours (src/backend/gather-rows.ts) that also folds or unfolds the [batch, slices] axes.
  */
 function gatherRows(source: tf.Tensor, rows: Int32Array): tf.Tensor {
   return tf.tidy(() => tf.gather(source, tf.tensor1d(rows, 'int32')));
@@ -23,9 +25,9 @@ function gatherRowsOrZeros(source: tf.Tensor, rows: Int32Array): tf.Tensor {
   });
 }
 
-/** For each of `total` positions: its index among `positions`, or positions.length (the zero row) if absent. */
-function inverseOf(positions: Int32Array, total: number): Int32Array {
-  const inverse = new Int32Array(total).fill(positions.length);
+/** For each of `total` positions: its index among `positions`, or `absent` (default positions.length, the zero row). */
+function inverseOf(positions: Int32Array, total: number, absent = positions.length): Int32Array {
+  const inverse = new Int32Array(total).fill(absent);
   positions.forEach((position, index) => {
     inverse[position] = index;
   });
@@ -49,6 +51,27 @@ export function compactRows(rows: tf.Tensor, positions: Int32Array): tf.Tensor {
 export function expandRows(rows: tf.Tensor, positions: Int32Array, total: number): tf.Tensor {
   const inverse = inverseOf(positions, total);
   return withGradient((x) => gatherRowsOrZeros(x, inverse), (dy) => gatherRows(dy, positions))(rows);
+}
+
+/** The rows at `positions` (indices into batch·slices) of [batch, slices, ...rest]: [positions.length, ...rest]. */
+export function foldRows(sequence: tf.Tensor, positions: Int32Array): tf.Tensor {
+  const [batch, slices, ...rest] = sequence.shape;
+  if (!gatherRowsReady()) return compactRows(sequence.reshape([batch * slices, ...rest]), positions);
+  const inverse = inverseOf(positions, batch * slices, -1);
+  return withGradient(
+    (x) => gatherRowsOp(x, positions, [positions.length], 2),
+    (dy) => gatherRowsOp(dy, inverse, [batch, slices], 1),
+  )(sequence);
+}
+
+/** Rows [positions.length, ...rest] placed at `positions` of [batch, slices, ...rest], zeros elsewhere. */
+export function unfoldRows(rows: tf.Tensor, positions: Int32Array, batch: number, slices: number): tf.Tensor {
+  if (!gatherRowsReady()) return expandRows(rows, positions, batch * slices).reshape([batch, slices, ...rows.shape.slice(1)]);
+  const inverse = inverseOf(positions, batch * slices, -1);
+  return withGradient(
+    (x) => gatherRowsOp(x, inverse, [batch, slices], 1),
+    (dy) => gatherRowsOp(dy, positions, [positions.length], 2),
+  )(rows);
 }
 
 export interface SliceFoldingOptions {
@@ -80,10 +103,8 @@ export class FoldSlices extends OptionsLayer<SliceFoldingOptions> {
     return tf.tidy(() => {
       const [sequence, mask] = inputs as tf.Tensor[];
       const [batch, slices, ...rest] = sequence.shape;
-      const rows = sequence.reshape([batch * slices, ...rest]);
-      if (!this.options.compact) return rows;
-      const positions = maskPositions(this.name, mask);
-      return positions.length === rows.shape[0] ? rows : compactRows(rows, positions);
+      const positions = this.options.compact ? maskPositions(this.name, mask) : null;
+      return positions && positions.length < batch * slices ? foldRows(sequence, positions) : sequence.reshape([batch * slices, ...rest]);
     });
   }
 }
@@ -111,8 +132,7 @@ export class UnfoldSlices extends OptionsLayer<SliceFoldingOptions> {
         return tf.mul(rows.reshape([batch, slices, ...rest]), real);
       }
       const positions = maskPositions(this.name, mask);
-      const full = positions.length === batch * slices ? rows : expandRows(rows, positions, batch * slices);
-      return full.reshape([batch, slices, ...rest]);
+      return positions.length === batch * slices ? rows.reshape([batch, slices, ...rest]) : unfoldRows(rows, positions, batch, slices);
     });
   }
 }
