@@ -1,17 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DENSE, dense, type DenseLayout } from '../../src/backend/dense.ts';
+import { GATHER_ROWS, gatherRows } from '../../src/backend/gather-rows.ts';
 import { setSliceseqOps, sliceseqOpReady, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
 import { LabelDecoder } from '../../src/models/layers/label-decoder.ts';
 import { MaskedRecurrent } from '../../src/models/layers/masked-recurrent.ts';
+import { FoldSlices, UnfoldSlices } from '../../src/models/layers/slice-folding.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
 import { bindingCalls, kernelCount, maxAbsDifference, prefixMask, randomizeWeights, seededTensor } from '../helpers/fused-parity.ts';
 
 /**
- * Our dense op (native/tf-ops/dense.cc, src/backend/dense.ts) against its twin, the per-op tfjs path
- * (`setSliceseqOps(false)`), on the same inputs: outputs and the gradients by x, w and b within 1e-6 of each
- * result's largest magnitude (the op sums the product in another order than Eigen's MatMul; nothing else
- * differs). Native backend only; CI builds the module, so a missing one fails here.
+ * Our layout ops against their twins, the per-op tfjs paths (`setSliceseqOps(false)`), on the same inputs:
+ * - the dense op (native/tf-ops/dense.cc, src/backend/dense.ts): outputs and the gradients by x, w and b within
+ *   1e-6 of each result's largest magnitude (the op sums the product in another order than Eigen's MatMul;
+ *   nothing else differs);
+ * - the row gather of slice folding (native/tf-ops/rows.cc, src/backend/gather-rows.ts): folded and unfolded
+ *   values and their gradients bitwise (copies only).
+ * Native backend only; CI builds the module, so a missing one fails here.
  */
 const native = testBackends.includes('tensorflow');
 const relative = 1e-6;
@@ -149,5 +154,75 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
       const count = (on: boolean) => withOps(on, () => kernelCount(() => tf.dispose(layer.apply(features) as tf.Tensor)));
       expect(await count(true)).toBeLessThan((await count(false)) - 4);
     });
+  });
+});
+
+describe.skipIf(!native)('SliceseqGatherRows (our TF op) on the native backend', () => {
+  beforeAll(async () => {
+    await useBackend('tensorflow');
+  });
+
+  it('is loaded', () => {
+    expect(sliceseqOpsProblem()).toBeNull();
+    expect(sliceseqOpReady(GATHER_ROWS)).toBe(true);
+  });
+
+  /** Fold → a per-row map with weights → unfold: the result and the gradients by the sequence and the map's weights. */
+  function foldPass(on: boolean, sequence: tf.Tensor, mask: tf.Tensor2D): Float32Array[] {
+    return withOps(on, () =>
+      tf.tidy(() => {
+        const fold = new FoldSlices({ compact: true });
+        const unfold = new UnfoldSlices({ compact: true });
+        const scale = tf.variable(seededTensor(sequence.shape.slice(2), 'fold-scale'), true, `fold_scale_${on}`);
+        const input = tf.variable(sequence.clone(), true, `fold_input_${on}`);
+        const forward = () => unfold.apply([tf.mul(fold.apply([input, mask]) as tf.Tensor, scale), mask]) as tf.Tensor;
+        const y = forward();
+        const weights = seededTensor(y.shape, 'fold-output-weights');
+        const { grads } = tf.variableGrads(() => tf.sum(tf.mul(forward(), weights)) as tf.Scalar, [input, scale]);
+        const result = [y, grads[input.name], grads[scale.name]].map((t) => t.dataSync() as Float32Array);
+        tf.dispose([input, scale]);
+        return result;
+      }),
+    );
+  }
+
+  const masks: Array<[string, number[]]> = [
+    ['short series', [2, 3, 4, 5]],
+    ['a fully padded patient', [3, 0, 5]],
+    ['one real slice', [0, 1, 0]],
+  ];
+  for (const [name, lengths] of masks) {
+    for (const shape of [[7], [3, 3, 2]]) {
+      it(`${name}, rows of shape [${shape.join(', ')}]: fold and unfold and their gradients are the per-op path's bits`, () => {
+        const sequence = seededTensor([lengths.length, 5, ...shape], `fold-${name}`);
+        const mask = prefixMask(lengths, 5);
+        const ours = foldPass(true, sequence, mask);
+        const twin = foldPass(false, sequence, mask);
+        ours.forEach((t, i) => expect(Array.from(t), `result ${i}`).toEqual(Array.from(twin[i])));
+        tf.dispose([sequence, mask]);
+      });
+    }
+  }
+
+  it('folds and unfolds in one op each way, and keeps tf.memory flat', () => {
+    const sequence = seededTensor([4, 5, 6], 'fold-count');
+    const mask = prefixMask([2, 3, 4, 5], 5);
+    const fold = new FoldSlices({ compact: true });
+    const unfold = new UnfoldSlices({ compact: true });
+    const step = () => tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(unfold.apply([fold.apply([x, mask]) as tf.Tensor, mask]) as tf.Tensor))(sequence));
+    const opsOf = (on: boolean) => withOps(on, () => bindingCalls(() => tf.dispose(step())).ops);
+    // Ours: two gathers each way, Sum and its gradient's fill; the twin adds a Reshape, a ConcatV2 and a Reshape each way.
+    expect(opsOf(true)).toBeLessThanOrEqual(opsOf(false) - 5);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) tf.dispose(step());
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([sequence, mask]);
+  });
+
+  it('names the op and the index when an index is outside the rows', () => {
+    const x = seededTensor([3, 2], 'gather-bad');
+    expect(() => tf.tidy(() => gatherRows(x, Int32Array.from([0, 3]), [2], 1))).toThrow(/SliceseqGatherRows: index 3 at 1 is outside x's 3 rows/);
+    expect(() => tf.tidy(() => gatherRows(x, Int32Array.from([-2]), [1], 1))).toThrow(/SliceseqGatherRows: index -2 at 0/);
+    x.dispose();
   });
 });
