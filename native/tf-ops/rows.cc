@@ -5,6 +5,11 @@
 // SliceseqGatherRows: inputs x (float) and index (int32, any shape); attr row_axes. The rows of x are its first
 // row_axes axes taken as one; y has index's shape followed by x's remaining axes, and y's row i is x's row
 // index[i], or zeros where index[i] is −1. Copies only: bitwise the per-op path's values.
+//
+// SliceseqMeanGrad: the gradient of a mean over `axes` of x (global average pooling's [n, h, w, c] → [n, c]):
+// inputs dy (x's shape without those axes) and x (for its shape); output dy spread over x's shape, each value
+// divided by the number of elements averaged. tfjs's gradient runs Reshape, Mul by uploaded ones and RealDiv; the
+// value (dy·1)/count is the same float32 division, so bitwise the same.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -99,11 +104,79 @@ void gatherRowsCompute(void *kernel, TF_OpKernelContext *ctx) {
   }
 }
 
+struct MeanGradAttrs {
+  std::vector<int64_t> axes;
+};
+
+void *meanGradCreate(TF_OpKernelConstruction *construction) {
+  auto *attrs = new MeanGradAttrs();
+  TF_Status *status = TF_NewStatus();
+  int32_t count = 0, total = 0;
+  TF_OpKernelConstruction_GetAttrSize(construction, "axes", &count, &total, status);
+  if (TF_GetCode(status) == TF_OK && count > 0) {
+    attrs->axes.resize(count);
+    TF_OpKernelConstruction_GetAttrInt64List(construction, "axes", attrs->axes.data(), count, status);
+    if (TF_GetCode(status) != TF_OK) attrs->axes.clear();
+  }
+  TF_DeleteStatus(status);
+  return attrs;
+}
+
+void meanGradDestroy(void *kernel) { delete static_cast<MeanGradAttrs *>(kernel); }
+
+void meanGradCompute(void *kernel, TF_OpKernelContext *ctx) {
+  const MeanGradAttrs &attrs = *static_cast<MeanGradAttrs *>(kernel);
+  Input dy(ctx, 0), x(ctx, 1);
+  if (!dy.ok() || !x.ok()) return;
+  const int rank = x.rank();
+  std::vector<bool> reduced(rank, false);
+  for (int64_t axis : attrs.axes) {
+    if (axis < 0 || axis >= rank || reduced[axis]) return fail(ctx, "SliceseqMeanGrad: axes must be distinct axes of x (rank " + std::to_string(rank) + ")");
+    reduced[axis] = true;
+  }
+  if (attrs.axes.empty()) return fail(ctx, "SliceseqMeanGrad: no axes");
+  // dy's stride for each axis of x (0 along the averaged axes), and the count averaged.
+  std::vector<int64_t> stride(rank, 0);
+  int64_t step = 1, count = 1, kept = 0;
+  for (int i = rank - 1; i >= 0; i--) {
+    if (reduced[i]) {
+      count *= x.dim(i);
+    } else {
+      stride[i] = step;
+      step *= x.dim(i);
+    }
+  }
+  for (int i = 0; i < rank; i++) kept += reduced[i] ? 0 : 1;
+  if (dy.size() != step || dy.rank() != kept) {
+    return fail(ctx, "SliceseqMeanGrad: dy has " + std::to_string(dy.size()) + " values in " + std::to_string(dy.rank()) + " axes, the mean " + std::to_string(step) +
+                         " in " + std::to_string(kept));
+  }
+  Output out(ctx, 0, x.dims());
+  if (!out.ok()) return;
+  const float divisor = static_cast<float>(count);
+  const float *g = dy.data();
+  float *o = out.data();
+  const std::vector<int64_t> dims = x.dims();
+  std::vector<int64_t> index(rank, 0);
+  int64_t source = 0;
+  for (int64_t i = 0, size = x.size(); i < size; i++) {
+    o[i] = (g[source] * 1.0f) / divisor;
+    // The next index of x, odometer-style, and dy's offset with it.
+    for (int a = rank - 1; a >= 0; a--) {
+      source += stride[a];
+      if (++index[a] < dims[a]) break;
+      source -= stride[a] * dims[a];
+      index[a] = 0;
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<OpSpec> rowsOps() {
   return {
       {"SliceseqGatherRows", {"x: float", "index: int32"}, {"y: float"}, {"row_axes: int >= 1"}, gatherRowsCompute, rowsCreate, rowsDestroy},
+      {"SliceseqMeanGrad", {"dy: float", "x: float"}, {"dx: float"}, {"axes: list(int)"}, meanGradCompute, meanGradCreate, meanGradDestroy},
   };
 }
 

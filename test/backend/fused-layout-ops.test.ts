@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DENSE, dense, type DenseLayout } from '../../src/backend/dense.ts';
 import { GATHER_ROWS, gatherRows } from '../../src/backend/gather-rows.ts';
+import { MEAN_GRAD } from '../../src/backend/mean-grad.ts';
 import { setSliceseqOps, sliceseqOpReady, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
 import { LabelDecoder } from '../../src/models/layers/label-decoder.ts';
 import { MaskedRecurrent } from '../../src/models/layers/masked-recurrent.ts';
@@ -15,7 +16,8 @@ import { bindingCalls, kernelCount, maxAbsDifference, prefixMask, randomizeWeigh
  *   1e-6 of each result's largest magnitude (the op sums the product in another order than Eigen's MatMul;
  *   nothing else differs);
  * - the row gather of slice folding (native/tf-ops/rows.cc, src/backend/gather-rows.ts): folded and unfolded
- *   values and their gradients bitwise (copies only).
+ *   values and their gradients bitwise (copies only);
+ * - Mean's gradient (rows.cc, src/backend/mean-grad.ts): bitwise (the same float32 division).
  * Native backend only; CI builds the module, so a missing one fails here.
  */
 const native = testBackends.includes('tensorflow');
@@ -223,6 +225,51 @@ describe.skipIf(!native)('SliceseqGatherRows (our TF op) on the native backend',
     const x = seededTensor([3, 2], 'gather-bad');
     expect(() => tf.tidy(() => gatherRows(x, Int32Array.from([0, 3]), [2], 1))).toThrow(/SliceseqGatherRows: index 3 at 1 is outside x's 3 rows/);
     expect(() => tf.tidy(() => gatherRows(x, Int32Array.from([-2]), [1], 1))).toThrow(/SliceseqGatherRows: index -2 at 0/);
+    x.dispose();
+  });
+});
+
+describe.skipIf(!native)('SliceseqMeanGrad (our TF op) on the native backend', () => {
+  beforeAll(async () => {
+    await useBackend('tensorflow');
+  });
+
+  it('is loaded', () => {
+    expect(sliceseqOpsProblem()).toBeNull();
+    expect(sliceseqOpReady(MEAN_GRAD)).toBe(true);
+  });
+
+  const cases: Array<[number[], number | number[], boolean]> = [
+    [[14, 4, 4, 64], [1, 2], false],
+    [[3, 5, 5, 2], [1, 2], true],
+    [[2, 3, 4], 0, false],
+    [[2, 3, 4], [-1], false],
+    [[2, 3, 4], [0, 2], true],
+    [[6, 7], [0, 1], false],
+  ];
+  for (const [shape, axis, keepDims] of cases) {
+    it(`mean of [${shape.join(', ')}] over ${JSON.stringify(axis)}${keepDims ? ', dims kept' : ''}: the gradient is tfjs's bits`, () => {
+      const x = seededTensor(shape, `mean-${shape.join('x')}`);
+      const gradient = (on: boolean) =>
+        withOps(on, () =>
+          tf.tidy(() => {
+            const weights = seededTensor(tf.mean(x, axis, keepDims).shape, 'mean-weights');
+            return Array.from(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.mean(v, axis, keepDims), weights)))(x).dataSync());
+          }),
+        );
+      expect(gradient(true)).toEqual(gradient(false));
+      x.dispose();
+    });
+  }
+
+  it('global average pooling: one op for its gradient instead of three and an upload', () => {
+    const x = seededTensor([14, 4, 4, 64], 'gap');
+    const pool = tf.layers.globalAveragePooling2d({});
+    const run = () => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(pool.apply(v) as tf.Tensor))(x));
+    const calls = (on: boolean) => withOps(on, () => bindingCalls(() => tf.dispose(run())));
+    const [ours, twin] = [calls(true), calls(false)];
+    expect(ours.ops).toBe(twin.ops - 2);
+    expect(ours.uploads).toBeLessThan(twin.uploads);
     x.dispose();
   });
 });
