@@ -6,10 +6,10 @@
 // row_axes axes taken as one; y has index's shape followed by x's remaining axes, and y's row i is x's row
 // index[i], or zeros where index[i] is −1. Copies only: bitwise the per-op path's values.
 //
-// SliceseqMeanGrad: the gradient of a mean over `axes` of x (global average pooling's [n, h, w, c] → [n, c]):
-// inputs dy (x's shape without those axes) and x (for its shape); output dy spread over x's shape, each value
-// divided by the number of elements averaged. tfjs's gradient runs Reshape, Mul by uploaded ones and RealDiv; the
-// value (dy·1)/count is the same float32 division, so bitwise the same.
+// SliceseqReduceGrad: the gradient of a sum or (with `mean`) a mean over `axes` of x (global average pooling's
+// [n, h, w, c] → [n, c], a loss's sum): inputs dy (x's shape without those axes) and x (for its shape); output dy
+// spread over x's shape, divided by the number of elements averaged for a mean. tfjs's gradients run Reshape and
+// Mul by uploaded ones (and RealDiv for the mean); dy·1 and (dy·1)/count are the same float32 values.
 #include <cstring>
 #include <string>
 #include <vector>
@@ -104,12 +104,13 @@ void gatherRowsCompute(void *kernel, TF_OpKernelContext *ctx) {
   }
 }
 
-struct MeanGradAttrs {
+struct ReduceGradAttrs {
   std::vector<int64_t> axes;
+  bool mean = false;
 };
 
-void *meanGradCreate(TF_OpKernelConstruction *construction) {
-  auto *attrs = new MeanGradAttrs();
+void *reduceGradCreate(TF_OpKernelConstruction *construction) {
+  auto *attrs = new ReduceGradAttrs();
   TF_Status *status = TF_NewStatus();
   int32_t count = 0, total = 0;
   TF_OpKernelConstruction_GetAttrSize(construction, "axes", &count, &total, status);
@@ -118,23 +119,26 @@ void *meanGradCreate(TF_OpKernelConstruction *construction) {
     TF_OpKernelConstruction_GetAttrInt64List(construction, "axes", attrs->axes.data(), count, status);
     if (TF_GetCode(status) != TF_OK) attrs->axes.clear();
   }
+  unsigned char mean = 0;
+  TF_OpKernelConstruction_GetAttrBool(construction, "mean", &mean, status);
+  attrs->mean = TF_GetCode(status) == TF_OK && mean;
   TF_DeleteStatus(status);
   return attrs;
 }
 
-void meanGradDestroy(void *kernel) { delete static_cast<MeanGradAttrs *>(kernel); }
+void reduceGradDestroy(void *kernel) { delete static_cast<ReduceGradAttrs *>(kernel); }
 
-void meanGradCompute(void *kernel, TF_OpKernelContext *ctx) {
-  const MeanGradAttrs &attrs = *static_cast<MeanGradAttrs *>(kernel);
+void reduceGradCompute(void *kernel, TF_OpKernelContext *ctx) {
+  const ReduceGradAttrs &attrs = *static_cast<ReduceGradAttrs *>(kernel);
   Input dy(ctx, 0), x(ctx, 1);
   if (!dy.ok() || !x.ok()) return;
   const int rank = x.rank();
   std::vector<bool> reduced(rank, false);
   for (int64_t axis : attrs.axes) {
-    if (axis < 0 || axis >= rank || reduced[axis]) return fail(ctx, "SliceseqMeanGrad: axes must be distinct axes of x (rank " + std::to_string(rank) + ")");
+    if (axis < 0 || axis >= rank || reduced[axis]) return fail(ctx, "SliceseqReduceGrad: axes must be distinct axes of x (rank " + std::to_string(rank) + ")");
     reduced[axis] = true;
   }
-  if (attrs.axes.empty()) return fail(ctx, "SliceseqMeanGrad: no axes");
+  if (attrs.axes.empty()) return fail(ctx, "SliceseqReduceGrad: no axes");
   // dy's stride for each axis of x (0 along the averaged axes), and the count averaged.
   std::vector<int64_t> stride(rank, 0);
   int64_t step = 1, count = 1, kept = 0;
@@ -148,7 +152,7 @@ void meanGradCompute(void *kernel, TF_OpKernelContext *ctx) {
   }
   for (int i = 0; i < rank; i++) kept += reduced[i] ? 0 : 1;
   if (dy.size() != step || dy.rank() != kept) {
-    return fail(ctx, "SliceseqMeanGrad: dy has " + std::to_string(dy.size()) + " values in " + std::to_string(dy.rank()) + " axes, the mean " + std::to_string(step) +
+    return fail(ctx, "SliceseqReduceGrad: dy has " + std::to_string(dy.size()) + " values in " + std::to_string(dy.rank()) + " axes, the reduction " + std::to_string(step) +
                          " in " + std::to_string(kept));
   }
   Output out(ctx, 0, x.dims());
@@ -156,11 +160,12 @@ void meanGradCompute(void *kernel, TF_OpKernelContext *ctx) {
   const float divisor = static_cast<float>(count);
   const float *g = dy.data();
   float *o = out.data();
+  const bool mean = attrs.mean;
   const std::vector<int64_t> dims = x.dims();
   std::vector<int64_t> index(rank, 0);
   int64_t source = 0;
   for (int64_t i = 0, size = x.size(); i < size; i++) {
-    o[i] = (g[source] * 1.0f) / divisor;
+    o[i] = mean ? (g[source] * 1.0f) / divisor : g[source] * 1.0f;
     // The next index of x, odometer-style, and dy's offset with it.
     for (int a = rank - 1; a >= 0; a--) {
       source += stride[a];
@@ -176,7 +181,7 @@ void meanGradCompute(void *kernel, TF_OpKernelContext *ctx) {
 std::vector<OpSpec> rowsOps() {
   return {
       {"SliceseqGatherRows", {"x: float", "index: int32"}, {"y: float"}, {"row_axes: int >= 1"}, gatherRowsCompute, rowsCreate, rowsDestroy},
-      {"SliceseqMeanGrad", {"dy: float", "x: float"}, {"dx: float"}, {"axes: list(int)"}, meanGradCompute, meanGradCreate, meanGradDestroy},
+      {"SliceseqReduceGrad", {"dy: float", "x: float"}, {"dx: float"}, {"axes: list(int)", "mean: bool"}, reduceGradCompute, reduceGradCreate, reduceGradDestroy},
   };
 }
 

@@ -4,7 +4,7 @@ import { registerAttentionKernels } from './attention.ts';
 import { registerBlockLstmKernels } from './block-lstm.ts';
 import { registerDenseKernels } from './dense.ts';
 import { registerGatherRowsKernel } from './gather-rows.ts';
-import { registerMeanGradKernel } from './mean-grad.ts';
+import { registerReduceGradKernel } from './reduce-grad.ts';
 import { oneDnnConv2D, oneDnnConv2DBackpropFilter, oneDnnConv2DBackpropInput, registerConvKernels } from './conv.ts';
 import { loadSliceseqOps } from './sliceseq-ops.ts';
 import { registerFlatAdamKernel } from './flat-adam.ts';
@@ -237,7 +237,7 @@ export function registerNativeKernels(pkg = '@tensorflow/tfjs-node'): void {
   registerBlockLstmKernels();
   registerDenseKernels();
   registerGatherRowsKernel();
-  registerMeanGradKernel();
+  registerReduceGradKernel();
   registerGruKernels();
   registerLayerNormKernels();
   registerAttentionKernels();

@@ -155,9 +155,10 @@ export function buildCriterion(schema: LabelSchema, config: CriterionConfig = {}
         const groupTargets = columns(targets, span.targetOffset, targetWidth(group));
         const value = loss.compute(groupLogits, groupTargets, mask);
         perGroup[group.name] = value;
-        return tf.mul(value, weight);
+        // A weight of 1 multiplies exactly: a copy (no TF op) keeps total a tensor of its own.
+        return weight === 1 ? tf.clone(value) : tf.mul(value, weight);
       });
-      return { total: tf.addN(weighted) as tf.Scalar, perGroup };
+      return { total: (weighted.length === 1 ? weighted[0] : tf.addN(weighted)) as tf.Scalar, perGroup };
     });
   };
   return Object.assign(criterion, { objectives });

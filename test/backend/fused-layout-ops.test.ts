@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DENSE, dense, type DenseLayout } from '../../src/backend/dense.ts';
 import { GATHER_ROWS, gatherRows } from '../../src/backend/gather-rows.ts';
-import { MEAN_GRAD } from '../../src/backend/mean-grad.ts';
+import { REDUCE_GRAD } from '../../src/backend/reduce-grad.ts';
 import { setSliceseqOps, sliceseqOpReady, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
 import { LabelDecoder } from '../../src/models/layers/label-decoder.ts';
 import { MaskedRecurrent } from '../../src/models/layers/masked-recurrent.ts';
@@ -17,7 +17,7 @@ import { bindingCalls, kernelCount, maxAbsDifference, prefixMask, randomizeWeigh
  *   nothing else differs);
  * - the row gather of slice folding (native/tf-ops/rows.cc, src/backend/gather-rows.ts): folded and unfolded
  *   values and their gradients bitwise (copies only);
- * - Mean's gradient (rows.cc, src/backend/mean-grad.ts): bitwise (the same float32 division).
+ * - Sum's and Mean's gradients (rows.cc, src/backend/reduce-grad.ts): bitwise (the same float32 values).
  * Native backend only; CI builds the module, so a missing one fails here.
  */
 const native = testBackends.includes('tensorflow');
@@ -229,14 +229,14 @@ describe.skipIf(!native)('SliceseqGatherRows (our TF op) on the native backend',
   });
 });
 
-describe.skipIf(!native)('SliceseqMeanGrad (our TF op) on the native backend', () => {
+describe.skipIf(!native)('SliceseqReduceGrad (our TF op) on the native backend', () => {
   beforeAll(async () => {
     await useBackend('tensorflow');
   });
 
   it('is loaded', () => {
     expect(sliceseqOpsProblem()).toBeNull();
-    expect(sliceseqOpReady(MEAN_GRAD)).toBe(true);
+    expect(sliceseqOpReady(REDUCE_GRAD)).toBe(true);
   });
 
   const cases: Array<[number[], number | number[], boolean]> = [
@@ -247,28 +247,34 @@ describe.skipIf(!native)('SliceseqMeanGrad (our TF op) on the native backend', (
     [[2, 3, 4], [0, 2], true],
     [[6, 7], [0, 1], false],
   ];
-  for (const [shape, axis, keepDims] of cases) {
-    it(`mean of [${shape.join(', ')}] over ${JSON.stringify(axis)}${keepDims ? ', dims kept' : ''}: the gradient is tfjs's bits`, () => {
-      const x = seededTensor(shape, `mean-${shape.join('x')}`);
-      const gradient = (on: boolean) =>
-        withOps(on, () =>
-          tf.tidy(() => {
-            const weights = seededTensor(tf.mean(x, axis, keepDims).shape, 'mean-weights');
-            return Array.from(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.mean(v, axis, keepDims), weights)))(x).dataSync());
-          }),
-        );
-      expect(gradient(true)).toEqual(gradient(false));
-      x.dispose();
-    });
+  const reductions = { mean: tf.mean, sum: tf.sum } as const;
+  for (const [name, reduce] of Object.entries(reductions)) {
+    for (const [shape, axis, keepDims] of cases) {
+      it(`${name} of [${shape.join(', ')}] over ${JSON.stringify(axis)}${keepDims ? ', dims kept' : ''}: the gradient is tfjs's bits`, () => {
+        const x = seededTensor(shape, `reduce-${shape.join('x')}`);
+        const gradient = (on: boolean) =>
+          withOps(on, () =>
+            tf.tidy(() => {
+              const weights = seededTensor(reduce(x, axis, keepDims).shape, 'reduce-weights');
+              // The outer sum over every axis takes the op's path too.
+              return Array.from(tf.grad((v: tf.Tensor) => tf.sum(tf.mul(reduce(v, axis, keepDims), weights)))(x).dataSync());
+            }),
+          );
+        expect(gradient(true)).toEqual(gradient(false));
+        x.dispose();
+      });
+    }
   }
 
-  it('global average pooling: one op for its gradient instead of three and an upload', () => {
+  it('global average pooling under a sum: one op per gradient, no ones uploaded', () => {
     const x = seededTensor([14, 4, 4, 64], 'gap');
     const pool = tf.layers.globalAveragePooling2d({});
     const run = () => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(pool.apply(v) as tf.Tensor))(x));
     const calls = (on: boolean) => withOps(on, () => bindingCalls(() => tf.dispose(run())));
     const [ours, twin] = [calls(true), calls(false)];
-    expect(ours.ops).toBe(twin.ops - 2);
+    // Mean and Sum forward; one op per gradient (tfjs: Reshape, Mul, RealDiv for the mean, Reshape, Mul for the sum).
+    expect(ours.ops).toBe(4);
+    expect(twin.ops).toBe(7);
     expect(ours.uploads).toBeLessThan(twin.uploads);
     x.dispose();
   });
