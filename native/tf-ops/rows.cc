@@ -162,12 +162,22 @@ void reduceGradCompute(void *kernel, TF_OpKernelContext *ctx) {
   float *o = out.data();
   const bool mean = attrs.mean;
   const std::vector<int64_t> dims = x.dims();
-  std::vector<int64_t> index(rank, 0);
+  // x's trailing axes up to the last reduced one are contiguous in dy too: write them as one run per position of
+  // the leading axes (global average pooling: a run of channels per pixel), the leading axes odometer-style.
+  int lead = rank;
+  int64_t run = 1;
+  while (lead > 0 && !reduced[lead - 1]) run *= dims[--lead];
+  std::vector<int64_t> index(lead, 0);
   int64_t source = 0;
-  for (int64_t i = 0, size = x.size(); i < size; i++) {
-    o[i] = mean ? (g[source] * 1.0f) / divisor : g[source] * 1.0f;
-    // The next index of x, odometer-style, and dy's offset with it.
-    for (int a = rank - 1; a >= 0; a--) {
+  for (int64_t start = 0, size = x.size(); start < size; start += run) {
+    const float *from = g + source;
+    float *to = o + start;
+    if (mean) {
+      for (int64_t j = 0; j < run; j++) to[j] = (from[j] * 1.0f) / divisor;
+    } else {
+      for (int64_t j = 0; j < run; j++) to[j] = from[j] * 1.0f;
+    }
+    for (int a = lead - 1; a >= 0; a--) {
       source += stride[a];
       if (++index[a] < dims[a]) break;
       source -= stride[a] * dims[a];
