@@ -3,13 +3,15 @@ import { sliceseqOpReady } from './sliceseq-ops.ts';
 import { TfOps, fusedActive, registerGradientOnce, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
- * A dense layer's x·w + b over the last axis as one kernel on the native backend, with the layout change the
+ * A dense layer's x·w + b over the last axis as one kernel on the native backend, with the layout changes the
  * recurrent layers put around it: our TensorFlow op `SliceseqDense` (native/tf-ops/dense.cc) forward and
- * `SliceseqDenseGrad` (dx, dw, db at once) backward, where tfjs ran Transpose, Reshape, MatMul, Add, Reshape and
- * their gradients (Reshape, Sum, two MatMuls, Reshape, Transpose): 2 kernels where there were up to 14.
+ * `SliceseqDenseGrad` (every dx, dw, db at once) backward, where tfjs ran Transpose, Reshape, MatMul, Add, Reshape
+ * (and ReverseV2 + ConcatV2 joining two directions) and their gradients: 2 kernels where there were up to 18.
  *
- * x [n, f] → [n, o]; x [a, b, f] → [a, b, o], or with `swap` [b, a, o] (time-major ↔ batch-major); with `merge`
- * the last two axes of a rank-3 result are one ([b, a·o] with swap). The numbers are the per-op path's within
+ * x is one tensor or several side by side along the last axis (the parts of concat(x, -1), same leading axes);
+ * [n, f] → [n, o]; [a, b, f] → [a, b, o], or with `swap` [b, a, o] (time-major ↔ batch-major); with `merge` the
+ * last two axes of a rank-3 result are one ([b, a·o] with swap). With `reverseLast` the last part is read in
+ * reverse order along its first axis (a backward direction's outputs). The numbers are the per-op path's within
  * float32 rounding (the product sums in another order than Eigen's MatMul). Where the op is not loaded (wasm, cpu,
  * the GPU package, `SLICESEQ_TF_OPS=0`) the per-op tfjs path below runs: the twin the parity test compares with.
  */
@@ -21,27 +23,32 @@ export interface DenseLayout {
   swap?: boolean;
   /** For a rank-3 x: the result's last two axes merged ([b, a·o] with swap, [a, b·o] without). */
   merge?: boolean;
+  /** For rank-3 parts: the last one is read in reverse order along its first axis. */
+  reverseLast?: boolean;
 }
 
 interface DenseAttrs {
+  parts: number;
   swap: boolean;
   merge: boolean;
+  reverseLast: boolean;
 }
 
 function opAttrs(ops: TfOps, attrs: DenseAttrs) {
-  return [ops.bool('swap', attrs.swap), ops.bool('merge', attrs.merge)];
+  return [ops.int('N', attrs.parts), ops.bool('swap', attrs.swap), ops.bool('merge', attrs.merge), ops.bool('reverse_last', attrs.reverseLast)];
 }
 
+// The kernels take their inputs as arrays (as tfjs's Concat does), so the gradient can save them all:
+// SliceseqDense [x0 … x{N−1}, w, b], SliceseqDenseGrad [dy, x0 … x{N−1}, w].
 const denseKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const ops = TfOps.of(backend);
-  const { x, w, b } = inputs as Record<string, tf.TensorInfo>;
-  return ops.one(DENSE, [x, w, b], opAttrs(ops, attrs as unknown as DenseAttrs));
+  return ops.one(DENSE, Array.from(inputs as unknown as tf.TensorInfo[]), opAttrs(ops, attrs as unknown as DenseAttrs));
 };
 
 const denseGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const ops = TfOps.of(backend);
-  const { dy, x, w } = inputs as Record<string, tf.TensorInfo>;
-  return ops.many(DENSE_GRAD, [dy, x, w], 3, opAttrs(ops, attrs as unknown as DenseAttrs));
+  const a = attrs as unknown as DenseAttrs;
+  return ops.many(DENSE_GRAD, Array.from(inputs as unknown as tf.TensorInfo[]), a.parts + 2, opAttrs(ops, a));
 };
 
 /** Registers the kernels and the gradient for 'tensorflow' (idempotent). */
@@ -50,18 +57,22 @@ export function registerDenseKernels(): void {
   registerTensorflowKernel(DENSE_GRAD, denseGradKernel);
   registerGradientOnce({
     kernelName: DENSE,
-    inputsToSave: ['x', 'w'],
+    saveAllInputs: true,
     gradFunc: (dy, saved, attrs) => {
-      const [x, w] = saved;
-      const [dx, dw, db] = tf.engine().runKernel(DENSE_GRAD, { dy: dy as tf.Tensor, x, w }, attrs) as tf.Tensor[];
-      return { x: () => dx, w: () => dw, b: () => db };
+      const { parts } = attrs as unknown as DenseAttrs;
+      const inputs = [dy as tf.Tensor, ...saved.slice(0, parts), saved[parts]];
+      const grads = tf.engine().runKernel(DENSE_GRAD, inputs as unknown as tf.NamedTensorMap, attrs) as tf.Tensor[];
+      // dx per part, dw, db: in the forward inputs' order.
+      return grads.map((g) => () => g) as unknown as Record<string, () => tf.Tensor>;
     },
   });
 }
 
 /** The per-op path (every backend): what the layers ran before the op. */
-function denseOps(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D, layout: DenseAttrs): tf.Tensor {
+function denseOps(parts: tf.Tensor[], w: tf.Tensor2D, b: tf.Tensor1D, layout: DenseAttrs): tf.Tensor {
   return tf.tidy(() => {
+    const read = layout.reverseLast ? [...parts.slice(0, -1), tf.reverse(parts[parts.length - 1], 0)] : parts;
+    const x = read.length === 1 ? read[0] : tf.concat(read, read[0].rank - 1);
     if (x.rank === 2) return tf.add(tf.matMul(x as tf.Tensor2D, w), b);
     const [a, rows, features] = x.shape;
     const [first, second] = layout.swap ? [rows, a] : [a, rows];
@@ -71,13 +82,16 @@ function denseOps(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D, layout: DenseAtt
   });
 }
 
-/** x·w + b over x's last axis, laid out as `layout` says (above): one kernel on the native CPU package. */
-export function dense(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D, layout: DenseLayout = {}): tf.Tensor {
-  const attrs: DenseAttrs = { swap: layout.swap ?? false, merge: layout.merge ?? false };
-  if ((attrs.swap || attrs.merge) && x.rank !== 3) throw new Error(`dense: swap and merge need a rank-3 x, got shape [${x.shape.join(', ')}]`);
-  if (x.rank !== 2 && x.rank !== 3) throw new Error(`dense: x must be rank 2 or 3, got shape [${x.shape.join(', ')}]`);
+/** x·w + b over x's last axis (x: one tensor or parts side by side), laid out as `layout` says: one kernel on the native CPU package. */
+export function dense(x: tf.Tensor | tf.Tensor[], w: tf.Tensor2D, b: tf.Tensor1D, layout: DenseLayout = {}): tf.Tensor {
+  const parts = Array.isArray(x) ? x : [x];
+  const attrs: DenseAttrs = { parts: parts.length, swap: layout.swap ?? false, merge: layout.merge ?? false, reverseLast: layout.reverseLast ?? false };
+  const shape = `[${parts.map((p) => p.shape.join(', ')).join('], [')}]`;
+  if (parts.length === 0 || parts.some((p) => p.rank !== parts[0].rank)) throw new Error(`dense: x must be one or more parts of one rank, got ${shape}`);
+  if ((attrs.swap || attrs.merge || attrs.reverseLast) && parts[0].rank !== 3) throw new Error(`dense: swap, merge and reverseLast need a rank-3 x, got ${shape}`);
+  if (parts[0].rank !== 2 && parts[0].rank !== 3) throw new Error(`dense: x must be rank 2 or 3, got ${shape}`);
   if (fusedActive() && sliceseqOpReady(DENSE)) {
-    return tf.engine().runKernel(DENSE, { x, w, b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return tf.engine().runKernel(DENSE, [...parts, w, b] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
-  return denseOps(x, w, b, attrs);
+  return denseOps(parts, w, b, attrs);
 }

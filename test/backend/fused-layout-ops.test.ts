@@ -32,13 +32,14 @@ function withOps<T>(on: boolean, f: () => T): T {
   }
 }
 
-/** y, and the gradients of sum(y · seeded weights) by x, w and b. */
-function run(on: boolean, x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D, layout: DenseLayout): Float32Array[] {
+/** y, and the gradients of sum(y · seeded weights) by each part of x, w and b. */
+function run(on: boolean, parts: tf.Tensor[], w: tf.Tensor2D, b: tf.Tensor1D, layout: DenseLayout): Float32Array[] {
   return withOps(on, () =>
     tf.tidy(() => {
-      const y = dense(x, w, b, layout);
+      const apply = (...args: tf.Tensor[]) => dense(args.slice(0, parts.length), args[parts.length] as tf.Tensor2D, args[parts.length + 1] as tf.Tensor1D, layout);
+      const y = apply(...parts, w, b);
       const weights = seededTensor(y.shape, 'dense-output-weights');
-      const grads = tf.grads((xv: tf.Tensor, wv: tf.Tensor, bv: tf.Tensor) => tf.sum(tf.mul(dense(xv, wv as tf.Tensor2D, bv as tf.Tensor1D, layout), weights)))([x, w, b]);
+      const grads = tf.grads((...args: tf.Tensor[]) => tf.sum(tf.mul(apply(...args), weights)))([...parts, w, b]);
       return [y, ...grads].map((t) => t.dataSync() as Float32Array);
     }),
   );
@@ -59,26 +60,31 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
     expect(sliceseqOpReady(DENSE)).toBe(true);
   });
 
-  const cases: Array<[string, number[], number, DenseLayout]> = [
-    ['rank 2', [4, 64], 64, {}],
-    ['rank 3', [5, 4, 64], 192, {}],
-    ['rank 3, swapped (batch-major → time-major)', [4, 5, 64], 192, { swap: true }],
-    ['rank 3, swapped and merged (one output per step)', [5, 4, 64], 1, { swap: true, merge: true }],
-    ['rank 3, merged', [3, 2, 7], 5, { merge: true }],
-    ['one row, one feature', [1, 1, 1], 3, { swap: true }],
+  // [name, the parts' shapes, outputs, layout]
+  const cases: Array<[string, number[][], number, DenseLayout]> = [
+    ['rank 2', [[4, 64]], 64, {}],
+    ['rank 3', [[5, 4, 64]], 192, {}],
+    ['rank 3, swapped (batch-major → time-major)', [[4, 5, 64]], 192, { swap: true }],
+    ['rank 3, swapped and merged (one output per step)', [[5, 4, 64]], 1, { swap: true, merge: true }],
+    ['rank 3, merged', [[3, 2, 7]], 5, { merge: true }],
+    ['one row, one feature', [[1, 1, 1]], 3, { swap: true }],
+    ['two parts, rank 2', [[4, 3], [4, 5]], 6, {}],
+    ['two directions, the second reversed, swapped and merged (the decoder)', [[5, 4, 32], [5, 4, 32]], 1, { swap: true, merge: true, reverseLast: true }],
+    ['three parts, the last reversed', [[3, 2, 4], [3, 2, 1], [3, 2, 6]], 4, { reverseLast: true }],
   ];
-  for (const [name, shape, outputs, layout] of cases) {
+  for (const [name, shapes, outputs, layout] of cases) {
     it(`${name}: output and gradients equal the per-op path`, () => {
-      const x = seededTensor(shape, `x-${name}`);
-      const w = seededTensor([shape[shape.length - 1], outputs], `w-${name}`, 0.3) as tf.Tensor2D;
+      const parts = shapes.map((shape, i) => seededTensor(shape, `x${i}-${name}`));
+      const features = shapes.reduce((sum, shape) => sum + shape[shape.length - 1], 0);
+      const w = seededTensor([features, outputs], `w-${name}`, 0.3) as tf.Tensor2D;
       const b = seededTensor([outputs], `b-${name}`) as tf.Tensor1D;
-      const ours = run(true, x, w, b, layout);
-      const twin = run(false, x, w, b, layout);
+      const ours = run(true, parts, w, b, layout);
+      const twin = run(false, parts, w, b, layout);
       expect(ours.map((t) => t.length)).toEqual(twin.map((t) => t.length));
-      ['y', 'dx', 'dw', 'db'].forEach((what, i) => expectClose(ours[i], twin[i], what));
-      const shapeOf = (on: boolean) => withOps(on, () => tf.tidy(() => dense(x, w, b, layout).shape));
+      ['y', ...parts.map((_, i) => `dx${i}`), 'dw', 'db'].forEach((what, i) => expectClose(ours[i], twin[i], what));
+      const shapeOf = (on: boolean) => withOps(on, () => tf.tidy(() => dense(parts, w, b, layout).shape));
       expect(shapeOf(true)).toEqual(shapeOf(false));
-      tf.dispose([x, w, b]);
+      tf.dispose([...parts, w, b]);
     });
   }
 
@@ -102,7 +108,8 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
     const b = seededTensor([2], 'b-bad') as tf.Tensor1D;
     expect(() => dense(x, w, b)).toThrow(/SliceseqDense: x has 4 features, w 5 rows/);
     expect(() => dense(x, w.slice([0, 0], [4, 2]) as tf.Tensor2D, seededTensor([3], 'b3') as tf.Tensor1D)).toThrow(/SliceseqDense: bias has 3 values for 2 outputs/);
-    expect(() => dense(x, w, b, { swap: true })).toThrow(/swap and merge need a rank-3 x/);
+    expect(() => dense(x, w, b, { swap: true })).toThrow(/swap, merge and reverseLast need a rank-3 x/);
+    expect(() => dense([x, seededTensor([2, 1], 'x-short')], w, b)).toThrow(/SliceseqDense: x part 1 does not share part 0's leading axes/);
   });
 
   describe('inside the layers (ops on against off, same weights)', () => {

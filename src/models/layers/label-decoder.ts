@@ -84,10 +84,10 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
       const initial = dense(features, this.initialKernel.read() as tf.Tensor2D, this.initialBias.read() as tf.Tensor1D);
       // (A split into one piece would fail in its gradient: tfjs's SplitV gradient expects several.)
       const initialStates = this.directions === 1 ? [initial] : tf.split(initial, this.directions, 1);
-      // [classes, batch, directions·hidden]: every class step's hidden states.
-      const hidden = fusedActive() ? this.fusedSteps(initialStates) : this.cellSteps(initialStates);
+      // Every class step's hidden states, [classes, batch, hidden] per direction side by side.
+      const { parts, reverseLast } = fusedActive() ? this.fusedSteps(initialStates) : { parts: [this.cellSteps(initialStates)], reverseLast: false };
       // The shared Linear(directions·hidden → 1) on every class step: [classes, batch, ·] → scores [batch, classes].
-      return dense(hidden, this.outputKernel.read() as tf.Tensor2D, this.outputBias.read() as tf.Tensor1D, { swap: true, merge: true });
+      return dense(parts, this.outputKernel.read() as tf.Tensor2D, this.outputBias.read() as tf.Tensor1D, { swap: true, merge: true, reverseLast });
     });
   }
 
@@ -115,9 +115,10 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
    * The same recurrence as one kernel per direction (native backend). LSTM: BlockLSTM, where what a class step adds
    * to the gates (its embedding through the input kernel, or its learned input) becomes the input kernel's row of
    * that class, read by a one-hot step input; with zero inputs the cell has no input at all (width 0). GRU: the
-   * GRU sequence kernel over each class step's projected input, shared by the batch.
+   * GRU sequence kernel over each class step's projected input, shared by the batch. The directions' hidden states
+   * [classes, batch, hidden] in order, the LSTM's backward one in its run's order (last class first: `reverseLast`).
    */
-  private fusedSteps(initialStates: tf.Tensor[]): tf.Tensor {
+  private fusedSteps(initialStates: tf.Tensor[]): { parts: tf.Tensor[]; reverseLast: boolean } {
     const { cell: kind, numClasses } = this.options;
     const batch = initialStates[0].shape[0];
     const runs = this.cells.map((cell, direction) => {
@@ -130,11 +131,10 @@ export class LabelDecoder extends OptionsLayer<LabelDecoderOptions> {
       }
       const w = perClass ? tf.concat([perClass, recurrent], 0) : recurrent;
       const x = perClass ? classOneHots(numClasses, batch, direction === 1) : tf.zeros([numClasses, batch, 0]);
-      const h = blockLstm(x, initialStates[direction], tf.zeros(initialStates[direction].shape), w, cell.bias.read());
-      // The backward direction ran the classes last to first.
-      return direction === 1 ? tf.reverse(h, 0) : h;
+      return blockLstm(x, initialStates[direction], tf.zeros(initialStates[direction].shape), w, cell.bias.read());
     });
-    return runs.length === 1 ? runs[0] : tf.concat(runs, 2);
+    // The LSTM's backward direction ran the classes last to first.
+    return { parts: runs, reverseLast: kind === 'lstm' && runs.length === 2 };
   }
 }
 
