@@ -50,16 +50,18 @@ function expectClose(ours: Float32Array, twin: Float32Array, what: string): void
   expect(maxAbsDifference(ours, twin), what).toBeLessThanOrEqual(relative * Math.max(scale, 1));
 }
 
-describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () => {
-  beforeAll(async () => {
-    await useBackend('tensorflow');
-  });
+beforeAll(async () => {
+  if (native) await useBackend('tensorflow');
+});
 
-  it('is loaded', () => {
+describe.skipIf(!native)('our layout ops on the native backend', () => {
+  it('are loaded', () => {
     expect(sliceseqOpsProblem()).toBeNull();
-    expect(sliceseqOpReady(DENSE)).toBe(true);
+    for (const op of [DENSE, GATHER_ROWS, REDUCE_GRAD]) expect(sliceseqOpReady(op), op).toBe(true);
   });
+});
 
+describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () => {
   // [name, the parts' shapes, outputs, layout]
   const cases: Array<[string, number[][], number, DenseLayout]> = [
     ['rank 2', [[4, 64]], 64, {}],
@@ -167,15 +169,6 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
 });
 
 describe.skipIf(!native)('SliceseqGatherRows (our TF op) on the native backend', () => {
-  beforeAll(async () => {
-    await useBackend('tensorflow');
-  });
-
-  it('is loaded', () => {
-    expect(sliceseqOpsProblem()).toBeNull();
-    expect(sliceseqOpReady(GATHER_ROWS)).toBe(true);
-  });
-
   /** Fold → a per-row map with weights → unfold: the result and the gradients by the sequence and the map's weights. */
   function foldPass(on: boolean, sequence: tf.Tensor, mask: tf.Tensor2D): Float32Array[] {
     return withOps(on, () =>
@@ -237,15 +230,6 @@ describe.skipIf(!native)('SliceseqGatherRows (our TF op) on the native backend',
 });
 
 describe.skipIf(!native)('SliceseqReduceGrad (our TF op) on the native backend', () => {
-  beforeAll(async () => {
-    await useBackend('tensorflow');
-  });
-
-  it('is loaded', () => {
-    expect(sliceseqOpsProblem()).toBeNull();
-    expect(sliceseqOpReady(REDUCE_GRAD)).toBe(true);
-  });
-
   const cases: Array<[number[], number | number[], boolean]> = [
     [[14, 4, 4, 64], [1, 2], false],
     [[3, 5, 5, 2], [1, 2], true],
