@@ -3,12 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DENSE, dense, type DenseLayout } from '../../src/backend/dense.ts';
 import { GATHER_ROWS, gatherRows } from '../../src/backend/gather-rows.ts';
 import { REDUCE_GRAD } from '../../src/backend/reduce-grad.ts';
-import { setSliceseqOps, sliceseqOpReady, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
+import { sliceseqOpReady } from '../../src/backend/sliceseq-ops.ts';
 import { LabelDecoder } from '../../src/models/layers/label-decoder.ts';
 import { MaskedRecurrent } from '../../src/models/layers/masked-recurrent.ts';
 import { FoldSlices, UnfoldSlices } from '../../src/models/layers/slice-folding.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { bindingCalls, kernelCount, maxAbsDifference, prefixMask, randomizeWeights, seededTensor } from '../helpers/fused-parity.ts';
+import { bindingCalls, kernelCount, maxAbsDifference, prefixMask, randomizeWeights, requireSliceseqOps, seededTensor, withSliceseqOps } from '../helpers/fused-parity.ts';
 
 /**
  * Our layout ops against their twins, the per-op tfjs paths (`setSliceseqOps(false)`), on the same inputs:
@@ -23,18 +23,9 @@ import { bindingCalls, kernelCount, maxAbsDifference, prefixMask, randomizeWeigh
 const native = testBackends.includes('tensorflow');
 const relative = 1e-6;
 
-function withOps<T>(on: boolean, f: () => T): T {
-  const previous = setSliceseqOps(on);
-  try {
-    return f();
-  } finally {
-    setSliceseqOps(previous);
-  }
-}
-
 /** y, and the gradients of sum(y · seeded weights) by each part of x, w and b. */
 function run(on: boolean, parts: tf.Tensor[], w: tf.Tensor2D, b: tf.Tensor1D, layout: DenseLayout): Float32Array[] {
-  return withOps(on, () =>
+  return withSliceseqOps(on, () =>
     tf.tidy(() => {
       const apply = (...args: tf.Tensor[]) => dense(args.slice(0, parts.length), args[parts.length] as tf.Tensor2D, args[parts.length + 1] as tf.Tensor1D, layout);
       const y = apply(...parts, w, b);
@@ -56,7 +47,7 @@ beforeAll(async () => {
 
 describe.skipIf(!native)('our layout ops on the native backend', () => {
   it('are loaded', () => {
-    expect(sliceseqOpsProblem()).toBeNull();
+    requireSliceseqOps();
     for (const op of [DENSE, GATHER_ROWS, REDUCE_GRAD]) expect(sliceseqOpReady(op), op).toBe(true);
   });
 });
@@ -84,7 +75,7 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
       const twin = run(false, parts, w, b, layout);
       expect(ours.map((t) => t.length)).toEqual(twin.map((t) => t.length));
       ['y', ...parts.map((_, i) => `dx${i}`), 'dw', 'db'].forEach((what, i) => expectClose(ours[i], twin[i], what));
-      const shapeOf = (on: boolean) => withOps(on, () => tf.tidy(() => dense(parts, w, b, layout).shape));
+      const shapeOf = (on: boolean) => withSliceseqOps(on, () => tf.tidy(() => dense(parts, w, b, layout).shape));
       expect(shapeOf(true)).toEqual(shapeOf(false));
       tf.dispose([...parts, w, b]);
     });
@@ -95,7 +86,7 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
     const w = seededTensor([64, 192], 'w-count') as tf.Tensor2D;
     const b = seededTensor([192], 'b-count') as tf.Tensor1D;
     const step = () => tf.tidy(() => tf.grads((xv: tf.Tensor, wv: tf.Tensor, bv: tf.Tensor) => tf.sum(dense(xv, wv as tf.Tensor2D, bv as tf.Tensor1D, { swap: true })))([x, w, b]));
-    const opsOf = (on: boolean) => withOps(on, () => bindingCalls(() => tf.dispose(step())).ops);
+    const opsOf = (on: boolean) => withSliceseqOps(on, () => bindingCalls(() => tf.dispose(step())).ops);
     // Ours: the op, its gradient op, and Sum with its gradient's fill; the twin: Transpose, Reshape, MatMul, Add, … .
     expect(opsOf(true)).toBeLessThan(opsOf(false) - 8);
     const before = tf.memory().numTensors;
@@ -117,7 +108,7 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
   describe('inside the layers (ops on against off, same weights)', () => {
     /** Output and gradients by the inputs and every trainable weight of `layer`. */
     function layerPass(on: boolean, layer: tf.layers.Layer, inputs: tf.Tensor[], differentiated: number): Float32Array[] {
-      return withOps(on, () =>
+      return withSliceseqOps(on, () =>
         tf.tidy(() => {
           const variables = layer.trainableWeights.map((v) => (v as unknown as { val: tf.Variable }).val);
           const inputVars = inputs.slice(0, differentiated).map((t) => tf.variable(t.clone(), true));
@@ -162,7 +153,7 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
       const layer = new LabelDecoder({ cell: 'lstm', hidden: 8, bidirectional: true, numClasses: 5, inputs: 'zeros', embeddingSize: 3, seed: 1 });
       const features = seededTensor([4, 16], 'decoder-count');
       layer.apply(features);
-      const count = (on: boolean) => withOps(on, () => kernelCount(() => tf.dispose(layer.apply(features) as tf.Tensor)));
+      const count = (on: boolean) => withSliceseqOps(on, () => kernelCount(() => tf.dispose(layer.apply(features) as tf.Tensor)));
       expect(await count(true)).toBeLessThan((await count(false)) - 4);
     });
   });
@@ -171,7 +162,7 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
 describe.skipIf(!native)('SliceseqGatherRows (our TF op) on the native backend', () => {
   /** Fold → a per-row map with weights → unfold: the result and the gradients by the sequence and the map's weights. */
   function foldPass(on: boolean, sequence: tf.Tensor, mask: tf.Tensor2D): Float32Array[] {
-    return withOps(on, () =>
+    return withSliceseqOps(on, () =>
       tf.tidy(() => {
         const fold = new FoldSlices({ compact: true });
         const unfold = new UnfoldSlices({ compact: true });
@@ -212,7 +203,7 @@ describe.skipIf(!native)('SliceseqGatherRows (our TF op) on the native backend',
     const fold = new FoldSlices({ compact: true });
     const unfold = new UnfoldSlices({ compact: true });
     const step = () => tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(unfold.apply([fold.apply([x, mask]) as tf.Tensor, mask]) as tf.Tensor))(sequence));
-    const opsOf = (on: boolean) => withOps(on, () => bindingCalls(() => tf.dispose(step())).ops);
+    const opsOf = (on: boolean) => withSliceseqOps(on, () => bindingCalls(() => tf.dispose(step())).ops);
     // Ours: two gathers each way, Sum and its gradient's fill; the twin adds a Reshape, a ConcatV2 and a Reshape each way.
     expect(opsOf(true)).toBeLessThanOrEqual(opsOf(false) - 5);
     const before = tf.memory().numTensors;
@@ -244,7 +235,7 @@ describe.skipIf(!native)('SliceseqReduceGrad (our TF op) on the native backend',
       it(`${name} of [${shape.join(', ')}] over ${JSON.stringify(axis)}${keepDims ? ', dims kept' : ''}: the gradient is tfjs's bits`, () => {
         const x = seededTensor(shape, `reduce-${shape.join('x')}`);
         const gradient = (on: boolean) =>
-          withOps(on, () =>
+          withSliceseqOps(on, () =>
             tf.tidy(() => {
               const weights = seededTensor(reduce(x, axis, keepDims).shape, 'reduce-weights');
               // The outer sum over every axis takes the op's path too.
@@ -261,7 +252,7 @@ describe.skipIf(!native)('SliceseqReduceGrad (our TF op) on the native backend',
     const x = seededTensor([14, 4, 4, 64], 'gap');
     const pool = tf.layers.globalAveragePooling2d({});
     const run = () => tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(pool.apply(v) as tf.Tensor))(x));
-    const calls = (on: boolean) => withOps(on, () => bindingCalls(() => tf.dispose(run())));
+    const calls = (on: boolean) => withSliceseqOps(on, () => bindingCalls(() => tf.dispose(run())));
     const [ours, twin] = [calls(true), calls(false)];
     // Mean and Sum forward; one op per gradient (tfjs: Reshape, Mul, RealDiv for the mean, Reshape, Mul for the sum).
     expect(ours.ops).toBe(4);
