@@ -10,7 +10,7 @@
 #include "tf_op.h"
 
 namespace sliceseq {
-std::vector<OpSpec> flatAdamOps();
+std::vector<OpSpec> flatOptimizerOps();
 }
 
 namespace {
@@ -24,7 +24,7 @@ struct Registration {
 const Registration &registration() {
   static const Registration done = [] {
     Registration result;
-    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatAdamOps()};
+    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatOptimizerOps()};
     for (const auto &family : families) {
       for (const auto &spec : family) {
         std::string error = sliceseq::registerOp(spec);
