@@ -68,6 +68,16 @@ function stepMasks(real: number[] | null, steps: number, batch: number): StepMas
   });
 }
 
+/**
+ * The ops run when one step's recurrent product, B·H·3H multiply-adds, is at most 2²² (B 16, H 256 and below):
+ * there the dispatch they save (a dozen TF ops a step, 10–17 µs each) outweighs what TF's MatMul gains on the
+ * products (AVX2 with FMA, and both threads at 2); at B 32, H 256 (6.3M) the ops lost at 2 threads
+ * (docs/fused-kernels.md, bench/gru-op.ts).
+ */
+export const GRU_OP_MAX_PRODUCT = 2 ** 22;
+
+const opFits = (batch: number, hidden: number) => batch * hidden * 3 * hidden <= GRU_OP_MAX_PRODUCT;
+
 /** The mask as the ops take it: [T, B], 1 real and 0 padded (every step real when `real` is null). */
 const maskTensor = (real: number[] | null, steps: number, batch: number) =>
   tf.tensor2d(real ?? new Float32Array(steps * batch).fill(1), [steps, batch]);
@@ -82,7 +92,7 @@ const gruKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     const { reverse, real } = attrs as unknown as GruAttrs;
     const [steps] = x.shape;
     const [batch, hidden] = h0.shape;
-    if (sliceseqOpReady(GRU_SEQUENCE)) return o.ops.many(GRU_SEQUENCE, [x, h0, u, b, maskTensor(real, steps, batch)], 6, [o.ops.bool('reverse', reverse)]);
+    if (sliceseqOpReady(GRU_SEQUENCE) && opFits(batch, hidden)) return o.ops.many(GRU_SEQUENCE, [x, h0, u, b, maskTensor(real, steps, batch)], 6, [o.ops.bool('reverse', reverse)]);
     const masks = stepMasks(real, steps, batch);
     const [xrz, xn] = o.splitV(x, [2 * hidden, hidden], 2).map((part) => o.unpack(part, 0));
     const zeros = tf.zeros([batch, hidden]);
@@ -125,7 +135,7 @@ const gruGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     const { reverse, real } = attrs as unknown as GruAttrs;
     const [steps, inputBatch] = x.shape;
     const [batch, hidden] = h0.shape;
-    if (sliceseqOpReady(GRU_SEQUENCE_GRAD)) {
+    if (sliceseqOpReady(GRU_SEQUENCE_GRAD) && opFits(batch, hidden)) {
       const mask = maskTensor(real, steps, batch);
       return o.ops.many(GRU_SEQUENCE_GRAD, [x, h0, u, mask, states, r, z, n, gn, dStates, dFinal], 4, [o.ops.bool('reverse', reverse)]);
     }

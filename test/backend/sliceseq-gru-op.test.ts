@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GRU_SEQUENCE, GRU_SEQUENCE_GRAD, type GruAttrs } from '../../src/backend/gru.ts';
+import { GRU_OP_MAX_PRODUCT, GRU_SEQUENCE, GRU_SEQUENCE_GRAD, type GruAttrs } from '../../src/backend/gru.ts';
 import { setSliceseqOps, sliceseqOpReady, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
 import { TfOps } from '../../src/backend/tf-ops.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { maxAbsDifference, seededTensor } from '../helpers/fused-parity.ts';
+import { maxAbsDifference, seededTensor, tfOpCount } from '../helpers/fused-parity.ts';
 
 /**
  * sliceseq's GRU ops (native/tf-ops/gru.cc: SliceseqGRU, SliceseqGRUGrad) against the GRU kernels' TF-ops path
@@ -65,8 +65,13 @@ describe.skipIf(!native)('sliceseq GRU ops (native/tf-ops/gru.cc) against the TF
 
   it('are loaded on the CPU package (npm run native builds them)', () => {
     expect(sliceseqOpsProblem()).toBeNull();
-    expect(sliceseqOpReady(GRU_SEQUENCE)).toBe(true);
-    expect(sliceseqOpReady(GRU_SEQUENCE_GRAD)).toBe(true);
+    const previous = setSliceseqOps(true);
+    try {
+      expect(sliceseqOpReady(GRU_SEQUENCE)).toBe(true);
+      expect(sliceseqOpReady(GRU_SEQUENCE_GRAD)).toBe(true);
+    } finally {
+      setSliceseqOps(previous);
+    }
   });
 
   const cases: Case[] = [
@@ -92,6 +97,27 @@ describe.skipIf(!native)('sliceseq GRU ops (native/tf-ops/gru.cc) against the TF
       });
     });
   }
+
+  it('run as one TF op each up to the size rule (B·H·3H ≤ GRU_OP_MAX_PRODUCT); above it, the TF-ops path', () => {
+    const forwardOps = (batch: number, hidden: number) => {
+      const previous = setSliceseqOps(true);
+      try {
+        return tfOpCount(() =>
+          tf.tidy(() => {
+            const attrs = { reverse: false, real: null } as unknown as tf.NamedAttrMap;
+            const x = tf.zeros([2, batch, 3 * hidden]);
+            tf.engine().runKernel(GRU_SEQUENCE, { x, h0: tf.zeros([batch, hidden]), u: tf.zeros([hidden, 3 * hidden]), b: tf.zeros([3 * hidden]) }, attrs);
+          }),
+        );
+      } finally {
+        setSliceseqOps(previous);
+      }
+    };
+    expect(16 * 256 * 3 * 256).toBeLessThanOrEqual(GRU_OP_MAX_PRODUCT);
+    expect(forwardOps(16, 256)).toBe(1);
+    expect(32 * 256 * 3 * 256).toBeGreaterThan(GRU_OP_MAX_PRODUCT);
+    expect(forwardOps(32, 256)).toBeGreaterThan(10);
+  });
 
   it('a fully padded step keeps the state and saves zero gates; its gradient passes straight through', () => {
     const c: Case = { name: 'padded step', steps: 3, batch: 2, hidden: 4, reverse: false, mask: [[1, 0, 1], [1, 0, 0]] };
