@@ -1,17 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GRU_OP_MAX_PRODUCT, GRU_SEQUENCE, GRU_SEQUENCE_GRAD, type GruAttrs } from '../../src/backend/gru.ts';
-import { setSliceseqOps, sliceseqOpReady, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
+import { sliceseqOpReady } from '../../src/backend/sliceseq-ops.ts';
 import { TfOps } from '../../src/backend/tf-ops.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { maxAbsDifference, seededTensor, tfOpCount } from '../helpers/fused-parity.ts';
+import { maxAbsDifference, requireSliceseqOps, seededTensor, tfOpCount, withSliceseqOps } from '../helpers/fused-parity.ts';
 
 /**
  * sliceseq's GRU ops (native/tf-ops/gru.cc: SliceseqGRU, SliceseqGRUGrad) against the GRU kernels' TF-ops path
  * (setSliceseqOps(false)) on the same inputs: every output of the forward kernel (states, final and the saved r, z,
  * n, gn) and of the backward kernel (dx, dh0, du, db). Not bitwise: TF's MatMul blocks its sums and Eigen's
  * sigmoid and tanh are approximations, so forward outputs within 2e-6 and gradients within 1e-5 (max abs; values
- * are O(1)). CPU package only (the GPU build has no sliceseq ops).
+ * are O(1)). CPU package only (the GPU build has no sliceseq ops); on it, the test fails when the ops are not loaded.
  */
 const native = testBackends.includes('tensorflow');
 
@@ -34,9 +34,8 @@ function stepMajor(c: Case): number[] | null {
 
 /** The forward kernel's six outputs and the backward kernel's four, with the sliceseq ops on or off. */
 function run(c: Case, ops: boolean): Float32Array[] {
-  const previous = setSliceseqOps(ops);
-  try {
-    return tf.tidy(() => {
+  return withSliceseqOps(ops, () =>
+    tf.tidy(() => {
       const { steps, batch, hidden } = c;
       const attrs: GruAttrs = { reverse: c.reverse, real: stepMajor(c) };
       const label = `${c.name}-${steps}-${batch}-${hidden}`;
@@ -50,10 +49,8 @@ function run(c: Case, ops: boolean): Float32Array[] {
       const dFinal = seededTensor([batch, hidden], `${label}-dfinal`);
       const grads = tf.engine().runKernel(GRU_SEQUENCE_GRAD, { x, h0, u, states, r, z, n, gn, dStates, dFinal }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
       return [...forward, ...grads].map((t) => t.dataSync() as Float32Array);
-    });
-  } finally {
-    setSliceseqOps(previous);
-  }
+    }),
+  );
 }
 
 const outputNames = ['states', 'final', 'r', 'z', 'n', 'gn', 'dx', 'dh0', 'du', 'db'];
@@ -64,14 +61,11 @@ describe.skipIf(!native)('sliceseq GRU ops (native/tf-ops/gru.cc) against the TF
   });
 
   it('are loaded on the CPU package (npm run native builds them)', () => {
-    expect(sliceseqOpsProblem()).toBeNull();
-    const previous = setSliceseqOps(true);
-    try {
+    requireSliceseqOps();
+    withSliceseqOps(true, () => {
       expect(sliceseqOpReady(GRU_SEQUENCE)).toBe(true);
       expect(sliceseqOpReady(GRU_SEQUENCE_GRAD)).toBe(true);
-    } finally {
-      setSliceseqOps(previous);
-    }
+    });
   });
 
   const cases: Case[] = [
@@ -99,20 +93,16 @@ describe.skipIf(!native)('sliceseq GRU ops (native/tf-ops/gru.cc) against the TF
   }
 
   it('run as one TF op each up to the size rule (B·H·3H ≤ GRU_OP_MAX_PRODUCT); above it, the TF-ops path', () => {
-    const forwardOps = (batch: number, hidden: number) => {
-      const previous = setSliceseqOps(true);
-      try {
-        return tfOpCount(() =>
+    const forwardOps = (batch: number, hidden: number) =>
+      withSliceseqOps(true, () =>
+        tfOpCount(() =>
           tf.tidy(() => {
             const attrs = { reverse: false, real: null } as unknown as tf.NamedAttrMap;
             const x = tf.zeros([2, batch, 3 * hidden]);
             tf.engine().runKernel(GRU_SEQUENCE, { x, h0: tf.zeros([batch, hidden]), u: tf.zeros([hidden, 3 * hidden]), b: tf.zeros([3 * hidden]) }, attrs);
           }),
-        );
-      } finally {
-        setSliceseqOps(previous);
-      }
-    };
+        ),
+      );
     expect(16 * 256 * 3 * 256).toBeLessThanOrEqual(GRU_OP_MAX_PRODUCT);
     expect(forwardOps(16, 256)).toBe(1);
     expect(32 * 256 * 3 * 256).toBeGreaterThan(GRU_OP_MAX_PRODUCT);
