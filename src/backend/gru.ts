@@ -71,8 +71,8 @@ function stepMasks(real: number[] | null, steps: number, batch: number): StepMas
 /**
  * The ops run when one step's recurrent product, B·H·3H multiply-adds, is at most 2²² (B 16, H 256 and below):
  * there the dispatch they save (a dozen TF ops a step, 10–17 µs each) outweighs what TF's MatMul gains on the
- * products (AVX2 with FMA, and both threads at 2); at B 32, H 256 (6.3M) the ops lost at 2 threads
- * (docs/fused-kernels.md, bench/gru-op.ts).
+ * products (AVX2 with FMA, and both threads at 2). Above it the two are even or TF's ops win: B 24, H 256 (4.7M)
+ * 0.98× at 2 threads, B 32, H 256 (6.3M) 1.01–1.23× (bench/gru-op.ts; docs/fused-kernels.md).
  */
 export const GRU_OP_MAX_PRODUCT = 2 ** 22;
 
@@ -92,7 +92,9 @@ const gruKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     const { reverse, real } = attrs as unknown as GruAttrs;
     const [steps] = x.shape;
     const [batch, hidden] = h0.shape;
-    if (sliceseqOpReady(GRU_SEQUENCE) && opFits(batch, hidden)) return o.ops.many(GRU_SEQUENCE, [x, h0, u, b, maskTensor(real, steps, batch)], 6, [o.ops.bool('reverse', reverse)]);
+    if (sliceseqOpReady(GRU_SEQUENCE) && opFits(batch, hidden)) {
+      return o.ops.many(GRU_SEQUENCE, [x, h0, u, b, maskTensor(real, steps, batch)], 6, [o.ops.bool('reverse', reverse)]);
+    }
     const masks = stepMasks(real, steps, batch);
     const [xrz, xn] = o.splitV(x, [2 * hidden, hidden], 2).map((part) => o.unpack(part, 0));
     const zeros = tf.zeros([batch, hidden]);
