@@ -125,11 +125,11 @@ bool readSizes(TF_OpKernelContext *ctx, const char *op, const Input &x, const In
   return true;
 }
 
-// The real rows of step t.
-int64_t realRows(const Input &mask, const Sizes &s, int64_t t) {
-  int64_t count = 0;
-  for (int64_t b = 0; b < s.batch; b++) count += mask.data()[t * s.batch + b] != 0.0f;
-  return count;
+// Whether step t has a real row (a step without one is skipped).
+bool hasRealRow(const Input &mask, const Sizes &s, int64_t t) {
+  for (int64_t b = 0; b < s.batch; b++)
+    if (mask.data()[t * s.batch + b] != 0.0f) return true;
+  return false;
 }
 
 // SliceseqGRU: inputs x [T, Bx, 3H] (projected inputs, gate columns r z n; Bx = 1 broadcasts), h0 [B, H],
@@ -151,7 +151,7 @@ void gruCompute(void *kernel, TF_OpKernelContext *ctx) {
   for (int64_t k = 0; k < T; k++) {
     const int64_t t = reverse ? T - 1 - k : k;
     const int64_t at = t * B * H;
-    if (realRows(mask, s, t) == 0) {
+    if (!hasRealRow(mask, s, t)) {
       std::copy(h.begin(), h.end(), states.data() + at);
       for (float *saved : {rOut.data(), zOut.data(), nOut.data(), gnOut.data()}) std::fill(saved + at, saved + at + B * H, 0.0f);
       continue;
@@ -221,7 +221,7 @@ void gruGradCompute(void *kernel, TF_OpKernelContext *ctx) {
     const int64_t t = reverse ? k : T - 1 - k;
     const int64_t at = t * B * H;
     for (int64_t i = 0; i < B * H; i++) dh[i] += dStates.data()[at + i];
-    if (realRows(mask, s, t) == 0) continue;
+    if (!hasRealRow(mask, s, t)) continue;
     const int64_t before = reverse ? t + 1 : t - 1;
     const float *hPrev = before >= 0 && before < T ? states.data() + before * B * H : h0.data();
     const size_t rows = dGates.size();
