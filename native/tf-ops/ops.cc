@@ -11,6 +11,7 @@
 
 namespace sliceseq {
 std::vector<OpSpec> flatOptimizerOps();
+std::vector<OpSpec> gruOps();
 }
 
 namespace {
@@ -24,7 +25,7 @@ struct Registration {
 const Registration &registration() {
   static const Registration done = [] {
     Registration result;
-    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatOptimizerOps()};
+    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatOptimizerOps(), sliceseq::gruOps()};
     for (const auto &family : families) {
       for (const auto &spec : family) {
         std::string error = sliceseq::registerOp(spec);
