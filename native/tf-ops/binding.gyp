@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "sliceseq_tf_ops",
-      "sources": ["ops.cc", "tf_op.cc", "flat_adam.cc"],
+      "sources": ["ops.cc", "tf_op.cc", "flat_adam.cc", "asymmetric_loss.cc"],
       "include_dirs": ["<!(echo ${TF_DEPS_DIR}/include)"],
       "libraries": ["-L<!(echo ${TF_DEPS_DIR}/lib)", "-l:libtensorflow_framework.so.2", "-Wl,-rpath,<!(echo ${TF_DEPS_DIR}/lib)"],
       "cflags_cc": ["-O3", "-ffp-contract=off", "-std=c++17", "-fexceptions"],

@@ -11,6 +11,7 @@
 
 namespace sliceseq {
 std::vector<OpSpec> flatAdamOps();
+std::vector<OpSpec> asymmetricLossOps();
 }
 
 namespace {
@@ -24,7 +25,7 @@ struct Registration {
 const Registration &registration() {
   static const Registration done = [] {
     Registration result;
-    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatAdamOps()};
+    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatAdamOps(), sliceseq::asymmetricLossOps()};
     for (const auto &family : families) {
       for (const auto &spec : family) {
         std::string error = sliceseq::registerOp(spec);
