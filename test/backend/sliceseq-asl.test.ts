@@ -9,9 +9,9 @@ import { seededTensor } from '../helpers/fused-parity.ts';
  * Our TensorFlow ops SliceseqAsl and SliceseqAslTargetsGrad (native/tf-ops/asymmetric_loss.cc) against the fused
  * kernel's TF-ops path (setSliceseqOps(false)) on the same logits and targets, over every option of the loss.
  * The float32 operations are the same in the same order; the transcendental functions are libm's against Eigen's
- * (σ, exp, log1p, log, pow), a few ulps apart, so: the elements within 4e-7 relative (+1e-7 of the largest
- * magnitude), the gradients by the logits and by the targets within 2e-6 of the largest magnitude plus 2e-6
- * relative (the few elements on the edge of a floor or a clip are compared by the same rule). CPU package only.
+ * (σ, exp, log1p, log, pow), a few ulps apart, so each output within 1e-6 of its largest magnitude plus 2e-6
+ * relative. (Measured over 6000 logits in [−30, 30] and every variant below: at most 3.1e-7 of the largest
+ * magnitude for the elements, 4.3e-7 for the gradients; 25–80% of the values bitwise.) CPU package only.
  */
 const native = testBackends.includes('tensorflow');
 
@@ -103,12 +103,12 @@ describe.skipIf(!native)('our asymmetric-loss ops (SliceseqAsl) against the fuse
         const y = soft ? tf.sigmoid(seededTensor(x.shape, 'sliceseq-asl-soft')) : tf.cast(tf.greater(seededTensor(x.shape, 'sliceseq-asl-hard'), 0.3), 'float32');
         const ours = run(true, options, x, y);
         const twin = run(false, options, x, y);
-        expectClose(ours.elements, twin.elements, 'elements', 4e-7, 1e-7);
+        expectClose(ours.elements, twin.elements, 'elements', 2e-6, 1e-6);
         // Without a tape the op skips the derivative; the elements are the same bits.
         expect(Array.from(ours.validation)).toEqual(Array.from(ours.elements));
         expect(Array.from(twin.validation)).toEqual(Array.from(twin.elements));
-        expectClose(ours.dLogits, twin.dLogits, 'dLogits', 2e-6, 2e-6);
-        expectClose(ours.dTargets, twin.dTargets, 'dTargets', 2e-6, 2e-6);
+        expectClose(ours.dLogits, twin.dLogits, 'dLogits', 2e-6, 1e-6);
+        expectClose(ours.dTargets, twin.dTargets, 'dTargets', 2e-6, 1e-6);
         tf.dispose([x, y]);
       });
     }
