@@ -13,7 +13,9 @@
  *   5. install libraries and binding into node_modules/@tensorflow/tfjs-node and check that it loads;
  *   6. build sliceseq's preprocessing kernels (native/kernels: window, CLAHE, resize) against Debian's OpenCV where
  *      its headers are installed (libopencv-imgproc-dev), and check that they load; without them it says so and
- *      preprocessing runs in JavaScript and OpenCV's WebAssembly build (the same bytes, slower).
+ *      preprocessing runs in JavaScript and OpenCV's WebAssembly build (the same bytes, slower);
+ *   7. build sliceseq's own TensorFlow ops (native/tf-ops: the fused kernels' C++ ops, src/backend/sliceseq-ops.ts)
+ *      against the installed TensorFlow C library and headers, and check that TensorFlow runs one (CPU package).
  *
  * `npm run native -- --gpu` does the same for @tensorflow/tfjs-node-gpu from the GPU-enabled `tensorflow` wheel (572 MB)
  * and the pinned CUDA 12 wheels of its `and-cuda` extra (2.7 GB, src/backend/gpu-build.ts), laid out as
@@ -86,7 +88,9 @@ const LIBRARIES = ['libtensorflow_cc.so.2', 'libtensorflow_framework.so.2'] as c
 /** The binding links -ltensorflow -ltensorflow_framework: unversioned names for the wheel's libraries. */
 const LINK_NAMES: Record<string, string> = { 'libtensorflow.so': 'libtensorflow_cc.so.2', 'libtensorflow_framework.so': 'libtensorflow_framework.so.2' };
 /** Header folders of the wheel that tensorflow/c/c_api.h and c/eager/c_api.h include. */
-const HEADER_PATTERNS = ['/tensorflow/c/', '/platform/ctstring', '/xla/tsl/c/'];
+const HEADER_PATTERNS = ['/tensorflow/c/', '/platform/ctstring', '/xla/tsl/c/', '/tsl/platform/platform.h', '/next_pluggable_device/c/'];
+/** Which headers a cached CPU build holds: 2 adds those of tensorflow/c/kernels.h and ops.h (native/tf-ops, CPU package only). */
+const HEADERS_LAYOUT = 2;
 
 class SetupError extends Error {}
 /** --cached-only and a wheel is not in the cache: exit code 3, so CI can tell "not cached" from "broken". */
@@ -182,6 +186,8 @@ interface Stamp {
   variant?: 'cpu' | 'cuda12';
   /** The CUDA build: what TensorFlow was built with, and the CUDA wheels beside it. */
   build?: CudaBuildInfo;
+  /** HEADERS_LAYOUT of the cached headers (absent: 1). */
+  headers?: number;
 }
 
 function readStamp(path: string): Stamp | null {
@@ -193,7 +199,14 @@ function readStamp(path: string): Stamp | null {
 }
 
 function sameStamp(a: Stamp | null, b: Stamp): boolean {
-  return a !== null && a.tensorflow === b.tensorflow && a.tfjsNode === b.tfjsNode && a.napi === b.napi && (a.variant ?? 'cpu') === (b.variant ?? 'cpu');
+  return (
+    a !== null &&
+    a.tensorflow === b.tensorflow &&
+    a.tfjsNode === b.tfjsNode &&
+    a.napi === b.napi &&
+    (a.variant ?? 'cpu') === (b.variant ?? 'cpu') &&
+    (a.headers ?? 1) === (b.headers ?? 1)
+  );
 }
 
 /** Hard link where the file system allows (the libraries are 630 MB), else copy; through a temporary name. */
@@ -415,6 +428,37 @@ export function setupKernels(options: { nodedir?: string }): string {
   return loaded.stdout.trim();
 }
 
+/**
+ * Step 7: sliceseq's own TensorFlow ops (native/tf-ops, a few C++ files, about ten seconds to build) against the
+ * TensorFlow C library and headers installed in @tensorflow/tfjs-node/deps, rebuilt on every run so they always
+ * match the sources; returns what loads. They register with the process's TensorFlow, so the check loads tfjs-node
+ * first and runs one op through its binding.
+ */
+export function setupTfOps(options: { nodedir?: string }): string {
+  const pkg = packageDir(ROUTES.cpu.pkg);
+  const deps = pkg && join(pkg, 'deps');
+  if (!deps || !existsSync(join(deps, 'include/tensorflow/c/kernels.h'))) {
+    return `sliceseq's TensorFlow ops not built: ${ROUTES.cpu.pkg} is not set up with TensorFlow's C headers (\`npm run native\` sets it up); the fused kernels run TensorFlow's own ops`;
+  }
+  const dir = fileURLToPath(new URL('../native/tf-ops/', import.meta.url));
+  say(`building sliceseq's TensorFlow ops against ${deps}`);
+  const built = run(process.execPath, [nodeGyp(), 'rebuild', `--nodedir=${findNodeDir(options.nodedir)}`], { cwd: dir, env: { ...process.env, TF_DEPS_DIR: deps } });
+  if (!built.ok) fail(`sliceseq's TensorFlow ops did not build:\n${lastLines(built.output, 20)}`);
+  const probe = [
+    "process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';",
+    "const tf = require('@tensorflow/tfjs-node');",
+    `const ops = require(${JSON.stringify(join(dir, 'build/Release/sliceseq_tf_ops.node'))});`,
+    'if (ops.error) throw new Error(ops.error);',
+    'const backend = tf.backend();',
+    "const norm = backend.executeSingleOutput('SliceseqGlobalNorm', [{ name: 'N', type: backend.binding.TF_ATTR_INT, value: 2 }], [tf.tensor1d([3, 4]), tf.tensor1d([12])]).dataSync();",
+    "if (norm[0] !== 13) throw new Error('the global norm of (3, 4) and (12) gave ' + norm[0]);",
+    "console.log(`sliceseq's TensorFlow ops: ${ops.ops.join(', ')}`);",
+  ].join('\n');
+  const loaded = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+  if (loaded.status !== 0) fail(`sliceseq's TensorFlow ops do not load:\n${lastLines(`${loaded.stdout}${loaded.stderr}`, 8)}`);
+  return loaded.stdout.trim();
+}
+
 function defaultCacheDir(): string {
   return process.env.SLICESEQ_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'sliceseq');
 }
@@ -431,7 +475,7 @@ export function setupNative(options: { gpu?: boolean; force?: boolean; wheel?: s
   const modulePath = dirname(bindingPath);
   const napi = modulePath.split('napi-v').pop() ?? '';
   const cudaVersions = Object.fromEntries(route.cudaWheels.map((w) => [w.project, w.version]));
-  const stamp: Stamp = { tensorflow: TENSORFLOW_VERSION, tfjsNode, napi, ...(route.variant === 'cuda12' ? { variant: route.variant } : {}) };
+  const stamp: Stamp = { tensorflow: TENSORFLOW_VERSION, tfjsNode, napi, ...(route.variant === 'cuda12' ? { variant: route.variant } : { headers: HEADERS_LAYOUT }) };
   // A CUDA build also matches only with the same pinned CUDA wheels.
   const matches = (found: Stamp | null) => sameStamp(found, stamp) && JSON.stringify(found?.build?.wheels ?? {}) === JSON.stringify(cudaVersions);
   const installedStamp = join(pkg!, 'deps/sliceseq-native.json');
@@ -454,12 +498,13 @@ export function setupNative(options: { gpu?: boolean; force?: boolean; wheel?: s
   checkTools(route, !cached, needDownload);
 
   const deps = join(pkg!, 'deps');
-  /** The cache's libraries into the package's deps/ (lib/, and nvidia/ for the CUDA build), hard-linked where possible. */
+  /** The cache's libraries and headers into the package's deps/ (lib/, include/, and nvidia/ for the CUDA build), hard-linked where possible. */
   const installLibraries = () => {
     rmSync(deps, { recursive: true, force: true });
     mkdirSync(join(deps, 'lib'), { recursive: true });
     for (const lib of LIBRARIES) place(join(cache, 'lib', lib), join(deps, 'lib', lib));
     linkNames(join(deps, 'lib'));
+    run('cp', ['-r', join(cache, 'include'), join(deps, 'include')]);
     if (route.variant !== 'cuda12') return;
     for (const file of filesUnder(join(cache, 'nvidia'))) {
       mkdirSync(dirname(join(deps, 'nvidia', file)), { recursive: true });
@@ -479,7 +524,6 @@ export function setupNative(options: { gpu?: boolean; force?: boolean; wheel?: s
     const cudaBuild = route.variant === 'cuda12' ? { ...info!, wheels: extractCuda(route, downloaded.cuda, cache) } : undefined;
     finalStamp = { ...stamp, ...(cudaBuild ? { build: cudaBuild } : {}) };
     installLibraries();
-    run('cp', ['-r', join(cache, 'include'), join(deps, 'include')]);
     build(pkg!, nodeDir, bindingPath);
     place(bindingPath, join(cache, 'tfjs_binding.node'));
     writeFileSync(cacheStamp, `${JSON.stringify(finalStamp, null, 2)}\n`);
@@ -518,6 +562,7 @@ function main(): void {
     const report = setupNative({ ...values, cachedOnly: values['cached-only'] });
     say(`${report} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     say(setupKernels(values));
+    say(setupTfOps(values));
   } catch (error) {
     if (!(error instanceof SetupError)) throw error;
     process.stderr.write(`native: ${error.message}\n`);

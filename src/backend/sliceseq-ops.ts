@@ -38,6 +38,11 @@ export function sliceseqOpReady(name: string): boolean {
   return enabled && ops !== null && ops.has(name);
 }
 
+/** The names of the ops loaded (none before loadSliceseqOps, or when it could not load them). */
+export function sliceseqOps(): string[] {
+  return ops ? [...ops] : [];
+}
+
 /** Why the ops are not loaded (null when they are), for `sliceseq env` and the tests. */
 export function sliceseqOpsProblem(): string | null {
   return ops ? null : problem;

@@ -6,7 +6,7 @@ import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
 import { FlatMomentumOptimizer } from '../../src/train/flat-momentum.ts';
 import { FlatRMSPropOptimizer } from '../../src/train/flat-rmsprop.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { bindingCalls, kernelCount, seededTensor, tfOpCount, withFused } from '../helpers/fused-parity.ts';
+import { bindingCalls, kernelCount, requireSliceseqOps, seededTensor, tfOpCount, withFused, withSliceseqOps } from '../helpers/fused-parity.ts';
 
 /** Flat Adam, rank-2 MatMul and ReluGrad on the native backend against today's tfjs path. */
 const native = testBackends.includes('tensorflow');
@@ -31,33 +31,39 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     await useBackend('tensorflow');
   });
 
-  it("flat Adam is bitwise tfjs's per-variable Adam, and its weights round-trip through tfjs's format", async () => {
-    const ours = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
-    const theirs = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
-    const [a, b] = [makeVariables('flat'), makeVariables('per_variable')];
-    stepBoth([ours, theirs], [a, b], 0);
-    const tensors = tf.memory().numTensors;
-    for (let step = 1; step < 5; step++) stepBoth([ours, theirs], [a, b], step);
-    expect(tf.memory().numTensors).toBe(tensors);
-    expect(values(a)).toEqual(values(b));
-    // Per-variable moments out (the checkpoint format) …
-    const saved = await ours.getWeights();
-    const reference = await theirs.getWeights();
-    expect(saved.map((w) => w.name)).toEqual(reference.map((w) => w.name.replace('per_variable', 'flat')));
-    saved.forEach((w, i) => expect(Array.from(w.tensor.dataSync())).toEqual(Array.from(reference[i].tensor.dataSync())));
-    // … and in, into a fresh optimizer, which then keeps stepping exactly as tfjs's does.
-    const resumed = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
-    await resumed.setWeights(saved);
-    (resumed as unknown as { accBeta1: tf.Variable }).accBeta1.assign((ours as unknown as { accBeta1: tf.Variable }).accBeta1);
-    (resumed as unknown as { accBeta2: tf.Variable }).accBeta2.assign((ours as unknown as { accBeta2: tf.Variable }).accBeta2);
-    for (let step = 5; step < 8; step++) stepBoth([resumed, theirs], [a, b], step);
-    expect(values(a)).toEqual(values(b));
-    expect(resumed.iterations).toBe(theirs.iterations);
-    ours.dispose();
-    resumed.dispose();
-    theirs.dispose();
-    tf.dispose([...a, ...b]);
-  });
+  for (const ops of [true, false]) {
+    const how = ops ? 'as our op (SliceseqAdam)' : "as TF's ops";
+    it(`flat Adam ${how} is bitwise tfjs's per-variable Adam, and its weights round-trip through tfjs's format`, async () => {
+      if (ops) requireSliceseqOps();
+      await withSliceseqOps(ops, async () => {
+        const ours = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+        const theirs = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
+        const [a, b] = [makeVariables('flat'), makeVariables('per_variable')];
+        stepBoth([ours, theirs], [a, b], 0);
+        const tensors = tf.memory().numTensors;
+        for (let step = 1; step < 5; step++) stepBoth([ours, theirs], [a, b], step);
+        expect(tf.memory().numTensors).toBe(tensors);
+        expect(values(a)).toEqual(values(b));
+        // Per-variable moments out (the checkpoint format) …
+        const saved = await ours.getWeights();
+        const reference = await theirs.getWeights();
+        expect(saved.map((w) => w.name)).toEqual(reference.map((w) => w.name.replace('per_variable', 'flat')));
+        saved.forEach((w, i) => expect(Array.from(w.tensor.dataSync())).toEqual(Array.from(reference[i].tensor.dataSync())));
+        // … and in, into a fresh optimizer, which then keeps stepping exactly as tfjs's does.
+        const resumed = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
+        await resumed.setWeights(saved);
+        (resumed as unknown as { accBeta1: tf.Variable }).accBeta1.assign((ours as unknown as { accBeta1: tf.Variable }).accBeta1);
+        (resumed as unknown as { accBeta2: tf.Variable }).accBeta2.assign((ours as unknown as { accBeta2: tf.Variable }).accBeta2);
+        for (let step = 5; step < 8; step++) stepBoth([resumed, theirs], [a, b], step);
+        expect(values(a)).toEqual(values(b));
+        expect(resumed.iterations).toBe(theirs.iterations);
+        ours.dispose();
+        resumed.dispose();
+        theirs.dispose();
+        tf.dispose([...a, ...b]);
+      });
+    });
+  }
 
   it('a flat step uploads its gradients and per-step scalars only (shapes and sizes are kept), freed with the optimizer', () => {
     const variables = makeVariables('uploads');
@@ -65,8 +71,12 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     const optimizer = new FlatAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
     const step = () => tf.tidy(() => optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: seededTensor(shapes[i], `u${i}`) }))));
     step();
-    // The gradients, Adam's 7 scalars and SplitV's axis; no shape vector per variable, no sizes vector.
-    expect(bindingCalls(step).uploads).toBe(shapes.length + 8);
+    // The gradients and Adam's constants (our op: one vector of 6; TF's ops: 7 scalars and SplitV's axis); no shape
+    // vector per variable, no sizes vector.
+    requireSliceseqOps();
+    expect(bindingCalls(step).uploads).toBe(shapes.length + 1);
+    withSliceseqOps(false, step); // TF's ops take the kept positions and shapes, uploaded when an op first takes them
+    expect(withSliceseqOps(false, () => bindingCalls(step).uploads)).toBe(shapes.length + 8);
     optimizer.dispose();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(variables);
@@ -115,15 +125,17 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     tf.dispose(variables);
   });
 
-  it('the global gradient norm is one kernel of one TF op per tensor (+3), equal to the per-tensor ops within 1e-6', async () => {
+  it('the global gradient norm is one kernel (our op; else one TF op per tensor + 3), equal to the per-tensor ops within 1e-6', async () => {
+    requireSliceseqOps();
     for (const scale of [1, 1e-15, 1e15]) {
       const tensors = shapes.map((shape, i) => tf.tidy(() => tf.mul(seededTensor(shape, `norm-${i}`), scale)));
       const norm = () => tf.tidy(() => fusedGlobalNorm(tensors).dataSync()[0]);
       const perTensor = tf.tidy(() => tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
       expect(perTensor).toBeGreaterThan(0);
-      expect(Math.abs(norm() - perTensor)).toBeLessThanOrEqual(1e-6 * perTensor);
+      for (const ops of [true, false]) expect(Math.abs(withSliceseqOps(ops, norm) - perTensor)).toBeLessThanOrEqual(1e-6 * perTensor);
       expect(await kernelCount(() => void norm())).toBe(1);
-      expect(tfOpCount(() => void norm())).toBe(shapes.length + 3);
+      expect(tfOpCount(() => void norm())).toBe(1);
+      expect(withSliceseqOps(false, () => tfOpCount(() => void norm()))).toBe(shapes.length + 3);
       tf.dispose(tensors);
     }
     const single = seededTensor([3, 4], 'single');

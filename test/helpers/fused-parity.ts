@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { setSliceseqOps, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
 import { setFusedKernels } from '../../src/backend/tf-ops.ts';
 import { Rng } from '../../src/core/rng.ts';
+import { nativeTestBackend } from './backend.ts';
 
 /** A seeded normal tensor. */
 export function seededTensor(shape: number[], label: string, scale = 1): tf.Tensor {
@@ -91,4 +93,35 @@ export function withFused<T>(enabled: boolean, f: () => T): T {
   } finally {
     setFusedKernels(previous);
   }
+}
+
+/**
+ * Runs `f` with sliceseq's own TensorFlow ops (native/tf-ops) on or off (off, the fused kernels run TF's ops); an
+ * async `f` keeps the setting until its promise settles.
+ */
+export function withSliceseqOps<T>(enabled: boolean, f: () => T): T {
+  const previous = setSliceseqOps(enabled);
+  let result: T;
+  try {
+    result = f();
+  } catch (error) {
+    setSliceseqOps(previous);
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(() => setSliceseqOps(previous)) as T;
+  setSliceseqOps(previous);
+  return result;
+}
+
+/** sliceseq's ops load on the native CPU package only (the GPU-build pass runs TF's ops in their place). */
+export const sliceseqOpsExpected = nativeTestBackend === 'tensorflow';
+
+/**
+ * On the native CPU package sliceseq's ops must be loaded (`npm run native` builds them; CI runs it): throws why not,
+ * so a parity test cannot pass by comparing TF's ops with themselves. Nothing to check in the GPU-build pass.
+ */
+export function requireSliceseqOps(): void {
+  if (!sliceseqOpsExpected) return;
+  const problem = sliceseqOpsProblem();
+  if (problem) throw new Error(`sliceseq's TensorFlow ops are ${problem}`);
 }

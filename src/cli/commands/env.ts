@@ -16,6 +16,8 @@ export interface EnvironmentReport {
   gpuBuild?: { tensorflow: string; gpus: Array<{ name: string; computeCapability: string; memoryMiB: number }>; driver: string | null; noGpuReason: string | null };
   /** Where window, CLAHE and resize run: sliceseq's native kernels (`npm run native`) or JavaScript and OpenCV WebAssembly. */
   preprocessing: string;
+  /** On the native CPU package: sliceseq's TensorFlow ops (native/tf-ops) that the fused kernels run, or why none. */
+  tfOps?: string;
   /** What `auto` (or --backend) really activates here: the backend, its device, TF library and threads. */
   active?: Pick<BackendChoice, 'kind' | 'device' | 'threads' | 'library'>;
 }
@@ -35,6 +37,7 @@ export async function environmentReport(active?: BackendChoice): Promise<Environ
     cuda: { ok: preflight.ok, missing: preflight.missing, summary: preflight.summary },
     ...(await gpuBuildReport()),
     preprocessing: await preprocessingReport(),
+    ...(active?.kind === 'tensorflow' ? { tfOps: await tfOpsReport() } : {}),
     ...(active ? { active: { kind: active.kind, device: active.device, threads: active.threads, ...(active.library ? { library: active.library } : {}) } } : {}),
   };
 }
@@ -60,6 +63,13 @@ async function preprocessingReport(): Promise<string> {
   if (kernels) return `native kernels on OpenCV ${kernels.opencvVersion} (${NATIVE_KERNELS_PATH})`;
   const why = process.env.SLICESEQ_NATIVE_KERNELS === '0' ? 'SLICESEQ_NATIVE_KERNELS=0' : 'native kernels not built: npm run native, with libopencv-imgproc-dev';
   return `JavaScript and OpenCV WebAssembly (${why}; the same bytes, slower)`;
+}
+
+async function tfOpsReport(): Promise<string> {
+  const { sliceseqOps, sliceseqOpsProblem } = await import('../../backend/sliceseq-ops.ts');
+  const problem = sliceseqOpsProblem();
+  if (problem) return `none, ${problem}; the fused kernels run TensorFlow's own ops`;
+  return `${sliceseqOps().join(', ')}${process.env.SLICESEQ_TF_OPS === '0' ? " (loaded, off: SLICESEQ_TF_OPS=0; the fused kernels run TensorFlow's own ops)" : ''}`;
 }
 
 export function registerEnv(program: Command): void {
@@ -99,6 +109,7 @@ export function registerEnv(program: Command): void {
             : `the CPU only, no GPU: ${gpu.noGpuReason}`)
         : `cuda     ${report.cuda.summary} (needed by the stock @tensorflow/tfjs-node-gpu 4.22: CUDA 11.2, cuDNN 8.1)`,
       `kernels  preprocessing: ${report.preprocessing}`,
+      ...(report.tfOps ? [`         TensorFlow ops of ours: ${report.tfOps}`] : []),
       `active   ${active.kind}: ${active.device}, ${active.threads} thread${active.threads === 1 ? '' : 's'}`,
       ...(active.library ? [`         TensorFlow ${active.library.tensorflow} from ${active.library.path}`] : []),
     ];
