@@ -3,8 +3,9 @@ import { sliceseqOpReady } from './sliceseq-ops.ts';
 import { type OpAttr, TfOps, registerGradientOnce, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
- * The asymmetric loss's per-element values and their derivatives as one kernel on the native backend (about 45
- * TensorFlow ops, where the per-op path runs about 100 tfjs kernels, their tape entries and saved-tensor clones).
+ * The asymmetric loss's per-element values and their derivatives as one kernel on the native backend (one op of
+ * ours, or about 45 TensorFlow ops, where the per-op path runs about 100 tfjs kernels, their tape entries and
+ * saved-tensor clones).
  *
  * Forward, the same TF ops in the same order as the per-op path (src/losses/asl.ts), so the elements are the same
  * bits: with p = σ(x), q = σ(−x), L = log(eps),
@@ -19,8 +20,12 @@ import { type OpAttr, TfOps, registerGradientOnce, registerTensorflowKernel } fr
  * (0 with `stopGradientFocusing`). They agree with the per-op gradients within float32 rounding of the order of
  * the products.
  *
- * Inputs {logits, targets} (float32, one shape); attrs AslKernelAttrs. Outputs [elements, dElements/dLogits,
- * dElements/dTargets]. The wasm and cpu twin is the per-op aslElements.
+ * Inputs {logits, targets} (float32, one shape); attrs AslKernelAttrs and `derivative`. Outputs [elements] and,
+ * with `derivative` (set while a tape records), dElements/dLogits. dElements/dTargets is a kernel of its own
+ * (ASL_TARGETS_DERIVATIVE, from the logits alone), which the gradient runs only when the targets' gradient is
+ * asked for. On the CPU package each kernel is one op of ours where loaded (SliceseqAsl, SliceseqAslTargetsGrad:
+ * native/tf-ops/asymmetric_loss.cc, the same formulas in the same order with libm's exp/log/pow, within 1e-6 of
+ * the largest magnitude of these TF ops, its twin). The wasm and cpu twin is the per-op aslElements.
  */
 export const ASL_ELEMENTS = 'SliceseqAslElements';
 /** dElements/dTargets from the logits: run by the gradient only when the targets' gradient is asked for. */
@@ -94,8 +99,8 @@ function aslTerms(o: AslOps, x: tf.Tensor, attrs: AslKernelAttrs, derivative: bo
   const pos = o.focusing(q, gammaPos, differentiateFocusing);
   const rectified = o.unary('Relu', o.binary('Sub', p, clip));
   const neg = o.focusing(rectified, gammaNeg, differentiateFocusing);
-  /** The derivative's pieces (computed only when asked for). */
-  const slopes = () => ({ q, pq: pq!, dLogPNeg: dLogPNeg!, dLogP: unfloored(logSigP, q), rectified });
+  // The derivative's own pieces, with `derivative` only.
+  const slopes = pq && dLogPNeg ? { pq, dLogPNeg, dLogP: unfloored(logSigP, q), rectified } : null;
   return { logP, logPNeg, pos, neg, slopes };
 }
 
@@ -108,10 +113,10 @@ function aslByTfOps(o: AslOps, x: tf.Tensor, y: tf.Tensor, attrs: AslKernelAttrs
   const oneMinusY = o.binary('Sub', 1, y);
   const negative = weighted(o, o.binary('Mul', oneMinusY, logPNeg), neg.weight);
   const elements = o.unary('Neg', o.binary('AddV2', positive, negative));
-  if (!derivative) return [elements];
+  if (!slopes) return [elements];
 
   // d(branch)/dx: log'·w + log·w'·(dbase/dx), dbase/dx = −p·q for q, [p − clip > 0]·p·q for relu(p − clip).
-  const { pq, dLogPNeg, dLogP, rectified } = slopes();
+  const { pq, dLogPNeg, dLogP, rectified } = slopes;
   const branch = (dLog: tf.Tensor, weight: tf.Tensor | null, log: tf.Tensor, slope: tf.Tensor | number | null, dBase: tf.Tensor) => {
     const direct = weighted(o, dLog, weight);
     if (slope === null) return direct;

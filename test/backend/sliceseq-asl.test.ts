@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setSliceseqOps, sliceseqOpReady, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
 import { aslElements, type AslOptions } from '../../src/losses/asl.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
@@ -43,6 +43,7 @@ interface Result {
 
 function run(ours: boolean, options: AslOptions, x: tf.Tensor, y: tf.Tensor): Result {
   const previous = setSliceseqOps(ours);
+  expect(sliceseqOpReady('SliceseqAsl')).toBe(ours);
   try {
     return tf.tidy(() => {
       const weights = seededTensor(x.shape, 'sliceseq-asl-upstream');
@@ -85,8 +86,14 @@ function opNames(f: () => void): string[] {
 }
 
 describe.skipIf(!native)('our asymmetric-loss ops (SliceseqAsl) against the fused kernel’s TF ops', () => {
+  // On whatever SLICESEQ_TF_OPS says: these tests are of the op itself.
+  let previous = true;
   beforeAll(async () => {
     await useBackend('tensorflow');
+    previous = setSliceseqOps(true);
+  });
+  afterAll(() => {
+    setSliceseqOps(previous);
   });
 
   it('the ops module is loaded (CI builds it with `npm run native`)', () => {
