@@ -4,7 +4,6 @@
 // transcendental functions differ: libm's expf/log1pf/logf/powf here, Eigen's vectorised versions in TensorFlow's
 // ops, and σ as 1/(1 + e^−x) here against Eigen's rational approximation. The tests bound the difference.
 #include <cmath>
-#include <cstring>
 #include <memory>
 
 #include "tf_op.h"

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setSliceseqOps, sliceseqOpReady, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
 import { aslElements, type AslOptions } from '../../src/losses/asl.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { seededTensor } from '../helpers/fused-parity.ts';
+import { bindingCalls, seededTensor } from '../helpers/fused-parity.ts';
 
 /**
  * Our TensorFlow ops SliceseqAsl and SliceseqAslTargetsGrad (native/tf-ops/asymmetric_loss.cc) against the fused
@@ -71,19 +71,7 @@ function expectClose(actual: Float32Array, expected: Float32Array, what: string,
 }
 
 /** The TF op names `f` sends through tfjs-node's binding. */
-function opNames(f: () => void): string[] {
-  type Binding = { executeOp: (name: string, ...rest: unknown[]) => unknown };
-  const backend = tf.backend() as unknown as { binding: Binding };
-  const { binding } = backend;
-  const names: string[] = [];
-  backend.binding = Object.create(binding, { executeOp: { value: (name: string, ...rest: unknown[]) => (names.push(name), binding.executeOp(name, ...rest)) } });
-  try {
-    f();
-  } finally {
-    backend.binding = binding;
-  }
-  return names;
-}
+const opNames = (f: () => void): string[] => bindingCalls(f).names;
 
 describe.skipIf(!native)('our asymmetric-loss ops (SliceseqAsl) against the fused kernel’s TF ops', () => {
   // On whatever SLICESEQ_TF_OPS says: these tests are of the op itself.
