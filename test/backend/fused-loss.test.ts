@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setSliceseqOps } from '../../src/backend/sliceseq-ops.ts';
 import { binarySchema } from '../../src/labels/schema.ts';
 import { aslElements, type AslOptions } from '../../src/losses/asl.ts';
 import { buildCriterion } from '../../src/losses/criterion.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { kernelCount, seededTensor, withFused } from '../helpers/fused-parity.ts';
+import { kernelCount, seededTensor, withFused, withSliceseqOps } from '../helpers/fused-parity.ts';
 
 /**
  * The fused ASL kernel (src/backend/asymmetric-loss.ts) against the per-op aslElements on the same inputs: the
@@ -33,12 +32,7 @@ function logits(): tf.Tensor {
 }
 
 function run(fused: boolean, options: AslOptions, x: tf.Tensor, y: tf.Tensor) {
-  const ours = setSliceseqOps(false);
-  try {
-    return runFused(fused, options, x, y);
-  } finally {
-    setSliceseqOps(ours);
-  }
+  return withSliceseqOps(false, () => runFused(fused, options, x, y));
 }
 
 function runFused(fused: boolean, options: AslOptions, x: tf.Tensor, y: tf.Tensor) {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setSliceseqOps, sliceseqOpReady, sliceseqOpsProblem } from '../../src/backend/sliceseq-ops.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sliceseqOpReady } from '../../src/backend/sliceseq-ops.ts';
 import { aslElements, type AslOptions } from '../../src/losses/asl.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { bindingCalls, seededTensor } from '../helpers/fused-parity.ts';
+import { bindingCalls, requireSliceseqOps, seededTensor, withSliceseqOps } from '../helpers/fused-parity.ts';
 
 /**
  * Our TensorFlow ops SliceseqAsl and SliceseqAslTargetsGrad (native/tf-ops/asymmetric_loss.cc) against the fused
@@ -42,9 +42,8 @@ interface Result {
 }
 
 function run(ours: boolean, options: AslOptions, x: tf.Tensor, y: tf.Tensor): Result {
-  const previous = setSliceseqOps(ours);
-  expect(sliceseqOpReady('SliceseqAsl')).toBe(ours);
-  try {
+  return withSliceseqOps(ours, () => {
+    expect(sliceseqOpReady('SliceseqAsl')).toBe(ours);
     return tf.tidy(() => {
       const weights = seededTensor(x.shape, 'sliceseq-asl-upstream');
       const validation = aslElements(x, y, options).dataSync() as Float32Array;
@@ -56,9 +55,7 @@ function run(ours: boolean, options: AslOptions, x: tf.Tensor, y: tf.Tensor): Re
       })([x, y]);
       return { elements, validation, dLogits: grads[0].dataSync() as Float32Array, dTargets: grads[1].dataSync() as Float32Array };
     });
-  } finally {
-    setSliceseqOps(previous);
-  }
+  });
 }
 
 function expectClose(actual: Float32Array, expected: Float32Array, what: string, relative: number, ofLargest: number): void {
@@ -74,20 +71,14 @@ function expectClose(actual: Float32Array, expected: Float32Array, what: string,
 const opNames = (f: () => void): string[] => bindingCalls(f).names;
 
 describe.skipIf(!native)('our asymmetric-loss ops (SliceseqAsl) against the fused kernel’s TF ops', () => {
-  // On whatever SLICESEQ_TF_OPS says: these tests are of the op itself.
-  let previous = true;
   beforeAll(async () => {
     await useBackend('tensorflow');
-    previous = setSliceseqOps(true);
-  });
-  afterAll(() => {
-    setSliceseqOps(previous);
   });
 
   it('the ops module is loaded (CI builds it with `npm run native`)', () => {
-    expect(sliceseqOpsProblem()).toBeNull();
-    expect(sliceseqOpReady('SliceseqAsl')).toBe(true);
-    expect(sliceseqOpReady('SliceseqAslTargetsGrad')).toBe(true);
+    requireSliceseqOps();
+    // Whatever SLICESEQ_TF_OPS says: these tests turn them on themselves.
+    withSliceseqOps(true, () => ['SliceseqAsl', 'SliceseqAslTargetsGrad'].forEach((op) => expect(sliceseqOpReady(op), op).toBe(true)));
   });
 
   for (const [name, overrides] of variants) {
@@ -109,23 +100,37 @@ describe.skipIf(!native)('our asymmetric-loss ops (SliceseqAsl) against the fuse
     }
   }
 
-  it('one TF op forward; the targets derivative runs only when the targets’ gradient is asked for', () => {
-    const x = logits();
-    const y = tf.cast(tf.greater(seededTensor(x.shape, 'sliceseq-asl-hard'), 0.3), 'float32');
-    const before = tf.memory().numTensors;
-    expect(opNames(() => tf.tidy(() => aslElements(x, y, defaults).dataSync()))).toEqual(['SliceseqAsl']);
-    const byLogits = opNames(() => tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(aslElements(a, y, defaults)))(x).dataSync()));
-    expect(byLogits.filter((op) => op.startsWith('SliceseqAsl'))).toEqual(['SliceseqAsl']);
-    const byBoth = opNames(() => tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(aslElements(a, b, defaults)))([x, y]).forEach((g) => g.dataSync())));
-    expect(byBoth.filter((op) => op.startsWith('SliceseqAsl'))).toEqual(['SliceseqAsl', 'SliceseqAslTargetsGrad']);
-    expect(tf.memory().numTensors).toBe(before);
-    tf.dispose([x, y]);
-  });
+  it('one TF op forward; the targets derivative runs only when the targets’ gradient is asked for', () =>
+    withSliceseqOps(true, () => {
+      const x = logits();
+      const y = tf.cast(tf.greater(seededTensor(x.shape, 'sliceseq-asl-hard'), 0.3), 'float32');
+      const before = tf.memory().numTensors;
+      expect(opNames(() => tf.tidy(() => aslElements(x, y, defaults).dataSync()))).toEqual(['SliceseqAsl']);
+      const byLogits = opNames(() => tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(aslElements(a, y, defaults)))(x).dataSync()));
+      expect(byLogits.filter((op) => op.startsWith('SliceseqAsl'))).toEqual(['SliceseqAsl']);
+      const byBoth = opNames(() => tf.tidy(() => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(aslElements(a, b, defaults)))([x, y]).forEach((g) => g.dataSync())));
+      expect(byBoth.filter((op) => op.startsWith('SliceseqAsl'))).toEqual(['SliceseqAsl', 'SliceseqAslTargetsGrad']);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, y]);
+    }));
 
-  it('logits and targets of different shapes are refused with the op’s name', () => {
-    const x = tf.zeros([2, 3]);
-    const y = tf.zeros([3, 2]);
-    expect(() => tf.tidy(() => aslElements(x, y, defaults))).toThrow(/SliceseqAsl: logits and targets must have one shape/);
-    tf.dispose([x, y]);
-  });
+  it('the TF-ops twin skips the derivative without a tape too', () =>
+    withSliceseqOps(false, () => {
+      const x = logits();
+      const y = tf.cast(tf.greater(seededTensor(x.shape, 'sliceseq-asl-hard'), 0.3), 'float32');
+      // dlogPNeg/dx (clip > 0) is the derivative's only RealDiv and LogicalAnd.
+      const derivativeOps = (names: string[]) => names.filter((op) => op === 'RealDiv' || op === 'LogicalAnd');
+      expect(derivativeOps(opNames(() => tf.tidy(() => aslElements(x, y, defaults).dataSync())))).toEqual([]);
+      const taped = opNames(() => tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(aslElements(a, y, defaults)))(x).dataSync()));
+      expect(derivativeOps(taped)).toEqual(['LogicalAnd', 'RealDiv']);
+      tf.dispose([x, y]);
+    }));
+
+  it('logits and targets of different shapes are refused with the op’s name', () =>
+    withSliceseqOps(true, () => {
+      const x = tf.zeros([2, 3]);
+      const y = tf.zeros([3, 2]);
+      expect(() => tf.tidy(() => aslElements(x, y, defaults))).toThrow(/SliceseqAsl: logits and targets must have one shape/);
+      tf.dispose([x, y]);
+    }));
 });
