@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "sliceseq_tf_ops",
-      "sources": ["ops.cc", "tf_op.cc", "flat_optimizers.cc", "gru.cc"],
+      "sources": ["ops.cc", "tf_op.cc", "flat_optimizers.cc", "gru.cc", "asymmetric_loss.cc"],
       "include_dirs": ["<!(echo ${TF_DEPS_DIR}/include)"],
       "libraries": ["-L<!(echo ${TF_DEPS_DIR}/lib)", "-l:libtensorflow_framework.so.2", "-Wl,-rpath,<!(echo ${TF_DEPS_DIR}/lib)"],
       "cflags_cc": ["-O3", "-ffp-contract=off", "-fno-math-errno", "-std=c++17", "-fexceptions"],

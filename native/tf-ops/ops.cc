@@ -12,6 +12,7 @@
 namespace sliceseq {
 std::vector<OpSpec> flatOptimizerOps();
 std::vector<OpSpec> gruOps();
+std::vector<OpSpec> asymmetricLossOps();
 }
 
 namespace {
@@ -25,7 +26,7 @@ struct Registration {
 const Registration &registration() {
   static const Registration done = [] {
     Registration result;
-    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatOptimizerOps(), sliceseq::gruOps()};
+    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatOptimizerOps(), sliceseq::gruOps(), sliceseq::asymmetricLossOps()};
     for (const auto &family : families) {
       for (const auto &spec : family) {
         std::string error = sliceseq::registerOp(spec);
