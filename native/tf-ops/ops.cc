@@ -10,7 +10,9 @@
 #include "tf_op.h"
 
 namespace sliceseq {
-std::vector<OpSpec> flatAdamOps();
+std::vector<OpSpec> flatOptimizerOps();
+std::vector<OpSpec> gruOps();
+std::vector<OpSpec> asymmetricLossOps();
 std::vector<OpSpec> denseOps();
 std::vector<OpSpec> rowsOps();
 }
@@ -26,7 +28,7 @@ struct Registration {
 const Registration &registration() {
   static const Registration done = [] {
     Registration result;
-    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatAdamOps(), sliceseq::denseOps(), sliceseq::rowsOps()};
+    std::vector<std::vector<sliceseq::OpSpec>> families = {sliceseq::flatOptimizerOps(), sliceseq::gruOps(), sliceseq::asymmetricLossOps(), sliceseq::denseOps(), sliceseq::rowsOps()};
     for (const auto &family : families) {
       for (const auto &spec : family) {
         std::string error = sliceseq::registerOp(spec);

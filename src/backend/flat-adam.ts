@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { flatInputs, stitch, unstitch } from './flat-update.ts';
-import { sliceseqOpReady } from './sliceseq-ops.ts';
+import { flatInputs, ownOpStep, stitch, unstitch } from './flat-update.ts';
 import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
@@ -11,7 +10,7 @@ import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
  *   x ← (m / (1 − β1ᵗ)) / (√(v / (1 − β2ᵗ)) + ε) · (−lr) + x,  β1ᵗ ← β1ᵗ·β1,  β2ᵗ ← β2ᵗ·β2,
  * and `SplitV` + `Reshape` give each variable its new value back. The per-variable twin is tfjs's AdamOptimizer
  * (src/train/flat-adam.ts chooses). Where sliceseq's TensorFlow ops are loaded (sliceseq-ops.ts), the whole step is
- * one op of ours, `SliceseqAdam` (native/tf-ops/flat_adam.cc): the same float32 operations in the same order on each
+ * one op of ours, `SliceseqAdam` (native/tf-ops/flat_optimizers.cc): the same float32 operations in the same order on each
  * variable's elements in place of the stitching and splitting (bitwise the same numbers, one TF op instead of
  * about 50).
  *
@@ -19,8 +18,6 @@ import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
  * positions, the variable's shape). Outputs: [m, v, accBeta1, accBeta2, x0, x1, …].
  */
 export const FLAT_ADAM = 'SliceseqFlatAdam';
-/** Our TensorFlow op (native/tf-ops/flat_adam.cc). */
-const SLICESEQ_ADAM = 'SliceseqAdam';
 
 export interface FlatAdamAttrs {
   count: number;
@@ -35,15 +32,8 @@ const flatAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { count, learningRate, beta1, beta2, epsilon } = attrs as unknown as FlatAdamAttrs;
   const flat = flatInputs(inputs, count);
   const { t } = flat;
-  if (sliceseqOpReady(SLICESEQ_ADAM)) {
-    const hyper = tf.tensor1d([beta1, 1 - beta1, beta2, 1 - beta2, epsilon, -learningRate]);
-    try {
-      const variables = (prefix: 'g' | 'x') => Array.from({ length: count }, (_, k) => t[`${prefix}${k}`]);
-      return ops.many(SLICESEQ_ADAM, [t.m, t.v, t.accBeta1, t.accBeta2, hyper, ...variables('g'), ...variables('x')], 4 + count, [ops.int('N', count)]);
-    } finally {
-      hyper.dispose();
-    }
-  }
+  const own = ownOpStep(ops, 'SliceseqAdam', flat, [t.m, t.v, t.accBeta1, t.accBeta2], [beta1, 1 - beta1, beta2, 1 - beta2, epsilon, -learningRate], 4);
+  if (own) return own;
   const scalars = [beta1, 1 - beta1, beta2, 1 - beta2, 1, epsilon, -learningRate].map((value) => tf.scalar(value));
   const [b1, oneMinusB1, b2, oneMinusB2, one, eps, minusLr] = scalars;
   const temporaries: tf.Tensor[] = [...scalars];

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { flatInputs, stitch, unstitch } from './flat-update.ts';
+import { flatInputs, ownOpStep, stitch, unstitch } from './flat-update.ts';
 import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
@@ -8,7 +8,9 @@ import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
  * (so bitwise the per-variable result), with c = −lr:
  *   a ← m·a + g;  x ← c·a + x,  or with Nesterov  x ← c·(g + a·m) + x.
  * Inputs: `accumulation` (flat) and per variable k `g<k>`, `x<k>`, `i<k>`. Outputs: [accumulation, x0, x1, …]. The
- * per-variable twin is tfjs's MomentumOptimizer (src/train/flat-momentum.ts chooses).
+ * per-variable twin is tfjs's MomentumOptimizer (src/train/flat-momentum.ts chooses). Where sliceseq's TensorFlow ops
+ * are loaded the step is one op of ours, `SliceseqMomentum` (native/tf-ops/flat_optimizers.cc: the same operations,
+ * bitwise, without the gathering and splitting).
  */
 export const FLAT_MOMENTUM = 'SliceseqFlatMomentum';
 
@@ -23,6 +25,8 @@ const flatMomentumKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const ops = TfOps.of(backend);
   const { count, learningRate, momentum, nesterov } = attrs as unknown as FlatMomentumAttrs;
   const flat = flatInputs(inputs, count);
+  const own = ownOpStep(ops, 'SliceseqMomentum', flat, [flat.t.accumulation], [momentum, -learningRate], 1, [ops.bool('nesterov', nesterov)]);
+  if (own) return own;
   const [m, c] = [tf.scalar(momentum), tf.scalar(-learningRate)];
   const temporaries: tf.Tensor[] = [m, c];
   const keep = <T extends tf.Tensor>(x: T) => (temporaries.push(x), x);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { flatInputs, stitch, unstitch } from './flat-update.ts';
+import { flatInputs, ownOpStep, stitch, unstitch } from './flat-update.ts';
 import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
@@ -8,7 +8,9 @@ import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
  * operation (so bitwise the per-variable result):
  *   s ← s·ρ + g²·(1 − ρ);  a ← a·μ + (g·lr) / √(s + ε);  x ← x − a.
  * Inputs: `meanSquare`, `moments` (flat) and per variable k `g<k>`, `x<k>`, `i<k>`. Outputs: [meanSquare, moments,
- * x0, x1, …]. The per-variable twin is tfjs's RMSPropOptimizer (src/train/flat-rmsprop.ts chooses).
+ * x0, x1, …]. The per-variable twin is tfjs's RMSPropOptimizer (src/train/flat-rmsprop.ts chooses). Where sliceseq's
+ * TensorFlow ops are loaded the step is one op of ours, `SliceseqRMSProp` (native/tf-ops/flat_optimizers.cc: the same
+ * operations, bitwise, without the gathering and splitting).
  */
 export const FLAT_RMSPROP = 'SliceseqFlatRMSProp';
 
@@ -25,6 +27,8 @@ const flatRmspropKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { count, learningRate, decay, momentum, epsilon } = attrs as unknown as FlatRmspropAttrs;
   const flat = flatInputs(inputs, count);
   const { t } = flat;
+  const own = ownOpStep(ops, 'SliceseqRMSProp', flat, [t.meanSquare, t.moments], [decay, 1 - decay, momentum, learningRate, epsilon], 2);
+  if (own) return own;
   const scalars = [decay, 1 - decay, momentum, learningRate, epsilon].map((value) => tf.scalar(value));
   const [rho, oneMinusRho, mu, lr, eps] = scalars;
   const temporaries: tf.Tensor[] = [...scalars];

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TfOps } from './tf-ops.ts';
+import { sliceseqOpReady } from './sliceseq-ops.ts';
+import type { OpAttr, TfOps } from './tf-ops.ts';
 
 /**
  * What the flat optimizer kernels (flat-adam.ts, flat-momentum.ts) share: gathering every variable's gradient or
@@ -31,4 +32,20 @@ export function unstitch(ops: TfOps, { t, indices }: FlatInputs, flat: tf.Tensor
   const pieces = ops.many('SplitV', [flat, t.sizes, axis], count, [ops.int('num_split', count), ops.T, ops.type('Tlen', 'int32')]);
   pieces.forEach(keep);
   return pieces.map((piece, k) => ops.one('Reshape', [piece, t[`s${k}`]], [ops.T, ops.type('Tshape', 'int32')]));
+}
+
+/**
+ * The whole step as one op of ours (native/tf-ops/flat_optimizers.cc) where sliceseq's TensorFlow ops are loaded,
+ * else null (the caller runs TF's ops): inputs `slots`, `hyper` (the optimizer's constants, uploaded as one float32
+ * vector), then every variable's gradient and value; `count` outputs before the new values.
+ */
+export function ownOpStep(ops: TfOps, op: string, { t, indices }: FlatInputs, slots: tf.TensorInfo[], hyper: number[], count: number, attrs: OpAttr[] = []): tf.Tensor[] | null {
+  if (!sliceseqOpReady(op)) return null;
+  const constants = tf.tensor1d(hyper);
+  try {
+    const variables = (prefix: 'g' | 'x') => indices.map((_, k) => t[`${prefix}${k}`]);
+    return ops.many(op, [...slots, constants, ...variables('g'), ...variables('x')], count + indices.length, [ops.int('N', indices.length), ...attrs]);
+  } finally {
+    constants.dispose();
+  }
 }

@@ -8,11 +8,11 @@ import { TfOps, registerTensorflowKernel } from './tf-ops.ts';
  * 24 gradients take 27 ops, not 50). Equal to tfjs's √Σ Σ g² within float32 rounding (L2Loss sums in its own
  * order). Inputs {g0, g1, …}; output a scalar. No gradient (it measures gradients). The wasm and cpu twin is
  * globalNorm in src/train/step.ts. Where sliceseq's TensorFlow ops are loaded (sliceseq-ops.ts) it is one op of ours,
- * `SliceseqGlobalNorm` (native/tf-ops/flat_adam.cc), which sums the squares in double: within float32 rounding of
+ * `SliceseqGlobalNorm` (native/tf-ops/flat_optimizers.cc), which sums the squares in double: within float32 rounding of
  * both.
  */
 export const GLOBAL_NORM = 'SliceseqGlobalNorm';
-/** Our TensorFlow op (native/tf-ops/flat_adam.cc); TensorFlow's registry and tfjs's are separate namespaces. */
+/** Our TensorFlow op (native/tf-ops/flat_optimizers.cc); TensorFlow's registry and tfjs's are separate namespaces. */
 const SLICESEQ_GLOBAL_NORM = 'SliceseqGlobalNorm';
 
 const globalNormKernel: tf.KernelFunc = ({ inputs, backend }) =>

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { sliceseqOpReady } from './sliceseq-ops.ts';
 import { TfOps, registerGradientOnce, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
@@ -14,6 +15,10 @@ import { TfOps, registerGradientOnce, registerTensorflowKernel } from './tf-ops.
  * Inputs {x [T, Bx, 3H], h0 [B, H], u [H, 3H], b [3H]}, attrs {reverse, real: T·B flags (step-major) or null}.
  * Outputs [states [T, B, H] (h_t, by step index), final [B, H], r, z, n, gn [T, B, H] (for the backward pass)].
  * The wasm and cpu twins are the per-step cell ops of src/models/layers/recurrent-cells.ts.
+ *
+ * Where sliceseq's TensorFlow ops are loaded (native/tf-ops/gru.cc, ops of the same names), each kernel is one op:
+ * the whole sequence, or the whole backward pass, in C++ (the mask goes in as a [T, B] tensor of 1/0). The TF-ops
+ * code below is its twin (and the GPU package's path).
  */
 export const GRU_SEQUENCE = 'SliceseqGRU';
 export const GRU_SEQUENCE_GRAD = 'SliceseqGRUGrad';
@@ -63,6 +68,20 @@ function stepMasks(real: number[] | null, steps: number, batch: number): StepMas
   });
 }
 
+/**
+ * The ops run when one step's recurrent product, B·H·3H multiply-adds, is at most 2²² (B 16, H 256 and below):
+ * there the dispatch they save (a dozen TF ops a step, 10–17 µs each) outweighs what TF's MatMul gains on the
+ * products (AVX2 with FMA, and both threads at 2). Above it the two are even or TF's ops win: B 24, H 256 (4.7M)
+ * 0.98× at 2 threads, B 32, H 256 (6.3M) 1.01–1.23× (bench/gru-op.ts; docs/fused-kernels.md).
+ */
+export const GRU_OP_MAX_PRODUCT = 2 ** 22;
+
+const opFits = (batch: number, hidden: number) => batch * hidden * 3 * hidden <= GRU_OP_MAX_PRODUCT;
+
+/** The mask as the ops take it: [T, B], 1 real and 0 padded (every step real when `real` is null). */
+const maskTensor = (real: number[] | null, steps: number, batch: number) =>
+  tf.tensor2d(real ?? new Float32Array(steps * batch).fill(1), [steps, batch]);
+
 /** Processing order of the steps. */
 const order = (steps: number, reverse: boolean) => Array.from({ length: steps }, (_, k) => (reverse ? steps - 1 - k : k));
 
@@ -73,6 +92,9 @@ const gruKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     const { reverse, real } = attrs as unknown as GruAttrs;
     const [steps] = x.shape;
     const [batch, hidden] = h0.shape;
+    if (sliceseqOpReady(GRU_SEQUENCE) && opFits(batch, hidden)) {
+      return o.ops.many(GRU_SEQUENCE, [x, h0, u, b, maskTensor(real, steps, batch)], 6, [o.ops.bool('reverse', reverse)]);
+    }
     const masks = stepMasks(real, steps, batch);
     const [xrz, xn] = o.splitV(x, [2 * hidden, hidden], 2).map((part) => o.unpack(part, 0));
     const zeros = tf.zeros([batch, hidden]);
@@ -115,6 +137,10 @@ const gruGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) =>
     const { reverse, real } = attrs as unknown as GruAttrs;
     const [steps, inputBatch] = x.shape;
     const [batch, hidden] = h0.shape;
+    if (sliceseqOpReady(GRU_SEQUENCE_GRAD) && opFits(batch, hidden)) {
+      const mask = maskTensor(real, steps, batch);
+      return o.ops.many(GRU_SEQUENCE_GRAD, [x, h0, u, mask, states, r, z, n, gn, dStates, dFinal], 4, [o.ops.bool('reverse', reverse)]);
+    }
     const masks = stepMasks(real, steps, batch);
     const [S, Z, dS] = [states, z, dStates].map((t) => o.unpack(t, 0));
     const hPrev = (t: number) => {

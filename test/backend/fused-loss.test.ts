@@ -4,13 +4,14 @@ import { binarySchema } from '../../src/labels/schema.ts';
 import { aslElements, type AslOptions } from '../../src/losses/asl.ts';
 import { buildCriterion } from '../../src/losses/criterion.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { kernelCount, seededTensor, withFused } from '../helpers/fused-parity.ts';
+import { kernelCount, seededTensor, withFused, withSliceseqOps } from '../helpers/fused-parity.ts';
 
 /**
  * The fused ASL kernel (src/backend/asymmetric-loss.ts) against the per-op aslElements on the same inputs: the
  * elements bitwise (the same TF ops in the same order), the gradients by logits and by (soft) targets within
  * 1e-6 of the largest magnitude plus 1e-6 relative (the products' order differs). And the shared-data Reshape
- * and Cast (src/backend/native-kernels.ts). Native backend only.
+ * and Cast (src/backend/native-kernels.ts). Native backend only. The kernel's TF-ops path, with our op SliceseqAsl
+ * off (it is the twin test/backend/sliceseq-asl.test.ts compares that op with).
  */
 const native = testBackends.includes('tensorflow');
 
@@ -31,6 +32,10 @@ function logits(): tf.Tensor {
 }
 
 function run(fused: boolean, options: AslOptions, x: tf.Tensor, y: tf.Tensor) {
+  return withSliceseqOps(false, () => runFused(fused, options, x, y));
+}
+
+function runFused(fused: boolean, options: AslOptions, x: tf.Tensor, y: tf.Tensor) {
   return withFused(fused, () =>
     tf.tidy(() => {
       const elements = aslElements(x, y, options).dataSync() as Float32Array;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fusedGlobalNorm } from '../../src/backend/global-norm.ts';
+import { setSliceseqOps } from '../../src/backend/sliceseq-ops.ts';
 import { oneDnnMaxPoolAvailable } from '../../src/backend/mkl-max-pool.ts';
 import { FlatAdamOptimizer } from '../../src/train/flat-adam.ts';
 import { FlatMomentumOptimizer } from '../../src/train/flat-momentum.ts';
@@ -88,9 +89,11 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
     ['RMSProp', () => new FlatRMSPropOptimizer(0.01, 0.9, 0), () => tf.train.rmsprop(0.01, 0.9, 0)],
     ['RMSProp with momentum', () => new FlatRMSPropOptimizer(0.01, 0.8, 0.5), () => tf.train.rmsprop(0.01, 0.8, 0.5)],
   ];
-  for (const [name, flatOne, tfjsOne] of flatTwins) {
-    it(`flat ${name} is bitwise tfjs's per-variable step in one kernel, tensors flat, weights round-trip`, async () => {
-      const label = name.replace(/ /g, '_');
+  for (const [[name, flatOne, tfjsOne], ops] of flatTwins.flatMap((twin) => [true, false].map((ops) => [twin, ops] as const))) {
+    it(`flat ${name} ${ops ? 'as our op' : "as TF's ops"} is bitwise tfjs's per-variable step in one kernel, tensors flat, weights round-trip`, async () => {
+      if (ops) requireSliceseqOps();
+      const previous = setSliceseqOps(ops);
+      const label = `${name.replace(/ /g, '_')}_${ops}`;
       const [ours, theirs] = [flatOne(), tfjsOne()];
       const [a, b] = [makeVariables(`flat_${label}`), makeVariables(`tfjs_${label}`)];
       stepBoth([ours, theirs], [a, b], 0);
@@ -111,6 +114,7 @@ describe.skipIf(!native)('fused optimizer and ops on the native backend', () => 
       expect(values(a)).toEqual(values(b));
       [ours, resumed, theirs].forEach((optimizer) => optimizer.dispose());
       tf.dispose([...a, ...b]);
+      setSliceseqOps(previous);
     });
   }
 

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setSliceseqOps } from '../../src/backend/sliceseq-ops.ts';
 import { LabelDecoder, type DecoderInputKind } from '../../src/models/layers/label-decoder.ts';
 import { ClassQueryDecoder } from '../../src/models/layers/class-query-decoder.ts';
 import { MaskedRecurrent } from '../../src/models/layers/masked-recurrent.ts';
 import { testBackends, useBackend } from '../helpers/backend.ts';
-import { kernelCount, maxAbsDifference, pass, prefixMask, randomizeWeights, seededTensor } from '../helpers/fused-parity.ts';
+import { kernelCount, maxAbsDifference, pass, prefixMask, randomizeWeights, requireSliceseqOps, seededTensor } from '../helpers/fused-parity.ts';
 
 /**
  * The BlockLSTM kernels (src/backend/block-lstm.ts) and the GRU sequence kernel (src/backend/gru.ts) against
@@ -22,9 +23,21 @@ function expectParity(layer: tf.layers.Layer, inputs: tf.Tensor[], forward: (inp
   ours.grads.forEach((g, i) => expect(maxAbsDifference(g, today.grads[i]), `gradient ${i}`).toBeLessThan(tolerance));
 }
 
-for (const cell of ['lstm', 'gru'] as const) describe.skipIf(!native)(`fused ${cell} kernels (${cell === 'lstm' ? 'BlockLSTMV2' : 'GRU sequence'}) on the native backend`, () => {
+// The GRU kernels twice: as sliceseq's ops (native/tf-ops/gru.cc) and as TF's ops.
+const variants = [
+  { cell: 'lstm', ops: true, label: 'BlockLSTMV2' },
+  { cell: 'gru', ops: true, label: 'GRU sequence, our ops' },
+  { cell: 'gru', ops: false, label: "GRU sequence, TF's ops" },
+] as const;
+for (const { cell, ops, label } of variants) describe.skipIf(!native)(`fused ${cell} kernels (${label}) on the native backend`, () => {
+  let previousOps = true;
   beforeAll(async () => {
     await useBackend('tensorflow');
+    if (ops && cell === 'gru') requireSliceseqOps();
+    previousOps = setSliceseqOps(ops);
+  });
+  afterAll(() => {
+    setSliceseqOps(previousOps);
   });
 
   describe('label decoder', () => {

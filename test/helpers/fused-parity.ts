@@ -63,15 +63,15 @@ export async function kernelCount(f: () => void): Promise<number> {
   return info.kernels.length;
 }
 
-/** The calls `f` makes to tfjs-node's binding: TensorFlow ops run, and tensors uploaded (native backend only). */
-export function bindingCalls(f: () => void): { ops: number; uploads: number } {
-  type Binding = { executeOp: (...args: unknown[]) => unknown; createTensor: (...args: unknown[]) => unknown };
+/** The calls `f` makes to tfjs-node's binding: TensorFlow ops run (and their names), and tensors uploaded (native backend only). */
+export function bindingCalls(f: () => void): { ops: number; uploads: number; names: string[] } {
+  type Binding = { executeOp: (name: string, ...args: unknown[]) => unknown; createTensor: (...args: unknown[]) => unknown };
   const backend = tf.backend() as unknown as { binding: Binding };
   const { binding } = backend;
-  const calls = { ops: 0, uploads: 0 };
+  const calls = { ops: 0, uploads: 0, names: [] as string[] };
   // The binding object is frozen: count through a stand-in that has it as prototype.
   backend.binding = Object.create(binding, {
-    executeOp: { value: (...args: unknown[]) => (calls.ops++, binding.executeOp(...args)) },
+    executeOp: { value: (name: string, ...args: unknown[]) => (calls.ops++, calls.names.push(name), binding.executeOp(name, ...args)) },
     createTensor: { value: (...args: unknown[]) => (calls.uploads++, binding.createTensor(...args)) },
   });
   try {
