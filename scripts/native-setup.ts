@@ -391,6 +391,16 @@ function nodeGyp(): string {
   return found ?? fail(`node-gyp not found (looked at ${candidates.filter(Boolean).join(', ')}); run this through npm: npm run native`);
 }
 
+/**
+ * Builds the N-API module in `dir` with node-gyp: configure, then make, which recompiles only the sources (or
+ * headers, or flags) that changed since the last build, so a repeated `npm run native` takes seconds.
+ */
+function gypBuild(dir: string, nodedir: string | undefined, env: NodeJS.ProcessEnv): { ok: boolean; output: string } {
+  const options = { cwd: dir, env: { ...process.env, ...env } };
+  const configured = run(process.execPath, [nodeGyp(), 'configure', `--nodedir=${findNodeDir(nodedir)}`], options);
+  return configured.ok ? run(process.execPath, [nodeGyp(), 'build'], options) : configured;
+}
+
 /** Debian's OpenCV headers: $OPENCV_INCLUDE_DIR, else the usual include folders. */
 function findOpenCvHeaders(): string | undefined {
   const candidates = [process.env.OPENCV_INCLUDE_DIR, '/usr/include/opencv4', '/usr/local/include/opencv4'];
@@ -398,8 +408,8 @@ function findOpenCvHeaders(): string | undefined {
 }
 
 /**
- * Step 6: the preprocessing kernels (native/kernels/kernels.cc, one file, about two seconds to build), rebuilt on
- * every run so they always match the sources; returns what loads, or why they were not built.
+ * Step 6: the preprocessing kernels (native/kernels/kernels.cc, one file, about two seconds to build), brought up to
+ * date with the sources on every run; returns what loads, or why they were not built.
  */
 export function setupKernels(options: { nodedir?: string }): string {
   const headers = findOpenCvHeaders();
@@ -411,10 +421,7 @@ export function setupKernels(options: { nodedir?: string }): string {
   }
   const dir = fileURLToPath(new URL('../native/kernels/', import.meta.url));
   say(`building the preprocessing kernels against OpenCV in ${headers}`);
-  const built = run(process.execPath, [nodeGyp(), 'rebuild', `--nodedir=${findNodeDir(options.nodedir)}`], {
-    cwd: dir,
-    env: { ...process.env, OPENCV_INCLUDE_DIR: headers },
-  });
+  const built = gypBuild(dir, options.nodedir, { OPENCV_INCLUDE_DIR: headers });
   if (!built.ok) fail(`the preprocessing kernels did not build:\n${lastLines(built.output, 20)}`);
   const probe = [
     `const kernels = require(${JSON.stringify(join(dir, 'build/Release/sliceseq_kernels.node'))});`,
@@ -430,8 +437,8 @@ export function setupKernels(options: { nodedir?: string }): string {
 
 /**
  * Step 7: sliceseq's own TensorFlow ops (native/tf-ops, a few C++ files, about ten seconds to build) against the
- * TensorFlow C library and headers installed in @tensorflow/tfjs-node/deps, rebuilt on every run so they always
- * match the sources; returns what loads. They register with the process's TensorFlow, so the check loads tfjs-node
+ * TensorFlow C library and headers installed in @tensorflow/tfjs-node/deps, brought up to date with the sources on
+ * every run; returns what loads. They register with the process's TensorFlow, so the check loads tfjs-node
  * first and runs one op through its binding.
  */
 export function setupTfOps(options: { nodedir?: string }): string {
@@ -442,7 +449,7 @@ export function setupTfOps(options: { nodedir?: string }): string {
   }
   const dir = fileURLToPath(new URL('../native/tf-ops/', import.meta.url));
   say(`building sliceseq's TensorFlow ops against ${deps}`);
-  const built = run(process.execPath, [nodeGyp(), 'rebuild', `--nodedir=${findNodeDir(options.nodedir)}`], { cwd: dir, env: { ...process.env, TF_DEPS_DIR: deps } });
+  const built = gypBuild(dir, options.nodedir, { TF_DEPS_DIR: deps });
   if (!built.ok) fail(`sliceseq's TensorFlow ops did not build:\n${lastLines(built.output, 20)}`);
   const probe = [
     "process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';",
