@@ -76,6 +76,17 @@ export function quietTensorFlowLogs(env: NodeJS.ProcessEnv = process.env, level:
   env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 }
 
+/**
+ * TensorFlow's CPU tensors from its BFC allocator (a pool it keeps and reuses) instead of malloc, unless the user set
+ * TF_CPU_ALLOCATOR_USE_BFC. With malloc, the first convolution's 16 MiB activations of the reference step are fresh
+ * pages whenever glibc has given the previous ones back, and the page faults cost 10–30 ms of a ~90 ms step, so
+ * the same step took 91 or 122 ms from run to run (docs/benchmarks.md). libtensorflow reads the variable once: call
+ * this before the native package is imported.
+ */
+export function pooledTensorMemory(env: NodeJS.ProcessEnv = process.env): void {
+  env.TF_CPU_ALLOCATOR_USE_BFC ??= 'true';
+}
+
 const installHints: Record<BackendKind, string> = {
   'tensorflow-gpu':
     'run `npm run native -- --gpu` (TensorFlow 2.21 with CUDA 12 from the Python package index into @tensorflow/tfjs-node-gpu; docs/gpu.md); ' +
@@ -219,6 +230,7 @@ async function loadNative(pkg: NativePackage, threads: number | undefined): Prom
     }
   } else {
     if (threads && threads > 0) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
+    pooledTensorMemory();
     quietTensorFlowLogs();
     await import(pkg as string);
     registerNativeKernels(pkg);
