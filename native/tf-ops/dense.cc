@@ -96,13 +96,8 @@ std::vector<Input> partsOf(TF_OpKernelContext *ctx, int from, int count) {
 
 bool allOk(const std::vector<Input> &parts, int count) { return static_cast<int>(parts.size()) == count && parts.back().ok(); }
 
-// The products' loops run along contiguous rows (vectorised; each element's sum keeps its order), built for AVX2
-// and plain x86-64 with the CPU's choice at load time (GCC's target_clones; the same numbers either way).
-#if defined(__x86_64__) && defined(__GNUC__)
-#define SLICESEQ_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SLICESEQ_VECTOR_CLONES
-#endif
+// The products' loops run along contiguous rows (vectorised; each element's sum keeps its order), with an AVX2
+// copy (SLICESEQ_VECTOR_CLONES, tf_op.h).
 
 // SliceseqDense: inputs x (N parts), w, bias; output y (above).
 SLICESEQ_VECTOR_CLONES void denseCompute(void *kernel, TF_OpKernelContext *ctx) {

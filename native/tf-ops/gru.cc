@@ -14,13 +14,6 @@
 namespace sliceseq {
 namespace {
 
-// An AVX2 copy of each product beside the baseline one, chosen when the module loads (GCC's target_clones).
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define SLICESEQ_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SLICESEQ_VECTOR_CLONES
-#endif
-
 // out[rows, cols] = a · w[inner, cols], where a's element (row i, inner k) is a[i·rowStride + k·innerStride] (a
 // [rows, inner]: strides inner and 1; its transpose: 1 and rows), each element summed over k in order. A tile of
 // 4 rows × 16 columns is summed in locals the compiler keeps in vector registers (8 of AVX2's 16), reading 4
