@@ -18,6 +18,14 @@ import { TfOps, fusedActive, registerGradientOnce, registerTensorflowKernel } fr
 export const DENSE = 'SliceseqDense';
 export const DENSE_GRAD = 'SliceseqDenseGrad';
 
+/**
+ * The op's product runs on one thread without FMA, so it saves dispatch only while the product is small: it runs
+ * while rows·features·outputs is at most 2²⁰ multiply-adds, TensorFlow's MatMul above. Measured forward + backward at
+ * 1 thread (2026-12-06, AMD EPYC, another process running): 0.25M multiply-adds 0.45–0.60 ms against 0.66–0.93
+ * for TF's ops, 0.79M 0.48–0.53 against 0.64–0.73, 50M 14.8–15.0 against 4.6–4.8, 3,020M 916–941 against 164–169.
+ */
+export const DENSE_OP_MAX_PRODUCT = 2 ** 20;
+
 export interface DenseLayout {
   /** For a rank-3 x [a, b, f]: the result is [b, a, o]. */
   swap?: boolean;
@@ -82,7 +90,7 @@ function denseOps(parts: tf.Tensor[], w: tf.Tensor2D, b: tf.Tensor1D, layout: De
   });
 }
 
-/** x·w + b over x's last axis (x: one tensor or parts side by side), laid out as `layout` says: one kernel on the native CPU package. */
+/** x·w + b over x's last axis (x: one tensor or parts side by side), laid out as `layout` says: one kernel on the native CPU package while the product is small (DENSE_OP_MAX_PRODUCT). */
 export function dense(x: tf.Tensor | tf.Tensor[], w: tf.Tensor2D, b: tf.Tensor1D, layout: DenseLayout = {}): tf.Tensor {
   const parts = Array.isArray(x) ? x : [x];
   const attrs: DenseAttrs = { parts: parts.length, swap: layout.swap ?? false, merge: layout.merge ?? false, reverseLast: layout.reverseLast ?? false };
@@ -90,7 +98,8 @@ export function dense(x: tf.Tensor | tf.Tensor[], w: tf.Tensor2D, b: tf.Tensor1D
   if (parts.length === 0 || parts.some((p) => p.rank !== parts[0].rank)) throw new Error(`dense: x must be one or more parts of one rank, got ${shape}`);
   if ((attrs.swap || attrs.merge || attrs.reverseLast) && parts[0].rank !== 3) throw new Error(`dense: swap, merge and reverseLast need a rank-3 x, got ${shape}`);
   if (parts[0].rank !== 2 && parts[0].rank !== 3) throw new Error(`dense: x must be rank 2 or 3, got ${shape}`);
-  if (fusedActive() && sliceseqOpReady(DENSE)) {
+  const product = (parts[0].size / parts[0].shape[parts[0].rank - 1]) * w.shape[0] * w.shape[1];
+  if (fusedActive() && sliceseqOpReady(DENSE) && product <= DENSE_OP_MAX_PRODUCT) {
     return tf.engine().runKernel(DENSE, [...parts, w, b] as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
   return denseOps(parts, w, b, attrs);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DENSE, dense, type DenseLayout } from '../../src/backend/dense.ts';
+import { DENSE, DENSE_OP_MAX_PRODUCT, dense, type DenseLayout } from '../../src/backend/dense.ts';
 import { GATHER_ROWS, gatherRows } from '../../src/backend/gather-rows.ts';
 import { REDUCE_GRAD } from '../../src/backend/reduce-grad.ts';
 import { sliceseqOpReady } from '../../src/backend/sliceseq-ops.ts';
@@ -92,6 +92,19 @@ describe.skipIf(!native)('SliceseqDense (our TF op) on the native backend', () =
     const before = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) tf.dispose(step());
     expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w, b]);
+  });
+
+  it(`hands products above ${DENSE_OP_MAX_PRODUCT} multiply-adds to TensorFlow's MatMul, with the same numbers`, () => {
+    const x = seededTensor([8, 32, 64], 'x-large');
+    const w = seededTensor([64, 1024], 'w-large', 0.1) as tf.Tensor2D;
+    const b = seededTensor([1024], 'b-large') as tf.Tensor1D;
+    expect(8 * 32 * 64 * 1024).toBeGreaterThan(DENSE_OP_MAX_PRODUCT);
+    const run = () => tf.tidy(() => dense(x, w, b, { swap: true }).dataSync() as Float32Array);
+    const calls = bindingCalls(() => void run());
+    expect(calls.names).not.toContain(DENSE);
+    expect(calls.names).toContain('MatMul');
+    expect(maxAbsDifference(run(), withSliceseqOps(false, run))).toBe(0);
     tf.dispose([x, w, b]);
   });
 
