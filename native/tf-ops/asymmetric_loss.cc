@@ -4,7 +4,6 @@
 // transcendental functions differ: libm's expf/log1pf/logf/powf here, Eigen's vectorised versions in TensorFlow's
 // ops, and σ as 1/(1 + e^−x) here against Eigen's rational approximation. The tests bound the difference.
 #include <cmath>
-#include <memory>
 
 #include "tf_op.h"
 
@@ -19,29 +18,17 @@ struct AslAttrs {
 
 // Reads the float and bool attrs the op declares (the targets op declares neither bool: they stay false).
 void *aslCreate(TF_OpKernelConstruction *construction, bool withBools) {
-  auto attrs = std::make_unique<AslAttrs>();
-  TF_Status *status = TF_NewStatus();
-  const std::pair<const char *, float *> floats[] = {{"gamma_neg", &attrs->gammaNeg}, {"gamma_pos", &attrs->gammaPos}, {"clip", &attrs->clip},
-                                                     {"eps", &attrs->eps},           {"log_eps", &attrs->logEps}};
-  for (const auto &[name, value] : floats) {
-    if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrFloat(construction, name, value, status);
-  }
+  Attrs read(construction);
+  auto *attrs = new AslAttrs{read.real("gamma_neg"), read.real("gamma_pos"), read.real("clip"), read.real("eps"), read.real("log_eps")};
   if (withBools) {
-    TF_Bool stop = 0, dLogits = 0;
-    if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrBool(construction, "stop_gradient_focusing", &stop, status);
-    if (TF_GetCode(status) == TF_OK) TF_OpKernelConstruction_GetAttrBool(construction, "with_d_logits", &dLogits, status);
-    attrs->stopGradientFocusing = stop;
-    attrs->dLogits = dLogits;
+    attrs->stopGradientFocusing = read.boolean("stop_gradient_focusing");
+    attrs->dLogits = read.boolean("with_d_logits");
   }
-  const bool ok = TF_GetCode(status) == TF_OK;
-  if (!ok) TF_OpKernelConstruction_Failure(construction, status);
-  TF_DeleteStatus(status);
-  return ok ? attrs.release() : nullptr;
+  return attrs;
 }
 
 void *aslCreateWithBools(TF_OpKernelConstruction *construction) { return aslCreate(construction, true); }
 void *aslCreateFloatsOnly(TF_OpKernelConstruction *construction) { return aslCreate(construction, false); }
-void aslDestroy(void *kernel) { delete static_cast<AslAttrs *>(kernel); }
 
 // TensorFlow's Softplus for float: x above −threshold, eˣ below threshold, else log1p(eˣ); threshold = log(ε) + 2.
 inline float softplus(float x) {
@@ -177,14 +164,14 @@ std::vector<OpSpec> asymmetricLossOps() {
        {"gamma_neg: float", "gamma_pos: float", "clip: float", "eps: float", "log_eps: float", "stop_gradient_focusing: bool", "with_d_logits: bool"},
        aslCompute,
        aslCreateWithBools,
-       aslDestroy},
+       destroy<AslAttrs>},
       {"SliceseqAslTargetsGrad",
        {"logits: float"},
        {"d_targets: float"},
        {"gamma_neg: float", "gamma_pos: float", "clip: float", "eps: float", "log_eps: float"},
        aslTargetsCompute,
        aslCreateFloatsOnly,
-       aslDestroy},
+       destroy<AslAttrs>},
   };
 }
 

@@ -25,20 +25,9 @@ struct DenseAttrs {
 };
 
 void *denseCreate(TF_OpKernelConstruction *construction) {
-  auto *attrs = new DenseAttrs();
-  TF_Status *status = TF_NewStatus();
-  unsigned char value = 0;
-  TF_OpKernelConstruction_GetAttrBool(construction, "swap", &value, status);
-  attrs->swap = TF_GetCode(status) == TF_OK && value;
-  TF_OpKernelConstruction_GetAttrBool(construction, "merge", &value, status);
-  attrs->merge = TF_GetCode(status) == TF_OK && value;
-  TF_OpKernelConstruction_GetAttrBool(construction, "reverse_last", &value, status);
-  attrs->reverseLast = TF_GetCode(status) == TF_OK && value;
-  TF_DeleteStatus(status);
-  return attrs;
+  Attrs read(construction);
+  return new DenseAttrs{read.boolean("swap"), read.boolean("merge"), read.boolean("reverse_last")};
 }
-
-void denseDestroy(void *kernel) { delete static_cast<DenseAttrs *>(kernel); }
 
 // The shapes of one call: rows of x (a·b), each part's features and first row of w, the row maps and y's dims.
 struct Layout {
@@ -201,14 +190,14 @@ std::vector<OpSpec> denseOps() {
        {"N: int >= 1", "swap: bool = false", "merge: bool = false", "reverse_last: bool = false"},
        denseCompute,
        denseCreate,
-       denseDestroy},
+       destroy<DenseAttrs>},
       {"SliceseqDenseGrad",
        {"dy: float", "x: N * float", "w: float"},
        {"dx: N * float", "dw: float", "dbias: float"},
        {"N: int >= 1", "swap: bool = false", "merge: bool = false", "reverse_last: bool = false"},
        denseGradCompute,
        denseCreate,
-       denseDestroy},
+       destroy<DenseAttrs>},
   };
 }
 

@@ -87,17 +87,9 @@ struct MomentumKernel {
 };
 
 void *momentumCreate(TF_OpKernelConstruction *construction) {
-  auto *kernel = new MomentumKernel();
-  TF_Status *status = TF_NewStatus();
-  unsigned char nesterov = 0;
-  TF_OpKernelConstruction_GetAttrBool(construction, "nesterov", &nesterov, status);
-  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(construction, status);
-  TF_DeleteStatus(status);
-  kernel->nesterov = nesterov != 0;
-  return kernel;
+  Attrs read(construction);
+  return new MomentumKernel{read.boolean("nesterov")};
 }
-
-void momentumDestroy(void *kernel) { delete static_cast<MomentumKernel *>(kernel); }
 
 void momentumCompute(void *state, TF_OpKernelContext *ctx) {
   const bool nesterov = static_cast<MomentumKernel *>(state)->nesterov;
@@ -169,7 +161,7 @@ std::vector<OpSpec> flatOptimizerOps() {
        {"N: int >= 1", "nesterov: bool"},
        momentumCompute,
        momentumCreate,
-       momentumDestroy},
+       destroy<MomentumKernel>},
       {"SliceseqRMSProp",
        {"mean_square: float", "moments: float", "hyper: float", "g: N * float", "x: N * float"},
        {"mean_square_out: float", "moments_out: float", "x_out: N * float"},

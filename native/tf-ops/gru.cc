@@ -61,20 +61,14 @@ void product(const float *a, int64_t rowStride, int64_t innerStride, int64_t row
 
 inline float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
 
-struct Attrs {
+struct GruAttrs {
   bool reverse;
 };
 
 void *createGru(TF_OpKernelConstruction *construction) {
-  TF_Status *status = TF_NewStatus();
-  TF_Bool reverse = 0;
-  TF_OpKernelConstruction_GetAttrBool(construction, "reverse", &reverse, status);
-  if (TF_GetCode(status) != TF_OK) TF_OpKernelConstruction_Failure(construction, status);
-  TF_DeleteStatus(status);
-  return new Attrs{reverse != 0};
+  Attrs read(construction);
+  return new GruAttrs{read.boolean("reverse")};
 }
-
-void destroyGru(void *kernel) { delete static_cast<Attrs *>(kernel); }
 
 std::string shapeText(const Input &t) {
   std::string text = "[";
@@ -129,7 +123,7 @@ bool hasRealRow(const Input &mask, const Sizes &s, int64_t t) {
 // u [H, 3H], b [3H], mask [T, B]; attr reverse. Outputs states [T, B, H], final [B, H], r, z, n, gn [T, B, H].
 // A step with no real row is skipped (its state carried, its saved gates 0); padded rows of a step keep theirs.
 void gruCompute(void *kernel, TF_OpKernelContext *ctx) {
-  const bool reverse = static_cast<Attrs *>(kernel)->reverse;
+  const bool reverse = static_cast<GruAttrs *>(kernel)->reverse;
   Input x(ctx, 0), h0(ctx, 1), u(ctx, 2), bias(ctx, 3), mask(ctx, 4);
   if (!x.ok() || !h0.ok() || !u.ok() || !bias.ok() || !mask.ok()) return;
   Sizes s;
@@ -181,7 +175,7 @@ void gruCompute(void *kernel, TF_OpKernelContext *ctx) {
 //   dGate = dNext·[Cr | Bz | Cn·r], dx_t = dNext·[Cr | Bz | Cn], dh ← dNext·z + dGate·Uᵀ (padded rows: dh kept),
 // Cn = (1 − z)(1 − n²), Bz = (h − n)·z(1 − z), Cr = Cn·gn·r(1 − r); then du = Σ hPrevᵀ·dGate, db = Σ dGate.
 void gruGradCompute(void *kernel, TF_OpKernelContext *ctx) {
-  const bool reverse = static_cast<Attrs *>(kernel)->reverse;
+  const bool reverse = static_cast<GruAttrs *>(kernel)->reverse;
   Input x(ctx, 0), h0(ctx, 1), u(ctx, 2), mask(ctx, 3), states(ctx, 4), rIn(ctx, 5), zIn(ctx, 6), nIn(ctx, 7), gnIn(ctx, 8), dStates(ctx, 9), dFinal(ctx, 10);
   for (const Input *in : {&x, &h0, &u, &mask, &states, &rIn, &zIn, &nIn, &gnIn, &dStates, &dFinal})
     if (!in->ok()) return;
@@ -265,14 +259,14 @@ std::vector<OpSpec> gruOps() {
        {"reverse: bool"},
        gruCompute,
        createGru,
-       destroyGru},
+       destroy<GruAttrs>},
       {"SliceseqGRUGrad",
        {"x: float", "h0: float", "u: float", "mask: float", "states: float", "r: float", "z: float", "n: float", "gn: float", "d_states: float", "d_final: float"},
        {"dx: float", "dh0: float", "du: float", "db: float"},
        {"reverse: bool"},
        gruGradCompute,
        createGru,
-       destroyGru},
+       destroy<GruAttrs>},
   };
 }
 

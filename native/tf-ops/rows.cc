@@ -24,55 +24,15 @@ struct RowsAttrs {
 };
 
 void *rowsCreate(TF_OpKernelConstruction *construction) {
-  auto *attrs = new RowsAttrs();
-  TF_Status *status = TF_NewStatus();
-  int64_t value = 1;
-  TF_OpKernelConstruction_GetAttrInt64(construction, "row_axes", &value, status);
-  if (TF_GetCode(status) == TF_OK) attrs->rowAxes = value;
-  TF_DeleteStatus(status);
-  return attrs;
+  Attrs read(construction);
+  return new RowsAttrs{read.integer("row_axes")};
 }
-
-void rowsDestroy(void *kernel) { delete static_cast<RowsAttrs *>(kernel); }
-
-// An int32 input (released with this object); null data when missing or of another type (the call has failed).
-class IndexInput {
- public:
-  IndexInput(TF_OpKernelContext *ctx, int index) {
-    TF_Status *status = TF_NewStatus();
-    TF_GetInput(ctx, index, &tensor_, status);
-    const bool got = TF_GetCode(status) == TF_OK;
-    TF_DeleteStatus(status);
-    if (!got || TF_TensorType(tensor_) != TF_INT32) {
-      fail(ctx, "SliceseqGatherRows: input " + std::to_string(index) + " must be an int32 tensor");
-      return;
-    }
-    data_ = static_cast<const int32_t *>(TF_TensorData(tensor_));
-  }
-  ~IndexInput() {
-    if (tensor_) TF_DeleteTensor(tensor_);
-  }
-  IndexInput(const IndexInput &) = delete;
-  IndexInput &operator=(const IndexInput &) = delete;
-
-  const int32_t *data() const { return data_; }
-  int64_t size() const { return TF_TensorElementCount(tensor_); }
-  std::vector<int64_t> dims() const {
-    std::vector<int64_t> out(TF_NumDims(tensor_));
-    for (size_t i = 0; i < out.size(); i++) out[i] = TF_Dim(tensor_, static_cast<int>(i));
-    return out;
-  }
-
- private:
-  TF_Tensor *tensor_ = nullptr;
-  const int32_t *data_ = nullptr;
-};
 
 void gatherRowsCompute(void *kernel, TF_OpKernelContext *ctx) {
   const RowsAttrs &attrs = *static_cast<RowsAttrs *>(kernel);
   Input x(ctx, 0);
-  IndexInput index(ctx, 1);
-  if (!x.ok() || !index.data()) return;
+  Input index(ctx, 1, TF_INT32);
+  if (!x.ok() || !index.ok()) return;
   if (attrs.rowAxes < 1 || attrs.rowAxes > x.rank()) {
     return fail(ctx, "SliceseqGatherRows: row_axes " + std::to_string(attrs.rowAxes) + " for x of rank " + std::to_string(x.rank()));
   }
@@ -86,7 +46,7 @@ void gatherRowsCompute(void *kernel, TF_OpKernelContext *ctx) {
       dims.push_back(x.dim(i));
     }
   }
-  const int32_t *source = index.data();
+  const int32_t *source = index.ints();
   const int64_t count = index.size();
   for (int64_t i = 0; i < count; i++) {
     if (source[i] < -1 || source[i] >= rows) {
@@ -110,23 +70,9 @@ struct ReduceGradAttrs {
 };
 
 void *reduceGradCreate(TF_OpKernelConstruction *construction) {
-  auto *attrs = new ReduceGradAttrs();
-  TF_Status *status = TF_NewStatus();
-  int32_t count = 0, total = 0;
-  TF_OpKernelConstruction_GetAttrSize(construction, "axes", &count, &total, status);
-  if (TF_GetCode(status) == TF_OK && count > 0) {
-    attrs->axes.resize(count);
-    TF_OpKernelConstruction_GetAttrInt64List(construction, "axes", attrs->axes.data(), count, status);
-    if (TF_GetCode(status) != TF_OK) attrs->axes.clear();
-  }
-  unsigned char mean = 0;
-  TF_OpKernelConstruction_GetAttrBool(construction, "mean", &mean, status);
-  attrs->mean = TF_GetCode(status) == TF_OK && mean;
-  TF_DeleteStatus(status);
-  return attrs;
+  Attrs read(construction);
+  return new ReduceGradAttrs{read.integers("axes"), read.boolean("mean")};
 }
-
-void reduceGradDestroy(void *kernel) { delete static_cast<ReduceGradAttrs *>(kernel); }
 
 void reduceGradCompute(void *kernel, TF_OpKernelContext *ctx) {
   const ReduceGradAttrs &attrs = *static_cast<ReduceGradAttrs *>(kernel);
@@ -190,8 +136,8 @@ void reduceGradCompute(void *kernel, TF_OpKernelContext *ctx) {
 
 std::vector<OpSpec> rowsOps() {
   return {
-      {"SliceseqGatherRows", {"x: float", "index: int32"}, {"y: float"}, {"row_axes: int >= 1"}, gatherRowsCompute, rowsCreate, rowsDestroy},
-      {"SliceseqReduceGrad", {"dy: float", "x: float"}, {"dx: float"}, {"axes: list(int)", "mean: bool"}, reduceGradCompute, reduceGradCreate, reduceGradDestroy},
+      {"SliceseqGatherRows", {"x: float", "index: int32"}, {"y: float"}, {"row_axes: int >= 1"}, gatherRowsCompute, rowsCreate, destroy<RowsAttrs>},
+      {"SliceseqReduceGrad", {"dy: float", "x: float"}, {"dx: float"}, {"axes: list(int)", "mean: bool"}, reduceGradCompute, reduceGradCreate, destroy<ReduceGradAttrs>},
   };
 }
 

@@ -9,7 +9,7 @@ void fail(TF_OpKernelContext *ctx, const std::string &message) {
   TF_DeleteStatus(status);
 }
 
-Input::Input(TF_OpKernelContext *ctx, int index) {
+Input::Input(TF_OpKernelContext *ctx, int index, TF_DataType type) {
   TF_Status *status = TF_NewStatus();
   TF_Tensor *tensor = nullptr;
   TF_GetInput(ctx, index, &tensor, status);
@@ -19,13 +19,13 @@ Input::Input(TF_OpKernelContext *ctx, int index) {
     fail(ctx, "input " + std::to_string(index) + " is missing");
     return;
   }
-  if (TF_TensorType(tensor) != TF_FLOAT) {
+  if (TF_TensorType(tensor) != type) {
     TF_DeleteTensor(tensor);
-    fail(ctx, "input " + std::to_string(index) + " is not float32");
+    fail(ctx, "input " + std::to_string(index) + (type == TF_INT32 ? " is not int32" : " is not float32"));
     return;
   }
   tensor_ = tensor;
-  data_ = static_cast<const float *>(TF_TensorData(tensor));
+  data_ = TF_TensorData(tensor);
   rank_ = TF_NumDims(tensor);
   size_ = TF_TensorElementCount(tensor);
 }
@@ -64,6 +64,40 @@ Output::~Output() {
 }
 
 Output::Output(Output &&other) noexcept : tensor_(other.tensor_), data_(other.data_) { other.tensor_ = nullptr; }
+
+Attrs::Attrs(TF_OpKernelConstruction *construction) : construction_(construction), status_(TF_NewStatus()) {}
+
+Attrs::~Attrs() {
+  if (TF_GetCode(status_) != TF_OK) TF_OpKernelConstruction_Failure(construction_, status_);
+  TF_DeleteStatus(status_);
+}
+
+bool Attrs::boolean(const char *name) {
+  TF_Bool value = 0;
+  if (TF_GetCode(status_) == TF_OK) TF_OpKernelConstruction_GetAttrBool(construction_, name, &value, status_);
+  return value != 0;
+}
+
+float Attrs::real(const char *name) {
+  float value = 0;
+  if (TF_GetCode(status_) == TF_OK) TF_OpKernelConstruction_GetAttrFloat(construction_, name, &value, status_);
+  return value;
+}
+
+int64_t Attrs::integer(const char *name) {
+  int64_t value = 0;
+  if (TF_GetCode(status_) == TF_OK) TF_OpKernelConstruction_GetAttrInt64(construction_, name, &value, status_);
+  return value;
+}
+
+std::vector<int64_t> Attrs::integers(const char *name) {
+  int32_t count = 0, total = 0;
+  if (TF_GetCode(status_) == TF_OK) TF_OpKernelConstruction_GetAttrSize(construction_, name, &count, &total, status_);
+  std::vector<int64_t> values(TF_GetCode(status_) == TF_OK && count > 0 ? count : 0);
+  if (!values.empty()) TF_OpKernelConstruction_GetAttrInt64List(construction_, name, values.data(), count, status_);
+  if (TF_GetCode(status_) != TF_OK) values.clear();
+  return values;
+}
 
 namespace {
 void *noState(TF_OpKernelConstruction *) { return nullptr; }

@@ -25,17 +25,20 @@ namespace sliceseq {
 // Marks the call failed with `message` (an InvalidArgument error that TFE_Execute hands to JavaScript).
 void fail(TF_OpKernelContext *ctx, const std::string &message);
 
-// One float32 input of a call (released with this object). A missing or non-float input fails the call: check ok().
+// One input of a call (released with this object), float32 unless `type` says otherwise. A missing input, or one
+// of another type, fails the call: check ok().
 class Input {
  public:
-  Input(TF_OpKernelContext *ctx, int index);
+  Input(TF_OpKernelContext *ctx, int index, TF_DataType type = TF_FLOAT);
   ~Input();
   Input(const Input &) = delete;
   Input &operator=(const Input &) = delete;
   Input(Input &&other) noexcept;
 
   bool ok() const { return tensor_ != nullptr; }
-  const float *data() const { return data_; }
+  const float *data() const { return static_cast<const float *>(data_); }
+  // An int32 input's values.
+  const int32_t *ints() const { return static_cast<const int32_t *>(data_); }
   int rank() const { return rank_; }
   int64_t dim(int i) const;
   int64_t size() const { return size_; }
@@ -43,7 +46,7 @@ class Input {
 
  private:
   TF_Tensor *tensor_ = nullptr;
-  const float *data_ = nullptr;
+  const void *data_ = nullptr;
   int rank_ = 0;
   int64_t size_ = 0;
 };
@@ -64,6 +67,31 @@ class Output {
   TF_Tensor *tensor_ = nullptr;
   float *data_ = nullptr;
 };
+
+// Reads a kernel's attributes when TensorFlow constructs it; the first one missing or of another type fails the
+// construction (once, when the reader goes).
+class Attrs {
+ public:
+  explicit Attrs(TF_OpKernelConstruction *construction);
+  ~Attrs();
+  Attrs(const Attrs &) = delete;
+  Attrs &operator=(const Attrs &) = delete;
+
+  bool boolean(const char *name);
+  float real(const char *name);
+  int64_t integer(const char *name);
+  std::vector<int64_t> integers(const char *name);
+
+ private:
+  TF_OpKernelConstruction *construction_;
+  TF_Status *status_;
+};
+
+// The `destroy` of an OpSpec whose `create` returns a new T.
+template <typename T>
+void destroy(void *kernel) {
+  delete static_cast<T *>(kernel);
+}
 
 // An op and its CPU kernel. `inputs`, `outputs` and `attrs` use TensorFlow's op-definition syntax ("x: float",
 // "g: N * float", "N: int >= 1", "reverse: bool"). `create` reads the attrs once per kernel instance (TensorFlow
