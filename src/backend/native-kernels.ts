@@ -14,7 +14,7 @@ import { registerGlobalNormKernel } from './global-norm.ts';
 import { registerGruKernels } from './gru.ts';
 import { registerLayerNormKernels } from './layer-norm.ts';
 import { oneDnnMaxPoolGrad, registerMaxPoolKernels } from './mkl-max-pool.ts';
-import { bindNativePackage, fusedActive, fusedKernelsEnabled, registerTensorflowKernel, TfOps, type NativeBackend, type OpAttr } from './tf-ops.ts';
+import { bindNativePackage, fusedActive, fusedKernelsEnabled, overrideGradient, registerTensorflowKernel, TfOps, type NativeBackend, type OpAttr } from './tf-ops.ts';
 
 /**
  * Kernels registered over tfjs-node's own for the 'tensorflow' backend.
@@ -206,21 +206,11 @@ const reluGrad: tf.KernelFunc = ({ inputs, backend }) => {
   return TfOps.of(backend).one('ReluGrad', [dy, x]);
 };
 
-let reluGradientWrapped = false;
-
 /** Relu's gradient: ReluGrad on the native backend with fused kernels on, else tfjs's own (unchanged). */
 function wrapReluGradient(): void {
-  if (reluGradientWrapped) return;
-  const own = tf.getGradient(tf.Relu);
-  if (!own) throw new Error("registerNativeKernels: tfjs has no gradient for 'Relu'");
-  tf.registerGradient({
-    ...own,
-    gradFunc: (dy, saved, attrs) =>
-      fusedActive() && saved[0].dtype === 'float32'
-        ? { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: saved[0] }) as tf.Tensor }
-        : own.gradFunc(dy, saved, attrs),
-  });
-  reluGradientWrapped = true;
+  overrideGradient(tf.Relu, (dy, saved) =>
+    fusedActive() && saved[0].dtype === 'float32' ? { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: saved[0] }) as tf.Tensor } : null,
+  );
 }
 /** Our kernel functions, by name, so registering twice changes nothing. */
 const registered = new Map<string, tf.KernelFunc>();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { sliceseqOpReady } from './sliceseq-ops.ts';
-import { TfOps, fusedActive, registerTensorflowKernel } from './tf-ops.ts';
+import { TfOps, fusedActive, overrideGradient, registerTensorflowKernel } from './tf-ops.ts';
 
 /**
  * tfjs's gradients of `Sum` and `Mean` (global average pooling's in every backbone, a loss's sum) as one TF op of
@@ -18,27 +18,18 @@ const reduceGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return ops.one(REDUCE_GRAD, [dy, x], [ops.int('axes', axes), ops.bool('mean', mean)]);
 };
 
-const wrapped = new Set<string>();
-
 /** Routes the gradient of `kernelName` (Sum or Mean) through the op where it runs. */
 function wrapGradient(kernelName: typeof tf.Sum | typeof tf.Mean): void {
-  if (wrapped.has(kernelName)) return;
-  const own = tf.getGradient(kernelName);
-  if (!own) throw new Error(`registerNativeKernels: tfjs has no gradient for '${kernelName}'`);
-  tf.registerGradient({
-    ...own,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const g = dy as tf.Tensor;
-      const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
-      if (!(fusedActive() && sliceseqOpReady(REDUCE_GRAD) && x.dtype === 'float32' && g.dtype === 'float32' && axes.length > 0)) return own.gradFunc(dy, saved, attrs);
-      // keepDims leaves 1s where the reduced axes were: the op reads dy without them.
-      const flat = (attrs as unknown as { keepDims: boolean }).keepDims ? g.reshape(x.shape.filter((_, i) => !axes.includes(i))) : g;
-      const opAttrs = { axes, mean: kernelName === tf.Mean } as unknown as tf.NamedAttrMap;
-      return { x: () => tf.engine().runKernel(REDUCE_GRAD, { dy: flat, x }, opAttrs) as tf.Tensor };
-    },
+  overrideGradient(kernelName, (dy, saved, attrs) => {
+    const [x] = saved;
+    const g = dy as tf.Tensor;
+    const axes = tf.util.parseAxisParam((attrs as unknown as { axis: number | number[] }).axis, x.shape);
+    if (!(fusedActive() && sliceseqOpReady(REDUCE_GRAD) && x.dtype === 'float32' && g.dtype === 'float32' && axes.length > 0)) return null;
+    // keepDims leaves 1s where the reduced axes were: the op reads dy without them.
+    const flat = (attrs as unknown as { keepDims: boolean }).keepDims ? g.reshape(x.shape.filter((_, i) => !axes.includes(i))) : g;
+    const opAttrs = { axes, mean: kernelName === tf.Mean } as unknown as tf.NamedAttrMap;
+    return { x: () => tf.engine().runKernel(REDUCE_GRAD, { dy: flat, x }, opAttrs) as tf.Tensor };
   });
-  wrapped.add(kernelName);
 }
 
 /** Registers the kernel for 'tensorflow' and routes Sum's and Mean's gradients through it where it runs (idempotent). */

@@ -163,6 +163,20 @@ export function registerGradientOnce(config: Parameters<typeof tf.registerGradie
   tf.registerGradient(config);
 }
 
+const gradientsOverridden = new Set<string>();
+
+/**
+ * Replaces tfjs's gradient of `kernelName` (once per process) with `ours`, which returns the gradients or null,
+ * where tfjs's own gradient (kept, unchanged) runs instead: how a fused path takes over a stock kernel's gradient.
+ */
+export function overrideGradient(kernelName: string, ours: (...args: Parameters<tf.GradConfig['gradFunc']>) => ReturnType<tf.GradConfig['gradFunc']> | null): void {
+  if (gradientsOverridden.has(kernelName)) return;
+  const own = tf.getGradient(kernelName);
+  if (!own) throw new Error(`registerNativeKernels: tfjs has no gradient for '${kernelName}'`);
+  tf.registerGradient({ ...own, gradFunc: (dy, saved, attrs) => ours(dy, saved, attrs) ?? own.gradFunc(dy, saved, attrs) });
+  gradientsOverridden.add(kernelName);
+}
+
 /** Registers a kernel for the 'tensorflow' backend (replacing an earlier registration of ours). */
 export function registerTensorflowKernel(kernelName: string, kernelFunc: tf.KernelFunc): void {
   if (tf.getKernel(kernelName, 'tensorflow')?.kernelFunc === kernelFunc) return;
